@@ -1,0 +1,150 @@
+//! Errors of the runner and of everything that touches a database.
+
+use std::fmt;
+
+use crate::plan::PlanError;
+use crate::source::LoadErrors;
+
+/// Anything that stops a migration run. Every variant says what was at fault
+/// and that the database was left as it was before the failing step.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The migrations folder is not a valid set.
+    #[error("invalid migrations:\n{0}")]
+    Load(#[from] LoadErrors),
+    /// The set cannot be applied to this database as it stands; nothing ran.
+    #[error("{0}; nothing was changed")]
+    Plan(#[from] PlanError),
+    /// One migration failed and was rolled back.
+    #[error(transparent)]
+    Migration(Box<MigrationError>),
+    /// The history table name is not a plain identifier.
+    #[error(
+        "invalid history table name `{name}`: use letters, digits and `_`, not starting with a digit or `sqlite_` (for example `schema_migrations`)"
+    )]
+    InvalidTableName {
+        /// The name given.
+        name: String,
+    },
+    /// An embedded set older than its folder (debug builds only).
+    #[error(
+        "the migrations folder changed since this binary was built ({}); rebuild it (`cargo build`), and add `println!(\"cargo:rerun-if-changed=migrations\");` to build.rs so new files trigger rebuilds",
+        .files.join(", ")
+    )]
+    StaleBuild {
+        /// Files added (`+name`) or removed (`-name`) since the build.
+        files: Vec<String>,
+    },
+    /// The connection is inside a transaction the caller opened; migrations
+    /// need their own.
+    #[error("the connection is inside a transaction; commit or roll it back before migrating")]
+    InTransaction,
+    /// A database error outside any migration (opening, reading the history).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// A migration that failed. It was rolled back (in atomic mode, with all the
+/// others of the run).
+#[derive(Debug)]
+pub struct MigrationError {
+    /// The version that failed.
+    pub version: u64,
+    /// Its name.
+    pub name: String,
+    /// Its file, relative to the migrations folder.
+    pub file: String,
+    /// The line of the failing statement within the file, when known.
+    pub line: Option<u32>,
+    /// The failing statement, shortened.
+    pub statement: Option<String>,
+    /// Versions this run applied and committed before the failure.
+    pub applied_before: Vec<u64>,
+    /// Atomic mode: those were rolled back too.
+    pub atomic: bool,
+    /// What went wrong.
+    pub cause: Failure,
+}
+
+/// Why a migration failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Failure {
+    /// SQLite refused a statement.
+    #[error("{0}")]
+    Sql(rusqlite::Error),
+    /// `PRAGMA foreign_key_check` found rows that break a foreign key.
+    #[error("foreign key check failed: {}", violations(.0))]
+    ForeignKeys(Vec<Violation>),
+    /// A no-transaction migration cannot be part of an atomic run.
+    #[error(
+        "it runs outside a transaction (no-transaction), so it cannot be part of an atomic run; run without --atomic, or apply up to the version before it first"
+    )]
+    NotAtomic,
+}
+
+/// One row reported by `PRAGMA foreign_key_check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The child table.
+    pub table: String,
+    /// The child row's rowid (none for WITHOUT ROWID tables).
+    pub rowid: Option<i64>,
+    /// The parent table it should reference.
+    pub parent: String,
+}
+
+fn violations(v: &[Violation]) -> String {
+    let shown: Vec<String> = v
+        .iter()
+        .take(10)
+        .map(|v| match v.rowid {
+            Some(id) => format!("{} rowid {} -> {}", v.table, id, v.parent),
+            None => format!("{} -> {}", v.table, v.parent),
+        })
+        .collect();
+    let more = if v.len() > 10 {
+        format!(" and {} more", v.len() - 10)
+    } else {
+        String::new()
+    };
+    format!("{}{more}", shown.join(", "))
+}
+
+impl fmt::Display for MigrationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "migration {} ({}", self.version, self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        write!(f, ") failed: {}", self.cause)?;
+        if let Some(s) = &self.statement {
+            write!(f, "\n  statement: {s}")?;
+        }
+        let before = self
+            .applied_before
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        match (self.atomic, self.applied_before.is_empty()) {
+            (_, true) => write!(
+                f,
+                "\n  it was rolled back; this run applied nothing before it"
+            ),
+            (true, false) => write!(
+                f,
+                "\n  atomic run: it and every migration before it in this run ({before}) were rolled back"
+            ),
+            (false, false) => write!(
+                f,
+                "\n  it was rolled back; applied before it in this run: {before}"
+            ),
+        }
+    }
+}
+
+/// The cause is part of the message (and kept in [`MigrationError::cause`]),
+/// so it is not repeated as a source.
+impl std::error::Error for MigrationError {}

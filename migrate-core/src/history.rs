@@ -1,0 +1,139 @@
+//! The history table: which migrations ran, when, and with what checksum.
+//!
+//! This module and the runner are the only places that talk to the database
+//! about migrations; a second backend replaces these few functions.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::Error;
+use crate::plan::HistoryRow;
+use crate::source::Migration;
+
+/// The default name of the history table.
+pub const DEFAULT_TABLE: &str = "schema_migrations";
+
+/// A validated history table name: an identifier, never pasted raw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    name: String,
+    quoted: String,
+}
+
+impl Table {
+    /// Validates `name`: ASCII letters, digits and `_`, not starting with a
+    /// digit, at most 64 characters, and not SQLite's reserved `sqlite_` prefix.
+    ///
+    /// ```
+    /// use migrate_core::history::Table;
+    /// assert!(Table::new("app_migrations").is_ok());
+    /// assert!(Table::new("x; DROP TABLE users").is_err());
+    /// ```
+    pub fn new(name: &str) -> Result<Table, Error> {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.to_ascii_lowercase().starts_with("sqlite_");
+        if !valid {
+            return Err(Error::InvalidTableName {
+                name: name.to_owned(),
+            });
+        }
+        Ok(Table {
+            name: name.to_owned(),
+            quoted: format!("\"{name}\""),
+        })
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table::new(DEFAULT_TABLE).expect("the default name is valid")
+    }
+}
+
+/// Whether the table exists.
+pub(crate) fn exists(conn: &Connection, table: &Table) -> Result<bool, Error> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?
+        .exists([table.name()])?)
+}
+
+/// Creates the table if it is not there. Call inside a write transaction.
+pub(crate) fn create(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {} (
+  version     INTEGER PRIMARY KEY,
+  name        TEXT    NOT NULL,
+  kind        TEXT    NOT NULL,
+  checksum    TEXT    NOT NULL,
+  applied_at  TEXT    NOT NULL,
+  duration_ms INTEGER NOT NULL
+)",
+        table.quoted
+    ))?;
+    Ok(())
+}
+
+/// Every row, in version order; empty when the table does not exist.
+pub(crate) fn read(conn: &Connection, table: &Table) -> Result<Vec<HistoryRow>, Error> {
+    let sql = format!(
+        "SELECT version, name, kind, checksum, applied_at, duration_ms FROM {} ORDER BY version",
+        table.quoted
+    );
+    let mut stmt = match conn.prepare_cached(&sql) {
+        Ok(stmt) => stmt,
+        Err(_) if !exists(conn, table)? => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let rows = stmt.query_map([], |r| {
+        Ok(HistoryRow {
+            version: r.get::<_, i64>(0)? as u64,
+            name: r.get(1)?,
+            kind: r.get(2)?,
+            checksum: r.get(3)?,
+            applied_at: r.get(4)?,
+            duration_ms: r.get::<_, i64>(5)?.max(0) as u64,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The checksum recorded for `version`, if it is applied.
+pub(crate) fn checksum_of(
+    conn: &Connection,
+    table: &Table,
+    version: u64,
+) -> rusqlite::Result<Option<String>> {
+    let sql = format!("SELECT checksum FROM {} WHERE version = ?1", table.quoted);
+    conn.prepare_cached(&sql)?
+        .query_row([version as i64], |r| r.get(0))
+        .optional()
+}
+
+/// Records `m` as applied now.
+pub(crate) fn insert(
+    conn: &Connection,
+    table: &Table,
+    m: &Migration,
+    duration_ms: u64,
+) -> rusqlite::Result<()> {
+    let sql = format!(
+        "INSERT INTO {} (version, name, kind, checksum, applied_at, duration_ms)
+         VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?5)",
+        table.quoted
+    );
+    conn.prepare_cached(&sql)?.execute(params![
+        m.version as i64,
+        m.name.as_ref(),
+        m.kind.as_str(),
+        m.checksum.as_ref(),
+        duration_ms as i64
+    ])?;
+    Ok(())
+}

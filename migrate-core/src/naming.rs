@@ -1,0 +1,255 @@
+//! File names: `<version>_<name>.<kind>` to a [`FileName`], or why not.
+//!
+//! Pure: no I/O, no SQLite. The proc macro and the run-time loader both call
+//! [`parse`], so a name accepted at compile time is accepted at run time.
+
+use std::fmt;
+
+/// What a migration file holds, from its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Kind {
+    /// Plain SQL (`.sql`), run as one transaction unless it says otherwise.
+    Sql,
+    /// A pragma set (`.pragmas`).
+    Pragmas,
+    /// An index set (`.indexes`).
+    Indexes,
+}
+
+impl Kind {
+    /// The name stored in the history table's `kind` column.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kind::Sql => "sql",
+            Kind::Pragmas => "pragmas",
+            Kind::Indexes => "indexes",
+        }
+    }
+
+    /// The kind stored as `s` in the history table, if it is one.
+    pub fn from_str(s: &str) -> Option<Kind> {
+        match s {
+            "sql" => Some(Kind::Sql),
+            "pragmas" => Some(Kind::Pragmas),
+            "indexes" => Some(Kind::Indexes),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which half of a reversible pair a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// A plain file (`1_init.sql`) or the forward half (`1_init.up.sql`).
+    Up,
+    /// The reverse half (`1_init.down.sql`): kept, never applied by `up`.
+    Down,
+}
+
+/// A parsed migration file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileName {
+    /// The version, compared as a number (`0003` is 3).
+    pub version: u64,
+    /// The name after the first `_`.
+    pub name: String,
+    /// The kind, from the extension.
+    pub kind: Kind,
+    /// `.down.sql` files are reverses of their `.up.sql` twin.
+    pub direction: Direction,
+}
+
+/// Why a file name that looks like a migration is not a valid one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NameError {
+    /// `V1__init.sql`, `1-init.sql`, `init.sql`: no `<digits>_` prefix.
+    #[error("expected `<version>_<name>.<kind>`, like `0001_create_users.sql`{hint}")]
+    NoVersion {
+        /// A suggestion for the names of other tools.
+        hint: String,
+    },
+    /// `0003_.sql`: nothing after the underscore.
+    #[error("the name after the version is empty; expected something like `0003_add_index.sql`")]
+    EmptyName,
+    /// A name with characters outside `[A-Za-z0-9_-]`.
+    #[error("the name `{name}` may only hold letters, digits, `_` and `-`")]
+    BadName {
+        /// The name as found.
+        name: String,
+    },
+    /// More digits than a u64 holds.
+    #[error("the version `{digits}` does not fit in 64 bits")]
+    VersionTooLarge {
+        /// The digits as found.
+        digits: String,
+    },
+    /// `.down` on a kind that has no reverse.
+    #[error("only SQL migrations have `.down` files; `{kind}` sets are not reversible")]
+    DownNotSql {
+        /// The kind of the file.
+        kind: Kind,
+    },
+}
+
+/// Parses a file name. `Ok(None)` means "not a migration, ignore it": hidden
+/// files and files whose extension is not a migration kind (`README.md`).
+///
+/// ```
+/// use migrate_core::naming::{parse, Kind};
+/// let f = parse("0003_add_email.sql").unwrap().unwrap();
+/// assert_eq!((f.version, f.name.as_str(), f.kind), (3, "add_email", Kind::Sql));
+/// assert!(parse("README.md").unwrap().is_none());
+/// assert!(parse("V1__init.sql").is_err());
+/// ```
+pub fn parse(file_name: &str) -> Result<Option<FileName>, NameError> {
+    if file_name.starts_with('.') {
+        return Ok(None);
+    }
+    let Some((stem, ext)) = file_name.rsplit_once('.') else {
+        return Ok(None);
+    };
+    let Some(kind) = Kind::from_str(ext) else {
+        return Ok(None);
+    };
+    let (stem, direction) = if let Some(s) = stem.strip_suffix(".up") {
+        (s, Direction::Up)
+    } else if let Some(s) = stem.strip_suffix(".down") {
+        (s, Direction::Down)
+    } else {
+        (stem, Direction::Up)
+    };
+    if direction == Direction::Down && kind != Kind::Sql {
+        return Err(NameError::DownNotSql { kind });
+    }
+    let (version, name) = split_version(stem, false)?;
+    Ok(Some(FileName {
+        version,
+        name: name.to_owned(),
+        kind,
+        direction,
+    }))
+}
+
+/// Splits `0001_create_users` into `(1, "create_users")`. With `dashes`,
+/// for diesel-style folder names, the version may hold `-` separators
+/// (`2024-01-31-120000_create_users` is 20240131120000).
+pub fn split_version(stem: &str, dashes: bool) -> Result<(u64, &str), NameError> {
+    let digits_end = stem
+        .find(|c: char| !(c.is_ascii_digit() || (dashes && c == '-')))
+        .unwrap_or(stem.len());
+    let digits = stem[..digits_end].trim_end_matches('-');
+    let rest = &stem[digits.len()..];
+    let plain: String = digits.chars().filter(char::is_ascii_digit).collect();
+    let dashes_ok = !digits.starts_with('-') && !digits.contains("--");
+    let Some(name) = rest
+        .strip_prefix('_')
+        .filter(|_| !plain.is_empty() && dashes_ok)
+    else {
+        return Err(NameError::NoVersion {
+            hint: hint_for(stem),
+        });
+    };
+    let version = plain
+        .parse::<u64>()
+        .map_err(|_| NameError::VersionTooLarge {
+            digits: digits.to_owned(),
+        })?;
+    if name.is_empty() {
+        return Err(NameError::EmptyName);
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(NameError::BadName {
+            name: name.to_owned(),
+        });
+    }
+    Ok((version, name))
+}
+
+/// A rename suggestion for names written for other tools.
+fn hint_for(stem: &str) -> String {
+    // Flyway and refinery: V1__init, U1__init, R__views.
+    let flyway = stem
+        .strip_prefix(['V', 'v', 'U', 'u'])
+        .and_then(|s| s.split_once("__"))
+        .filter(|(v, n)| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()) && !n.is_empty());
+    if let Some((v, n)) = flyway {
+        return format!(" (Flyway/refinery names are not read; rename it `{v}_{n}.sql`)");
+    }
+    // 1-init: a dash where the underscore belongs.
+    let digits = stem.chars().take_while(char::is_ascii_digit).count();
+    if digits > 0 {
+        if let Some(n) = stem[digits..].strip_prefix(['-', '.', ' ']) {
+            return format!(" (rename it `{}_{n}.<kind>`)", &stem[..digits]);
+        }
+    }
+    String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(name: &str) -> FileName {
+        parse(name).unwrap().unwrap()
+    }
+
+    #[test]
+    fn parses_versions_as_numbers() {
+        assert_eq!(ok("0003_x.sql").version, 3);
+        assert_eq!(ok("3_x.sql").version, 3);
+        assert_eq!(
+            ok("20210422143411_create_history.sql").version,
+            20210422143411
+        );
+    }
+
+    #[test]
+    fn recognises_kinds_and_directions() {
+        assert_eq!(ok("1_a.pragmas").kind, Kind::Pragmas);
+        assert_eq!(ok("1_a.indexes").kind, Kind::Indexes);
+        assert_eq!(ok("1_a.up.sql").direction, Direction::Up);
+        assert_eq!(ok("1_a.up.sql").name, "a");
+        assert_eq!(ok("1_a.down.sql").direction, Direction::Down);
+        assert!(parse("1_a.down.pragmas").is_err());
+    }
+
+    #[test]
+    fn ignores_hidden_and_foreign_files() {
+        for name in [".gitkeep", "README.md", "notes", ".1_a.sql", "1_a.sql.bak"] {
+            assert_eq!(parse(name), Ok(None), "{name}");
+        }
+    }
+
+    #[test]
+    fn rejects_misnamed_files_with_a_hint() {
+        let e = parse("V1__init.sql").unwrap_err().to_string();
+        assert!(e.contains("rename it `1_init.sql`"), "{e}");
+        let e = parse("1-init.sql").unwrap_err().to_string();
+        assert!(e.contains("rename it `1_init.<kind>`"), "{e}");
+        assert_eq!(parse("0003_.sql"), Err(NameError::EmptyName));
+        assert!(parse("init.sql").is_err());
+        assert!(parse("1_bad name.sql").is_err());
+        assert!(parse("99999999999999999999999_x.sql").is_err());
+    }
+
+    #[test]
+    fn reads_diesel_folder_versions() {
+        assert_eq!(
+            split_version("2024-01-31-120000_create_users", true),
+            Ok((20240131120000, "create_users"))
+        );
+        assert!(split_version("-1_x", true).is_err());
+        assert!(split_version("2024-01-31_x", false).is_err());
+    }
+}

@@ -1,0 +1,395 @@
+//! A migration set and a history make a plan, or the reason there is none.
+//!
+//! Pure given both: no SQLite here, so every rule is tested on plain data.
+
+use std::fmt;
+
+use crate::naming::Kind;
+use crate::source::Migration;
+
+/// One row of the history table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRow {
+    /// The applied version.
+    pub version: u64,
+    /// The name it had when applied.
+    pub name: String,
+    /// `sql`, `pragmas` or `indexes`.
+    pub kind: String,
+    /// The checksum of the file that was applied.
+    pub checksum: String,
+    /// When, in UTC (ISO 8601 with milliseconds).
+    pub applied_at: String,
+    /// How long it took.
+    pub duration_ms: u64,
+}
+
+/// What the runner may tolerate, and how far it goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Apply up to and including this version; `None` applies everything.
+    pub target: Option<u64>,
+    /// Accept applied versions that have no file.
+    pub allow_missing: bool,
+    /// Accept pending versions below the highest applied one.
+    pub allow_out_of_order: bool,
+}
+
+/// Why a set cannot be applied to a database as it stands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// Applied files edited since they ran.
+    #[error("{}", list(.0, "applied migrations were edited after they ran (restore the files from version control; to change the schema, add a new migration)"))]
+    Modified(Vec<Modified>),
+    /// Applied versions with no file.
+    #[error(
+        "the database has applied migrations that are not in the migrations folder: {} (the database is ahead of this code, or branches diverged; pass allow-missing to accept it)",
+        versions(.0)
+    )]
+    Missing(Vec<(u64, String)>),
+    /// Pending versions below the highest applied one.
+    #[error(
+        "pending migrations are older than the newest applied one ({highest}): {} (a branch merged late? renumber them above {highest}, or pass allow-out-of-order)",
+        versions(.pending)
+    )]
+    OutOfOrder {
+        /// The highest applied version.
+        highest: u64,
+        /// The pending versions below it, with their files.
+        pending: Vec<(u64, String)>,
+    },
+    /// `--to` names no migration of the set.
+    #[error("target version {target} is not a migration of this set; the versions go up to {}", .highest.map_or("none".into(), |h| h.to_string()))]
+    TargetNotFound {
+        /// The version asked for.
+        target: u64,
+        /// The highest version of the set.
+        highest: Option<u64>,
+    },
+    /// `--to` is below what is applied; that would need down migrations.
+    #[error(
+        "target version {target} is below the applied version {applied}; migrating down is not supported"
+    )]
+    TargetBelowApplied {
+        /// The version asked for.
+        target: u64,
+        /// The highest applied version.
+        applied: u64,
+    },
+}
+
+/// An applied migration whose file changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Modified {
+    /// The version.
+    pub version: u64,
+    /// The file as it is now.
+    pub file: String,
+    /// The checksum recorded when it was applied.
+    pub applied: String,
+    /// The checksum of the file now.
+    pub now: String,
+}
+
+impl fmt::Display for Modified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "version {} ({}): applied with checksum {}, the file now has {}",
+            self.version, self.file, self.applied, self.now
+        )
+    }
+}
+
+fn list(items: &[Modified], head: &str) -> String {
+    let mut s = head.to_owned();
+    for m in items {
+        s.push_str("\n  ");
+        s.push_str(&m.to_string());
+    }
+    s
+}
+
+fn versions(v: &[(u64, String)]) -> String {
+    v.iter()
+        .map(|(v, n)| format!("{v} ({n})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a run would apply, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan<'a> {
+    /// The migrations to apply, in version order.
+    pub pending: Vec<&'a Migration>,
+}
+
+/// Checks `history` against `set` and lists what to apply.
+///
+/// ```
+/// use migrate_core::plan::{plan, PlanOptions};
+/// let set = migrate_core::Migrations::from_dir("../examples/flashmath/migrations").unwrap();
+/// let p = plan(set.as_slice(), &[], PlanOptions::default()).unwrap();
+/// assert_eq!(p.pending.len(), set.len());
+/// ```
+pub fn plan<'a>(
+    set: &'a [Migration],
+    history: &[HistoryRow],
+    options: PlanOptions,
+) -> Result<Plan<'a>, PlanError> {
+    let find = |v: u64| {
+        set.binary_search_by_key(&v, |m| m.version)
+            .ok()
+            .map(|i| &set[i])
+    };
+
+    let modified: Vec<Modified> = history
+        .iter()
+        .filter_map(|row| {
+            let m = find(row.version)?;
+            (m.checksum != row.checksum).then(|| Modified {
+                version: row.version,
+                file: m.file.to_string(),
+                applied: row.checksum.clone(),
+                now: m.checksum.to_string(),
+            })
+        })
+        .collect();
+    if !modified.is_empty() {
+        return Err(PlanError::Modified(modified));
+    }
+
+    let missing: Vec<(u64, String)> = history
+        .iter()
+        .filter(|row| find(row.version).is_none())
+        .map(|row| (row.version, row.name.clone()))
+        .collect();
+    if !missing.is_empty() && !options.allow_missing {
+        return Err(PlanError::Missing(missing));
+    }
+
+    let highest_applied = history.iter().map(|r| r.version).max();
+    if let Some(target) = options.target {
+        if find(target).is_none() {
+            return Err(PlanError::TargetNotFound {
+                target,
+                highest: set.last().map(|m| m.version),
+            });
+        }
+        if let Some(applied) = highest_applied.filter(|&a| a > target) {
+            return Err(PlanError::TargetBelowApplied { target, applied });
+        }
+    }
+
+    let applied = |v: u64| history.iter().any(|r| r.version == v);
+    let pending: Vec<&Migration> = set
+        .iter()
+        .filter(|m| !applied(m.version))
+        .filter(|m| options.target.is_none_or(|t| m.version <= t))
+        .collect();
+
+    if let Some(highest) = highest_applied.filter(|_| !options.allow_out_of_order) {
+        let early: Vec<(u64, String)> = pending
+            .iter()
+            .filter(|m| m.version < highest)
+            .map(|m| (m.version, m.file.to_string()))
+            .collect();
+        if !early.is_empty() {
+            return Err(PlanError::OutOfOrder {
+                highest,
+                pending: early,
+            });
+        }
+    }
+    Ok(Plan { pending })
+}
+
+/// The state of one version, for `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum State {
+    /// Applied, and the file is unchanged.
+    Applied,
+    /// Not applied yet.
+    Pending,
+    /// Applied, but the file changed since.
+    Modified,
+    /// Applied, but there is no file for it.
+    Missing,
+}
+
+impl State {
+    /// The lowercase name shown by `status`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            State::Applied => "applied",
+            State::Pending => "pending",
+            State::Modified => "modified",
+            State::Missing => "missing",
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One line of `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRow {
+    /// The version.
+    pub version: u64,
+    /// The name, from the file or else from the history.
+    pub name: String,
+    /// The kind, from the file or else from the history.
+    pub kind: String,
+    /// Where it stands.
+    pub state: State,
+    /// The file, when there is one.
+    pub file: Option<String>,
+    /// When it was applied.
+    pub applied_at: Option<String>,
+    /// How long it took.
+    pub duration_ms: Option<u64>,
+}
+
+/// Every version of the set and of the history, with its state.
+pub fn status(set: &[Migration], history: &[HistoryRow]) -> Vec<StatusRow> {
+    let mut rows: Vec<StatusRow> = set
+        .iter()
+        .map(|m| {
+            let row = history.iter().find(|r| r.version == m.version);
+            StatusRow {
+                version: m.version,
+                name: m.name.to_string(),
+                kind: m.kind.as_str().to_owned(),
+                state: match row {
+                    None => State::Pending,
+                    Some(r) if r.checksum != m.checksum => State::Modified,
+                    Some(_) => State::Applied,
+                },
+                file: Some(m.file.to_string()),
+                applied_at: row.map(|r| r.applied_at.clone()),
+                duration_ms: row.map(|r| r.duration_ms),
+            }
+        })
+        .collect();
+    for r in history {
+        if !set.iter().any(|m| m.version == r.version) {
+            rows.push(StatusRow {
+                version: r.version,
+                name: r.name.clone(),
+                kind: Kind::from_str(&r.kind).map_or(r.kind.clone(), |k| k.as_str().to_owned()),
+                state: State::Missing,
+                file: None,
+                applied_at: Some(r.applied_at.clone()),
+                duration_ms: Some(r.duration_ms),
+            });
+        }
+    }
+    rows.sort_by_key(|r| r.version);
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(version: u64, sql: &'static str) -> Migration {
+        Migration::embedded(version, "m", Kind::Sql, "f.sql", sql, sql, None)
+    }
+
+    fn row(version: u64, checksum: &str) -> HistoryRow {
+        HistoryRow {
+            version,
+            name: "m".into(),
+            kind: "sql".into(),
+            checksum: checksum.into(),
+            applied_at: "2026-01-01T00:00:00.000Z".into(),
+            duration_ms: 1,
+        }
+    }
+
+    fn versions(p: Plan<'_>) -> Vec<u64> {
+        p.pending.iter().map(|m| m.version).collect()
+    }
+
+    #[test]
+    fn plans_what_is_not_applied() {
+        let set = [m(1, "a"), m(2, "b"), m(3, "c")];
+        let p = plan(&set, &[row(1, "a")], PlanOptions::default()).unwrap();
+        assert_eq!(versions(p), [2, 3]);
+        let p = plan(
+            &set,
+            &[row(1, "a"), row(2, "b"), row(3, "c")],
+            PlanOptions::default(),
+        )
+        .unwrap();
+        assert!(p.pending.is_empty());
+    }
+
+    #[test]
+    fn refuses_modified_missing_and_out_of_order() {
+        let set = [m(1, "a"), m(2, "b"), m(3, "c")];
+        let e = plan(&set, &[row(1, "x")], PlanOptions::default()).unwrap_err();
+        assert!(matches!(&e, PlanError::Modified(v) if v[0].applied == "x" && v[0].now == "a"));
+        let e = plan(&set, &[row(1, "a"), row(9, "z")], PlanOptions::default()).unwrap_err();
+        assert_eq!(e, PlanError::Missing(vec![(9, "m".into())]));
+        let e = plan(&set, &[row(1, "a"), row(3, "c")], PlanOptions::default()).unwrap_err();
+        assert!(matches!(e, PlanError::OutOfOrder { highest: 3, .. }));
+    }
+
+    #[test]
+    fn options_allow_what_they_name() {
+        let set = [m(1, "a"), m(2, "b"), m(3, "c")];
+        let lenient = PlanOptions {
+            allow_missing: true,
+            allow_out_of_order: true,
+            ..PlanOptions::default()
+        };
+        let p = plan(&set, &[row(1, "a"), row(3, "c"), row(9, "z")], lenient).unwrap();
+        assert_eq!(versions(p), [2]);
+    }
+
+    #[test]
+    fn target_limits_the_plan() {
+        let set = [m(1, "a"), m(2, "b"), m(3, "c")];
+        let to = |t| PlanOptions {
+            target: Some(t),
+            ..PlanOptions::default()
+        };
+        assert_eq!(versions(plan(&set, &[], to(2)).unwrap()), [1, 2]);
+        assert!(matches!(
+            plan(&set, &[], to(7)),
+            Err(PlanError::TargetNotFound { .. })
+        ));
+        let e = plan(&set, &[row(1, "a"), row(2, "b"), row(3, "c")], to(2)).unwrap_err();
+        assert_eq!(
+            e,
+            PlanError::TargetBelowApplied {
+                target: 2,
+                applied: 3
+            }
+        );
+    }
+
+    #[test]
+    fn status_names_each_state() {
+        let set = [m(1, "a"), m(2, "b"), m(3, "c")];
+        let states: Vec<State> = status(&set, &[row(1, "a"), row(2, "x"), row(5, "e")])
+            .iter()
+            .map(|r| r.state)
+            .collect();
+        assert_eq!(
+            states,
+            [
+                State::Applied,
+                State::Modified,
+                State::Pending,
+                State::Missing
+            ]
+        );
+    }
+}

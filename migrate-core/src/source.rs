@@ -1,0 +1,481 @@
+//! A migration set: discovered in a folder, validated, checksummed.
+//!
+//! [`read_dir`] and [`load`] are the one code path behind both
+//! `embed_migrations!` (at compile time) and [`Migrations::from_dir`] (at run
+//! time, for the CLI), so a folder the macro accepts is one the CLI accepts,
+//! with the same checksums.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::checksum::checksum;
+use crate::naming::{self, Direction, Kind, NameError};
+use crate::sql::{self, SqlError};
+
+/// One migration: a numbered file and what the runner needs to apply it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    /// The version from the file name.
+    pub version: u64,
+    /// The name from the file name.
+    pub name: Cow<'static, str>,
+    /// The kind from the extension.
+    pub kind: Kind,
+    /// The file's path relative to the migrations folder, with `/` separators.
+    pub file: Cow<'static, str>,
+    /// The file's text, without a byte-order mark.
+    pub text: Cow<'static, str>,
+    /// The normalised SHA-256 of the file (see [`crate::checksum`]).
+    pub checksum: Cow<'static, str>,
+    /// The reverse migration (`.down.sql`), kept but never applied by `up`.
+    pub down: Option<Down>,
+}
+
+/// The reverse half of a reversible pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Down {
+    /// The file's path relative to the migrations folder.
+    pub file: Cow<'static, str>,
+    /// The file's text.
+    pub text: Cow<'static, str>,
+}
+
+impl Migration {
+    /// A migration whose parts were validated by `embed_migrations!`.
+    #[doc(hidden)]
+    pub const fn embedded(
+        version: u64,
+        name: &'static str,
+        kind: Kind,
+        file: &'static str,
+        text: &'static str,
+        checksum: &'static str,
+        down: Option<(&'static str, &'static str)>,
+    ) -> Migration {
+        Migration {
+            version,
+            name: Cow::Borrowed(name),
+            kind,
+            file: Cow::Borrowed(file),
+            text: Cow::Borrowed(text),
+            checksum: Cow::Borrowed(checksum),
+            down: match down {
+                Some((file, text)) => Some(Down {
+                    file: Cow::Borrowed(file),
+                    text: Cow::Borrowed(text),
+                }),
+                None => None,
+            },
+        }
+    }
+
+    /// The SQL script of a `sql` migration, scanned into statements.
+    pub fn script(&self) -> Result<sql::Script, SqlError> {
+        sql::scan(&self.text)
+    }
+}
+
+/// An ordered, validated set of migrations.
+///
+/// Build one with `embed_migrations!` (checked at compile time) or
+/// [`Migrations::from_dir`] (checked when loaded).
+#[derive(Debug, Clone)]
+pub struct Migrations {
+    list: Cow<'static, [Migration]>,
+    dir: Option<Cow<'static, str>>,
+    embedded: bool,
+}
+
+impl Migrations {
+    /// The set `embed_migrations!` emits: sorted and validated at compile
+    /// time. `dir` is the folder it came from, given in debug builds so that a
+    /// binary built before a file was added can say "rebuild".
+    #[doc(hidden)]
+    pub const fn embedded(list: &'static [Migration], dir: Option<&'static str>) -> Migrations {
+        Migrations {
+            list: Cow::Borrowed(list),
+            dir: match dir {
+                Some(d) => Some(Cow::Borrowed(d)),
+                None => None,
+            },
+            embedded: true,
+        }
+    }
+
+    /// Loads and validates the migrations folder `dir` at run time.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);").unwrap();
+    /// let set = migrate_core::Migrations::from_dir(dir.path()).unwrap();
+    /// assert_eq!(set.iter().next().unwrap().name, "users");
+    /// ```
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Migrations, LoadErrors> {
+        let dir = dir.as_ref();
+        let list = load(read_dir(dir)?)?;
+        Ok(Migrations {
+            list: Cow::Owned(list),
+            dir: Some(Cow::Owned(dir.display().to_string())),
+            embedded: false,
+        })
+    }
+
+    /// The migrations in version order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Migration> {
+        self.list.iter()
+    }
+
+    /// The migrations in version order, as a slice.
+    pub fn as_slice(&self) -> &[Migration] {
+        &self.list
+    }
+
+    /// The number of migrations.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// True when the set has no migrations.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The folder the set came from, when known.
+    pub fn dir(&self) -> Option<&str> {
+        self.dir.as_deref()
+    }
+
+    /// For an embedded set whose folder still exists: the files added to or
+    /// removed from the folder since the binary was built. Empty when the
+    /// build is current, or when there is nothing to compare with.
+    pub fn stale_files(&self) -> Vec<String> {
+        let Some(dir) = self.dir.as_deref().filter(|_| self.embedded) else {
+            return Vec::new();
+        };
+        let Ok(on_disk) = list_migration_files(Path::new(dir)) else {
+            return Vec::new();
+        };
+        let built: Vec<&str> = self.list.iter().map(|m| m.file.as_ref()).collect();
+        let mut stale: Vec<String> = on_disk
+            .iter()
+            .filter(|f| !built.contains(&f.as_str()))
+            .map(|f| format!("+{f}"))
+            .collect();
+        stale.extend(
+            built
+                .iter()
+                .filter(|f| !on_disk.iter().any(|d| d == *f))
+                .map(|f| format!("-{f}")),
+        );
+        stale
+    }
+}
+
+impl<'a> IntoIterator for &'a Migrations {
+    type Item = &'a Migration;
+    type IntoIter = std::slice::Iter<'a, Migration>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// A file read from a migrations folder, not yet validated.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path relative to the folder, `/`-separated (`0001_init.sql`,
+    /// `2024-01-31-120000_init/up.sql`).
+    pub path: String,
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// A problem with one file of a migrations folder.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}: {kind}", self.file.display(), self.line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct LoadError {
+    /// The file (or folder) at fault.
+    pub file: PathBuf,
+    /// The line at fault, for problems inside a file.
+    pub line: Option<u32>,
+    /// What is wrong.
+    #[source]
+    pub kind: LoadErrorKind,
+}
+
+/// What is wrong with a file of a migrations folder.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadErrorKind {
+    /// The folder or file could not be read.
+    #[error("cannot read it: {0}")]
+    Io(#[source] std::io::Error),
+    /// The folder does not exist.
+    #[error(
+        "the migrations folder does not exist; create it, or point --dir / embed_migrations! at the right one"
+    )]
+    NoFolder,
+    /// The file name is not `<version>_<name>.<kind>`.
+    #[error(transparent)]
+    Name(NameError),
+    /// The bytes are not UTF-8.
+    #[error("the file is not valid UTF-8; save it as UTF-8")]
+    NotUtf8,
+    /// The SQL cannot be run as written.
+    #[error(transparent)]
+    Sql(SqlError),
+    /// Two files with the same version after parsing (`1_a.sql`, `001_b.sql`).
+    #[error("version {version} is also used by `{other}`; give each migration its own version")]
+    DuplicateVersion {
+        /// The version both files parse to.
+        version: u64,
+        /// The other file.
+        other: String,
+    },
+    /// A `.down.sql` file with no migration of its version.
+    #[error(
+        "a down migration with no up migration of version {version}; add `{version}_<name>.up.sql`"
+    )]
+    DownWithoutUp {
+        /// The version of the down file.
+        version: u64,
+    },
+    /// A migration kind this version cannot apply yet.
+    #[error(
+        "`.{kind}` migrations are not supported yet; this file would not be applied, so it is refused"
+    )]
+    Unsupported {
+        /// The kind.
+        kind: Kind,
+    },
+}
+
+/// Every problem found in a migrations folder, in file order.
+#[derive(Debug)]
+pub struct LoadErrors(pub Vec<LoadError>);
+
+impl fmt::Display for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for e in &self.0 {
+            if !first {
+                writeln!(f)?;
+            }
+            first = false;
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadErrors {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self.0.as_slice() {
+            [one] => one.kind_source(),
+            _ => None,
+        }
+    }
+}
+
+impl LoadError {
+    fn kind_source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            LoadErrorKind::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<LoadError> for LoadErrors {
+    fn from(e: LoadError) -> Self {
+        LoadErrors(vec![e])
+    }
+}
+
+fn error(file: impl Into<PathBuf>, line: Option<u32>, kind: LoadErrorKind) -> LoadError {
+    LoadError {
+        file: file.into(),
+        line,
+        kind,
+    }
+}
+
+/// The names of the migration files in `dir` (relative, sorted), without
+/// reading them. Used for the stale-build check.
+fn list_migration_files(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type()?.is_dir() {
+            if is_diesel_dir(&name) {
+                for f in ["up.sql", "down.sql"] {
+                    if entry.path().join(f).is_file() {
+                        out.push(format!("{name}/{f}"));
+                    }
+                }
+            }
+        } else if !matches!(naming::parse(&name), Ok(None)) {
+            out.push(name);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn is_diesel_dir(name: &str) -> bool {
+    !name.starts_with('.') && naming::split_version(name, true).is_ok()
+}
+
+/// Reads every migration file of `dir`: files named like migrations, and
+/// diesel-style folders (`2024-01-31-120000_create_users/up.sql`). Hidden
+/// files, other extensions and other folders are ignored.
+pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadErrors> {
+    if !dir.is_dir() {
+        return Err(error(dir, None, LoadErrorKind::NoFolder).into());
+    }
+    let names = list_migration_files(dir).map_err(|e| error(dir, None, LoadErrorKind::Io(e)))?;
+    let mut files = Vec::with_capacity(names.len());
+    let mut errors = Vec::new();
+    for path in names {
+        match std::fs::read(dir.join(&path)) {
+            Ok(bytes) => files.push(SourceFile { path, bytes }),
+            Err(e) => errors.push(error(dir.join(&path), None, LoadErrorKind::Io(e))),
+        }
+    }
+    // A diesel-style folder without up.sql is a mistake, not something to skip.
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_dir()
+                && is_diesel_dir(&name)
+                && !entry.path().join("up.sql").is_file()
+            {
+                errors.push(error(
+                    entry.path(),
+                    None,
+                    LoadErrorKind::Name(NameError::NoVersion {
+                        hint: " (this folder is named like a diesel migration but has no `up.sql`)"
+                            .into(),
+                    }),
+                ));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(LoadErrors(errors))
+    }
+}
+
+/// Validates files into a sorted migration set, reporting every problem.
+pub fn load(files: Vec<SourceFile>) -> Result<Vec<Migration>, LoadErrors> {
+    let mut errors = Vec::new();
+    let mut ups: BTreeMap<u64, Migration> = BTreeMap::new();
+    let mut downs: Vec<(u64, String, String)> = Vec::new();
+    for file in files {
+        let (base, in_folder) = match file.path.split_once('/') {
+            Some((folder, leaf)) => (format!("{folder}.{}", leaf.trim_end_matches(".sql")), true),
+            None => (file.path.clone(), false),
+        };
+        let parsed = if in_folder {
+            // diesel: `<version>_<name>/up.sql`
+            let (stem, dir) = base.rsplit_once('.').unwrap_or((&base, "up"));
+            naming::split_version(stem, true).map(|(version, name)| {
+                Some(naming::FileName {
+                    version,
+                    name: name.to_owned(),
+                    kind: Kind::Sql,
+                    direction: if dir == "down" {
+                        Direction::Down
+                    } else {
+                        Direction::Up
+                    },
+                })
+            })
+        } else {
+            naming::parse(&file.path)
+        };
+        let parsed = match parsed {
+            Ok(Some(p)) => p,
+            Ok(None) => continue,
+            Err(e) => {
+                errors.push(error(&file.path, None, LoadErrorKind::Name(e)));
+                continue;
+            }
+        };
+        let bytes = file
+            .bytes
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(&file.bytes);
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t.to_owned(),
+            Err(e) => {
+                let line = 1 + bytes[..e.valid_up_to()]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count() as u32;
+                errors.push(error(&file.path, Some(line), LoadErrorKind::NotUtf8));
+                continue;
+            }
+        };
+        if parsed.direction == Direction::Down {
+            downs.push((parsed.version, file.path, text));
+            continue;
+        }
+        match parsed.kind {
+            Kind::Sql => {
+                if let Err(e) = sql::scan(&text) {
+                    errors.push(error(&file.path, Some(e.line), LoadErrorKind::Sql(e)));
+                    continue;
+                }
+            }
+            kind => {
+                errors.push(error(&file.path, None, LoadErrorKind::Unsupported { kind }));
+                continue;
+            }
+        }
+        if let Some(other) = ups.get(&parsed.version) {
+            errors.push(error(
+                &file.path,
+                None,
+                LoadErrorKind::DuplicateVersion {
+                    version: parsed.version,
+                    other: other.file.to_string(),
+                },
+            ));
+            continue;
+        }
+        ups.insert(
+            parsed.version,
+            Migration {
+                version: parsed.version,
+                name: Cow::Owned(parsed.name),
+                kind: parsed.kind,
+                file: Cow::Owned(file.path),
+                checksum: Cow::Owned(checksum(&file.bytes)),
+                text: Cow::Owned(text),
+                down: None,
+            },
+        );
+    }
+    for (version, path, text) in downs {
+        match ups.get_mut(&version) {
+            Some(m) => {
+                m.down = Some(Down {
+                    file: Cow::Owned(path),
+                    text: Cow::Owned(text),
+                })
+            }
+            None => errors.push(error(path, None, LoadErrorKind::DownWithoutUp { version })),
+        }
+    }
+    if errors.is_empty() {
+        Ok(ups.into_values().collect())
+    } else {
+        errors.sort_by(|a, b| a.file.cmp(&b.file));
+        Err(LoadErrors(errors))
+    }
+}

@@ -1,0 +1,822 @@
+//! The statement scanner: splits a SQL migration into statements with their
+//! line numbers, reads its directives, and finds what cannot run where the
+//! runner would run it.
+//!
+//! Pure: no SQLite. Boundaries follow SQLite's own `sqlite3_complete()`:
+//! strings, quoted identifiers, both comment forms, and its state machine for
+//! `CREATE TRIGGER … BEGIN … END;` bodies, whose inner semicolons do not end
+//! the statement. The tests compare this scanner with SQLite itself.
+
+use std::fmt;
+use std::ops::Range;
+
+/// A scanned SQL migration: what the runner executes, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    /// The statements to execute, in order, as byte ranges of the file text.
+    /// A `BEGIN … COMMIT` wrapper, in-file `PRAGMA foreign_keys` statements
+    /// and any down section are already left out.
+    pub statements: Vec<Statement>,
+    /// Run outside a transaction (`-- migrate:no-transaction`, sqlx's
+    /// `-- no-transaction`, goose's `NO TRANSACTION`, dbmate's
+    /// `transaction:false`).
+    pub no_transaction: bool,
+    /// Run with foreign keys off and check them before commit
+    /// (`-- migrate:foreign-keys-off`, or `PRAGMA foreign_keys = OFF` in the file).
+    pub foreign_keys_off: bool,
+    /// The file wrapped its body in its own `BEGIN … COMMIT`.
+    pub wrapped: bool,
+}
+
+/// One statement of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// Byte range in the file text, from the first token to the `;` (or the
+    /// end of the file when the last statement has no semicolon).
+    pub span: Range<usize>,
+    /// 1-based line of the first token.
+    pub line: u32,
+}
+
+impl Statement {
+    /// The statement's text within `file`.
+    pub fn text<'a>(&self, file: &'a str) -> &'a str {
+        &file[self.span.clone()]
+    }
+}
+
+/// A problem in a SQL file, at a line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}")]
+pub struct SqlError {
+    /// 1-based line in the file.
+    pub line: u32,
+    /// What is wrong.
+    pub kind: SqlErrorKind,
+}
+
+/// What is wrong in a SQL file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SqlErrorKind {
+    /// The file holds nothing but whitespace.
+    #[error("the file has no statements; write SQL, or a comment to keep an intentional no-op")]
+    Empty,
+    /// A string or quoted identifier runs to the end of the file.
+    #[error("unterminated {quote}…{close} starting here")]
+    UnterminatedQuote {
+        /// The opening character.
+        quote: char,
+        /// The character that would close it.
+        close: char,
+    },
+    /// A statement that fails or silently does nothing inside a transaction.
+    #[error("`{statement}` cannot run inside the migration's transaction; {advice}")]
+    NotInTransaction {
+        /// The statement, shortened.
+        statement: String,
+        /// What to do instead.
+        advice: &'static str,
+    },
+    /// `BEGIN`, `COMMIT` or `ROLLBACK` anywhere but as a whole-file wrapper.
+    #[error(
+        "`{statement}` here would end or nest the runner's transaction; each migration already runs in one \
+         transaction, so remove it (a whole-file `BEGIN … COMMIT` wrapper is fine), or put \
+         `-- migrate:no-transaction` at the top of the file to manage transactions yourself"
+    )]
+    TransactionControl {
+        /// The statement, shortened.
+        statement: String,
+    },
+    /// `BEGIN` first without a `COMMIT` last.
+    #[error("`BEGIN` has no matching `COMMIT` at the end of the file")]
+    UnmatchedBegin,
+    /// A directive after the first statement.
+    #[error("the directive `{directive}` must come before the first statement")]
+    LateDirective {
+        /// The directive as written.
+        directive: String,
+    },
+    /// `-- migrate:something` that is not a known directive.
+    #[error(
+        "unknown directive `{directive}`; known: `migrate:no-transaction`, `migrate:foreign-keys-off`, \
+         `migrate:up`, `migrate:down`"
+    )]
+    UnknownDirective {
+        /// The directive as written.
+        directive: String,
+    },
+    /// A statement before the `up` marker of a sectioned file.
+    #[error(
+        "this statement comes before the `{marker}` marker, so it would never run; move it below the marker"
+    )]
+    OutsideSection {
+        /// The marker the file uses (`-- migrate:up`, `-- +goose Up`).
+        marker: &'static str,
+    },
+    /// A down marker with no up marker.
+    #[error(
+        "the file has a down section but no up section; add `-- migrate:up` above the migration"
+    )]
+    DownWithoutUp,
+}
+
+/// Scans a SQL migration file.
+///
+/// ```
+/// use migrate_core::sql::scan;
+/// let text = "BEGIN;\nCREATE TABLE t (x);\nINSERT INTO t VALUES (';')\n;COMMIT;";
+/// let script = scan(text).unwrap();
+/// assert!(script.wrapped);
+/// let lines: Vec<u32> = script.statements.iter().map(|s| s.line).collect();
+/// assert_eq!(lines, [2, 3]);
+/// ```
+pub fn scan(text: &str) -> Result<Script, SqlError> {
+    let items = split(text)?;
+    if items.is_empty() && !has_comment(text) {
+        return Err(SqlError {
+            line: 1,
+            kind: SqlErrorKind::Empty,
+        });
+    }
+
+    let mut no_transaction = false;
+    let mut foreign_keys_off = false;
+    let mut seen_statement = false;
+    let mut section = Section::None;
+    let mut marker = None;
+    let mut statements = Vec::new();
+    let mut unsectioned = Vec::new();
+    for item in items {
+        match item {
+            Item::Directive { line, directive } => {
+                let late = |d: &str| SqlError {
+                    line,
+                    kind: SqlErrorKind::LateDirective {
+                        directive: d.trim().to_owned(),
+                    },
+                };
+                match directive {
+                    Directive::NoTransaction(_) if seen_statement => {
+                        return Err(late(text_line(text, line)));
+                    }
+                    Directive::ForeignKeysOff if seen_statement => {
+                        return Err(late(text_line(text, line)));
+                    }
+                    Directive::NoTransaction(_) => no_transaction = true,
+                    Directive::ForeignKeysOff => foreign_keys_off = true,
+                    Directive::Up {
+                        marker: m,
+                        transaction,
+                    } => {
+                        section = Section::Up;
+                        marker = Some(m);
+                        no_transaction |= !transaction;
+                    }
+                    Directive::Down => {
+                        if marker.is_none() {
+                            return Err(SqlError {
+                                line,
+                                kind: SqlErrorKind::DownWithoutUp,
+                            });
+                        }
+                        section = Section::Down;
+                    }
+                    Directive::Unknown(d) => {
+                        return Err(SqlError {
+                            line,
+                            kind: SqlErrorKind::UnknownDirective { directive: d },
+                        });
+                    }
+                    Directive::Ignored => {}
+                }
+            }
+            Item::Statement(s) => {
+                seen_statement = true;
+                match section {
+                    Section::None => unsectioned.push(s),
+                    Section::Up => statements.push(s),
+                    Section::Down => {}
+                }
+            }
+        }
+    }
+    match marker {
+        Some(marker) => {
+            if let Some(s) = unsectioned.first() {
+                return Err(SqlError {
+                    line: s.line,
+                    kind: SqlErrorKind::OutsideSection { marker },
+                });
+            }
+        }
+        None => statements = unsectioned,
+    }
+
+    let mut script = Script {
+        statements,
+        no_transaction,
+        foreign_keys_off,
+        wrapped: false,
+    };
+    if !script.no_transaction {
+        fit_to_transaction(text, &mut script)?;
+    }
+    Ok(script)
+}
+
+/// Leaves out what the runner does itself (foreign-key switching, the
+/// transaction) and refuses what cannot run inside a transaction.
+fn fit_to_transaction(text: &str, script: &mut Script) -> Result<(), SqlError> {
+    let mut kept = Vec::with_capacity(script.statements.len());
+    for s in script.statements.drain(..) {
+        match classify(s.text(text)) {
+            Class::ForeignKeys { on: false } => script.foreign_keys_off = true,
+            Class::ForeignKeys { on: true } => {}
+            class => kept.push((s, class)),
+        }
+    }
+    if matches!(kept.first(), Some((_, Class::Begin))) {
+        if !matches!(kept.last(), Some((_, Class::Commit)) if kept.len() > 1) {
+            return Err(SqlError {
+                line: kept[0].0.line,
+                kind: SqlErrorKind::UnmatchedBegin,
+            });
+        }
+        kept.pop();
+        kept.remove(0);
+        script.wrapped = true;
+    }
+    for (s, class) in &kept {
+        let statement = || shorten(s.text(text));
+        let kind = match class {
+            Class::Begin | Class::Commit | Class::Rollback => SqlErrorKind::TransactionControl {
+                statement: statement(),
+            },
+            Class::Refused(advice) => SqlErrorKind::NotInTransaction {
+                statement: statement(),
+                advice,
+            },
+            _ => continue,
+        };
+        return Err(SqlError { line: s.line, kind });
+    }
+    script.statements = kept.into_iter().map(|(s, _)| s).collect();
+    Ok(())
+}
+
+/// A statement's first words, as far as the runner cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Class {
+    Begin,
+    Commit,
+    Rollback,
+    ForeignKeys { on: bool },
+    Refused(&'static str),
+    Other,
+}
+
+const USE_PRAGMA_SET: &str = "set it in a `.pragmas` set, which runs outside transactions and checks that \
+     SQLite took the value, or put `-- migrate:no-transaction` at the top of this file";
+const USE_NO_TRANSACTION: &str =
+    "put it in its own file that starts with `-- migrate:no-transaction`";
+
+fn classify(statement: &str) -> Class {
+    let words = significant_tokens(statement, 6);
+    let word = |i: usize| {
+        words
+            .get(i)
+            .map(|w| w.to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    match word(0).as_str() {
+        "begin" => Class::Begin,
+        "commit" | "end" => Class::Commit,
+        "rollback" if word(1) != "to" => Class::Rollback,
+        "vacuum" => Class::Refused(USE_NO_TRANSACTION),
+        "attach" | "detach" => Class::Refused(USE_NO_TRANSACTION),
+        "pragma" => {
+            // PRAGMA [schema.]name [= value | (value)]
+            let (name, rest) = if word(2) == "." {
+                (word(3), 4)
+            } else {
+                (word(1), 2)
+            };
+            let value = match word(rest).as_str() {
+                "=" | "(" => {
+                    let v = word(rest + 1);
+                    if v == "-" || v == "+" {
+                        format!("{v}{}", word(rest + 2))
+                    } else {
+                        v
+                    }
+                }
+                _ => String::new(),
+            };
+            pragma_class(&name, unquote(&value))
+        }
+        _ => Class::Other,
+    }
+}
+
+fn pragma_class(name: &str, value: &str) -> Class {
+    let set = !value.is_empty();
+    match name {
+        "foreign_keys" if set => Class::ForeignKeys {
+            on: matches!(value, "1" | "on" | "true" | "yes"),
+        },
+        // Each of these fails inside a transaction, or is silently not applied
+        // to an existing database (page_size, auto_vacuum without VACUUM).
+        "journal_mode" | "synchronous" | "temp_store" | "page_size" | "auto_vacuum"
+        | "locking_mode"
+            if set =>
+        {
+            Class::Refused(USE_PRAGMA_SET)
+        }
+        "wal_checkpoint" | "incremental_vacuum" => Class::Refused(USE_NO_TRANSACTION),
+        _ => Class::Other,
+    }
+}
+
+fn unquote(s: &str) -> &str {
+    let b = s.as_bytes();
+    if b.len() >= 2 && matches!(b[0], b'\'' | b'"' | b'`') && b[b.len() - 1] == b[0] {
+        &s[1..s.len() - 1]
+    } else {
+        s
+    }
+}
+
+/// The statement shortened for an error message: one line, at most 80 chars.
+pub fn shorten(statement: &str) -> String {
+    let one_line: String = statement.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= 80 {
+        one_line
+    } else {
+        let cut: String = one_line.chars().take(77).collect();
+        format!("{cut}...")
+    }
+}
+
+fn text_line(text: &str, line: u32) -> &str {
+    text.lines().nth(line as usize - 1).unwrap_or("")
+}
+
+fn has_comment(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match lex(b, i) {
+            Ok(t) if matches!(t.kind, Tok::LineComment | Tok::BlockComment) => return true,
+            Ok(t) => i = t.end,
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+/// Up to `n` significant tokens (words, quoted text, punctuation) of a statement.
+fn significant_tokens(statement: &str, n: usize) -> Vec<&str> {
+    let b = statement.as_bytes();
+    let mut out = Vec::with_capacity(n);
+    let mut i = 0;
+    while i < b.len() && out.len() < n {
+        let Ok(t) = lex(b, i) else { break };
+        if !matches!(t.kind, Tok::Space | Tok::LineComment | Tok::BlockComment) {
+            out.push(&statement[t.start..t.end]);
+        }
+        i = t.end;
+    }
+    out
+}
+
+/// What the splitter found, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Item {
+    Statement(Statement),
+    Directive { line: u32, directive: Directive },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Directive {
+    /// Carries which spelling was used, for messages.
+    NoTransaction(&'static str),
+    ForeignKeysOff,
+    Up {
+        marker: &'static str,
+        transaction: bool,
+    },
+    Down,
+    Unknown(String),
+    Ignored,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    None,
+    Up,
+    Down,
+}
+
+/// Reads a line comment's text as a directive, if it is one.
+fn directive(comment: &str) -> Option<Directive> {
+    let body = comment.strip_prefix("--")?.trim();
+    if let Some(rest) = body
+        .strip_prefix("migrate:")
+        .filter(|r| r.starts_with(|c: char| c.is_ascii_alphabetic()))
+    {
+        let mut words = rest.split_whitespace();
+        let name = words.next()?;
+        return Some(match name {
+            "no-transaction" => Directive::NoTransaction("migrate:no-transaction"),
+            "foreign-keys-off" => Directive::ForeignKeysOff,
+            // dbmate: `-- migrate:up transaction:false`
+            "up" => Directive::Up {
+                marker: "-- migrate:up",
+                transaction: !words.any(|w| w == "transaction:false"),
+            },
+            "down" => Directive::Down,
+            _ => Directive::Unknown(format!("migrate:{name}")),
+        });
+    }
+    if let Some(rest) = body.strip_prefix("+goose") {
+        let rest = rest.trim().to_ascii_lowercase();
+        return Some(match rest.as_str() {
+            "up" => Directive::Up {
+                marker: "-- +goose Up",
+                transaction: true,
+            },
+            "down" => Directive::Down,
+            "no transaction" => Directive::NoTransaction("+goose NO TRANSACTION"),
+            _ => Directive::Ignored,
+        });
+    }
+    // sqlx: a first line of `-- no-transaction`.
+    (body == "no-transaction").then_some(Directive::NoTransaction("no-transaction"))
+}
+
+/// Token kinds of the lexer; the splitter maps them onto `sqlite3_complete`'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Space,
+    LineComment,
+    BlockComment,
+    Word,
+    Quoted,
+    Semi,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Token {
+    kind: Tok,
+    start: usize,
+    end: usize,
+}
+
+/// SQLite's `IdChar`: letters, digits, `_`, `$` and every non-ASCII byte.
+fn is_id_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+/// The token starting at `i`, or the opening quote of an unterminated one.
+fn lex(b: &[u8], i: usize) -> Result<Token, (usize, u8)> {
+    let tok = |kind, end| {
+        Ok(Token {
+            kind,
+            start: i,
+            end,
+        })
+    };
+    let c = b[i];
+    match c {
+        b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => {
+            let end = (i..b.len())
+                .find(|&j| !matches!(b[j], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c'))
+                .unwrap_or(b.len());
+            tok(Tok::Space, end)
+        }
+        b'-' if b.get(i + 1) == Some(&b'-') => {
+            let end = (i..b.len()).find(|&j| b[j] == b'\n').unwrap_or(b.len());
+            tok(Tok::LineComment, end)
+        }
+        b'/' if b.get(i + 1) == Some(&b'*') => {
+            // An unterminated block comment runs to the end, as in SQLite.
+            let end = (i + 2..b.len().saturating_sub(1))
+                .find(|&j| b[j] == b'*' && b[j + 1] == b'/')
+                .map_or(b.len(), |j| j + 2);
+            tok(Tok::BlockComment, end)
+        }
+        b'\'' | b'"' | b'`' | b'[' => {
+            let close = if c == b'[' { b']' } else { c };
+            match (i + 1..b.len()).find(|&j| b[j] == close) {
+                Some(j) => tok(Tok::Quoted, j + 1),
+                None => Err((i, c)),
+            }
+        }
+        b';' => tok(Tok::Semi, i + 1),
+        c if is_id_char(c) => {
+            let end = (i..b.len()).find(|&j| !is_id_char(b[j])).unwrap_or(b.len());
+            tok(Tok::Word, end)
+        }
+        _ => {
+            // One whole UTF-8 character is never split: bytes >= 0x80 are id chars.
+            tok(Tok::Other, i + 1)
+        }
+    }
+}
+
+/// `sqlite3_complete()`'s token classes.
+#[derive(Clone, Copy)]
+enum Class8 {
+    Semi = 0,
+    Ws = 1,
+    Other = 2,
+    Explain = 3,
+    Create = 4,
+    Temp = 5,
+    Trigger = 6,
+    End = 7,
+}
+
+/// `sqlite3_complete()`'s transition table (SQLite's `complete.c`): states
+/// 0 invalid, 1 start, 2 normal, 3 explain, 4 create, 5 trigger, 6 semi, 7 end.
+const TRANS: [[u8; 8]; 8] = [
+    [1, 0, 2, 3, 4, 2, 2, 2],
+    [1, 1, 2, 3, 4, 2, 2, 2],
+    [1, 2, 2, 2, 2, 2, 2, 2],
+    [1, 3, 3, 2, 4, 2, 2, 2],
+    [1, 4, 2, 2, 2, 4, 5, 2],
+    [6, 5, 5, 5, 5, 5, 5, 5],
+    [6, 6, 5, 5, 5, 5, 5, 7],
+    [1, 7, 5, 5, 5, 5, 5, 5],
+];
+
+fn class8(text: &str, t: &Token) -> Class8 {
+    match t.kind {
+        Tok::Space | Tok::LineComment | Tok::BlockComment => Class8::Ws,
+        Tok::Semi => Class8::Semi,
+        Tok::Quoted | Tok::Other => Class8::Other,
+        Tok::Word => {
+            let w = &text[t.start..t.end];
+            let is = |k: &str| w.eq_ignore_ascii_case(k);
+            if is("create") {
+                Class8::Create
+            } else if is("trigger") {
+                Class8::Trigger
+            } else if is("temp") || is("temporary") {
+                Class8::Temp
+            } else if is("end") {
+                Class8::End
+            } else if is("explain") {
+                Class8::Explain
+            } else {
+                Class8::Other
+            }
+        }
+    }
+}
+
+/// Splits a file into statements and directive comments.
+fn split(text: &str) -> Result<Vec<Item>, SqlError> {
+    let b = text.as_bytes();
+    let mut items = Vec::new();
+    let mut state = 0u8;
+    let mut current: Option<(usize, u32)> = None; // start and line of the open statement
+    let mut line = 1u32;
+    let mut i = 0;
+    while i < b.len() {
+        let t = lex(b, i).map_err(|(at, q)| SqlError {
+            line: line_of(b, at, i, line),
+            kind: SqlErrorKind::UnterminatedQuote {
+                quote: q as char,
+                close: if q == b'[' { ']' } else { q as char },
+            },
+        })?;
+        let class = class8(text, &t);
+        if t.kind == Tok::LineComment {
+            if let Some(directive) = directive(&text[t.start..t.end]) {
+                // A marker ends an open statement (unless inside a trigger body).
+                if let Some((start, l)) = current.take_if(|_| state < 5) {
+                    items.push(Item::Statement(Statement {
+                        span: start..trim_end(text, start, t.start),
+                        line: l,
+                    }));
+                    state = 1;
+                }
+                items.push(Item::Directive { line, directive });
+            }
+        } else if !matches!(class, Class8::Ws)
+            && current.is_none()
+            && !matches!(class, Class8::Semi)
+        {
+            current = Some((t.start, line));
+        }
+        state = TRANS[state as usize][class as usize];
+        if matches!(class, Class8::Semi) && state == 1 {
+            if let Some((start, l)) = current.take() {
+                items.push(Item::Statement(Statement {
+                    span: start..t.end,
+                    line: l,
+                }));
+            }
+        }
+        line += b[t.start..t.end].iter().filter(|&&c| c == b'\n').count() as u32;
+        i = t.end;
+    }
+    if let Some((start, l)) = current {
+        items.push(Item::Statement(Statement {
+            span: start..trim_end(text, start, b.len()),
+            line: l,
+        }));
+    }
+    Ok(items)
+}
+
+/// The end of `text[start..end]` with trailing whitespace and comments cut.
+fn trim_end(text: &str, start: usize, end: usize) -> usize {
+    let b = &text.as_bytes()[..end];
+    let mut last = start;
+    let mut i = start;
+    while i < end {
+        let Ok(t) = lex(b, i) else { return end };
+        if !matches!(t.kind, Tok::Space | Tok::LineComment | Tok::BlockComment) {
+            last = t.end;
+        }
+        i = t.end;
+    }
+    last
+}
+
+fn line_of(b: &[u8], at: usize, from: usize, line: u32) -> u32 {
+    line + b[from..at].iter().filter(|&&c| c == b'\n').count() as u32
+}
+
+/// Splits `text` into statement texts exactly as the runner would see them,
+/// ignoring directives. For tests and tools that compare with SQLite.
+pub fn statements(text: &str) -> Result<Vec<(u32, &str)>, SqlError> {
+    Ok(split(text)?
+        .into_iter()
+        .filter_map(|item| match item {
+            Item::Statement(s) => Some((s.line, s.text(text))),
+            Item::Directive { .. } => None,
+        })
+        .collect())
+}
+
+impl fmt::Display for Script {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} statements{}{}",
+            self.statements.len(),
+            if self.no_transaction {
+                ", no transaction"
+            } else {
+                ""
+            },
+            if self.foreign_keys_off {
+                ", foreign keys off"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(text: &str) -> Vec<String> {
+        let script = scan(text).unwrap();
+        script
+            .statements
+            .iter()
+            .map(|s| s.text(text).to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn splits_on_semicolons_outside_strings_and_comments() {
+        let text = "CREATE TABLE t (a TEXT DEFAULT ';');\n-- a ; comment\nINSERT INTO \"t;\" VALUES ('x;y'); /* ; */ SELECT [a;b]";
+        assert_eq!(
+            texts(text),
+            [
+                "CREATE TABLE t (a TEXT DEFAULT ';');",
+                "INSERT INTO \"t;\" VALUES ('x;y');",
+                "SELECT [a;b]"
+            ]
+        );
+    }
+
+    #[test]
+    fn keeps_trigger_bodies_whole() {
+        let text = "CREATE TEMP TRIGGER tr AFTER INSERT ON t BEGIN\n  UPDATE u SET n = n + 1;\n  DELETE FROM v;\nEND;\nSELECT 1;";
+        let s = texts(text);
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert!(s[0].ends_with("END;"));
+    }
+
+    #[test]
+    fn reports_lines_of_statements() {
+        let script = scan("\n\nSELECT 1;\n\n  SELECT\n2;").unwrap();
+        let lines: Vec<u32> = script.statements.iter().map(|s| s.line).collect();
+        assert_eq!(lines, [3, 5]);
+    }
+
+    #[test]
+    fn empty_is_an_error_but_comments_only_is_a_no_op() {
+        assert_eq!(scan("  \n\t").unwrap_err().kind, SqlErrorKind::Empty);
+        assert_eq!(scan("").unwrap_err().kind, SqlErrorKind::Empty);
+        assert!(scan("-- nothing yet\n").unwrap().statements.is_empty());
+    }
+
+    #[test]
+    fn strips_a_whole_file_wrapper() {
+        let script = scan("BEGIN TRANSACTION;\nCREATE TABLE t (x);\nCOMMIT;\n").unwrap();
+        assert!(script.wrapped);
+        assert_eq!(script.statements.len(), 1);
+        let e = scan("BEGIN;\nCREATE TABLE t (x);\n").unwrap_err();
+        assert_eq!((e.line, e.kind), (1, SqlErrorKind::UnmatchedBegin));
+        let e = scan("CREATE TABLE t (x);\nCOMMIT;\nCREATE TABLE u (x);").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(matches!(e.kind, SqlErrorKind::TransactionControl { .. }));
+    }
+
+    #[test]
+    fn twelve_step_rebuild_becomes_foreign_keys_off() {
+        let text = "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\nCREATE TABLE n (x);\nINSERT INTO n SELECT x FROM o;\nDROP TABLE o;\nALTER TABLE n RENAME TO o;\nPRAGMA foreign_key_check;\nCOMMIT;\nPRAGMA foreign_keys=ON;\n";
+        let script = scan(text).unwrap();
+        assert!(script.foreign_keys_off && script.wrapped);
+        assert_eq!(script.statements.len(), 5);
+    }
+
+    #[test]
+    fn refuses_what_cannot_run_in_a_transaction() {
+        for (text, line) in [
+            ("CREATE TABLE t (x);\nPRAGMA journal_mode = WAL;", 2),
+            ("\n\nPRAGMA main.synchronous=NORMAL;", 3),
+            ("VACUUM;", 1),
+            ("PRAGMA page_size(8192);", 1),
+        ] {
+            let e = scan(text).unwrap_err();
+            assert_eq!(e.line, line, "{text}");
+            assert!(
+                matches!(e.kind, SqlErrorKind::NotInTransaction { .. }),
+                "{text}"
+            );
+        }
+        // Reading a pragma is fine; so is anything under no-transaction.
+        assert!(scan("PRAGMA journal_mode;").is_ok());
+        assert!(
+            scan("-- migrate:no-transaction\nVACUUM;")
+                .unwrap()
+                .no_transaction
+        );
+    }
+
+    #[test]
+    fn reads_directives_of_other_tools() {
+        assert!(scan("-- no-transaction\nVACUUM;").unwrap().no_transaction);
+        assert!(
+            scan("-- +goose NO TRANSACTION\n-- +goose Up\nVACUUM;")
+                .unwrap()
+                .no_transaction
+        );
+        let dbmate = "-- migrate:up\nCREATE TABLE t (x);\n\n-- migrate:down\nDROP TABLE t;\n";
+        assert_eq!(texts(dbmate), ["CREATE TABLE t (x);"]);
+        let goose = "-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE t (x);\n-- +goose StatementEnd\n-- +goose Down\nDROP TABLE t;\n";
+        assert_eq!(texts(goose), ["CREATE TABLE t (x);"]);
+        let no_semi = "-- migrate:up\nCREATE TABLE t (x)\n-- migrate:down\nDROP TABLE t\n";
+        assert_eq!(texts(no_semi), ["CREATE TABLE t (x)"]);
+    }
+
+    #[test]
+    fn rejects_misplaced_and_unknown_directives() {
+        let e = scan("SELECT 1;\n-- migrate:no-transaction\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(matches!(e.kind, SqlErrorKind::LateDirective { .. }));
+        let e = scan("-- migrate:no-transactions\nSELECT 1;").unwrap_err();
+        assert!(matches!(e.kind, SqlErrorKind::UnknownDirective { .. }));
+        let e = scan("SELECT 1;\n-- migrate:up\nSELECT 2;").unwrap_err();
+        assert_eq!(
+            (e.line, e.kind),
+            (
+                1,
+                SqlErrorKind::OutsideSection {
+                    marker: "-- migrate:up"
+                }
+            )
+        );
+        // Prose that merely mentions the word is not a directive.
+        assert!(scan("-- migrate: users table\nSELECT 1;").is_ok());
+    }
+
+    #[test]
+    fn unterminated_string_names_its_line() {
+        let e = scan("SELECT 1;\nSELECT 'oops;\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.to_string().contains("unterminated '"));
+    }
+}

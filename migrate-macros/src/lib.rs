@@ -1,0 +1,127 @@
+//! `embed_migrations!`: embeds a folder of numbered migrations at compile
+//! time, validated and SHA-256 checksummed by the same code the run-time
+//! loader uses (`migrate_core::source`).
+//!
+//! ```
+//! static MIGRATIONS: migrate_core::Migrations =
+//!     migrate_macros::embed_migrations!("../examples/flashmath/migrations");
+//! assert!(MIGRATIONS.len() > 0);
+//! ```
+//!
+//! A bad file is a compile error spanned at the path literal, starting with
+//! `path:line:`; every bad file is reported in the same build. Each file is
+//! tracked with `include_bytes!`, so editing one rebuilds the crate. To make
+//! a *new* file rebuild it too, add a build script with
+//! `println!("cargo:rerun-if-changed=migrations");`.
+
+use std::path::PathBuf;
+
+use migrate_core::source::{self, LoadErrors, Migration};
+use proc_macro::TokenStream;
+use proc_macro2::TokenStream as TokenStream2;
+use quote::quote;
+use syn::{LitStr, parse_macro_input};
+
+/// Embeds the migrations folder at `path` (relative to the calling crate's
+/// `Cargo.toml`) as a `migrate_core::Migrations` constant expression.
+///
+/// ```
+/// static MIGRATIONS: migrate_core::Migrations =
+///     migrate_macros::embed_migrations!("../examples/flashmath/migrations");
+/// ```
+#[proc_macro]
+pub fn embed_migrations(input: TokenStream) -> TokenStream {
+    let lit = parse_macro_input!(input as LitStr);
+    match expand(&lit) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => {
+            // A stub keeps follow-on errors ("expected Migrations") away.
+            let errors = e.to_compile_error();
+            quote!({
+                #errors
+                const LIST: &[::migrate_core::Migration] = &[];
+                ::migrate_core::Migrations::embedded(LIST, ::core::option::Option::None)
+            })
+            .into()
+        }
+    }
+}
+
+fn expand(lit: &LitStr) -> syn::Result<TokenStream2> {
+    let rel = lit.value();
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .ok_or_else(|| {
+            syn::Error::new_spanned(lit, "CARGO_MANIFEST_DIR is not set; build with cargo")
+        })?;
+    let dir = manifest.join(&rel);
+    let list = source::read_dir(&dir)
+        .and_then(source::load)
+        .map_err(|e| errors(lit, &rel, &dir, e))?;
+
+    let dir_str = dir.to_string_lossy().into_owned();
+    let migrations = list.iter().map(|m| migration(&dir, m));
+    Ok(quote!({
+        const LIST: &[::migrate_core::Migration] = &[#(#migrations),*];
+        ::migrate_core::Migrations::embedded(
+            LIST,
+            if ::core::cfg!(debug_assertions) {
+                ::core::option::Option::Some(#dir_str)
+            } else {
+                ::core::option::Option::None
+            },
+        )
+    }))
+}
+
+/// One `Migration::embedded(...)` call. The text is emitted as a literal
+/// (byte-order mark dropped); `include_bytes!` makes cargo track the file.
+fn migration(dir: &std::path::Path, m: &Migration) -> TokenStream2 {
+    let version = m.version;
+    let name = m.name.as_ref();
+    let kind = match m.kind {
+        migrate_core::Kind::Pragmas => quote!(::migrate_core::Kind::Pragmas),
+        migrate_core::Kind::Indexes => quote!(::migrate_core::Kind::Indexes),
+        _ => quote!(::migrate_core::Kind::Sql),
+    };
+    let file = m.file.as_ref();
+    let text = m.text.as_ref();
+    let checksum = m.checksum.as_ref();
+    let track = |f: &str| {
+        let abs = dir.join(f).to_string_lossy().into_owned();
+        quote!(
+            const _: &[u8] = ::core::include_bytes!(#abs);
+        )
+    };
+    let track_up = track(file);
+    let (down, track_down) = match &m.down {
+        Some(d) => {
+            let (f, t) = (d.file.as_ref(), d.text.as_ref());
+            (quote!(::core::option::Option::Some((#f, #t))), track(f))
+        }
+        None => (quote!(::core::option::Option::None), quote!()),
+    };
+    quote!({
+        #track_up
+        #track_down
+        ::migrate_core::Migration::embedded(#version, #name, #kind, #file, #text, #checksum, #down)
+    })
+}
+
+/// Every load error as one `syn::Error` at the literal, `path:line: message`.
+fn errors(lit: &LitStr, rel: &str, dir: &std::path::Path, errors: LoadErrors) -> syn::Error {
+    let mut all: Option<syn::Error> = None;
+    for e in errors.0 {
+        let message = if e.file == dir {
+            format!("{rel}: {}", e.kind)
+        } else {
+            format!("{}/{e}", rel.trim_end_matches('/'))
+        };
+        let err = syn::Error::new_spanned(lit, message);
+        match &mut all {
+            Some(a) => a.combine(err),
+            None => all = Some(err),
+        }
+    }
+    all.unwrap_or_else(|| syn::Error::new_spanned(lit, format!("{rel}: invalid migrations")))
+}
