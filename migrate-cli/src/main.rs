@@ -1,0 +1,329 @@
+//! `migrate-cli`: applies and inspects the migrations of a SQLite database.
+//!
+//! Results go to stdout, diagnostics to stderr. Exit codes: 0 success,
+//! 1 failure, 2 usage, 3 for `status --exit-code` when anything is pending,
+//! modified or missing.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use migrate_core::history::{DEFAULT_TABLE, Table};
+use migrate_core::plan::{State, StatusRow};
+use migrate_core::rusqlite::{Connection, OpenFlags};
+use migrate_core::{Migrations, Report};
+
+/// Apply and inspect SQLite schema migrations.
+#[derive(Debug, Parser)]
+#[command(name = "migrate-cli", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct Global {
+    /// The SQLite database file.
+    #[arg(long, short = 'd', env = "MIGRATE_DATABASE", global = true)]
+    database: Option<PathBuf>,
+    /// The migrations folder.
+    #[arg(
+        long,
+        env = "MIGRATE_DIR",
+        default_value = "./migrations",
+        global = true
+    )]
+    dir: PathBuf,
+    /// The history table.
+    #[arg(long, default_value = DEFAULT_TABLE, global = true)]
+    table: String,
+    /// How long to wait for another writer's lock, in milliseconds.
+    #[arg(long, default_value_t = 5000, global = true)]
+    busy_timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply pending migrations, each in its own transaction.
+    Up(UpArgs),
+    /// Show every migration and whether it is applied, pending, modified or missing.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+struct UpArgs {
+    /// Apply up to and including this version only.
+    #[arg(long, value_name = "VERSION")]
+    to: Option<u64>,
+    /// Print what would be applied, change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Apply all pending migrations in one transaction: all or nothing.
+    #[arg(long)]
+    atomic: bool,
+    /// Accept applied versions whose files are gone.
+    #[arg(long)]
+    allow_missing: bool,
+    /// Accept pending versions older than the newest applied one.
+    #[arg(long)]
+    allow_out_of_order: bool,
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+    /// Print JSON: {"database", "table", "migrations": [...], "counts": {...}}.
+    #[arg(long)]
+    json: bool,
+    /// Exit with 3 when anything is pending, modified or missing.
+    #[arg(long)]
+    exit_code: bool,
+}
+
+/// A failure and the exit code it maps to.
+struct Failure {
+    code: u8,
+    error: Box<dyn std::error::Error>,
+}
+
+impl<E: std::error::Error + 'static> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            code: 1,
+            error: Box::new(e),
+        }
+    }
+}
+
+fn usage(message: String) -> Failure {
+    Failure {
+        code: 2,
+        error: message.into(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(f) if is_broken_pipe(&*f.error) => ExitCode::SUCCESS,
+        Err(f) => {
+            let mut message = format!("error: {}", f.error);
+            let mut source = f.error.source();
+            while let Some(s) = source {
+                message.push_str(&format!("\n  caused by: {s}"));
+                source = s.source();
+            }
+            eprintln!("{message}");
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<io::Error>()
+        .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+}
+
+fn run(cli: Cli) -> Result<u8, Failure> {
+    let g = &cli.global;
+    let table = Table::new(&g.table).map_err(|e| usage(e.to_string()))?;
+    let database = g.database.clone().ok_or_else(|| {
+        usage("no database given; pass --database PATH or set MIGRATE_DATABASE".into())
+    })?;
+    let set = Migrations::from_dir(&g.dir)?;
+    match cli.command {
+        Command::Up(args) => up(g, &set, table, &database, args),
+        Command::Status(args) => status(g, &set, table, &database, args),
+    }
+}
+
+fn open(path: &Path, g: &Global, create: bool) -> Result<Connection, Failure> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| Failure {
+        code: 1,
+        error: format!("cannot open database {}: {e}", path.display()).into(),
+    })?;
+    conn.busy_timeout(Duration::from_millis(g.busy_timeout))?;
+    Ok(conn)
+}
+
+fn up(
+    g: &Global,
+    set: &Migrations,
+    table: Table,
+    database: &Path,
+    args: UpArgs,
+) -> Result<u8, Failure> {
+    // A dry run never creates the database.
+    let mut conn = if args.dry_run && !database.exists() {
+        Connection::open_in_memory()?
+    } else {
+        open(database, g, true)?
+    };
+    let report = set
+        .runner()
+        .table(table)
+        .target(args.to)
+        .dry_run(args.dry_run)
+        .atomic(args.atomic)
+        .allow_missing(args.allow_missing)
+        .allow_out_of_order(args.allow_out_of_order)
+        .run(&mut conn)?;
+    print_report(&report, args.dry_run)?;
+    Ok(0)
+}
+
+fn print_report(report: &Report, dry_run: bool) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    if dry_run {
+        if report.planned.is_empty() {
+            writeln!(out, "nothing to apply")?;
+        }
+        for s in &report.planned {
+            writeln!(out, "would apply {} {} ({})", s.version, s.name, s.file)?;
+        }
+        return Ok(());
+    }
+    for s in &report.applied {
+        writeln!(
+            out,
+            "applied {} {} ({:.1} ms)",
+            s.version,
+            s.name,
+            ms(s.duration)
+        )?;
+    }
+    for v in &report.skipped {
+        writeln!(out, "skipped {v} (applied by another process meanwhile)")?;
+    }
+    if report.applied.is_empty() && report.skipped.is_empty() {
+        writeln!(out, "nothing to apply; the database is up to date")?;
+    } else {
+        let total: Duration = report.applied.iter().map(|s| s.duration).sum();
+        writeln!(
+            out,
+            "{} applied in {:.1} ms",
+            report.applied.len(),
+            ms(total)
+        )?;
+    }
+    Ok(())
+}
+
+fn status(
+    g: &Global,
+    set: &Migrations,
+    table: Table,
+    database: &Path,
+    args: StatusArgs,
+) -> Result<u8, Failure> {
+    // Status never creates the database: a missing file has everything pending.
+    let rows = if database.exists() {
+        let conn = open(database, g, false)?;
+        set.runner().table(table.clone()).status(&conn)?
+    } else {
+        eprintln!("note: {} does not exist yet", database.display());
+        set.runner().status(&Connection::open_in_memory()?)?
+    };
+    if args.json {
+        print_status_json(&rows, database, &table)?;
+    } else {
+        print_status(&rows)?;
+    }
+    let clean = rows.iter().all(|r| r.state == State::Applied);
+    Ok(if args.exit_code && !clean { 3 } else { 0 })
+}
+
+fn print_status(rows: &[StatusRow]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    if rows.is_empty() {
+        return writeln!(out, "no migrations");
+    }
+    let header = ["VERSION", "NAME", "KIND", "STATE", "APPLIED AT", "DURATION"];
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.version.to_string(),
+                r.name.clone(),
+                r.kind.clone(),
+                r.state.to_string(),
+                r.applied_at.clone().unwrap_or_else(|| "-".into()),
+                r.duration_ms.map_or("-".into(), |d| format!("{d} ms")),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cols: &[String]| {
+        let mut s = String::new();
+        for (i, (c, w)) in cols.iter().zip(widths).enumerate() {
+            if i + 1 == cols.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        s
+    };
+    writeln!(out, "{}", line(&header.map(String::from)))?;
+    for row in &cells {
+        writeln!(out, "{}", line(row))?;
+    }
+    let count = |s: State| rows.iter().filter(|r| r.state == s).count();
+    writeln!(
+        out,
+        "\n{} applied, {} pending, {} modified, {} missing",
+        count(State::Applied),
+        count(State::Pending),
+        count(State::Modified),
+        count(State::Missing)
+    )
+}
+
+fn print_status_json(rows: &[StatusRow], database: &Path, table: &Table) -> io::Result<()> {
+    let migrations: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "version": r.version,
+                "name": r.name,
+                "kind": r.kind,
+                "state": r.state.as_str(),
+                "file": r.file,
+                "applied_at": r.applied_at,
+                "duration_ms": r.duration_ms,
+            })
+        })
+        .collect();
+    let count = |s: State| rows.iter().filter(|r| r.state == s).count();
+    let doc = serde_json::json!({
+        "database": database.display().to_string(),
+        "table": table.name(),
+        "migrations": migrations,
+        "counts": {
+            "applied": count(State::Applied),
+            "pending": count(State::Pending),
+            "modified": count(State::Modified),
+            "missing": count(State::Missing),
+        },
+    });
+    let mut out = io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &doc)?;
+    writeln!(out)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
