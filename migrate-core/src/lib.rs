@@ -40,6 +40,8 @@ pub mod error;
 pub mod history;
 #[cfg(feature = "sqlite")]
 pub mod runner;
+#[cfg(feature = "sqlite")]
+pub mod schema;
 
 pub use naming::Kind;
 pub use source::{LoadError, LoadErrors, Migration, Migrations};

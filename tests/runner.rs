@@ -1,0 +1,534 @@
+//! The runner on real SQLite files: idempotence, the plan's refusals, SQL
+//! errors with lines, target, dry run, atomic runs, directives and files
+//! written for other tools.
+
+use migrate_core::error::Failure;
+use migrate_core::history::Table;
+use migrate_core::plan::{PlanError, State};
+use migrate_core::{Error, Migrations};
+use migrate_tests::{Fixture, column, tables};
+
+const USERS: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\n";
+const POSTS: &str =
+    "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));\n";
+const TAGS: &str = "CREATE TABLE tags (name TEXT PRIMARY KEY);\n";
+
+fn run(f: &Fixture) -> Result<migrate_core::Report, Error> {
+    f.set().runner().run(&mut f.conn())
+}
+
+fn history(f: &Fixture) -> Vec<String> {
+    column(
+        &f.conn(),
+        "SELECT version || ' ' || name || ' ' || kind || ' ' || checksum || ' ' || applied_at FROM schema_migrations ORDER BY version",
+    )
+}
+
+#[test]
+fn applies_in_order_and_records_history() {
+    let f = Fixture::new(&[
+        ("002_posts.sql", POSTS),
+        ("1_users.sql", USERS),
+        ("README.md", "# not a migration"),
+    ]);
+    let report = run(&f).unwrap();
+    let versions: Vec<u64> = report.applied.iter().map(|s| s.version).collect();
+    assert_eq!(versions, [1, 2]);
+    assert_eq!(tables(&f.conn()), ["posts", "schema_migrations", "users"]);
+    let rows = history(&f);
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0].starts_with("1 users sql "), "{}", rows[0]);
+    let checksum = migrate_core::checksum::checksum(USERS.as_bytes());
+    assert!(rows[0].contains(&checksum));
+    // applied_at is UTC ISO 8601 with milliseconds.
+    let at = rows[0].rsplit(' ').next().unwrap();
+    assert_eq!(
+        (at.len(), &at[10..11], &at[19..20], &at[23..]),
+        (24, "T", ".", "Z"),
+        "{at}"
+    );
+}
+
+#[test]
+fn second_run_applies_nothing_and_keeps_history() {
+    let f = Fixture::new(&[("1_users.sql", USERS), ("2_posts.sql", POSTS)]);
+    run(&f).unwrap();
+    let before = history(&f);
+    let report = run(&f).unwrap();
+    assert!(report.applied.is_empty());
+    assert_eq!(history(&f), before);
+}
+
+#[test]
+fn crlf_checkout_is_not_modified() {
+    let f = Fixture::new(&[("1_users.sql", USERS)]);
+    run(&f).unwrap();
+    f.write(
+        "1_users.sql",
+        &format!("\u{feff}{}", USERS.replace('\n', "\r\n")),
+    );
+    let status = f.set().runner().status(&f.conn()).unwrap();
+    assert_eq!(status[0].state, State::Applied);
+    assert!(run(&f).unwrap().applied.is_empty());
+}
+
+#[test]
+fn edited_applied_file_stops_everything() {
+    let f = Fixture::new(&[("1_users.sql", USERS)]);
+    run(&f).unwrap();
+    f.write(
+        "1_users.sql",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);\n",
+    );
+    f.write("2_tags.sql", TAGS);
+    let e = run(&f).unwrap_err();
+    let Error::Plan(PlanError::Modified(m)) = &e else {
+        panic!("{e}")
+    };
+    assert_eq!((m[0].version, m[0].file.as_str()), (1, "1_users.sql"));
+    assert_eq!(
+        m[0].applied,
+        migrate_core::checksum::checksum(USERS.as_bytes())
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&m[0].applied) && msg.contains(&m[0].now),
+        "{msg}"
+    );
+    assert!(msg.contains("nothing was changed"), "{msg}");
+    assert!(
+        !tables(&f.conn()).contains(&"tags".to_string()),
+        "2 must not run"
+    );
+}
+
+#[test]
+fn missing_version_is_refused_unless_allowed() {
+    let f = Fixture::new(&[("1_users.sql", USERS), ("2_tags.sql", TAGS)]);
+    run(&f).unwrap();
+    f.remove("2_tags.sql");
+    f.write("3_posts.sql", POSTS);
+    let e = run(&f).unwrap_err();
+    assert!(
+        matches!(&e, Error::Plan(PlanError::Missing(v)) if v == &[(2, "tags".to_string())]),
+        "{e}"
+    );
+    assert!(!tables(&f.conn()).contains(&"posts".to_string()));
+    let report = f
+        .set()
+        .runner()
+        .allow_missing(true)
+        .run(&mut f.conn())
+        .unwrap();
+    assert_eq!(report.applied[0].version, 3);
+}
+
+#[test]
+fn out_of_order_is_refused_unless_allowed() {
+    let f = Fixture::new(&[("1_users.sql", USERS), ("3_posts.sql", POSTS)]);
+    run(&f).unwrap();
+    f.write("2_tags.sql", TAGS);
+    let e = run(&f).unwrap_err();
+    assert!(
+        matches!(e, Error::Plan(PlanError::OutOfOrder { highest: 3, .. })),
+        "{e}"
+    );
+    assert!(e.to_string().contains("2_tags.sql"), "{e}");
+    let report = f
+        .set()
+        .runner()
+        .allow_out_of_order(true)
+        .run(&mut f.conn())
+        .unwrap();
+    assert_eq!(report.applied[0].version, 2);
+}
+
+#[test]
+fn sql_error_names_version_file_and_line_and_rolls_back() {
+    let bad = "-- adds a table and breaks\nCREATE TABLE t1 (x);\nINSERT INTO t1 VALUES (1);\n\nINSERT INTO nowhere\n  VALUES (2);\n";
+    let f = Fixture::new(&[
+        ("1_users.sql", USERS),
+        ("2_bad.sql", bad),
+        ("3_tags.sql", TAGS),
+    ]);
+    let e = run(&f).unwrap_err();
+    let Error::Migration(m) = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(
+        (m.version, m.file.as_str(), m.line),
+        (2, "2_bad.sql", Some(5))
+    );
+    assert_eq!(m.applied_before, [1]);
+    let msg = e.to_string();
+    assert!(msg.contains("migration 2 (2_bad.sql:5)"), "{msg}");
+    assert!(msg.contains("no such table: nowhere"), "{msg}");
+    assert!(
+        msg.contains("rolled back") && msg.contains("applied before it in this run: 1"),
+        "{msg}"
+    );
+    let conn = f.conn();
+    assert_eq!(
+        tables(&conn),
+        ["schema_migrations", "users"],
+        "nothing of 2 or 3 remains"
+    );
+    assert_eq!(
+        column(&conn, "SELECT version FROM schema_migrations"),
+        ["1"]
+    );
+}
+
+#[test]
+fn syntax_error_points_at_its_line_inside_a_statement() {
+    let bad = "CREATE TABLE t (\n  a INTEGER,\n  b INTEGR PRIMARY KEY,\n  c TEXT,\n  ) ;\n";
+    let f = Fixture::new(&[("1_bad.sql", bad)]);
+    let Error::Migration(m) = run(&f).unwrap_err() else {
+        panic!()
+    };
+    assert_eq!(m.line, Some(5), "{m}");
+}
+
+#[test]
+fn target_version_stops_there() {
+    let f = Fixture::new(&[
+        ("1_users.sql", USERS),
+        ("2_posts.sql", POSTS),
+        ("3_tags.sql", TAGS),
+    ]);
+    let report = f.set().runner().target(Some(2)).run(&mut f.conn()).unwrap();
+    assert_eq!(report.applied.len(), 2);
+    assert_eq!(tables(&f.conn()), ["posts", "schema_migrations", "users"]);
+    let e = f
+        .set()
+        .runner()
+        .target(Some(9))
+        .run(&mut f.conn())
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        Error::Plan(PlanError::TargetNotFound {
+            target: 9,
+            highest: Some(3)
+        })
+    ));
+    run(&f).unwrap();
+    let e = f
+        .set()
+        .runner()
+        .target(Some(1))
+        .run(&mut f.conn())
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        Error::Plan(PlanError::TargetBelowApplied { .. })
+    ));
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let f = Fixture::new(&[("1_users.sql", USERS), ("2_posts.sql", POSTS)]);
+    let report = f.set().runner().dry_run(true).run(&mut f.conn()).unwrap();
+    assert_eq!(report.planned.len(), 2);
+    assert!(report.applied.is_empty());
+    assert!(tables(&f.conn()).is_empty(), "not even the history table");
+}
+
+#[test]
+fn atomic_run_rolls_everything_back() {
+    let f = Fixture::new(&[
+        ("1_users.sql", USERS),
+        ("2_posts.sql", POSTS),
+        ("3_bad.sql", "CREATE TABLE t (x);\nSELECT nope FROM t;\n"),
+    ]);
+    let e = f
+        .set()
+        .runner()
+        .atomic(true)
+        .run(&mut f.conn())
+        .unwrap_err();
+    let Error::Migration(m) = &e else {
+        panic!("{e}")
+    };
+    assert!(
+        m.atomic && m.applied_before == [1, 2] && m.line == Some(2),
+        "{e}"
+    );
+    assert!(e.to_string().contains("were rolled back"), "{e}");
+    assert!(tables(&f.conn()).is_empty(), "{:?}", tables(&f.conn()));
+    f.write("3_bad.sql", TAGS);
+    let report = f.set().runner().atomic(true).run(&mut f.conn()).unwrap();
+    assert_eq!(report.applied.len(), 3);
+}
+
+#[test]
+fn atomic_run_refuses_no_transaction_files_before_changing_anything() {
+    let f = Fixture::new(&[
+        ("1_users.sql", USERS),
+        ("2_vacuum.sql", "-- migrate:no-transaction\nVACUUM;\n"),
+    ]);
+    let e = f
+        .set()
+        .runner()
+        .atomic(true)
+        .run(&mut f.conn())
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Migration(m) if matches!(m.cause, Failure::NotAtomic)),
+        "{e}"
+    );
+    assert!(tables(&f.conn()).is_empty());
+}
+
+#[test]
+fn trigger_bodies_and_missing_final_semicolon() {
+    let f = Fixture::new(&[(
+        "1_counts.sql",
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);\n\
+         CREATE TABLE counts (n INTEGER NOT NULL);\n\
+         INSERT INTO counts VALUES (0);\n\
+         CREATE TRIGGER items_count AFTER INSERT ON items\n\
+         BEGIN\n\
+           UPDATE counts SET n = n + 1;\n\
+           UPDATE counts SET n = n + CASE WHEN NEW.name = 'end;' THEN 10 ELSE 0 END;\n\
+         END;\n\
+         INSERT INTO items (name) VALUES ('a;b')",
+    )]);
+    run(&f).unwrap();
+    let conn = f.conn();
+    conn.execute("INSERT INTO items (name) VALUES ('end;')", [])
+        .unwrap();
+    assert_eq!(column(&conn, "SELECT n FROM counts"), ["12"]);
+}
+
+#[test]
+fn own_begin_commit_wrapper_is_the_one_transaction() {
+    let f = Fixture::new(&[(
+        "1_wrapped.sql",
+        "BEGIN TRANSACTION;\nCREATE TABLE a (x);\nINSERT INTO a VALUES (1);\nCOMMIT;\n",
+    )]);
+    run(&f).unwrap();
+    assert_eq!(column(&f.conn(), "SELECT x FROM a"), ["1"]);
+    // A failing wrapped file leaves nothing behind either.
+    f.write(
+        "2_wrapped_bad.sql",
+        "BEGIN;\nCREATE TABLE b (x);\nINSERT INTO missing VALUES (1);\nCOMMIT;\n",
+    );
+    let Error::Migration(m) = run(&f).unwrap_err() else {
+        panic!()
+    };
+    assert_eq!(m.line, Some(3));
+    assert!(!tables(&f.conn()).contains(&"b".to_string()));
+}
+
+const PARENTS: &str = "CREATE TABLE parents (id INTEGER PRIMARY KEY, name TEXT);\n\
+CREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parents (id) ON DELETE CASCADE);\n\
+INSERT INTO parents VALUES (1, 'p');\n\
+INSERT INTO children VALUES (10, 1), (11, 1);\n";
+
+/// SQLite's 12-step rebuild as other tools write it.
+const REBUILD: &str = "PRAGMA foreign_keys=OFF;\n\
+BEGIN TRANSACTION;\n\
+CREATE TABLE parents_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');\n\
+INSERT INTO parents_new SELECT id, coalesce(name, '') FROM parents;\n\
+DROP TABLE parents;\n\
+ALTER TABLE parents_new RENAME TO parents;\n\
+COMMIT;\n\
+PRAGMA foreign_keys=ON;\n";
+
+#[test]
+fn table_rebuild_with_in_file_pragma_keeps_cascading_children() {
+    let f = Fixture::new(&[("1_parents.sql", PARENTS), ("2_rebuild.sql", REBUILD)]);
+    let mut conn = f.conn();
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    f.set().runner().run(&mut conn).unwrap();
+    // Run literally inside a transaction, the DROP TABLE would have cascaded.
+    assert_eq!(column(&conn, "SELECT count(*) FROM children"), ["2"]);
+    assert_eq!(column(&conn, "PRAGMA foreign_keys"), ["1"], "restored");
+}
+
+#[test]
+fn foreign_keys_off_directive_rolls_back_on_violation() {
+    let broken = "-- migrate:foreign-keys-off\n\
+CREATE TABLE parents_new (id INTEGER PRIMARY KEY, name TEXT);\n\
+INSERT INTO parents_new SELECT id + 100, name FROM parents;\n\
+DROP TABLE parents;\n\
+ALTER TABLE parents_new RENAME TO parents;\n";
+    let f = Fixture::new(&[("1_parents.sql", PARENTS), ("2_broken.sql", broken)]);
+    let mut conn = f.conn();
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    let e = f.set().runner().run(&mut conn).unwrap_err();
+    let Error::Migration(m) = &e else {
+        panic!("{e}")
+    };
+    let Failure::ForeignKeys(v) = &m.cause else {
+        panic!("{e}")
+    };
+    assert_eq!(
+        (v.len(), v[0].table.as_str(), v[0].parent.as_str()),
+        (2, "children", "parents")
+    );
+    assert!(
+        e.to_string().contains("children rowid 10 -> parents"),
+        "{e}"
+    );
+    assert_eq!(
+        column(&conn, "SELECT id FROM parents"),
+        ["1"],
+        "rolled back"
+    );
+    assert_eq!(
+        column(&conn, "PRAGMA foreign_keys"),
+        ["1"],
+        "restored after failure"
+    );
+}
+
+#[test]
+fn no_transaction_file_runs_outside_and_is_recorded() {
+    let f = Fixture::new(&[
+        ("1_users.sql", USERS),
+        (
+            "2_vacuum.sql",
+            "-- migrate:no-transaction\nPRAGMA journal_mode = WAL;\nVACUUM;\n",
+        ),
+    ]);
+    run(&f).unwrap();
+    assert_eq!(column(&f.conn(), "PRAGMA journal_mode"), ["wal"]);
+    assert_eq!(
+        column(&f.conn(), "SELECT version FROM schema_migrations"),
+        ["1", "2"]
+    );
+}
+
+#[test]
+fn down_sections_and_files_are_never_applied() {
+    let f = Fixture::new(&[
+        ("1_users.up.sql", USERS),
+        ("1_users.down.sql", "DROP TABLE users;\n"),
+        (
+            "2_posts.sql",
+            &format!("-- migrate:up\n{POSTS}\n-- migrate:down\nDROP TABLE users;\n"),
+        ),
+        (
+            "3_tags.sql",
+            &format!("-- +goose Up\n{TAGS}-- +goose Down\nDROP TABLE users;\n"),
+        ),
+    ]);
+    let set = f.set();
+    assert_eq!(
+        set.iter().next().unwrap().down.as_ref().unwrap().text,
+        "DROP TABLE users;\n"
+    );
+    run(&f).unwrap();
+    assert_eq!(
+        tables(&f.conn()),
+        ["posts", "schema_migrations", "tags", "users"]
+    );
+}
+
+#[test]
+fn diesel_folders_apply_unchanged() {
+    let f = Fixture::new(&[
+        ("2024-01-31-120000_create_users/up.sql", USERS),
+        (
+            "2024-01-31-120000_create_users/down.sql",
+            "DROP TABLE users;",
+        ),
+        ("2024-02-01-090000_create_posts/up.sql", POSTS),
+    ]);
+    let versions: Vec<u64> = run(&f).unwrap().applied.iter().map(|s| s.version).collect();
+    assert_eq!(versions, [20240131120000, 20240201090000]);
+    assert_eq!(tables(&f.conn()), ["posts", "schema_migrations", "users"]);
+}
+
+#[test]
+fn timestamp_versions_sort_as_numbers() {
+    let f = Fixture::new(&[
+        ("20210422143411_create_history.sql", USERS),
+        ("9_early.sql", TAGS),
+    ]);
+    let versions: Vec<u64> = run(&f).unwrap().applied.iter().map(|s| s.version).collect();
+    assert_eq!(versions, [9, 20210422143411]);
+}
+
+#[test]
+fn custom_history_table() {
+    let f = Fixture::new(&[("1_users.sql", USERS)]);
+    let table = Table::new("app_history").unwrap();
+    f.set()
+        .runner()
+        .table(table.clone())
+        .run(&mut f.conn())
+        .unwrap();
+    assert_eq!(tables(&f.conn()), ["app_history", "users"]);
+    assert!(
+        f.set()
+            .runner()
+            .table(table)
+            .run(&mut f.conn())
+            .unwrap()
+            .applied
+            .is_empty()
+    );
+    assert!(matches!(
+        Table::new("drop table x"),
+        Err(Error::InvalidTableName { .. })
+    ));
+    assert!(Table::new("sqlite_master").is_err());
+}
+
+#[test]
+fn open_migrates_and_sets_a_busy_timeout() {
+    let f = Fixture::new(&[("1_users.sql", USERS)]);
+    let conn = f.set().open(f.db()).unwrap();
+    assert_eq!(column(&conn, "PRAGMA busy_timeout"), ["5000"]);
+    assert_eq!(tables(&conn), ["schema_migrations", "users"]);
+}
+
+#[test]
+fn refuses_a_connection_inside_a_transaction() {
+    let f = Fixture::new(&[("1_users.sql", USERS)]);
+    let mut conn = f.conn();
+    conn.execute_batch("BEGIN").unwrap();
+    assert!(matches!(
+        f.set().runner().run(&mut conn),
+        Err(Error::InTransaction)
+    ));
+}
+
+#[test]
+fn bad_folders_report_every_file() {
+    let f = Fixture::new(&[
+        ("1_a.sql", USERS),
+        ("001_b.sql", TAGS),
+        ("V2__init.sql", POSTS),
+        ("3_empty.sql", "  \n"),
+        (
+            "4_wal.sql",
+            "CREATE TABLE x (y);\n\nPRAGMA journal_mode = WAL;\n",
+        ),
+        ("5_settings.pragmas", "journal_mode = wal\n"),
+        ("6_comments.sql", "-- nothing to do\n"),
+    ]);
+    std::fs::write(
+        f.migrations().join("7_latin1.sql"),
+        b"SELECT 1;\nSELECT 'caf\xe9';\n",
+    )
+    .unwrap();
+    let e = Migrations::from_dir(f.migrations()).unwrap_err();
+    let msg = e.to_string();
+    for expected in [
+        "1_a.sql: version 1 is also used by `001_b.sql`",
+        "V2__init.sql: expected `<version>_<name>.<kind>`",
+        "rename it `2_init.sql`",
+        "3_empty.sql:1: the file has no statements",
+        "4_wal.sql:3: `PRAGMA journal_mode = WAL;` cannot run inside the migration's transaction",
+        "5_settings.pragmas: `.pragmas` migrations are not supported yet",
+        "7_latin1.sql:2: the file is not valid UTF-8",
+    ] {
+        assert!(msg.contains(expected), "missing {expected:?} in:\n{msg}");
+    }
+    assert!(!msg.contains("6_comments"), "{msg}");
+    assert_eq!(e.0.len(), 6);
+}

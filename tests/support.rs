@@ -1,0 +1,86 @@
+//! Helpers for the integration tests: a migrations folder and a database
+//! file in a fresh temp dir.
+
+use std::path::{Path, PathBuf};
+
+use migrate_core::Migrations;
+use migrate_core::rusqlite::Connection;
+
+/// A temp dir holding `migrations/` and `app.db`, removed on drop.
+pub struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// A fixture whose folder holds `files` (name, contents).
+    pub fn new(files: &[(&str, &str)]) -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("migrations")).expect("migrations dir");
+        let f = Fixture { dir };
+        for (name, text) in files {
+            f.write(name, text);
+        }
+        f
+    }
+
+    /// Writes (or overwrites) a migration file.
+    pub fn write(&self, name: &str, text: &str) {
+        let path = self.migrations().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("folder");
+        }
+        std::fs::write(path, text).expect("write migration");
+    }
+
+    /// Removes a migration file.
+    pub fn remove(&self, name: &str) {
+        std::fs::remove_file(self.migrations().join(name)).expect("remove migration");
+    }
+
+    /// The migrations folder.
+    pub fn migrations(&self) -> PathBuf {
+        self.dir.path().join("migrations")
+    }
+
+    /// The database file.
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("app.db")
+    }
+
+    /// The temp dir.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The folder, loaded as the CLI loads it.
+    pub fn set(&self) -> Migrations {
+        Migrations::from_dir(self.migrations()).expect("valid migrations")
+    }
+
+    /// A new connection to the database file.
+    pub fn conn(&self) -> Connection {
+        Connection::open(self.db()).expect("open database")
+    }
+}
+
+/// One column of every row of a query, as text.
+pub fn column(conn: &Connection, sql: &str) -> Vec<String> {
+    let mut stmt = conn.prepare(sql).expect("prepare");
+    stmt.query_map([], |r| r.get::<_, migrate_core::rusqlite::types::Value>(0))
+        .expect("query")
+        .map(|v| match v.expect("row") {
+            migrate_core::rusqlite::types::Value::Text(s) => s,
+            migrate_core::rusqlite::types::Value::Integer(i) => i.to_string(),
+            migrate_core::rusqlite::types::Value::Null => "NULL".into(),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+/// The names of the tables of the database, sorted.
+pub fn tables(conn: &Connection) -> Vec<String> {
+    column(
+        conn,
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+}
