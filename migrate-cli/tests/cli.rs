@@ -1,0 +1,350 @@
+//! The real `migrate-cli` binary on real SQLite files: output, exit codes,
+//! errors, and several processes migrating one new database at once.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use migrate_core::rusqlite::Connection;
+
+const BIN: &str = env!("CARGO_BIN_EXE_migrate-cli");
+
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new(files: &[(&str, &str)]) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("migrations")).unwrap();
+        let p = Project { dir };
+        for (name, text) in files {
+            p.write(name, text);
+        }
+        p
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join("migrations").join(name), text).unwrap();
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("app.db")
+    }
+
+    /// Runs the binary in the project dir with `--database app.db`.
+    fn cli(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.current_dir(self.dir.path())
+            .env_remove("MIGRATE_DATABASE")
+            .env_remove("MIGRATE_DIR")
+            .args(["--database", "app.db"])
+            .args(args);
+        c
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited")
+}
+
+/// Runs `check` with filters for what varies between runs: timestamps
+/// (padded to keep columns aligned) and durations.
+fn stable(check: impl FnOnce()) {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",
+        "[TIME]                  ",
+    );
+    settings.add_filter(r"\d+(\.\d)? ms", "[N] ms");
+    settings.add_filter(r#""duration_ms": \d+"#, r#""duration_ms": "[N]""#);
+    settings.bind(check);
+}
+
+const USERS: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE);\n";
+const POSTS: &str =
+    "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));\n";
+
+#[test]
+fn status_lists_every_state() {
+    let p = Project::new(&[("0001_users.sql", USERS), ("0002_posts.sql", POSTS)]);
+    assert_eq!(code(&p.cli(&["up", "--to", "1"])), 0);
+    p.write(
+        "0003_tags.sql",
+        "CREATE TABLE tags (name TEXT PRIMARY KEY);\n",
+    );
+    let out = p.cli(&["status"]);
+    assert_eq!(code(&out), 0);
+    stable(|| insta::assert_snapshot!("status_mixed", stdout(&out)));
+
+    // Modified and missing show up too, and --exit-code reports them.
+    p.write(
+        "0001_users.sql",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+    );
+    let conn = Connection::open(p.db()).unwrap();
+    conn.execute(
+        "INSERT INTO schema_migrations VALUES (9, 'gone', 'sql', 'abc', '2026-01-01T00:00:00.000Z', 3)",
+        [],
+    )
+    .unwrap();
+    let out = p.cli(&["status", "--exit-code"]);
+    assert_eq!(code(&out), 3);
+    let text = stdout(&out);
+    assert!(
+        text.contains("modified") && text.contains("missing"),
+        "{text}"
+    );
+    assert!(text.contains("1 modified, 1 missing"), "{text}");
+}
+
+#[test]
+fn status_json_has_a_stable_shape() {
+    let p = Project::new(&[("0001_users.sql", USERS), ("0002_posts.sql", POSTS)]);
+    p.cli(&["up", "--to", "1"]);
+    let out = p.cli(&["status", "--json"]);
+    assert_eq!(code(&out), 0);
+    stable(|| insta::assert_snapshot!("status_json", stdout(&out)));
+}
+
+#[test]
+fn status_exit_code_is_zero_when_up_to_date() {
+    let p = Project::new(&[("0001_users.sql", USERS)]);
+    assert_eq!(code(&p.cli(&["status", "--exit-code"])), 3);
+    assert!(!p.db().exists(), "status must not create the database");
+    assert_eq!(code(&p.cli(&["up"])), 0);
+    assert_eq!(code(&p.cli(&["status", "--exit-code"])), 0);
+}
+
+#[test]
+fn up_reports_what_it_applied_then_nothing() {
+    let p = Project::new(&[("0001_users.sql", USERS), ("0002_posts.sql", POSTS)]);
+    let out = p.cli(&["up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    stable(|| insta::assert_snapshot!("up_first", stdout(&out)));
+    let out = p.cli(&["up"]);
+    assert_eq!(
+        stdout(&out),
+        "nothing to apply; the database is up to date\n"
+    );
+}
+
+#[test]
+fn dry_run_creates_nothing() {
+    let p = Project::new(&[("0001_users.sql", USERS)]);
+    let out = p.cli(&["up", "--dry-run"]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(stdout(&out), "would apply 1 users (0001_users.sql)\n");
+    assert!(!p.db().exists());
+}
+
+#[test]
+fn sql_error_exits_1_naming_version_file_and_line() {
+    let p = Project::new(&[
+        ("0001_users.sql", USERS),
+        (
+            "0002_bad.sql",
+            "CREATE TABLE t (x);\n\nINSERT INTO t SELECT nope FROM users;\n",
+        ),
+    ]);
+    let out = p.cli(&["up"]);
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: migration 2 (0002_bad.sql:3) failed: no such column: nope"),
+        "{err}"
+    );
+    assert!(err.contains("applied before it in this run: 1"), "{err}");
+    assert_eq!(stdout(&out), "", "results only on success");
+}
+
+#[test]
+fn invalid_folder_exits_1_naming_each_file() {
+    let p = Project::new(&[
+        ("0001_users.sql", USERS),
+        ("1-posts.sql", POSTS),
+        ("0002_x.sql", "VACUUM;"),
+    ]);
+    let out = p.cli(&["up"]);
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("1-posts.sql: expected `<version>_<name>.<kind>`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("0002_x.sql:1: `VACUUM;` cannot run inside"),
+        "{err}"
+    );
+    assert!(!p.db().exists(), "nothing was created");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let p = Project::new(&[("0001_users.sql", USERS)]);
+    let no_db = Command::new(BIN)
+        .current_dir(p.dir.path())
+        .env_remove("MIGRATE_DATABASE")
+        .args(["up"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&no_db), 2);
+    assert!(stderr(&no_db).contains("pass --database PATH or set MIGRATE_DATABASE"));
+    assert_eq!(code(&p.cli(&["up", "--to", "abc"])), 2);
+    assert_eq!(code(&p.cli(&["frobnicate"])), 2);
+    assert_eq!(code(&p.cli(&["--table", "a;b", "status"])), 2);
+}
+
+#[test]
+fn environment_variables_name_database_and_folder() {
+    let p = Project::new(&[("0001_users.sql", USERS)]);
+    std::fs::rename(p.dir.path().join("migrations"), p.dir.path().join("db")).unwrap();
+    let out = Command::new(BIN)
+        .current_dir(p.dir.path())
+        .env("MIGRATE_DATABASE", "env.db")
+        .env("MIGRATE_DIR", "db")
+        .arg("up")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(p.dir.path().join("env.db").exists());
+}
+
+#[test]
+fn broken_pipe_is_not_an_error() {
+    let files: Vec<(String, String)> = (1..=300)
+        .map(|i| {
+            (
+                format!("{i:04}_t{i}.sql"),
+                format!("CREATE TABLE t{i} (x);"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let p = Project::new(&refs);
+    let mut child = p
+        .command(&["status"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
+
+/// Each migration appends a row to `runs`: applied twice, it would show.
+fn counting_project(n: usize) -> Project {
+    let mut files = vec![(
+        "0001_runs.sql".to_string(),
+        "CREATE TABLE runs (version INTEGER NOT NULL);\nINSERT INTO runs VALUES (1);\n".to_string(),
+    )];
+    for v in 2..=n {
+        files.push((
+            format!("{v:04}_step.sql"),
+            format!(
+                "CREATE TABLE t{v} (x);\n\
+                 WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000)\n\
+                 INSERT INTO t{v} SELECT x FROM c;\n\
+                 INSERT INTO runs VALUES ({v});\n"
+            ),
+        ));
+    }
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    Project::new(&refs)
+}
+
+fn assert_each_applied_once(db: &Path, n: usize) {
+    let conn = Connection::open(db).unwrap();
+    let runs: Vec<i64> = conn
+        .prepare("SELECT version FROM runs ORDER BY version")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(runs, (1..=n as i64).collect::<Vec<_>>());
+    let history: i64 = conn
+        .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(history, n as i64);
+}
+
+#[test]
+fn concurrent_processes_apply_each_migration_once() {
+    let n = 12;
+    let p = counting_project(n);
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            p.command(&["up"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            code(&out),
+            0,
+            "stdout: {}\nstderr: {}",
+            stdout(&out),
+            stderr(&out)
+        );
+    }
+    assert_each_applied_once(&p.db(), n);
+}
+
+#[test]
+fn concurrent_processes_in_wal_mode_apply_each_migration_once() {
+    let n = 8;
+    let p = counting_project(n);
+    let conn = Connection::open(p.db()).unwrap();
+    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+        .unwrap();
+    drop(conn);
+    let children: Vec<_> = (0..6)
+        .map(|i| {
+            let args: &[&str] = if i % 2 == 0 {
+                &["up", "--atomic"]
+            } else {
+                &["up"]
+            };
+            p.command(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            code(&out),
+            0,
+            "stdout: {}\nstderr: {}",
+            stdout(&out),
+            stderr(&out)
+        );
+    }
+    assert_each_applied_once(&p.db(), n);
+}
