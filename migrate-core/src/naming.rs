@@ -28,7 +28,7 @@ impl Kind {
     }
 
     /// The kind stored as `s` in the history table, if it is one.
-    pub fn from_str(s: &str) -> Option<Kind> {
+    pub fn from_name(s: &str) -> Option<Kind> {
         match s {
             "sql" => Some(Kind::Sql),
             "pragmas" => Some(Kind::Pragmas),
@@ -116,7 +116,7 @@ pub fn parse(file_name: &str) -> Result<Option<FileName>, NameError> {
     let Some((stem, ext)) = file_name.rsplit_once('.') else {
         return Ok(None);
     };
-    let Some(kind) = Kind::from_str(ext) else {
+    let Some(kind) = Kind::from_name(ext) else {
         return Ok(None);
     };
     let (stem, direction) = if let Some(s) = stem.strip_suffix(".up") {
@@ -129,7 +129,12 @@ pub fn parse(file_name: &str) -> Result<Option<FileName>, NameError> {
     if direction == Direction::Down && kind != Kind::Sql {
         return Err(NameError::DownNotSql { kind });
     }
-    let (version, name) = split_version(stem, false)?;
+    let (version, name) = split_version(stem, false).map_err(|e| match e {
+        NameError::NoVersion { .. } => NameError::NoVersion {
+            hint: hint_for(stem, &file_name[stem.len()..]),
+        },
+        other => other,
+    })?;
     Ok(Some(FileName {
         version,
         name: name.to_owned(),
@@ -154,7 +159,7 @@ pub fn split_version(stem: &str, dashes: bool) -> Result<(u64, &str), NameError>
         .filter(|_| !plain.is_empty() && dashes_ok)
     else {
         return Err(NameError::NoVersion {
-            hint: hint_for(stem),
+            hint: hint_for(stem, ""),
         });
     };
     let version = plain
@@ -176,21 +181,22 @@ pub fn split_version(stem: &str, dashes: bool) -> Result<(u64, &str), NameError>
     Ok((version, name))
 }
 
-/// A rename suggestion for names written for other tools.
-fn hint_for(stem: &str) -> String {
+/// A rename suggestion for names written for other tools; `ext` is what
+/// follows the stem (`.sql`, `.up.sql`), empty for folders.
+fn hint_for(stem: &str, ext: &str) -> String {
     // Flyway and refinery: V1__init, U1__init, R__views.
     let flyway = stem
         .strip_prefix(['V', 'v', 'U', 'u'])
         .and_then(|s| s.split_once("__"))
         .filter(|(v, n)| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()) && !n.is_empty());
     if let Some((v, n)) = flyway {
-        return format!(" (Flyway/refinery names are not read; rename it `{v}_{n}.sql`)");
+        return format!(" (Flyway/refinery names are not read; rename it `{v}_{n}{ext}`)");
     }
     // 1-init: a dash where the underscore belongs.
     let digits = stem.chars().take_while(char::is_ascii_digit).count();
     if digits > 0 {
         if let Some(n) = stem[digits..].strip_prefix(['-', '.', ' ']) {
-            return format!(" (rename it `{}_{n}.<kind>`)", &stem[..digits]);
+            return format!(" (rename it `{}_{n}{ext}`)", &stem[..digits]);
         }
     }
     String::new()
@@ -236,7 +242,7 @@ mod tests {
         let e = parse("V1__init.sql").unwrap_err().to_string();
         assert!(e.contains("rename it `1_init.sql`"), "{e}");
         let e = parse("1-init.sql").unwrap_err().to_string();
-        assert!(e.contains("rename it `1_init.<kind>`"), "{e}");
+        assert!(e.contains("rename it `1_init.sql`"), "{e}");
         assert_eq!(parse("0003_.sql"), Err(NameError::EmptyName));
         assert!(parse("init.sql").is_err());
         assert!(parse("1_bad name.sql").is_err());

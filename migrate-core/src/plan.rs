@@ -281,7 +281,7 @@ pub fn status(set: &[Migration], history: &[HistoryRow]) -> Vec<StatusRow> {
             rows.push(StatusRow {
                 version: r.version,
                 name: r.name.clone(),
-                kind: Kind::from_str(&r.kind).map_or(r.kind.clone(), |k| k.as_str().to_owned()),
+                kind: Kind::from_name(&r.kind).map_or(r.kind.clone(), |k| k.as_str().to_owned()),
                 state: State::Missing,
                 file: None,
                 applied_at: Some(r.applied_at.clone()),

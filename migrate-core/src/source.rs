@@ -157,7 +157,13 @@ impl Migrations {
         let Ok(on_disk) = list_migration_files(Path::new(dir)) else {
             return Vec::new();
         };
-        let built: Vec<&str> = self.list.iter().map(|m| m.file.as_ref()).collect();
+        let built: Vec<&str> = self
+            .list
+            .iter()
+            .flat_map(|m| {
+                std::iter::once(m.file.as_ref()).chain(m.down.as_ref().map(|d| d.file.as_ref()))
+            })
+            .collect();
         let mut stale: Vec<String> = on_disk
             .iter()
             .filter(|f| !built.contains(&f.as_str()))

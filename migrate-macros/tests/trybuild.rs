@@ -1,0 +1,59 @@
+//! Compile-time checks of `embed_migrations!`: one compile-fail case per
+//! message, each with a reviewed `.stderr`, and pass cases.
+//!
+//! trybuild compiles the cases in its own project under
+//! `target/tests/trybuild/migrate-macros`, which is their
+//! `CARGO_MANIFEST_DIR`; the folders they embed are written there first.
+
+use std::path::{Path, PathBuf};
+
+/// A file of a fixture folder: name and bytes.
+type File = (&'static str, &'static [u8]);
+
+/// (folder, files) for every case.
+const FIXTURES: &[(&str, &[File])] = &[
+    ("ok", &[
+        ("0001_users.sql", b"CREATE TABLE users (id INTEGER PRIMARY KEY);\n"),
+        ("0001_users.down.sql", b"DROP TABLE users;\n"),
+        ("0002_noop.sql", b"-- nothing yet\n"),
+        ("20240131120000_posts.sql", b"-- migrate:up\nCREATE TABLE posts (id INTEGER PRIMARY KEY)\n-- migrate:down\nDROP TABLE posts;\n"),
+        ("README.md", b"# ignored\n"),
+    ]),
+    ("duplicate_version", &[
+        ("1_a.sql", b"CREATE TABLE a (x);\n"),
+        ("001_b.sql", b"CREATE TABLE b (x);\n"),
+    ]),
+    ("misnamed_file", &[("V1__init.sql", b"CREATE TABLE a (x);\n")]),
+    ("invalid_utf8", &[("1_latin1.sql", b"CREATE TABLE a (x);\nINSERT INTO a VALUES ('caf\xe9');\n")]),
+    ("empty_file", &[("1_empty.sql", b"\n   \n")]),
+    ("journal_mode", &[("1_wal.sql", b"CREATE TABLE a (x);\nPRAGMA journal_mode = WAL;\n")]),
+    ("synchronous", &[("1_sync.sql", b"-- speed things up\n\nPRAGMA synchronous = NORMAL;\n")]),
+    ("vacuum", &[("1_vacuum.sql", b"DELETE FROM a;\nVACUUM;\n")]),
+    ("many_bad_files", &[
+        ("1_ok.sql", b"CREATE TABLE a (x);\n"),
+        ("2-dash.sql", b"CREATE TABLE b (x);\n"),
+        ("3_empty.sql", b""),
+        ("4_commit.sql", b"CREATE TABLE c (x);\nCOMMIT;\nCREATE TABLE d (x);\n"),
+    ]),
+];
+
+fn write_fixtures(root: &Path) {
+    for (folder, files) in FIXTURES {
+        let dir = root.join(folder);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in *files {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+    }
+}
+
+#[test]
+fn ui() {
+    let project: PathBuf =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("../tests/trybuild/migrate-macros");
+    write_fixtures(&project.join("fixtures"));
+    let t = trybuild::TestCases::new();
+    t.pass("tests/ui/pass_*.rs");
+    t.compile_fail("tests/ui/fail_*.rs");
+}
