@@ -532,3 +532,25 @@ fn bad_folders_report_every_file() {
     assert!(!msg.contains("6_comments"), "{msg}");
     assert_eq!(e.0.len(), 6);
 }
+
+#[test]
+fn another_tools_history_table_is_not_touched() {
+    // golang-migrate's table has the same name and other columns.
+    let f = Fixture::new(&[("1_users.sql", USERS)]);
+    f.conn()
+        .execute_batch("CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO schema_migrations VALUES (1, 0);")
+        .unwrap();
+    let e = run(&f).unwrap_err();
+    assert!(
+        matches!(&e, Error::ForeignHistory { columns, .. } if columns == &["version", "dirty"]),
+        "{e}"
+    );
+    assert!(e.to_string().contains("--table"), "{e}");
+    assert_eq!(tables(&f.conn()), ["schema_migrations"]);
+    // With its own table name, the run goes ahead beside it.
+    f.set()
+        .runner()
+        .table(Table::new("app_migrations").unwrap())
+        .run(&mut f.conn())
+        .unwrap();
+}

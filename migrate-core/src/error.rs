@@ -27,6 +27,18 @@ pub enum Error {
         /// The name given.
         name: String,
     },
+    /// A table with the history table's name exists but has other columns:
+    /// another tool's history (golang-migrate and dbmate use the same name).
+    #[error(
+        "the table `{table}` exists but is not a migrate history table (its columns: {}); it may belong to another migration tool. Nothing was changed. Use another name with --table / Runner::table",
+        .columns.join(", ")
+    )]
+    ForeignHistory {
+        /// The table's name.
+        table: String,
+        /// Its columns.
+        columns: Vec<String>,
+    },
     /// An embedded set older than its folder (debug builds only).
     #[error(
         "the migrations folder changed since this binary was built ({}); rebuild it (`cargo build`), and add `println!(\"cargo:rerun-if-changed=migrations\");` to build.rs so new files trigger rebuilds",

@@ -89,7 +89,7 @@ pub(crate) fn read(conn: &Connection, table: &Table) -> Result<Vec<HistoryRow>, 
     let mut stmt = match conn.prepare_cached(&sql) {
         Ok(stmt) => stmt,
         Err(_) if !exists(conn, table)? => return Ok(Vec::new()),
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(foreign_table(conn, table)?.unwrap_or(e.into())),
     };
     let rows = stmt.query_map([], |r| {
         Ok(HistoryRow {
@@ -136,4 +136,30 @@ pub(crate) fn insert(
         duration_ms as i64
     ])?;
     Ok(())
+}
+
+/// The columns every history table of ours has.
+const COLUMNS: [&str; 6] = [
+    "version",
+    "name",
+    "kind",
+    "checksum",
+    "applied_at",
+    "duration_ms",
+];
+
+/// An error for a table of that name that another tool made (golang-migrate
+/// and dbmate also use `schema_migrations`), if it is one.
+fn foreign_table(conn: &Connection, table: &Table) -> Result<Option<Error>, Error> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+    let columns = stmt
+        .query_map([table.name()], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if COLUMNS.iter().all(|c| columns.iter().any(|have| have == c)) {
+        return Ok(None);
+    }
+    Ok(Some(Error::ForeignHistory {
+        table: table.name().to_owned(),
+        columns,
+    }))
 }

@@ -85,8 +85,8 @@ pub enum NameError {
         /// The name as found.
         name: String,
     },
-    /// More digits than a u64 holds.
-    #[error("the version `{digits}` does not fit in 64 bits")]
+    /// More than SQLite's largest integer (2^63 - 1).
+    #[error("the version `{digits}` is larger than SQLite's largest integer, 9223372036854775807")]
     VersionTooLarge {
         /// The digits as found.
         digits: String,
@@ -162,9 +162,12 @@ pub fn split_version(stem: &str, dashes: bool) -> Result<(u64, &str), NameError>
             hint: hint_for(stem, ""),
         });
     };
+    // SQLite integers are signed 64-bit, so that is the largest version.
     let version = plain
         .parse::<u64>()
-        .map_err(|_| NameError::VersionTooLarge {
+        .ok()
+        .filter(|&v| i64::try_from(v).is_ok())
+        .ok_or_else(|| NameError::VersionTooLarge {
             digits: digits.to_owned(),
         })?;
     if name.is_empty() {
@@ -247,6 +250,8 @@ mod tests {
         assert!(parse("init.sql").is_err());
         assert!(parse("1_bad name.sql").is_err());
         assert!(parse("99999999999999999999999_x.sql").is_err());
+        assert!(parse("9223372036854775808_x.sql").is_err());
+        assert_eq!(ok("9223372036854775807_x.sql").version, i64::MAX as u64);
     }
 
     #[test]

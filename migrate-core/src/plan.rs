@@ -182,7 +182,9 @@ pub fn plan<'a>(
         }
     }
 
-    let applied = |v: u64| history.iter().any(|r| r.version == v);
+    let mut applied_versions: Vec<u64> = history.iter().map(|r| r.version).collect();
+    applied_versions.sort_unstable();
+    let applied = |v: u64| applied_versions.binary_search(&v).is_ok();
     let pending: Vec<&Migration> = set
         .iter()
         .filter(|m| !applied(m.version))
@@ -257,10 +259,12 @@ pub struct StatusRow {
 
 /// Every version of the set and of the history, with its state.
 pub fn status(set: &[Migration], history: &[HistoryRow]) -> Vec<StatusRow> {
+    let by_version: std::collections::HashMap<u64, &HistoryRow> =
+        history.iter().map(|r| (r.version, r)).collect();
     let mut rows: Vec<StatusRow> = set
         .iter()
         .map(|m| {
-            let row = history.iter().find(|r| r.version == m.version);
+            let row = by_version.get(&m.version).copied();
             StatusRow {
                 version: m.version,
                 name: m.name.to_string(),
@@ -277,7 +281,7 @@ pub fn status(set: &[Migration], history: &[HistoryRow]) -> Vec<StatusRow> {
         })
         .collect();
     for r in history {
-        if !set.iter().any(|m| m.version == r.version) {
+        if set.binary_search_by_key(&r.version, |m| m.version).is_err() {
             rows.push(StatusRow {
                 version: r.version,
                 name: r.name.clone(),
