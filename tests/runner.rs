@@ -554,3 +554,21 @@ fn another_tools_history_table_is_not_touched() {
         .run(&mut f.conn())
         .unwrap();
 }
+
+#[test]
+fn prisma_folders_apply_unchanged() {
+    let f = Fixture::new(&[
+        ("20240131120000_init/migration.sql", USERS),
+        ("20240201090000_posts/migration.sql", POSTS),
+        ("migration_lock.toml", "provider = \"sqlite\""),
+    ]);
+    assert_eq!(run(&f).unwrap().applied.len(), 2);
+    f.write("20240301000000_oops/notes.txt", "no migration here");
+    let e = Migrations::from_dir(f.migrations())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("20240301000000_oops: ") && e.contains("holds no `up.sql` or `migration.sql`"),
+        "{e}"
+    );
+}

@@ -307,66 +307,87 @@ fn error(file: impl Into<PathBuf>, line: Option<u32>, kind: LoadErrorKind) -> Lo
     }
 }
 
-/// The names of the migration files in `dir` (relative, sorted), without
-/// reading them. Used for the stale-build check.
-fn list_migration_files(dir: &Path) -> std::io::Result<Vec<String>> {
-    let mut out = Vec::new();
+/// The files a versioned folder may hold: diesel's `up.sql` and `down.sql`,
+/// prisma's `migration.sql`.
+const FOLDER_FILES: [(&str, Direction); 3] = [
+    ("up.sql", Direction::Up),
+    ("migration.sql", Direction::Up),
+    ("down.sql", Direction::Down),
+];
+
+/// A folder's listing: migration files (relative, sorted), and versioned
+/// folders that hold no up file (a mistake, never skipped).
+struct Listing {
+    files: Vec<String>,
+    empty_folders: Vec<String>,
+}
+
+/// Lists `dir` without reading the files; also used by the stale-build check.
+fn list(dir: &Path) -> std::io::Result<Listing> {
+    let mut listing = Listing {
+        files: Vec::new(),
+        empty_folders: Vec::new(),
+    };
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.file_type()?.is_dir() {
-            if is_diesel_dir(&name) {
-                for f in ["up.sql", "down.sql"] {
-                    if entry.path().join(f).is_file() {
-                        out.push(format!("{name}/{f}"));
-                    }
-                }
+        if !entry.path().is_dir() {
+            if !matches!(naming::parse(&name), Ok(None)) {
+                listing.files.push(name);
             }
-        } else if !matches!(naming::parse(&name), Ok(None)) {
-            out.push(name);
+            continue;
         }
+        if name.starts_with('.') || naming::split_version(&name, true).is_err() {
+            continue; // drizzle's meta/, and other folders
+        }
+        let inside: Vec<&str> = FOLDER_FILES
+            .iter()
+            .map(|(f, _)| *f)
+            .filter(|f| entry.path().join(f).is_file())
+            .collect();
+        if inside.iter().all(|f| *f == "down.sql") {
+            listing.empty_folders.push(name.clone());
+        }
+        listing
+            .files
+            .extend(inside.iter().map(|f| format!("{name}/{f}")));
     }
-    out.sort();
-    Ok(out)
+    listing.files.sort();
+    listing.empty_folders.sort();
+    Ok(listing)
 }
 
-fn is_diesel_dir(name: &str) -> bool {
-    !name.starts_with('.') && naming::split_version(name, true).is_ok()
+fn list_migration_files(dir: &Path) -> std::io::Result<Vec<String>> {
+    Ok(list(dir)?.files)
 }
 
 /// Reads every migration file of `dir`: files named like migrations, and
-/// diesel-style folders (`2024-01-31-120000_create_users/up.sql`). Hidden
-/// files, other extensions and other folders are ignored.
+/// versioned folders (diesel's `2024-01-31-120000_create_users/up.sql`,
+/// prisma's `20240131120000_init/migration.sql`). Hidden files, other
+/// extensions and other folders are ignored.
 pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadErrors> {
     if !dir.is_dir() {
         return Err(error(dir, None, LoadErrorKind::NoFolder).into());
     }
-    let names = list_migration_files(dir).map_err(|e| error(dir, None, LoadErrorKind::Io(e)))?;
-    let mut files = Vec::with_capacity(names.len());
-    let mut errors = Vec::new();
-    for path in names {
+    let listing = list(dir).map_err(|e| error(dir, None, LoadErrorKind::Io(e)))?;
+    let mut files = Vec::with_capacity(listing.files.len());
+    let mut errors: Vec<LoadError> = listing
+        .empty_folders
+        .into_iter()
+        .map(|folder| {
+            let hint =
+                " (this folder is named like a migration but holds no `up.sql` or `migration.sql`)";
+            error(
+                folder,
+                None,
+                LoadErrorKind::Name(NameError::NoVersion { hint: hint.into() }),
+            )
+        })
+        .collect();
+    for path in listing.files {
         match std::fs::read(dir.join(&path)) {
             Ok(bytes) => files.push(SourceFile { path, bytes }),
             Err(e) => errors.push(error(dir.join(&path), None, LoadErrorKind::Io(e))),
-        }
-    }
-    // A diesel-style folder without up.sql is a mistake, not something to skip.
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if entry.path().is_dir()
-                && is_diesel_dir(&name)
-                && !entry.path().join("up.sql").is_file()
-            {
-                errors.push(error(
-                    entry.path(),
-                    None,
-                    LoadErrorKind::Name(NameError::NoVersion {
-                        hint: " (this folder is named like a diesel migration but has no `up.sql`)"
-                            .into(),
-                    }),
-                ));
-            }
         }
     }
     if errors.is_empty() {
@@ -376,34 +397,30 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadErrors> {
     }
 }
 
+/// Parses a path of a listing: a file name, or `folder/leaf` of a versioned folder.
+fn parse_path(path: &str) -> Result<Option<naming::FileName>, NameError> {
+    let Some((folder, leaf)) = path.split_once('/') else {
+        return naming::parse(path);
+    };
+    let Some(&(_, direction)) = FOLDER_FILES.iter().find(|(f, _)| *f == leaf) else {
+        return Ok(None);
+    };
+    let (version, name) = naming::split_version(folder, true)?;
+    Ok(Some(naming::FileName {
+        version,
+        name: name.to_owned(),
+        kind: Kind::Sql,
+        direction,
+    }))
+}
+
 /// Validates files into a sorted migration set, reporting every problem.
 pub fn load(files: Vec<SourceFile>) -> Result<Vec<Migration>, LoadErrors> {
     let mut errors = Vec::new();
     let mut ups: BTreeMap<u64, Migration> = BTreeMap::new();
     let mut downs: Vec<(u64, String, String)> = Vec::new();
     for file in files {
-        let (base, in_folder) = match file.path.split_once('/') {
-            Some((folder, leaf)) => (format!("{folder}.{}", leaf.trim_end_matches(".sql")), true),
-            None => (file.path.clone(), false),
-        };
-        let parsed = if in_folder {
-            // diesel: `<version>_<name>/up.sql`
-            let (stem, dir) = base.rsplit_once('.').unwrap_or((&base, "up"));
-            naming::split_version(stem, true).map(|(version, name)| {
-                Some(naming::FileName {
-                    version,
-                    name: name.to_owned(),
-                    kind: Kind::Sql,
-                    direction: if dir == "down" {
-                        Direction::Down
-                    } else {
-                        Direction::Up
-                    },
-                })
-            })
-        } else {
-            naming::parse(&file.path)
-        };
+        let parsed = parse_path(&file.path);
         let parsed = match parsed {
             Ok(Some(p)) => p,
             Ok(None) => continue,
