@@ -42,7 +42,7 @@ struct Global {
     #[arg(long, default_value = DEFAULT_TABLE, global = true)]
     table: String,
     /// How long to wait for another writer's lock, in milliseconds.
-    #[arg(long, default_value_t = 5000, global = true)]
+    #[arg(long, value_name = "MS", default_value_t = 5000, global = true)]
     busy_timeout: u64,
 }
 
@@ -114,7 +114,11 @@ fn main() -> ExitCode {
             let mut message = format!("error: {}", f.error);
             let mut source = f.error.source();
             while let Some(s) = source {
-                message.push_str(&format!("\n  caused by: {s}"));
+                // Causes whose text is already in the message add nothing.
+                let text = s.to_string();
+                if !message.contains(&text) {
+                    message.push_str(&format!("\n  caused by: {text}"));
+                }
                 source = s.source();
             }
             eprintln!("{message}");
@@ -175,9 +179,21 @@ fn up(
         .atomic(args.atomic)
         .allow_missing(args.allow_missing)
         .allow_out_of_order(args.allow_out_of_order)
-        .run(&mut conn)?;
+        .run(&mut conn)
+        .map_err(|e| in_database(database, e))?;
     print_report(&report, args.dry_run)?;
     Ok(0)
+}
+
+/// A database error says which database.
+fn in_database(database: &Path, e: migrate_core::Error) -> Failure {
+    match e {
+        migrate_core::Error::Sqlite(e) => Failure {
+            code: 1,
+            error: format!("{}: {e}", database.display()).into(),
+        },
+        other => other.into(),
+    }
 }
 
 fn print_report(report: &Report, dry_run: bool) -> io::Result<()> {
@@ -227,7 +243,10 @@ fn status(
     // Status never creates the database: a missing file has everything pending.
     let rows = if database.exists() {
         let conn = open(database, g, false)?;
-        set.runner().table(table.clone()).status(&conn)?
+        set.runner()
+            .table(table.clone())
+            .status(&conn)
+            .map_err(|e| in_database(database, e))?
     } else {
         eprintln!("note: {} does not exist yet", database.display());
         set.runner().status(&Connection::open_in_memory()?)?

@@ -218,9 +218,7 @@ pub enum LoadErrorKind {
     #[error("cannot read it: {0}")]
     Io(#[source] std::io::Error),
     /// The folder does not exist.
-    #[error(
-        "the migrations folder does not exist; create it, or point --dir / embed_migrations! at the right one"
-    )]
+    #[error("no such migrations folder; create it, or give the path of the one you have")]
     NoFolder,
     /// The file name is not `<version>_<name>.<kind>`.
     #[error(transparent)]
