@@ -2,7 +2,7 @@
 //! errors with lines, target, dry run, atomic runs, directives and files
 //! written for other tools.
 
-use migrate_core::error::Failure;
+use migrate_core::error::{Failure, Undone};
 use migrate_core::history::Table;
 use migrate_core::plan::{PlanError, State};
 use migrate_core::{Error, Migrations};
@@ -251,7 +251,7 @@ fn atomic_run_rolls_everything_back() {
         panic!("{e}")
     };
     assert!(
-        m.atomic && m.applied_before == [1, 2] && m.line == Some(2),
+        m.undone == Undone::Run && m.applied_before == [1, 2] && m.line == Some(2),
         "{e}"
     );
     assert!(e.to_string().contains("were rolled back"), "{e}");
@@ -571,4 +571,32 @@ fn prisma_folders_apply_unchanged() {
         e.contains("20240301000000_oops: ") && e.contains("holds no `up.sql` or `migration.sql`"),
         "{e}"
     );
+}
+
+#[test]
+fn failed_no_transaction_file_says_what_stayed() {
+    let f = Fixture::new(&[(
+        "1_outside.sql",
+        "-- migrate:no-transaction\nCREATE TABLE IF NOT EXISTS a (x);\nINSERT INTO nowhere VALUES (1);\n",
+    )]);
+    let e = run(&f).unwrap_err();
+    let Error::Migration(m) = &e else {
+        panic!("{e}")
+    };
+    assert_eq!((m.undone, m.line), (Undone::Nothing, Some(3)));
+    assert!(
+        e.to_string().contains("took effect; it was not recorded"),
+        "{e}"
+    );
+    assert_eq!(
+        tables(&f.conn()),
+        ["a"],
+        "the first statement stays, unrecorded"
+    );
+    // Fixed and re-run, it completes: the file is safe to re-run.
+    f.write(
+        "1_outside.sql",
+        "-- migrate:no-transaction\nCREATE TABLE IF NOT EXISTS a (x);\n",
+    );
+    assert_eq!(run(&f).unwrap().applied.len(), 1);
 }

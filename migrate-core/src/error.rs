@@ -57,8 +57,22 @@ pub enum Error {
     Sqlite(#[from] rusqlite::Error),
 }
 
-/// A migration that failed. It was rolled back (in atomic mode, with all the
-/// others of the run).
+/// What a failure undid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Undone {
+    /// The failing migration was rolled back; earlier ones of the run stay.
+    Migration,
+    /// Atomic run: the failing migration and every earlier one of the run.
+    Run,
+    /// Nothing had started: the run was refused before any change.
+    NothingStarted,
+    /// A no-transaction migration: statements before the failing one took
+    /// effect; it was not recorded as applied.
+    Nothing,
+}
+
+/// A migration that failed, and what the failure undid.
 #[derive(Debug)]
 pub struct MigrationError {
     /// The version that failed.
@@ -73,8 +87,8 @@ pub struct MigrationError {
     pub statement: Option<String>,
     /// Versions this run applied and committed before the failure.
     pub applied_before: Vec<u64>,
-    /// Atomic mode: those were rolled back too.
-    pub atomic: bool,
+    /// What was undone.
+    pub undone: Undone,
     /// What went wrong.
     pub cause: Failure,
 }
@@ -140,18 +154,30 @@ impl fmt::Display for MigrationError {
             .map(u64::to_string)
             .collect::<Vec<_>>()
             .join(", ");
-        match (self.atomic, self.applied_before.is_empty()) {
-            (_, true) => write!(
+        let before = if self.applied_before.is_empty() {
+            "this run applied nothing before it".to_owned()
+        } else {
+            format!("applied before it in this run: {before}")
+        };
+        match self.undone {
+            Undone::Migration => write!(f, "\n  it was rolled back; {before}"),
+            Undone::Run if self.applied_before.is_empty() => {
+                write!(f, "\n  atomic run: it was rolled back; {before}")
+            }
+            Undone::Run => write!(
                 f,
-                "\n  it was rolled back; this run applied nothing before it"
+                "\n  atomic run: it and every migration before it in this run ({}) were rolled back",
+                self.applied_before
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-            (true, false) => write!(
+            Undone::NothingStarted => write!(f, "\n  nothing was changed"),
+            Undone::Nothing => write!(
                 f,
-                "\n  atomic run: it and every migration before it in this run ({before}) were rolled back"
-            ),
-            (false, false) => write!(
-                f,
-                "\n  it was rolled back; applied before it in this run: {before}"
+                "\n  it runs outside a transaction, so the statements before the failing one took effect; it was \
+                 not recorded as applied, so fix it and run again (no-transaction files must be safe to re-run); {before}"
             ),
         }
     }

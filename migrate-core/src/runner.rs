@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use crate::error::{Error, Failure, MigrationError, Violation};
+use crate::error::{Error, Failure, MigrationError, Undone, Violation};
 use crate::history::{self, Table};
 use crate::naming::Kind;
 use crate::plan::{self, PlanOptions, StatusRow};
@@ -182,9 +182,16 @@ impl<'m> Runner<'m> {
         report: &mut Report,
     ) -> Result<(), Error> {
         let before = applied_versions(report);
-        let fail = |line, statement, cause| failure(m, line, statement, cause, &before, false);
+        let undone = if script.no_transaction {
+            Undone::Nothing
+        } else {
+            Undone::Migration
+        };
+        let fail = |line, statement, cause| failure(m, line, statement, cause, &before, undone);
         if script.no_transaction {
-            if history::checksum_of(conn, &self.table, m.version)?.is_some() {
+            let recorded = history::exists(conn, &self.table)?
+                && history::checksum_of(conn, &self.table, m.version)?.is_some();
+            if recorded {
                 report.skipped.push(m.version);
                 return Ok(());
             }
@@ -244,14 +251,37 @@ impl<'m> Runner<'m> {
         report: &mut Report,
     ) -> Result<(), Error> {
         if let Some((m, _)) = scripts.iter().find(|(_, s)| s.no_transaction) {
-            return Err(failure(m, None, None, Failure::NotAtomic, &[], true));
+            return Err(failure(
+                m,
+                None,
+                None,
+                Failure::NotAtomic,
+                &[],
+                Undone::NothingStarted,
+            ));
         }
         let fk_off = scripts.iter().any(|(_, s)| s.foreign_keys_off);
         let first = scripts[0].0;
-        let fk = ForeignKeys::switch_off_if(conn, fk_off)
-            .map_err(|e| failure(first, None, None, Failure::Sql(e), &[], true))?;
-        let tx = Tx::begin(conn, &self.table)
-            .map_err(|e| failure(first, None, None, Failure::Sql(e), &[], true))?;
+        let fk = ForeignKeys::switch_off_if(conn, fk_off).map_err(|e| {
+            failure(
+                first,
+                None,
+                None,
+                Failure::Sql(e),
+                &[],
+                Undone::NothingStarted,
+            )
+        })?;
+        let tx = Tx::begin(conn, &self.table).map_err(|e| {
+            failure(
+                first,
+                None,
+                None,
+                Failure::Sql(e),
+                &[],
+                Undone::NothingStarted,
+            )
+        })?;
         let mut done = Vec::new();
         for (m, script) in scripts {
             if history::checksum_of(conn, &self.table, m.version)?.is_some() {
@@ -267,7 +297,7 @@ impl<'m> Runner<'m> {
                     Some(stmt),
                     Failure::Sql(e),
                     &before,
-                    true,
+                    Undone::Run,
                 ));
             }
             let duration = start.elapsed();
@@ -277,7 +307,7 @@ impl<'m> Runner<'m> {
         }
         let last = done.last().copied().unwrap_or(first);
         let before = applied_versions(report);
-        let fail = |cause| failure(last, None, None, cause, &before, true);
+        let fail = |cause| failure(last, None, None, cause, &before, Undone::Run);
         if fk_off || fk.enforced(conn).map_err(|e| fail(Failure::Sql(e)))? {
             check_foreign_keys(conn).map_err(fail)?;
         }
@@ -325,7 +355,7 @@ fn failure(
     statement: Option<String>,
     cause: Failure,
     before: &[u64],
-    atomic: bool,
+    undone: Undone,
 ) -> Error {
     Error::Migration(Box::new(MigrationError {
         version: m.version,
@@ -334,7 +364,7 @@ fn failure(
         line,
         statement,
         applied_before: before.to_vec(),
-        atomic,
+        undone,
         cause,
     }))
 }
@@ -403,6 +433,8 @@ struct Tx<'c> {
 }
 
 impl<'c> Tx<'c> {
+    /// Begins, and creates the history table if needed, so that a failed
+    /// first run leaves no empty history table behind.
     fn begin(conn: &'c Connection, table: &Table) -> rusqlite::Result<Tx<'c>> {
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let tx = Tx { conn, open: true };

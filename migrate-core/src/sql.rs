@@ -114,6 +114,12 @@ pub enum SqlErrorKind {
         /// The marker the file uses (`-- migrate:up`, `-- +goose Up`).
         marker: &'static str,
     },
+    /// `foreign-keys-off` needs the transaction it would roll back.
+    #[error(
+        "`migrate:foreign-keys-off` needs the migration's transaction (to roll back when the foreign key check fails), \
+         so it cannot be combined with no-transaction; drop one of the two directives"
+    )]
+    ForeignKeysOffWithoutTransaction,
     /// A down marker with no up marker.
     #[error(
         "the file has a down section but no up section; add `-- migrate:up` above the migration"
@@ -219,6 +225,12 @@ pub fn scan(text: &str) -> Result<Script, SqlError> {
         foreign_keys_off,
         wrapped: false,
     };
+    if script.no_transaction && script.foreign_keys_off {
+        return Err(SqlError {
+            line: 1,
+            kind: SqlErrorKind::ForeignKeysOffWithoutTransaction,
+        });
+    }
     if !script.no_transaction {
         fit_to_transaction(text, &mut script)?;
     }
@@ -811,6 +823,13 @@ mod tests {
         );
         // Prose that merely mentions the word is not a directive.
         assert!(scan("-- migrate: users table\nSELECT 1;").is_ok());
+    }
+
+    #[test]
+    fn foreign_keys_off_needs_a_transaction() {
+        let e = scan("-- migrate:no-transaction\n-- migrate:foreign-keys-off\nDROP TABLE t;")
+            .unwrap_err();
+        assert_eq!(e.kind, SqlErrorKind::ForeignKeysOffWithoutTransaction);
     }
 
     #[test]
