@@ -288,13 +288,12 @@ fn assert_each_applied_once(db: &Path, n: usize) {
     assert_eq!(history, n as i64);
 }
 
-#[test]
-fn concurrent_processes_apply_each_migration_once() {
-    let n = 12;
-    let p = counting_project(n);
-    let children: Vec<_> = (0..8)
-        .map(|_| {
-            p.command(&["up"])
+/// Starts one `up` per entry of `args` at once; each must exit 0.
+fn run_all_at_once(p: &Project, args: &[&[&str]]) {
+    let children: Vec<_> = args
+        .iter()
+        .map(|a| {
+            p.command(a)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -303,14 +302,17 @@ fn concurrent_processes_apply_each_migration_once() {
         .collect();
     for child in children {
         let out = child.wait_with_output().unwrap();
-        assert_eq!(
-            code(&out),
-            0,
-            "stdout: {}\nstderr: {}",
-            stdout(&out),
-            stderr(&out)
-        );
+        let (o, e) = (stdout(&out), stderr(&out));
+        assert_eq!(code(&out), 0, "stdout: {o}\nstderr: {e}");
     }
+}
+
+#[test]
+fn concurrent_processes_apply_each_migration_once() {
+    let n = 12;
+    let p = counting_project(n);
+    let up: &[&str] = &["up"];
+    run_all_at_once(&p, &[up; 8]);
     assert_each_applied_once(&p.db(), n);
 }
 
@@ -322,29 +324,8 @@ fn concurrent_processes_in_wal_mode_apply_each_migration_once() {
     conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
         .unwrap();
     drop(conn);
-    let children: Vec<_> = (0..6)
-        .map(|i| {
-            let args: &[&str] = if i % 2 == 0 {
-                &["up", "--atomic"]
-            } else {
-                &["up"]
-            };
-            p.command(args)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(
-            code(&out),
-            0,
-            "stdout: {}\nstderr: {}",
-            stdout(&out),
-            stderr(&out)
-        );
-    }
+    // Atomic and per-migration runners mixed.
+    let (atomic, each): (&[&str], &[&str]) = (&["up", "--atomic"], &["up"]);
+    run_all_at_once(&p, &[atomic, each].repeat(3));
     assert_each_applied_once(&p.db(), n);
 }

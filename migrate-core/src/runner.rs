@@ -262,7 +262,7 @@ impl<'m> Runner<'m> {
         }
         let fk_off = scripts.iter().any(|(_, s)| s.foreign_keys_off);
         let first = scripts[0].0;
-        let fk = ForeignKeys::switch_off_if(conn, fk_off).map_err(|e| {
+        let not_started = |e| {
             failure(
                 first,
                 None,
@@ -271,17 +271,9 @@ impl<'m> Runner<'m> {
                 &[],
                 Undone::NothingStarted,
             )
-        })?;
-        let tx = Tx::begin(conn, &self.table).map_err(|e| {
-            failure(
-                first,
-                None,
-                None,
-                Failure::Sql(e),
-                &[],
-                Undone::NothingStarted,
-            )
-        })?;
+        };
+        let fk = ForeignKeys::switch_off_if(conn, fk_off).map_err(not_started)?;
+        let tx = Tx::begin(conn, &self.table).map_err(not_started)?;
         let mut done = Vec::new();
         for (m, script) in scripts {
             if history::checksum_of(conn, &self.table, m.version)?.is_some() {
