@@ -600,3 +600,43 @@ fn failed_no_transaction_file_says_what_stayed() {
     );
     assert_eq!(run(&f).unwrap().applied.len(), 1);
 }
+
+#[test]
+fn drizzle_style_folder_and_rebuild_apply_unchanged() {
+    // drizzle-kit's layout: flat files, `--> statement-breakpoint` markers,
+    // a meta/ folder, and table rebuilds without BEGIN/COMMIT.
+    let f = Fixture::new(&[
+        (
+            "0000_first_table.sql",
+            "CREATE TABLE `owners` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT,\n\t`name` text\n);\n--> statement-breakpoint\n\
+             CREATE TABLE `pets` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT,\n\t`owner_id` integer NOT NULL,\n\t\
+             FOREIGN KEY (`owner_id`) REFERENCES `owners`(`id`) ON DELETE cascade\n);\n",
+        ),
+        ("meta/_journal.json", "{\"entries\": []}"),
+        ("meta/0000_snapshot.json", "{}"),
+    ]);
+    let mut conn = f.conn();
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    f.set().runner().run(&mut conn).unwrap();
+    conn.execute_batch(
+        "INSERT INTO owners (name) VALUES ('o'); INSERT INTO pets (owner_id) VALUES (1), (1);",
+    )
+    .unwrap();
+    f.write(
+        "0001_second_rebuild.sql",
+        "PRAGMA foreign_keys=OFF;--> statement-breakpoint\n\
+         CREATE TABLE `__new_owners` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT,\n\t`name` text DEFAULT '' NOT NULL\n);\n\
+         --> statement-breakpoint\n\
+         INSERT INTO `__new_owners`(\"id\", \"name\") SELECT \"id\", coalesce(\"name\", '') FROM `owners`;--> statement-breakpoint\n\
+         DROP TABLE `owners`;--> statement-breakpoint\n\
+         ALTER TABLE `__new_owners` RENAME TO `owners`;--> statement-breakpoint\n\
+         PRAGMA foreign_keys=ON;",
+    );
+    f.set().runner().run(&mut conn).unwrap();
+    assert_eq!(
+        column(&conn, "SELECT count(*) FROM pets"),
+        ["2"],
+        "no cascade"
+    );
+    assert_eq!(column(&conn, "PRAGMA foreign_keys"), ["1"]);
+}
