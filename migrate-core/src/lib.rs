@@ -29,6 +29,7 @@
 //! need no SQLite; build with `default-features = false` to get only them.
 
 pub mod checksum;
+pub mod dsl;
 pub mod naming;
 pub mod plan;
 pub mod source;

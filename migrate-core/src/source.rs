@@ -11,6 +11,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::checksum::checksum;
+use crate::dsl::{DslError, indexes, pragmas};
 use crate::naming::{self, Direction, Kind, NameError};
 use crate::sql::{self, SqlError};
 
@@ -229,6 +230,9 @@ pub enum LoadErrorKind {
     /// The SQL cannot be run as written.
     #[error(transparent)]
     Sql(SqlError),
+    /// A bad line in a pragma set or an index set.
+    #[error(transparent)]
+    Dsl(DslError),
     /// Two files with the same version after parsing (`1_a.sql`, `001_b.sql`).
     #[error("version {version} is also used by `{other}`; give each migration its own version")]
     DuplicateVersion {
@@ -412,6 +416,24 @@ fn parse_path(path: &str) -> Result<Option<naming::FileName>, NameError> {
     }))
 }
 
+/// Every problem in a file's text, by line, from the parser of its kind.
+fn validate(kind: Kind, text: &str) -> Vec<(u32, LoadErrorKind)> {
+    let dsl = |errors: Vec<DslError>| {
+        errors
+            .into_iter()
+            .map(|e| (e.line, LoadErrorKind::Dsl(e)))
+            .collect()
+    };
+    match kind {
+        Kind::Sql => match sql::scan(text) {
+            Ok(_) => Vec::new(),
+            Err(e) => vec![(e.line, LoadErrorKind::Sql(e))],
+        },
+        Kind::Pragmas => pragmas::parse(text).err().map_or_else(Vec::new, dsl),
+        Kind::Indexes => indexes::parse(text).err().map_or_else(Vec::new, dsl),
+    }
+}
+
 /// Validates files into a sorted migration set, reporting every problem.
 pub fn load(files: Vec<SourceFile>) -> Result<Vec<Migration>, LoadErrors> {
     let mut errors = Vec::new();
@@ -446,17 +468,22 @@ pub fn load(files: Vec<SourceFile>) -> Result<Vec<Migration>, LoadErrors> {
             downs.push((parsed.version, file.path, text));
             continue;
         }
-        match parsed.kind {
-            Kind::Sql => {
-                if let Err(e) = sql::scan(&text) {
-                    errors.push(error(&file.path, Some(e.line), LoadErrorKind::Sql(e)));
-                    continue;
-                }
-            }
-            kind => {
-                errors.push(error(&file.path, None, LoadErrorKind::Unsupported { kind }));
-                continue;
-            }
+        let problems = validate(parsed.kind, &text);
+        if !problems.is_empty() {
+            errors.extend(
+                problems
+                    .into_iter()
+                    .map(|(line, kind)| error(&file.path, Some(line), kind)),
+            );
+            continue;
+        }
+        if parsed.kind != Kind::Sql {
+            errors.push(error(
+                &file.path,
+                None,
+                LoadErrorKind::Unsupported { kind: parsed.kind },
+            ));
+            continue;
         }
         if let Some(other) = ups.get(&parsed.version) {
             errors.push(error(

@@ -1,0 +1,262 @@
+//! Every pragma a pragma set may hold, with what SQLite says about it.
+//!
+//! Facts from SQLite's documentation, <https://sqlite.org/pragma.html>
+//! (noted beside each entry where it is not obvious).
+
+/// Where a pragma's value lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Stored in the database file: set once, read back on every connection.
+    Persistent,
+    /// Lost when the connection closes: part of the connection profile.
+    Connection,
+}
+
+/// The values a pragma accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    /// `on`/`off`, `true`/`false`, `yes`/`no`, `1`/`0`.
+    Bool,
+    /// A whole number in the range.
+    Int {
+        /// The smallest value.
+        min: i64,
+        /// The largest value.
+        max: i64,
+    },
+    /// A byte count: a whole number, or one with a `KiB`, `MiB` or `GiB` suffix.
+    Bytes {
+        /// The smallest value (-1 means "no limit" where SQLite allows it).
+        min: i64,
+    },
+    /// A page size: a power of two from 512 to 65536.
+    PageSize,
+    /// One of the names, which SQLite may report back as their index.
+    Enum(&'static [&'static str]),
+}
+
+/// One entry of the catalogue.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Pragma {
+    /// The pragma's name, lowercase.
+    pub name: &'static str,
+    /// Its values.
+    pub value: ValueType,
+    /// Where its value lives.
+    pub scope: Scope,
+    /// Whether setting it inside a transaction works.
+    pub in_transaction: bool,
+    /// Whether a change on a database that has pages needs VACUUM.
+    pub needs_vacuum: bool,
+}
+
+const fn p(name: &'static str, value: ValueType, scope: Scope, in_transaction: bool) -> Pragma {
+    Pragma {
+        name,
+        value,
+        scope,
+        in_transaction,
+        needs_vacuum: false,
+    }
+}
+
+use Scope::{Connection, Persistent};
+use ValueType::{Bool, Bytes, Enum, Int, PageSize};
+
+const I32: ValueType = Int {
+    min: i32::MIN as i64,
+    max: i32::MAX as i64,
+};
+const NON_NEGATIVE: ValueType = Int {
+    min: 0,
+    max: i64::MAX,
+};
+
+/// The catalogue, sorted by name.
+pub static PRAGMAS: &[Pragma] = &[
+    // 0 disables the limit.
+    p(
+        "analysis_limit",
+        Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        Connection,
+        true,
+    ),
+    p("application_id", I32, Persistent, true),
+    // Changing between none and full/incremental on a database with tables
+    // takes effect only through VACUUM ("auto_vacuum" in pragma.html).
+    Pragma {
+        name: "auto_vacuum",
+        value: Enum(&["none", "full", "incremental"]),
+        scope: Persistent,
+        in_transaction: false,
+        needs_vacuum: true,
+    },
+    p("automatic_index", Bool, Connection, true),
+    p("busy_timeout", NON_NEGATIVE, Connection, true),
+    // Negative: KiB; positive: pages.
+    p(
+        "cache_size",
+        Int {
+            min: i64::MIN + 1,
+            max: i64::MAX,
+        },
+        Connection,
+        true,
+    ),
+    p("cell_size_check", Bool, Connection, true),
+    // "It is not possible to enable or disable foreign key constraints in the
+    // middle of a multi-statement transaction": a silent no-op there.
+    p("foreign_keys", Bool, Connection, false),
+    // WAL persists in the file header; the rollback modes other than DELETE
+    // last for the connection only ("journal_mode" in pragma.html).
+    p(
+        "journal_mode",
+        Enum(&["delete", "truncate", "persist", "memory", "wal", "off"]),
+        Persistent,
+        false,
+    ),
+    // -1: no limit.
+    p("journal_size_limit", Bytes { min: -1 }, Connection, true),
+    p("legacy_alter_table", Bool, Connection, true),
+    p(
+        "locking_mode",
+        Enum(&["normal", "exclusive"]),
+        Connection,
+        false,
+    ),
+    p(
+        "max_page_count",
+        Int {
+            min: 1,
+            max: u32::MAX as i64,
+        },
+        Connection,
+        true,
+    ),
+    p("mmap_size", Bytes { min: 0 }, Connection, true),
+    // Changes take effect on an existing database only through VACUUM, and
+    // VACUUM cannot change it in WAL mode ("page_size" in pragma.html).
+    Pragma {
+        name: "page_size",
+        value: PageSize,
+        scope: Persistent,
+        in_transaction: false,
+        needs_vacuum: true,
+    },
+    p("query_only", Bool, Connection, true),
+    p("recursive_triggers", Bool, Connection, true),
+    p(
+        "secure_delete",
+        Enum(&["off", "on", "fast"]),
+        Connection,
+        true,
+    ),
+    // "Safety level may not be changed inside a transaction" (pragma.c).
+    p(
+        "synchronous",
+        Enum(&["off", "normal", "full", "extra"]),
+        Connection,
+        false,
+    ),
+    // "temporary storage cannot be changed from within a transaction" (pragma.c).
+    p(
+        "temp_store",
+        Enum(&["default", "file", "memory"]),
+        Connection,
+        false,
+    ),
+    p("trusted_schema", Bool, Connection, true),
+    p("user_version", I32, Persistent, true),
+    p(
+        "wal_autocheckpoint",
+        Int {
+            min: i64::MIN + 1,
+            max: i64::MAX,
+        },
+        Connection,
+        true,
+    ),
+];
+
+/// Pragmas that only report, never set: named so the error can say so.
+pub static READ_ONLY: &[&str] = &[
+    "collation_list",
+    "compile_options",
+    "data_version",
+    "database_list",
+    "foreign_key_check",
+    "foreign_key_list",
+    "freelist_count",
+    "function_list",
+    "index_info",
+    "index_list",
+    "index_xinfo",
+    "integrity_check",
+    "module_list",
+    "page_count",
+    "pragma_list",
+    "quick_check",
+    "schema_version",
+    "table_info",
+    "table_list",
+    "table_xinfo",
+    "wal_checkpoint",
+];
+
+/// The catalogue entry for `name` (case-insensitive).
+pub fn find(name: &str) -> Option<&'static Pragma> {
+    let lower = name.to_ascii_lowercase();
+    PRAGMAS
+        .binary_search_by(|p| p.name.cmp(lower.as_str()))
+        .ok()
+        .map(|i| &PRAGMAS[i])
+}
+
+/// Where `journal_mode = value` lives: WAL and DELETE are recorded in the
+/// file; the other modes last for the connection only.
+pub fn journal_mode_scope(value: &str) -> Scope {
+    if matches!(value, "wal" | "delete") {
+        Persistent
+    } else {
+        Connection
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_is_sorted_and_complete() {
+        assert!(PRAGMAS.windows(2).all(|w| w[0].name < w[1].name));
+        for name in [
+            "journal_mode",
+            "synchronous",
+            "cache_size",
+            "temp_store",
+            "mmap_size",
+            "busy_timeout",
+            "foreign_keys",
+            "wal_autocheckpoint",
+            "journal_size_limit",
+            "auto_vacuum",
+            "page_size",
+            "locking_mode",
+            "automatic_index",
+            "secure_delete",
+            "application_id",
+            "user_version",
+            "recursive_triggers",
+            "cell_size_check",
+            "trusted_schema",
+            "analysis_limit",
+            "legacy_alter_table",
+        ] {
+            assert!(find(name).is_some(), "{name}");
+        }
+        assert_eq!(find("JOURNAL_MODE").map(|p| p.name), Some("journal_mode"));
+    }
+}

@@ -1,0 +1,477 @@
+//! Index sets: one index or one query-plan assertion per line.
+//!
+//! ```text
+//! unique index idx_mastery on mastery_stats (user_id, operation, fact)
+//! index on sessions (user_id, created_at desc)
+//! index idx_orders_open on orders (status) where status = 'open'
+//! expect "SELECT * FROM sessions WHERE user_id = ?1 ORDER BY created_at DESC" uses idx_sessions_user_id_created_at
+//! ```
+
+use std::fmt;
+
+use super::{DslError, did_you_mean, strip_comment, suggest};
+
+/// A parsed index set.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IndexSet {
+    /// The indexes, in file order.
+    pub indexes: Vec<Index>,
+    /// The query-plan assertions, in file order.
+    pub expects: Vec<Expect>,
+}
+
+/// One index of a set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    /// Its name, given or derived (`idx_<table>_<col>_<col>`).
+    pub name: String,
+    /// `unique index`.
+    pub unique: bool,
+    /// The table.
+    pub table: String,
+    /// The key columns.
+    pub columns: Vec<Column>,
+    /// A partial index's condition, as written.
+    pub condition: Option<String>,
+    /// The line it is on.
+    pub line: u32,
+}
+
+/// One key column of an index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// The column's name.
+    pub name: String,
+    /// `collate NAME`, if given.
+    pub collation: Option<String>,
+    /// `desc`.
+    pub descending: bool,
+}
+
+/// `expect "<query>" uses <index>`: the query's plan must use the index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expect {
+    /// The query.
+    pub query: String,
+    /// The index its plan must use.
+    pub index: String,
+    /// The line it is on.
+    pub line: u32,
+}
+
+/// `"name"`, with inner quotes doubled: safe in any SQL position.
+pub fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl Index {
+    /// The `CREATE INDEX` statement for it.
+    ///
+    /// ```
+    /// let set = migrate_core::dsl::indexes::parse("unique index on users (email collate nocase)").unwrap();
+    /// assert_eq!(set.indexes[0].sql(), r#"CREATE UNIQUE INDEX "idx_users_email" ON "users" ("email" COLLATE "nocase")"#);
+    /// ```
+    pub fn sql(&self) -> String {
+        let columns: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| {
+                let mut s = quote(&c.name);
+                if let Some(coll) = &c.collation {
+                    s.push_str(&format!(" COLLATE {}", quote(coll)));
+                }
+                if c.descending {
+                    s.push_str(" DESC");
+                }
+                s
+            })
+            .collect();
+        let mut sql = format!(
+            "CREATE {}INDEX {} ON {} ({})",
+            if self.unique { "UNIQUE " } else { "" },
+            quote(&self.name),
+            quote(&self.table),
+            columns.join(", ")
+        );
+        if let Some(cond) = &self.condition {
+            sql.push_str(" WHERE ");
+            sql.push_str(cond);
+        }
+        sql
+    }
+}
+
+/// Parses an index set, reporting every bad line.
+///
+/// ```
+/// use migrate_core::dsl::indexes::parse;
+/// let set = parse("index on sessions (user_id, created_at desc)\n").unwrap();
+/// assert_eq!(set.indexes[0].name, "idx_sessions_user_id_created_at");
+/// let errors = parse("index on t (a dsc)\n").unwrap_err();
+/// assert!(errors[0].message.contains("did you mean `desc`?"));
+/// ```
+pub fn parse(text: &str) -> Result<IndexSet, Vec<DslError>> {
+    let mut set = IndexSet::default();
+    let mut errors = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i as u32 + 1;
+        let body = strip_comment(raw).trim();
+        if body.is_empty() {
+            continue;
+        }
+        match parse_line(body, line) {
+            Ok(Line::Index(index)) => {
+                if let Some(other) = set
+                    .indexes
+                    .iter()
+                    .find(|o| o.name.eq_ignore_ascii_case(&index.name))
+                {
+                    errors.push(DslError::new(
+                        line,
+                        format!(
+                            "the index name `{}` is already used on line {}; give one of them another name",
+                            index.name, other.line
+                        ),
+                    ));
+                } else {
+                    set.indexes.push(index);
+                }
+            }
+            Ok(Line::Expect(expect)) => set.expects.push(expect),
+            Err(message) => errors.push(DslError::new(line, message)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(set)
+    } else {
+        Err(errors)
+    }
+}
+
+enum Line {
+    Index(Index),
+    Expect(Expect),
+}
+
+const SHAPE: &str = "expected `[unique] index [name] on table (column [asc|desc], ...) [where condition]` \
+     or `expect \"query\" uses index`";
+
+fn parse_line(body: &str, line: u32) -> Result<Line, String> {
+    let mut p = Parser { rest: body };
+    let first = p.word().ok_or_else(|| format!("{SHAPE}; found `{body}`"))?;
+    if first.eq_ignore_ascii_case("expect") {
+        let query = p
+            .string()
+            .ok_or("expected a quoted query after `expect`, like `expect \"SELECT …\" uses idx`")?;
+        if query.trim().is_empty() {
+            return Err("the query after `expect` is empty".into());
+        }
+        p.keyword("uses")?;
+        let index = p.ident().ok_or("expected an index name after `uses`")?;
+        p.end()?;
+        return Ok(Line::Expect(Expect { query, index, line }));
+    }
+    let unique = first.eq_ignore_ascii_case("unique");
+    if unique {
+        p.keyword("index")?;
+    } else if !first.eq_ignore_ascii_case("index") {
+        let hint = did_you_mean(suggest(&first, ["index", "unique", "expect"]));
+        return Err(format!("unknown word `{first}`{hint}; {SHAPE}"));
+    }
+    let name = match p.ident() {
+        Some(w) if w.eq_ignore_ascii_case("on") => None,
+        Some(w) => {
+            p.keyword("on")?;
+            Some(w)
+        }
+        None => return Err("expected an index name or `on` after `index`".into()),
+    };
+    let table = p.ident().ok_or("expected a table name after `on`")?;
+    p.punct('(')
+        .map_err(|_| format!("expected `(` and the columns after the table `{table}`"))?;
+    let mut columns = Vec::new();
+    loop {
+        if p.peek(')') {
+            if columns.is_empty() {
+                return Err(format!(
+                    "the column list of `{table}` is empty; name at least one column"
+                ));
+            }
+            return Err("expected a column after `,`".into());
+        }
+        let name = p.ident().ok_or_else(|| {
+            format!("expected a column name in the column list of `{table}` (expressions are not supported; use a SQL migration for those)")
+        })?;
+        let mut column = Column {
+            name,
+            collation: None,
+            descending: false,
+        };
+        loop {
+            if p.peek(',') || p.peek(')') {
+                break;
+            }
+            let word = p.word().ok_or("expected `,` or `)` after a column")?;
+            match word.to_ascii_lowercase().as_str() {
+                "asc" => {}
+                "desc" => column.descending = true,
+                "collate" => {
+                    column.collation = Some(
+                        p.ident()
+                            .ok_or("expected a collation name after `collate`")?,
+                    )
+                }
+                _ => {
+                    let hint = did_you_mean(suggest(&word, ["asc", "desc", "collate"]));
+                    return Err(format!(
+                        "unknown direction `{word}` after column `{}`{hint}; expected `asc` or `desc`",
+                        column.name
+                    ));
+                }
+            }
+        }
+        columns.push(column);
+        if p.punct(',').is_err() {
+            p.punct(')')
+                .map_err(|_| "expected `,` or `)` in the column list".to_string())?;
+            break;
+        }
+    }
+    let condition = match p.word() {
+        None => None,
+        Some(w) if w.eq_ignore_ascii_case("where") => {
+            let cond = p.rest.trim();
+            if cond.is_empty() {
+                return Err("expected a condition after `where`".into());
+            }
+            Some(cond.to_owned())
+        }
+        Some(w) => {
+            return Err(format!(
+                "unexpected `{w}` after the column list; expected `where` or the end of the line"
+            ));
+        }
+    };
+    let name = name.unwrap_or_else(|| {
+        let cols: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        format!("idx_{table}_{}", cols.join("_"))
+    });
+    Ok(Line::Index(Index {
+        name,
+        unique,
+        table,
+        columns,
+        condition,
+        line,
+    }))
+}
+
+/// A cursor over one line.
+struct Parser<'a> {
+    rest: &'a str,
+}
+
+impl Parser<'_> {
+    fn skip_space(&mut self) {
+        self.rest = self.rest.trim_start();
+    }
+
+    fn peek(&mut self, c: char) -> bool {
+        self.skip_space();
+        self.rest.starts_with(c)
+    }
+
+    fn punct(&mut self, c: char) -> Result<(), ()> {
+        if self.peek(c) {
+            self.rest = &self.rest[1..];
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
+
+    /// A bare word: letters, digits, `_`, `$`.
+    fn word(&mut self) -> Option<String> {
+        self.skip_space();
+        let end = self
+            .rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+            .unwrap_or(self.rest.len());
+        if end == 0 || self.rest.starts_with(|c: char| c.is_ascii_digit()) {
+            return None;
+        }
+        let (w, rest) = self.rest.split_at(end);
+        self.rest = rest;
+        Some(w.to_owned())
+    }
+
+    /// A bare word or a `"quoted"`, `` `quoted` `` or `[quoted]` identifier.
+    fn ident(&mut self) -> Option<String> {
+        self.skip_space();
+        let close = match self.rest.chars().next()? {
+            '"' => return self.string().filter(|n| !n.is_empty()),
+            '`' => '`',
+            '[' => ']',
+            _ => return self.word(),
+        };
+        let inner = &self.rest[1..];
+        let end = inner.find(close)?;
+        let name = inner[..end].to_owned();
+        self.rest = &inner[end + 1..];
+        (!name.is_empty()).then_some(name)
+    }
+
+    /// A `"double-quoted"` string, `""` inside standing for `"`.
+    fn string(&mut self) -> Option<String> {
+        self.skip_space();
+        let mut chars = self.rest.char_indices();
+        if chars.next()?.1 != '"' {
+            return None;
+        }
+        let mut out = String::new();
+        let mut pending_quote = false;
+        for (i, c) in chars {
+            if pending_quote {
+                if c == '"' {
+                    out.push('"');
+                    pending_quote = false;
+                    continue;
+                }
+                self.rest = &self.rest[i..];
+                return Some(out);
+            }
+            if c == '"' {
+                pending_quote = true;
+            } else {
+                out.push(c);
+            }
+        }
+        pending_quote.then(|| {
+            self.rest = "";
+            out
+        })
+    }
+
+    fn keyword(&mut self, k: &str) -> Result<(), String> {
+        match self.word() {
+            Some(w) if w.eq_ignore_ascii_case(k) => Ok(()),
+            Some(w) => Err(format!("expected `{k}`, found `{w}`")),
+            None => Err(format!("expected `{k}`")),
+        }
+    }
+
+    fn end(&mut self) -> Result<(), String> {
+        self.skip_space();
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("unexpected `{}` at the end of the line", self.rest))
+        }
+    }
+}
+
+/// The set as canonical lines, names spelled out: parsing it again gives
+/// the same set (line numbers aside).
+impl fmt::Display for IndexSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for i in &self.indexes {
+            let columns: Vec<String> = i
+                .columns
+                .iter()
+                .map(|c| {
+                    let mut s = quote(&c.name);
+                    if let Some(coll) = &c.collation {
+                        s.push_str(&format!(" collate {}", quote(coll)));
+                    }
+                    if c.descending {
+                        s.push_str(" desc");
+                    }
+                    s
+                })
+                .collect();
+            write!(
+                f,
+                "{}index {} on {} ({})",
+                if i.unique { "unique " } else { "" },
+                quote(&i.name),
+                quote(&i.table),
+                columns.join(", ")
+            )?;
+            match &i.condition {
+                Some(c) => writeln!(f, " where {c}")?,
+                None => writeln!(f)?,
+            }
+        }
+        for e in &self.expects {
+            writeln!(
+                f,
+                "expect \"{}\" uses {}",
+                e.query.replace('"', "\"\""),
+                quote(&e.index)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_seed_set() {
+        let set = parse(
+            "-- hot paths\n\
+             unique index idx_mastery_user_op_fact on mastery_stats (user_id, operation, fact)\n\
+             index on league_participants (league_id, weekly_xp desc)\n\
+             index idx_orders_open on orders (status) where status = 'open' -- partial\n\
+             expect \"SELECT * FROM sessions WHERE user_id = ?1 ORDER BY created_at DESC\" uses idx_sessions_user_date\n",
+        )
+        .unwrap();
+        assert_eq!(set.indexes.len(), 3);
+        assert!(set.indexes[0].unique);
+        assert_eq!(
+            set.indexes[1].name,
+            "idx_league_participants_league_id_weekly_xp"
+        );
+        assert!(set.indexes[1].columns[1].descending);
+        assert_eq!(set.indexes[2].condition.as_deref(), Some("status = 'open'"));
+        assert_eq!(set.expects[0].index, "idx_sessions_user_date");
+        assert_eq!(set.expects[0].line, 5);
+    }
+
+    #[test]
+    fn reports_every_bad_line() {
+        let errors = parse(
+            "index on t ()\nindex on t (a dsc)\nindx on t (a)\nindex on t (lower(a))\nexpect SELECT 1 uses i\nindex x on t (a)\nindex x on u (b)\n",
+        )
+        .unwrap_err();
+        let lines: Vec<u32> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [1, 2, 3, 4, 5, 7], "{errors:?}");
+        assert!(errors[0].message.contains("column list of `t` is empty"));
+        assert!(errors[1].message.contains("unknown direction `dsc`"));
+        assert!(errors[2].message.contains("did you mean `index`?"));
+        assert!(
+            errors[3].message.contains("expected `,` or `)`"),
+            "{}",
+            errors[3].message
+        );
+        assert!(errors[4].message.contains("quoted query"));
+        assert!(errors[5].message.contains("already used on line 6"));
+    }
+
+    #[test]
+    fn formatted_set_parses_back_the_same() {
+        let text = "unique index \"odd name\" on [my table] (\"a\"\"b\" collate nocase desc, c)\nexpect \"SELECT \"\"x\"\" FROM t\" uses \"odd name\"\nindex on t (a) where a > 0\n";
+        let set = parse(text).unwrap();
+        assert_eq!(set.indexes[0].columns[0].name, "a\"b");
+        let again = parse(&set.to_string()).unwrap();
+        let strip = |s: &IndexSet| {
+            let mut s = s.clone();
+            s.indexes.iter_mut().for_each(|i| i.line = 0);
+            s.expects.iter_mut().for_each(|e| e.line = 0);
+            s
+        };
+        assert_eq!(strip(&set), strip(&again));
+    }
+}

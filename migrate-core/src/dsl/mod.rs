@@ -1,0 +1,106 @@
+//! The two small languages of migration sets: pragma sets (`.pragmas`) and
+//! index sets (`.indexes`), with the pragma catalogue.
+//!
+//! Pure: no SQLite. The proc macro parses every set at compile time with
+//! these parsers, and the runner parses them again when it applies them.
+
+pub mod catalogue;
+pub mod indexes;
+pub mod pragmas;
+
+/// A problem on one line of a pragma set or an index set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct DslError {
+    /// 1-based line in the file.
+    pub line: u32,
+    /// What is wrong, what was expected, and a fix where there is one.
+    pub message: String,
+}
+
+impl DslError {
+    pub(crate) fn new(line: u32, message: impl Into<String>) -> DslError {
+        DslError {
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+/// The candidate closest to `word`, if it is close enough to be a typo.
+pub(crate) fn suggest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let word = word.to_ascii_lowercase();
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (distance(&word, c), c))
+        .filter(|&(d, _)| d <= limit)
+        // On a tie, the candidate that starts like the word (`dsc`: `desc`).
+        .min_by_key(|&(d, c)| (d, c.chars().next() != word.chars().next()))
+        .map(|(_, c)| c)
+}
+
+/// " (did you mean `x`?)" or nothing.
+pub(crate) fn did_you_mean(s: Option<&str>) -> String {
+    s.map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default()
+}
+
+/// Levenshtein distance, by characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Cuts a `--` comment off a line, outside quotes.
+pub(crate) fn strip_comment(line: &str) -> &str {
+    let mut quote = None;
+    let bytes = line.as_bytes();
+    for (i, &c) in bytes.iter().enumerate() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == b'\'' || c == b'"' => quote = Some(c),
+            None if c == b'-' && bytes.get(i + 1) == Some(&b'-') => return &line[..i],
+            None => {}
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let names = ["journal_mode", "synchronous", "cache_size"];
+        assert_eq!(suggest("jornal_mode", names), Some("journal_mode"));
+        assert_eq!(suggest("SYNCHRONOS", names), Some("synchronous"));
+        assert_eq!(suggest("frobnicate", names), None);
+        assert_eq!(suggest("dsc", ["asc", "desc"]), Some("desc"));
+        assert_eq!(suggest("é", ["a"]), Some("a"));
+    }
+
+    #[test]
+    fn strips_comments_outside_quotes() {
+        assert_eq!(strip_comment("a = 1 -- note"), "a = 1 ");
+        assert_eq!(
+            strip_comment("expect \"SELECT '--'\" uses i"),
+            "expect \"SELECT '--'\" uses i"
+        );
+    }
+}
