@@ -15,7 +15,7 @@ fn macro_and_loader_agree_on_every_checksum() {
     ))
     .unwrap();
     assert_eq!(EMBEDDED.as_slice(), loaded.as_slice());
-    assert_eq!(EMBEDDED.len(), 6);
+    assert_eq!(EMBEDDED.len(), 9);
 }
 
 #[test]

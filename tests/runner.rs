@@ -508,7 +508,11 @@ fn bad_folders_report_every_file() {
             "4_wal.sql",
             "CREATE TABLE x (y);\n\nPRAGMA journal_mode = WAL;\n",
         ),
-        ("5_settings.pragmas", "journal_mode = wal\n"),
+        (
+            "5_settings.pragmas",
+            "-- tuning\njornal_mode = wal\nsynchronous = sometimes\n",
+        ),
+        ("8_hot.indexes", "index on users (email desk)\n"),
         ("6_comments.sql", "-- nothing to do\n"),
     ]);
     std::fs::write(
@@ -524,13 +528,15 @@ fn bad_folders_report_every_file() {
         "rename it `2_init.sql`",
         "3_empty.sql:1: the file has no statements",
         "4_wal.sql:3: `PRAGMA journal_mode = WAL;` cannot run inside the migration's transaction",
-        "5_settings.pragmas: `.pragmas` migrations are not supported yet",
+        "5_settings.pragmas:2: unknown pragma `jornal_mode`; did you mean `journal_mode`?",
+        "5_settings.pragmas:3: bad value `sometimes` for `synchronous`: expected one of `off`, `normal`, `full`, `extra`",
+        "8_hot.indexes:1: unknown direction `desk` after column `email`; did you mean `desc`?",
         "7_latin1.sql:2: the file is not valid UTF-8",
     ] {
         assert!(msg.contains(expected), "missing {expected:?} in:\n{msg}");
     }
     assert!(!msg.contains("6_comments"), "{msg}");
-    assert_eq!(e.0.len(), 6);
+    assert_eq!(e.0.len(), 8);
 }
 
 #[test]

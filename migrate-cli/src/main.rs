@@ -52,6 +52,8 @@ enum Command {
     Up(UpArgs),
     /// Show every migration and whether it is applied, pending, modified or missing.
     Status(StatusArgs),
+    /// Check the database against its migrations: checksums, pragmas, indexes, plan assertions.
+    Verify,
 }
 
 #[derive(Debug, Args)]
@@ -142,10 +144,13 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
         Command::Up(args) => up(g, &set, table, &database, args),
         Command::Status(args) => status(g, &set, table, &database, args),
+        Command::Verify => verify(g, &set, table, &database),
     }
 }
 
-fn open(path: &Path, g: &Global, create: bool) -> Result<Connection, Failure> {
+/// Opens the database with the busy timeout and the set's connection
+/// profile (whose busy_timeout, if any, wins over `--busy-timeout`).
+fn open(path: &Path, g: &Global, set: &Migrations, create: bool) -> Result<Connection, Failure> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
@@ -155,6 +160,9 @@ fn open(path: &Path, g: &Global, create: bool) -> Result<Connection, Failure> {
         error: format!("cannot open database {}: {e}", path.display()).into(),
     })?;
     conn.busy_timeout(Duration::from_millis(g.busy_timeout))?;
+    set.profile()
+        .apply(&conn)
+        .map_err(|e| in_database(path, e.into()))?;
     Ok(conn)
 }
 
@@ -169,7 +177,7 @@ fn up(
     let mut conn = if args.dry_run && !database.exists() {
         Connection::open_in_memory()?
     } else {
-        open(database, g, true)?
+        open(database, g, set, true)?
     };
     let report = set
         .runner()
@@ -182,7 +190,51 @@ fn up(
         .run(&mut conn)
         .map_err(|e| in_database(database, e))?;
     print_report(&report, args.dry_run)?;
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
     Ok(0)
+}
+
+fn verify(g: &Global, set: &Migrations, table: Table, database: &Path) -> Result<u8, Failure> {
+    if !database.exists() {
+        return Err(Failure {
+            code: 1,
+            error: format!("{}: no such database", database.display()).into(),
+        });
+    }
+    let conn = open(database, g, set, false)?;
+    let v =
+        migrate_core::verify::verify(set, &conn, &table).map_err(|e| in_database(database, e))?;
+    let mut out = io::stdout().lock();
+    for p in &v.problems {
+        writeln!(out, "FAIL {p}")?;
+    }
+    let pending = if v.pending.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = v.pending.iter().map(u64::to_string).collect();
+        format!("; pending (not checked): {}", list.join(", "))
+    };
+    if v.problems.is_empty() {
+        writeln!(
+            out,
+            "ok: {} applied migrations verified{pending}",
+            v.applied
+        )?;
+        Ok(0)
+    } else {
+        writeln!(
+            out,
+            "{} problems in {} applied migrations{pending}",
+            v.problems.len(),
+            v.applied
+        )?;
+        Ok(1)
+    }
 }
 
 /// A database error says which database.
@@ -242,7 +294,7 @@ fn status(
 ) -> Result<u8, Failure> {
     // Status never creates the database: a missing file has everything pending.
     let rows = if database.exists() {
-        let conn = open(database, g, false)?;
+        let conn = open(database, g, set, false)?;
         set.runner()
             .table(table.clone())
             .status(&conn)

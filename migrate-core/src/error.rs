@@ -52,6 +52,12 @@ pub enum Error {
     /// need their own.
     #[error("the connection is inside a transaction; commit or roll it back before migrating")]
     InTransaction,
+    /// `verify` or the testing helper found problems.
+    #[error("verification failed:\n  {}", .problems.join("\n  "))]
+    Verify {
+        /// Each problem, `file:line: message`.
+        problems: Vec<String>,
+    },
     /// A database error outside any migration (opening, reading the history).
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -103,11 +109,54 @@ pub enum Failure {
     /// `PRAGMA foreign_key_check` found rows that break a foreign key.
     #[error("foreign key check failed: {}", violations(.0))]
     ForeignKeys(Vec<Violation>),
-    /// A no-transaction migration cannot be part of an atomic run.
+    /// A step that runs outside a transaction (a pragma set, a
+    /// no-transaction file) cannot be part of an atomic run.
     #[error(
-        "it runs outside a transaction (no-transaction), so it cannot be part of an atomic run; run without --atomic, or apply up to the version before it first"
+        "it runs outside a transaction (a pragma set or a no-transaction file), so it cannot be part of an atomic run; run without --atomic, or apply up to the version before it first"
     )]
     NotAtomic,
+    /// SQLite did not take a pragma's value.
+    #[error("pragma `{pragma}` was set to `{asked}` but SQLite reports `{found}`{note}")]
+    PragmaNotTaken {
+        /// The pragma.
+        pragma: &'static str,
+        /// The value the set asks for.
+        asked: String,
+        /// The value SQLite reports.
+        found: String,
+        /// Why, where it is known.
+        note: &'static str,
+    },
+    /// An index set names a table the database does not have.
+    #[error("table `{table}` does not exist{}", crate::dsl::did_you_mean(.suggestion.as_deref()))]
+    NoSuchTable {
+        /// The table named.
+        table: String,
+        /// A table of a close name.
+        suggestion: Option<String>,
+    },
+    /// An index set names a column its table does not have.
+    #[error("table `{table}` has no column `{column}`{}; its columns: {}", crate::dsl::did_you_mean(crate::dsl::suggest(.column, .columns.iter().map(String::as_str))), .columns.join(", "))]
+    NoSuchColumn {
+        /// The table.
+        table: String,
+        /// The column named.
+        column: String,
+        /// The table's columns.
+        columns: Vec<String>,
+    },
+    /// An index of the same name exists with another definition.
+    #[error(
+        "index `{index}` already exists with another definition\n  existing: {existing}\n  wanted:   {wanted}\n  drop it in a SQL migration first, or give this one another name"
+    )]
+    IndexConflict {
+        /// The index.
+        index: String,
+        /// The existing index's SQL.
+        existing: String,
+        /// The SQL the set would run.
+        wanted: String,
+    },
 }
 
 /// One row reported by `PRAGMA foreign_key_check`.

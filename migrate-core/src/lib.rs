@@ -43,6 +43,12 @@ pub mod history;
 pub mod runner;
 #[cfg(feature = "sqlite")]
 pub mod schema;
+#[cfg(feature = "sqlite")]
+pub mod sets;
+#[cfg(feature = "sqlite")]
+pub mod testing;
+#[cfg(feature = "sqlite")]
+pub mod verify;
 
 pub use naming::Kind;
 pub use source::{LoadError, LoadErrors, Migration, Migrations};

@@ -6,11 +6,14 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
+use crate::dsl::indexes::{self, IndexSet};
+use crate::dsl::pragmas::{self, PragmaSet};
 use crate::error::{Error, Failure, MigrationError, Undone, Violation};
 use crate::history::{self, Table};
 use crate::naming::Kind;
 use crate::plan::{self, PlanOptions, StatusRow};
-use crate::source::{Migration, Migrations};
+use crate::sets::{self, StepError};
+use crate::source::{LoadError, LoadErrorKind, Migration, Migrations};
 use crate::sql::{self, Script};
 
 /// The busy timeout [`Migrations::open`] sets: how long a connection waits
@@ -23,8 +26,10 @@ impl Migrations {
         Runner::new(self)
     }
 
-    /// Opens (or creates) the database at `path`, sets a busy timeout, and
-    /// applies every pending migration.
+    /// Opens (or creates) the database at `path`, sets a busy timeout of
+    /// 5 s, applies the connection profile (the per-connection pragmas of
+    /// every pragma set, whose `busy_timeout` wins), and applies every
+    /// pending migration.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -37,6 +42,7 @@ impl Migrations {
     pub fn open(&self, path: impl AsRef<Path>) -> Result<Connection, Error> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(DEFAULT_BUSY_TIMEOUT)?;
+        self.profile().apply(&conn)?;
         self.runner().run(&mut conn)?;
         Ok(conn)
     }
@@ -76,6 +82,10 @@ pub struct Report {
     pub planned: Vec<Step>,
     /// Versions another process applied while this run waited for the lock.
     pub skipped: Vec<u64>,
+    /// Things the user should know (`file: ran VACUUM so that page_size took effect`).
+    pub notes: Vec<String>,
+    /// Query-plan assertions that did not hold (`up` warns; `verify` fails).
+    pub warnings: Vec<String>,
 }
 
 impl<'m> Runner<'m> {
@@ -158,17 +168,32 @@ impl<'m> Runner<'m> {
                 .collect();
             return Ok(report);
         }
-        // Validated at load time; scanned again only for what runs now.
-        let scripts = plan
+        // Validated at load time; parsed again only for what runs now.
+        let work = plan
             .pending
             .iter()
-            .map(|&m| script_of(m).map(|s| (m, s)))
+            .map(|&m| Work::of(m).map(|w| (m, w)))
             .collect::<Result<Vec<_>, _>>()?;
         if self.atomic {
-            self.run_atomic(conn, &scripts, &mut report)?;
+            self.run_atomic(conn, &work, &mut report)?;
         } else {
-            for (m, script) in &scripts {
-                self.apply(conn, m, script, &mut report)?;
+            for (m, w) in &work {
+                self.apply(conn, m, w, &mut report)?;
+            }
+        }
+        // A plan can depend on data, so `up` only warns; verify fails.
+        for (m, w) in &work {
+            let Work::Indexes(set) = w else { continue };
+            if !report.applied.iter().any(|s| s.version == m.version) {
+                continue;
+            }
+            for e in &set.expects {
+                if let Err(plan) = sets::check_expect(conn, e) {
+                    report.warnings.push(format!(
+                        "{}:{}: the plan of \"{}\" does not use {}: {plan}",
+                        m.file, e.line, e.query, e.index
+                    ));
+                }
             }
         }
         Ok(report)
@@ -178,17 +203,20 @@ impl<'m> Runner<'m> {
         &self,
         conn: &Connection,
         m: &Migration,
-        script: &Script,
+        work: &Work,
         report: &mut Report,
     ) -> Result<(), Error> {
         let before = applied_versions(report);
-        let undone = if script.no_transaction {
-            Undone::Nothing
-        } else {
+        let undone = if work.transactional() {
             Undone::Migration
+        } else {
+            Undone::Nothing
         };
-        let fail = |line, statement, cause| failure(m, line, statement, cause, &before, undone);
-        if script.no_transaction {
+        let fail = |(line, statement, cause): StepError| {
+            failure(m, line, statement, cause, &before, undone)
+        };
+        let sql = |e| fail((None, None, Failure::Sql(e)));
+        if !work.transactional() {
             let recorded = history::exists(conn, &self.table)?
                 && history::checksum_of(conn, &self.table, m.version)?.is_some();
             if recorded {
@@ -196,22 +224,23 @@ impl<'m> Runner<'m> {
                 return Ok(());
             }
             let start = Instant::now();
-            execute_all(conn, m, script)
-                .map_err(|(line, stmt, e)| fail(Some(line), Some(stmt), Failure::Sql(e)))?;
+            let notes = work.execute(conn, m).map_err(fail)?;
             let duration = start.elapsed();
-            let tx = Tx::begin(conn, &self.table).map_err(|e| fail(None, None, Failure::Sql(e)))?;
+            let tx = Tx::begin(conn, &self.table).map_err(sql)?;
             if history::checksum_of(conn, &self.table, m.version)?.is_none() {
                 history::insert(conn, &self.table, m, millis(duration))?;
             }
-            tx.commit().map_err(|e| fail(None, None, Failure::Sql(e)))?;
+            tx.commit().map_err(sql)?;
             report.applied.push(step(m, duration));
+            report
+                .notes
+                .extend(notes.into_iter().map(|n| format!("{}: {n}", m.file)));
             return Ok(());
         }
 
         // Declared before the transaction, so it is restored after it ends.
-        let fk = ForeignKeys::switch_off_if(conn, script.foreign_keys_off)
-            .map_err(|e| fail(None, None, Failure::Sql(e)))?;
-        let tx = Tx::begin(conn, &self.table).map_err(|e| fail(None, None, Failure::Sql(e)))?;
+        let fk = ForeignKeys::switch_off_if(conn, work.foreign_keys_off()).map_err(sql)?;
+        let tx = Tx::begin(conn, &self.table).map_err(sql)?;
         if let Some(applied) = history::checksum_of(conn, &self.table, m.version)? {
             // Another process applied it while we waited for the lock.
             if applied != *m.checksum {
@@ -227,30 +256,28 @@ impl<'m> Runner<'m> {
             return Ok(());
         }
         let start = Instant::now();
-        execute_all(conn, m, script)
-            .map_err(|(line, stmt, e)| fail(Some(line), Some(stmt), Failure::Sql(e)))?;
-        if script.foreign_keys_off
-            || fk
-                .enforced(conn)
-                .map_err(|e| fail(None, None, Failure::Sql(e)))?
-        {
-            check_foreign_keys(conn).map_err(|cause| fail(None, None, cause))?;
+        let notes = work.execute(conn, m).map_err(fail)?;
+        if work.foreign_keys_off() || fk.enforced(conn).map_err(sql)? {
+            check_foreign_keys(conn).map_err(|cause| fail((None, None, cause)))?;
         }
         let duration = start.elapsed();
         history::insert(conn, &self.table, m, millis(duration))?;
-        tx.commit().map_err(|e| fail(None, None, Failure::Sql(e)))?;
+        tx.commit().map_err(sql)?;
         drop(fk);
         report.applied.push(step(m, duration));
+        report
+            .notes
+            .extend(notes.into_iter().map(|n| format!("{}: {n}", m.file)));
         Ok(())
     }
 
     fn run_atomic(
         &self,
         conn: &Connection,
-        scripts: &[(&Migration, Script)],
+        work: &[(&Migration, Work)],
         report: &mut Report,
     ) -> Result<(), Error> {
-        if let Some((m, _)) = scripts.iter().find(|(_, s)| s.no_transaction) {
+        if let Some((m, _)) = work.iter().find(|(_, w)| !w.transactional()) {
             return Err(failure(
                 m,
                 None,
@@ -260,8 +287,8 @@ impl<'m> Runner<'m> {
                 Undone::NothingStarted,
             ));
         }
-        let fk_off = scripts.iter().any(|(_, s)| s.foreign_keys_off);
-        let first = scripts[0].0;
+        let fk_off = work.iter().any(|(_, w)| w.foreign_keys_off());
+        let first = work[0].0;
         let not_started = |e| {
             failure(
                 first,
@@ -274,51 +301,91 @@ impl<'m> Runner<'m> {
         };
         let fk = ForeignKeys::switch_off_if(conn, fk_off).map_err(not_started)?;
         let tx = Tx::begin(conn, &self.table).map_err(not_started)?;
-        let mut done = Vec::new();
-        for (m, script) in scripts {
+        let mut last = first;
+        let mut notes = Vec::new();
+        for (m, w) in work {
             if history::checksum_of(conn, &self.table, m.version)?.is_some() {
                 report.skipped.push(m.version);
                 continue;
             }
             let start = Instant::now();
-            if let Err((line, stmt, e)) = execute_all(conn, m, script) {
-                let before = applied_versions(report);
-                return Err(failure(
-                    m,
-                    Some(line),
-                    Some(stmt),
-                    Failure::Sql(e),
-                    &before,
-                    Undone::Run,
-                ));
+            match w.execute(conn, m) {
+                Ok(n) => notes.extend(n.into_iter().map(|n| format!("{}: {n}", m.file))),
+                Err((line, stmt, cause)) => {
+                    let before = applied_versions(report);
+                    return Err(failure(m, line, stmt, cause, &before, Undone::Run));
+                }
             }
             let duration = start.elapsed();
             history::insert(conn, &self.table, m, millis(duration))?;
             report.applied.push(step(m, duration));
-            done.push(*m);
+            last = m;
         }
-        let last = done.last().copied().unwrap_or(first);
         let before = applied_versions(report);
         let fail = |cause| failure(last, None, None, cause, &before, Undone::Run);
         if fk_off || fk.enforced(conn).map_err(|e| fail(Failure::Sql(e)))? {
             check_foreign_keys(conn).map_err(fail)?;
         }
         tx.commit().map_err(|e| fail(Failure::Sql(e)))?;
+        report.notes.extend(notes);
         Ok(())
     }
 }
 
-fn script_of(m: &Migration) -> Result<Script, Error> {
-    m.script().map_err(|e| {
-        Error::Load(
-            crate::source::LoadError {
-                file: m.file.to_string().into(),
-                line: Some(e.line),
-                kind: crate::source::LoadErrorKind::Sql(e),
-            }
-            .into(),
-        )
-    })
+/// What a pending migration does, parsed from its file.
+enum Work {
+    Sql(Script),
+    Pragmas(PragmaSet),
+    Indexes(IndexSet),
+}
+
+impl Work {
+    fn of(m: &Migration) -> Result<Work, Error> {
+        let invalid = |line: u32, kind| {
+            Error::Load(
+                LoadError {
+                    file: m.file.to_string().into(),
+                    line: Some(line),
+                    kind,
+                }
+                .into(),
+            )
+        };
+        let first = |errors: Vec<crate::dsl::DslError>| {
+            let e = errors.into_iter().next().expect("a parse error");
+            invalid(e.line, LoadErrorKind::Dsl(e))
+        };
+        Ok(match m.kind {
+            Kind::Pragmas => Work::Pragmas(pragmas::parse(&m.text).map_err(first)?),
+            Kind::Indexes => Work::Indexes(indexes::parse(&m.text).map_err(first)?),
+            _ => Work::Sql(
+                m.script()
+                    .map_err(|e| invalid(e.line, LoadErrorKind::Sql(e)))?,
+            ),
+        })
+    }
+
+    /// Runs inside the migration's transaction (else before recording it).
+    fn transactional(&self) -> bool {
+        match self {
+            Work::Sql(s) => !s.no_transaction,
+            Work::Pragmas(_) => false,
+            Work::Indexes(_) => true,
+        }
+    }
+
+    fn foreign_keys_off(&self) -> bool {
+        matches!(self, Work::Sql(s) if s.foreign_keys_off)
+    }
+
+    /// Does the work; returns notes for the report.
+    fn execute(&self, conn: &Connection, m: &Migration) -> Result<Vec<String>, StepError> {
+        match self {
+            Work::Sql(script) => execute_all(conn, m, script).map(|()| Vec::new()),
+            Work::Pragmas(set) => sets::apply_pragmas(conn, set),
+            Work::Indexes(set) => sets::create_indexes(conn, set).map(|()| Vec::new()),
+        }
+    }
 }
 
 fn step(m: &Migration, duration: Duration) -> Step {
@@ -340,7 +407,7 @@ fn applied_versions(report: &Report) -> Vec<u64> {
 }
 
 /// Builds the error for a failed migration; `before` are the versions this
-/// run applied before it (in atomic mode, rolled back with it).
+/// run applied before it.
 fn failure(
     m: &Migration,
     line: Option<u32>,
@@ -363,14 +430,10 @@ fn failure(
 
 /// Runs a script's statements one by one; on failure, the line of the
 /// failing token (or statement) and the statement, shortened.
-fn execute_all(
-    conn: &Connection,
-    m: &Migration,
-    script: &Script,
-) -> Result<(), (u32, String, rusqlite::Error)> {
+fn execute_all(conn: &Connection, m: &Migration, script: &Script) -> Result<(), StepError> {
     for s in &script.statements {
         let text = s.text(&m.text);
-        execute(conn, text).map_err(|e| {
+        sets::execute(conn, text).map_err(|e| {
             let line = match &e {
                 rusqlite::Error::SqlInputError { offset, .. } if *offset > 0 => {
                     let offset = (*offset as usize).min(text.len());
@@ -382,17 +445,9 @@ fn execute_all(
                 }
                 _ => s.line,
             };
-            (line, sql::shorten(text), e)
+            (Some(line), Some(sql::shorten(text)), Failure::Sql(e))
         })?;
     }
-    Ok(())
-}
-
-/// Runs one statement to completion, stepping through any rows it returns.
-fn execute(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare(sql)?;
-    let mut rows = stmt.raw_query();
-    while rows.next()?.is_some() {}
     Ok(())
 }
 

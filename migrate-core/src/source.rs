@@ -249,14 +249,6 @@ pub enum LoadErrorKind {
         /// The version of the down file.
         version: u64,
     },
-    /// A migration kind this version cannot apply yet.
-    #[error(
-        "`.{kind}` migrations are not supported yet; this file would not be applied, so it is refused"
-    )]
-    Unsupported {
-        /// The kind.
-        kind: Kind,
-    },
 }
 
 /// Every problem found in a migrations folder, in file order.
@@ -475,14 +467,6 @@ pub fn load(files: Vec<SourceFile>) -> Result<Vec<Migration>, LoadErrors> {
                     .into_iter()
                     .map(|(line, kind)| error(&file.path, Some(line), kind)),
             );
-            continue;
-        }
-        if parsed.kind != Kind::Sql {
-            errors.push(error(
-                &file.path,
-                None,
-                LoadErrorKind::Unsupported { kind: parsed.kind },
-            ));
             continue;
         }
         if let Some(other) = ups.get(&parsed.version) {

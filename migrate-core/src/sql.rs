@@ -387,10 +387,16 @@ fn has_comment(text: &str) -> bool {
     false
 }
 
+/// Every significant token of a statement (no spaces, no comments).
+#[cfg(feature = "sqlite")]
+pub(crate) fn tokens(statement: &str) -> Vec<&str> {
+    significant_tokens(statement, usize::MAX)
+}
+
 /// Up to `n` significant tokens (words, quoted text, punctuation) of a statement.
 fn significant_tokens(statement: &str, n: usize) -> Vec<&str> {
     let b = statement.as_bytes();
-    let mut out = Vec::with_capacity(n);
+    let mut out = Vec::with_capacity(n.min(16));
     let mut i = 0;
     while i < b.len() && out.len() < n {
         let Ok(t) = lex(b, i) else { break };

@@ -6,4 +6,3 @@ CREATE TABLE sessions (
     created_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     finished_at TEXT
 );
-CREATE INDEX idx_sessions_user_created_at ON sessions (user_id, created_at DESC);

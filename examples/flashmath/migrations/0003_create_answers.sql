@@ -10,3 +10,4 @@ CREATE TABLE answer_events (
     answered_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE INDEX idx_answer_events_session ON answer_events (session_id);
+CREATE INDEX idx_answer_events_user ON answer_events (user_id);

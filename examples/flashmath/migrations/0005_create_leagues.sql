@@ -11,5 +11,4 @@ CREATE TABLE league_participants (
     weekly_xp INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (league_id, user_id)
 );
-CREATE INDEX idx_league_participants_league_xp ON league_participants (league_id, weekly_xp DESC);
 CREATE INDEX idx_league_participants_user ON league_participants (user_id);

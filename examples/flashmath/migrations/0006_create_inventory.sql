@@ -5,4 +5,3 @@ CREATE TABLE inventory (
     item_id  TEXT    NOT NULL,
     quantity INTEGER NOT NULL DEFAULT 1 CHECK (quantity >= 0)
 );
-CREATE UNIQUE INDEX idx_inventory_user_item ON inventory (user_id, item_id);

@@ -14,7 +14,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .unwrap_or_else(|| "flashmath.db".into());
     let conn = MIGRATIONS.open(&path)?;
-    conn.execute_batch("PRAGMA foreign_keys = ON")?;
 
     let league = ensure_league(&conn)?;
     for (email, name, answers) in [

@@ -1,0 +1,408 @@
+//! Applying pragma sets and index sets the way SQLite needs, and the
+//! connection profile that per-connection pragmas form.
+
+use std::borrow::Cow;
+
+use rusqlite::Connection;
+use rusqlite::types::Value as SqlValue;
+
+use crate::dsl::catalogue::Scope;
+use crate::dsl::indexes::{Expect, Index, IndexSet, quote};
+use crate::dsl::pragmas::{self, PragmaSet, Setting};
+use crate::error::Failure;
+use crate::naming::Kind;
+use crate::source::Migrations;
+
+/// A failed step: the line at fault (if known), the statement, and why.
+pub(crate) type StepError = (Option<u32>, Option<String>, Failure);
+
+fn sql_error(line: Option<u32>, statement: &str) -> impl Fn(rusqlite::Error) -> StepError + '_ {
+    move |e| (line, Some(statement.to_owned()), Failure::Sql(e))
+}
+
+/// Runs `sql` to completion, stepping through any rows it returns.
+pub(crate) fn execute(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.raw_query();
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
+/// What `PRAGMA name` reports, as text.
+pub(crate) fn read_pragma(conn: &Connection, name: &str) -> rusqlite::Result<String> {
+    let value: SqlValue = conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?;
+    Ok(match value {
+        SqlValue::Integer(i) => i.to_string(),
+        SqlValue::Text(s) => s.to_ascii_lowercase(),
+        SqlValue::Real(f) => f.to_string(),
+        SqlValue::Null => "null".into(),
+        SqlValue::Blob(_) => "blob".into(),
+    })
+}
+
+/// Whether SQLite reports `setting`'s value back.
+pub(crate) fn check_setting(conn: &Connection, setting: &Setting) -> Result<(), Failure> {
+    let found = read_pragma(conn, setting.pragma.name).map_err(Failure::Sql)?;
+    let asked = setting.value.reported(setting.pragma);
+    if found == asked {
+        return Ok(());
+    }
+    let note = match setting.pragma.name {
+        "journal_mode" if found == "memory" => {
+            " (WAL needs a database file; an in-memory or temporary database keeps journal_mode = memory)"
+        }
+        "mmap_size" => " (SQLite caps mmap_size at its compile-time SQLITE_MAX_MMAP_SIZE)",
+        "max_page_count" => " (it cannot be set below the database's current page count)",
+        _ => "",
+    };
+    Err(Failure::PragmaNotTaken {
+        pragma: setting.pragma.name,
+        asked: setting.value.to_string(),
+        found,
+        note,
+    })
+}
+
+/// Applies a pragma set outside any transaction: `page_size` and
+/// `auto_vacuum` first (with the VACUUM they need on a database that has
+/// pages, out of WAL mode while it runs), then the rest in file order; every
+/// value is read back. Returns notes for the report.
+pub(crate) fn apply_pragmas(conn: &Connection, set: &PragmaSet) -> Result<Vec<String>, StepError> {
+    let mut notes = Vec::new();
+    let get = |name: &str| set.settings.iter().find(|s| s.pragma.name == name);
+    let read =
+        |s: &Setting| read_pragma(conn, s.pragma.name).map_err(sql_error(Some(s.line), "PRAGMA"));
+
+    let mut vacuum_for = Vec::new();
+    let mut page_size_changes = false;
+    if let Some(s) = get("page_size") {
+        if read(s)? != s.value.reported(s.pragma) {
+            execute(conn, &s.sql()).map_err(sql_error(Some(s.line), &s.sql()))?;
+            vacuum_for.push("page_size");
+            page_size_changes = true;
+        }
+    }
+    if let Some(s) = get("auto_vacuum") {
+        let now = read(s)?;
+        let wanted = s.value.reported(s.pragma);
+        if now != wanted {
+            execute(conn, &s.sql()).map_err(sql_error(Some(s.line), &s.sql()))?;
+            // Between full and incremental no VACUUM is needed; from or to none it is.
+            if (now == "0") != (wanted == "0") {
+                vacuum_for.push("auto_vacuum");
+            }
+        }
+    }
+    let has_pages = conn
+        .query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0))
+        .map_err(sql_error(None, "PRAGMA page_count"))?
+        > 0;
+    if !vacuum_for.is_empty() && has_pages {
+        let line = vacuum_for.first().and_then(|n| get(n)).map(|s| s.line);
+        let wal = read_pragma(conn, "journal_mode")
+            .map_err(sql_error(line, "PRAGMA journal_mode"))?
+            == "wal";
+        if wal && page_size_changes {
+            // VACUUM cannot change the page size of a WAL database.
+            execute(conn, "PRAGMA journal_mode = delete")
+                .map_err(sql_error(line, "PRAGMA journal_mode = delete"))?;
+        }
+        execute(conn, "VACUUM").map_err(sql_error(line, "VACUUM"))?;
+        if wal && page_size_changes && get("journal_mode").is_none() {
+            execute(conn, "PRAGMA journal_mode = wal")
+                .map_err(sql_error(line, "PRAGMA journal_mode = wal"))?;
+        }
+        notes.push(format!(
+            "ran VACUUM so that {} took effect",
+            vacuum_for.join(" and ")
+        ));
+    }
+    for s in set.settings.iter().filter(|s| !s.pragma.needs_vacuum) {
+        execute(conn, &s.sql()).map_err(sql_error(Some(s.line), &s.sql()))?;
+    }
+    for s in &set.settings {
+        check_setting(conn, s).map_err(|f| (Some(s.line), Some(s.sql()), f))?;
+    }
+    Ok(notes)
+}
+
+/// The per-connection pragmas of every pragma set of a migration set (later
+/// sets override earlier keys). [`Migrations::open`] and the CLI apply it to
+/// every connection they open, since these pragmas do not persist.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    /// The settings, each with the file that set it.
+    pub settings: Vec<(Cow<'static, str>, Setting)>,
+}
+
+impl Profile {
+    /// Applies every setting to `conn`, `busy_timeout` first so that the
+    /// others wait for locks. Does not read them back (see [`Profile::check`]).
+    pub fn apply(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let (first, rest): (Vec<_>, Vec<_>) = self
+            .settings
+            .iter()
+            .partition(|(_, s)| s.pragma.name == "busy_timeout");
+        for (_, s) in first.into_iter().chain(rest) {
+            execute(conn, &s.sql())?;
+        }
+        Ok(())
+    }
+
+    /// Each setting that `conn` does not report back, with its file.
+    pub fn check(&self, conn: &Connection) -> Vec<(String, u32, Failure)> {
+        self.settings
+            .iter()
+            .filter_map(|(file, s)| {
+                check_setting(conn, s)
+                    .err()
+                    .map(|f| (file.to_string(), s.line, f))
+            })
+            .collect()
+    }
+
+    /// True when there is nothing to apply.
+    pub fn is_empty(&self) -> bool {
+        self.settings.is_empty()
+    }
+}
+
+impl Migrations {
+    /// The connection profile: the per-connection settings of every pragma
+    /// set, later sets overriding earlier ones.
+    pub fn profile(&self) -> Profile {
+        let mut profile = Profile::default();
+        for m in self.iter().filter(|m| m.kind == Kind::Pragmas) {
+            // Validated when the set was built; a bad set adds nothing here.
+            let Ok(set) = pragmas::parse(&m.text) else {
+                continue;
+            };
+            for s in set
+                .settings
+                .into_iter()
+                .filter(|s| s.scope() == Scope::Connection)
+            {
+                profile
+                    .settings
+                    .retain(|(_, old)| old.pragma.name != s.pragma.name);
+                profile.settings.push((m.file.clone(), s));
+            }
+        }
+        profile
+    }
+}
+
+/// Checks every table and column of `set` against the live schema, then
+/// creates its indexes (an existing one must have the same definition) and
+/// analyses the tables. Call inside the migration's transaction.
+pub(crate) fn create_indexes(conn: &Connection, set: &IndexSet) -> Result<(), StepError> {
+    for index in &set.indexes {
+        check_columns(conn, index).map_err(|f| (Some(index.line), None, f))?;
+    }
+    let mut tables: Vec<&str> = Vec::new();
+    for index in &set.indexes {
+        let sql = index.sql();
+        match existing_index(conn, &index.name).map_err(sql_error(Some(index.line), &sql))? {
+            Some(existing) => {
+                if !same_definition(conn, index, &existing)
+                    .map_err(sql_error(Some(index.line), &sql))?
+                {
+                    return Err((
+                        Some(index.line),
+                        None,
+                        Failure::IndexConflict {
+                            index: index.name.clone(),
+                            existing,
+                            wanted: sql,
+                        },
+                    ));
+                }
+            }
+            None => execute(conn, &sql).map_err(sql_error(Some(index.line), &sql))?,
+        }
+        if !tables.iter().any(|t| t.eq_ignore_ascii_case(&index.table)) {
+            tables.push(&index.table);
+        }
+    }
+    for table in tables {
+        let sql = format!("ANALYZE {}", quote(table));
+        execute(conn, &sql).map_err(sql_error(None, &sql))?;
+    }
+    Ok(())
+}
+
+fn check_columns(conn: &Connection, index: &Index) -> Result<(), Failure> {
+    let columns = table_columns(conn, &index.table).map_err(Failure::Sql)?;
+    if columns.is_empty() {
+        let tables = crate::sets::tables(conn).map_err(Failure::Sql)?;
+        let suggestion =
+            crate::dsl::suggest(&index.table, tables.iter().map(String::as_str)).map(str::to_owned);
+        return Err(Failure::NoSuchTable {
+            table: index.table.clone(),
+            suggestion,
+        });
+    }
+    for c in &index.columns {
+        if !columns
+            .iter()
+            .any(|have| have.eq_ignore_ascii_case(&c.name))
+        {
+            return Err(Failure::NoSuchColumn {
+                table: index.table.clone(),
+                column: c.name.clone(),
+                columns,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn table_columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1)")?;
+    let rows = stmt.query_map([table], |r| r.get(0))?;
+    rows.collect()
+}
+
+fn tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// The SQL of the index called `name`, if there is one.
+fn existing_index(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
+    let mut stmt = conn.prepare("SELECT coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND name = ?1 COLLATE NOCASE")?;
+    let mut rows = stmt.query([name])?;
+    Ok(match rows.next()? {
+        Some(r) => Some(r.get(0)?),
+        None => None,
+    })
+}
+
+/// What makes two indexes the same, as SQLite resolved them: the table,
+/// uniqueness, and each key column's name, direction and collation.
+#[derive(PartialEq, Eq)]
+struct Shape {
+    table: String,
+    unique: bool,
+    keys: Vec<(String, bool, String)>,
+}
+
+/// Whether the existing index `index.name` is `index`: same table,
+/// uniqueness, key columns (as SQLite resolved them, defaults included) and
+/// condition. The wanted index is built under a scratch name to compare, and
+/// dropped.
+fn same_definition(conn: &Connection, index: &Index, existing_sql: &str) -> rusqlite::Result<bool> {
+    if sql_tokens(existing_sql) == sql_tokens(&index.sql()) {
+        return Ok(true);
+    }
+    let scratch = Index {
+        name: format!("migrate_scratch_{}", index.name),
+        ..index.clone()
+    };
+    execute(conn, &scratch.sql())?;
+    let shape = |name: &str| -> rusqlite::Result<Shape> {
+        let (table, sql): (String, String) = conn.query_row(
+            "SELECT tbl_name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND name = ?1 COLLATE NOCASE",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let mut stmt = conn.prepare(
+            "SELECT name, \"desc\", coll FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
+        )?;
+        let keys = stmt
+            .query_map([name], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?
+                        .unwrap_or_default()
+                        .to_ascii_lowercase(),
+                    r.get::<_, i64>(1)? != 0,
+                    r.get::<_, String>(2)?.to_ascii_lowercase(),
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let unique = sql_tokens(&sql).get(1).is_some_and(|w| w == "unique");
+        Ok(Shape {
+            table: table.to_ascii_lowercase(),
+            unique,
+            keys,
+        })
+    };
+    let wanted = shape(&scratch.name)?;
+    let have = shape(&index.name)?;
+    execute(conn, &format!("DROP INDEX {}", quote(&scratch.name)))?;
+    let condition = |sql: &str| {
+        let tokens = sql_tokens(sql);
+        let at = tokens.iter().rposition(|t| t == "where");
+        at.map(|i| tokens[i + 1..].join(" ")).unwrap_or_default()
+    };
+    let scratch_sql = scratch.sql();
+    Ok(wanted == have && condition(&scratch_sql) == condition(existing_sql))
+}
+
+/// A statement's tokens, lowercased outside quotes, for comparisons that
+/// ignore spacing and case.
+fn sql_tokens(sql: &str) -> Vec<String> {
+    crate::sql::tokens(sql)
+        .into_iter()
+        .map(|t| {
+            if t.starts_with(['\'', '"', '`', '[']) {
+                t.to_owned()
+            } else {
+                t.to_ascii_lowercase()
+            }
+        })
+        .collect()
+}
+
+/// For `verify`: `None` when the index exists with its definition, else
+/// what is wrong. Changes nothing (a definition that differs in text is
+/// compared in a transaction that is rolled back).
+pub(crate) fn verify_index(conn: &Connection, index: &Index) -> rusqlite::Result<Option<String>> {
+    let Some(existing) = existing_index(conn, &index.name)? else {
+        return Ok(Some(format!(
+            "index `{}` is missing; wanted: {}",
+            index.name,
+            index.sql()
+        )));
+    };
+    if sql_tokens(&existing) == sql_tokens(&index.sql()) {
+        return Ok(None);
+    }
+    execute(conn, "BEGIN IMMEDIATE")?;
+    let same = same_definition(conn, index, &existing);
+    execute(conn, "ROLLBACK")?;
+    Ok((!same?).then(|| {
+        format!(
+            "index `{}` has another definition\n  existing: {existing}\n  wanted:   {}",
+            index.name,
+            index.sql()
+        )
+    }))
+}
+
+/// Checks an `expect` line: the query's plan must use the index. On failure,
+/// the plan as SQLite reported it.
+pub fn check_expect(conn: &Connection, expect: &Expect) -> Result<(), String> {
+    let plan =
+        query_plan(conn, &expect.query).map_err(|e| format!("cannot plan the query: {e}"))?;
+    let uses = plan.iter().any(|detail| {
+        let words: Vec<&str> = detail.split([' ', '(']).collect();
+        words
+            .windows(2)
+            .any(|w| w[0] == "INDEX" && w[1].eq_ignore_ascii_case(&expect.index))
+    });
+    if uses { Ok(()) } else { Err(plan.join("; ")) }
+}
+
+/// The plan's detail lines. Parameters stay unbound (NULL): planning does
+/// not depend on their values.
+fn query_plan(conn: &Connection, query: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {query}"))?;
+    let mut rows = stmt.raw_query();
+    let mut details = Vec::new();
+    while let Some(row) = rows.next()? {
+        details.push(row.get::<_, String>(3)?);
+    }
+    Ok(details)
+}
