@@ -20,10 +20,33 @@ fn macro_and_loader_agree_on_every_checksum() {
 
 #[test]
 fn example_schema() {
+    // Applies every kind, checks the plan assertions, dumps the schema.
+    let dump = migrate_core::testing::schema(&EMBEDDED).unwrap();
+    insta::assert_snapshot!(dump);
+}
+
+#[test]
+fn example_database_verifies_clean_and_keeps_its_pragmas() {
     let f = Fixture::new(&[]);
     let conn = EMBEDDED.open(f.db()).unwrap();
-    let dump = migrate_core::schema::dump(&conn, &Table::default()).unwrap();
-    insta::assert_snapshot!(dump);
+    let v = migrate_core::verify::verify(&EMBEDDED, &conn, &Table::default()).unwrap();
+    assert!(v.problems.is_empty(), "{:?}", v.problems);
+    assert_eq!(v.applied, 9);
+    for (pragma, value) in [
+        ("journal_mode", "wal"),
+        ("synchronous", "1"),
+        ("cache_size", "-64000"),
+        ("mmap_size", "268435456"),
+        ("busy_timeout", "5000"),
+        ("foreign_keys", "1"),
+        ("temp_store", "2"),
+    ] {
+        assert_eq!(
+            migrate_tests::column(&conn, &format!("PRAGMA {pragma}")),
+            [value],
+            "{pragma}"
+        );
+    }
 }
 
 #[test]

@@ -530,7 +530,7 @@ fn bad_folders_report_every_file() {
         "4_wal.sql:3: `PRAGMA journal_mode = WAL;` cannot run inside the migration's transaction",
         "5_settings.pragmas:2: unknown pragma `jornal_mode`; did you mean `journal_mode`?",
         "5_settings.pragmas:3: bad value `sometimes` for `synchronous`: expected one of `off`, `normal`, `full`, `extra`",
-        "8_hot.indexes:1: unknown direction `desk` after column `email`; did you mean `desc`?",
+        "8_hot.indexes:1: unknown direction `desk` after column `email`; expected `asc` or `desc`; did you mean `desc`?",
         "7_latin1.sql:2: the file is not valid UTF-8",
     ] {
         assert!(msg.contains(expected), "missing {expected:?} in:\n{msg}");

@@ -13,6 +13,8 @@ type File = (&'static str, &'static [u8]);
 /// (folder, files) for every case.
 const FIXTURES: &[(&str, &[File])] = &[
     ("ok", &[
+        ("0003_settings.pragmas", b"preset safety\ncache_size = -8000\n"),
+        ("0004_hot.indexes", b"index on users (id desc)\nexpect \"SELECT id FROM users ORDER BY id DESC\" uses idx_users_id\n"),
         ("0001_users.sql", b"CREATE TABLE users (id INTEGER PRIMARY KEY);\n"),
         ("0001_users.down.sql", b"DROP TABLE users;\n"),
         ("0002_noop.sql", b"-- nothing yet\n"),
@@ -29,6 +31,12 @@ const FIXTURES: &[(&str, &[File])] = &[
     ("journal_mode", &[("1_wal.sql", b"CREATE TABLE a (x);\nPRAGMA journal_mode = WAL;\n")]),
     ("synchronous", &[("1_sync.sql", b"-- speed things up\n\nPRAGMA synchronous = NORMAL;\n")]),
     ("vacuum", &[("1_vacuum.sql", b"DELETE FROM a;\nVACUUM;\n")]),
+    ("unknown_pragma", &[("1_settings.pragmas", b"preset balanced\njornal_mode = wal\n")]),
+    ("bad_pragma_value", &[("1_settings.pragmas", b"synchronous = sometimes\n")]),
+    ("bad_preset", &[("1_settings.pragmas", b"-- tuning\npreset fastest\n")]),
+    ("index_syntax", &[("1_hot.indexes", b"index on users email\n")]),
+    ("index_direction", &[("1_hot.indexes", b"index on users (email dsc)\n")]),
+    ("index_no_columns", &[("1_hot.indexes", b"\nunique index on users ()\n")]),
     ("many_bad_files", &[
         ("1_ok.sql", b"CREATE TABLE a (x);\n"),
         ("2-dash.sql", b"CREATE TABLE b (x);\n"),

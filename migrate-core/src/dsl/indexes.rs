@@ -224,7 +224,7 @@ fn parse_line(body: &str, line: u32) -> Result<Line, String> {
                 _ => {
                     let hint = did_you_mean(suggest(&word, ["asc", "desc", "collate"]));
                     return Err(format!(
-                        "unknown direction `{word}` after column `{}`{hint}; expected `asc` or `desc`",
+                        "unknown direction `{word}` after column `{}`; expected `asc` or `desc`{hint}",
                         column.name
                     ));
                 }

@@ -2,7 +2,7 @@ static MIGRATIONS: migrate_core::Migrations = migrate_macros::embed_migrations!(
 
 fn main() {
     let versions: Vec<u64> = MIGRATIONS.iter().map(|m| m.version).collect();
-    assert_eq!(versions, [1, 2, 20240131120000]);
+    assert_eq!(versions, [1, 2, 3, 4, 20240131120000]);
     let first = MIGRATIONS.iter().next().unwrap();
     assert_eq!(first.down.as_ref().unwrap().text, "DROP TABLE users;\n");
     assert_eq!(first.checksum, migrate_core::checksum::checksum(first.text.as_bytes()));
