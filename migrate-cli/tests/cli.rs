@@ -329,3 +329,77 @@ fn concurrent_processes_in_wal_mode_apply_each_migration_once() {
     run_all_at_once(&p, &[atomic, each].repeat(3));
     assert_each_applied_once(&p.db(), n);
 }
+
+#[test]
+fn verify_checks_profile_pragmas_and_indexes() {
+    let p = Project::new(&[
+        ("0001_users.sql", USERS),
+        (
+            "0002_settings.pragmas",
+            "journal_mode = wal\ncache_size = -12345\n",
+        ),
+        (
+            "0003_hot.indexes",
+            "index idx_users_id_desc on users (id desc)\nexpect \"SELECT id FROM users ORDER BY id DESC\" uses idx_users_id_desc\n",
+        ),
+    ]);
+    assert_eq!(code(&p.cli(&["up"])), 0);
+    // cache_size is per connection: it holds only because the CLI applies
+    // the profile to the connection it opens.
+    let out = p.cli(&["verify"]);
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (0, "ok: 3 applied migrations verified\n"),
+        "{}",
+        stderr(&out)
+    );
+
+    let conn = Connection::open(p.db()).unwrap();
+    conn.execute_batch("DROP INDEX idx_users_id_desc; PRAGMA journal_mode = delete;")
+        .unwrap();
+    drop(conn);
+    p.write("0004_later.sql", POSTS);
+    let out = p.cli(&["verify"]);
+    assert_eq!(code(&out), 1);
+    let text = stdout(&out);
+    assert!(text.contains("FAIL 0002_settings.pragmas:1: pragma `journal_mode` was set to `wal` but SQLite reports `delete`"), "{text}");
+    assert!(
+        text.contains("FAIL 0003_hot.indexes:1: index `idx_users_id_desc` is missing"),
+        "{text}"
+    );
+    assert!(
+        text.contains("FAIL 0003_hot.indexes:2: the plan of"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("3 problems in 3 applied migrations; pending (not checked): 4\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn up_warns_about_plan_assertions_that_do_not_hold() {
+    let p = Project::new(&[
+        ("0001_users.sql", USERS),
+        (
+            "0002_hot.indexes",
+            "index idx_users_id_desc on users (id desc)\nexpect \"SELECT * FROM users WHERE email LIKE '%x'\" uses idx_users_id_desc\n",
+        ),
+    ]);
+    let out = p.cli(&["up"]);
+    assert_eq!(code(&out), 0);
+    assert!(
+        stderr(&out).starts_with("warning: 0002_hot.indexes:2: the plan of"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn verify_needs_an_existing_database() {
+    let p = Project::new(&[("0001_users.sql", USERS)]);
+    let out = p.cli(&["verify"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(stderr(&out), "error: app.db: no such database\n");
+    assert!(!p.db().exists());
+}
