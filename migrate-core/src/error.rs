@@ -136,7 +136,7 @@ pub enum Failure {
         suggestion: Option<String>,
     },
     /// An index set names a column its table does not have.
-    #[error("table `{table}` has no column `{column}`{}; its columns: {}", crate::dsl::did_you_mean(crate::dsl::suggest(.column, .columns.iter().map(String::as_str))), .columns.join(", "))]
+    #[error("table `{table}` has no column `{column}` (its columns: {}){}", .columns.join(", "), crate::dsl::did_you_mean(crate::dsl::suggest(.column, .columns.iter().map(String::as_str))))]
     NoSuchColumn {
         /// The table.
         table: String,
