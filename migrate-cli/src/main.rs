@@ -54,6 +54,29 @@ enum Command {
     Status(StatusArgs),
     /// Check the database against its migrations: checksums, pragmas, indexes, plan assertions.
     Verify,
+    /// Create the next migration file (numbered like the others) from a template.
+    New(NewArgs),
+    /// Print the live schema: persistent pragmas, then tables, indexes, views, triggers.
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+struct SchemaArgs {
+    /// Include the history table.
+    #[arg(long)]
+    history: bool,
+}
+
+#[derive(Debug, Args)]
+struct NewArgs {
+    /// The migration's name: letters, digits, `_` and `-` (spaces become `_`).
+    name: String,
+    /// Create a pragma set (`.pragmas`).
+    #[arg(long, conflicts_with = "indexes")]
+    pragmas: bool,
+    /// Create an index set (`.indexes`).
+    #[arg(long)]
+    indexes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +159,9 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
 
 fn run(cli: Cli) -> Result<u8, Failure> {
     let g = &cli.global;
+    if let Command::New(args) = &cli.command {
+        return new(g, args);
+    }
     let table = Table::new(&g.table).map_err(|e| usage(e.to_string()))?;
     let database = g.database.clone().ok_or_else(|| {
         usage("no database given; pass --database PATH or set MIGRATE_DATABASE".into())
@@ -145,6 +171,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Up(args) => up(g, &set, table, &database, args),
         Command::Status(args) => status(g, &set, table, &database, args),
         Command::Verify => verify(g, &set, table, &database),
+        Command::New(_) => unreachable!("handled before the database is needed"),
+        Command::Schema(args) => schema(g, &set, &table, &database, &args),
     }
 }
 
@@ -199,14 +227,34 @@ fn up(
     Ok(0)
 }
 
-fn verify(g: &Global, set: &Migrations, table: Table, database: &Path) -> Result<u8, Failure> {
+fn schema(
+    g: &Global,
+    set: &Migrations,
+    table: &Table,
+    database: &Path,
+    args: &SchemaArgs,
+) -> Result<u8, Failure> {
+    let conn = open_existing(database, g, set)?;
+    let dump = migrate_core::schema::dump_with_pragmas(&conn, table, args.history)
+        .map_err(|e| in_database(database, e.into()))?;
+    io::stdout().lock().write_all(dump.as_bytes())?;
+    Ok(0)
+}
+
+/// Opens a database that must exist already (inspection commands never
+/// create one).
+fn open_existing(database: &Path, g: &Global, set: &Migrations) -> Result<Connection, Failure> {
     if !database.exists() {
         return Err(Failure {
             code: 1,
             error: format!("{}: no such database", database.display()).into(),
         });
     }
-    let conn = open(database, g, set, false)?;
+    open(database, g, set, false)
+}
+
+fn verify(g: &Global, set: &Migrations, table: Table, database: &Path) -> Result<u8, Failure> {
+    let conn = open_existing(database, g, set)?;
     let v =
         migrate_core::verify::verify(set, &conn, &table).map_err(|e| in_database(database, e))?;
     let mut out = io::stdout().lock();
@@ -397,4 +445,45 @@ fn print_status_json(rows: &[StatusRow], database: &Path, table: &Table) -> io::
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+const SQL_TEMPLATE: &str = "-- {name}\n-- Runs in one transaction; put `-- migrate:no-transaction` first for VACUUM and the like.\n\n";
+const PRAGMAS_TEMPLATE: &str = "-- {name}: a pragma set, one `name = value` per line.\n-- preset safety | balanced | speed\n-- journal_mode = wal\n";
+const INDEXES_TEMPLATE: &str = "-- {name}: an index set, one index per line.\n-- index on table (column, other_column desc)\n-- expect \"SELECT ... \" uses idx_table_column_other_column\n";
+
+fn new(g: &Global, args: &NewArgs) -> Result<u8, Failure> {
+    let name = args.name.trim().replace(' ', "_");
+    if !migrate_core::naming::valid_name(&name) {
+        return Err(usage(format!(
+            "invalid migration name `{}`: use letters, digits, `_` and `-`, like `add_user_email`",
+            args.name
+        )));
+    }
+    let (ext, template) = if args.pragmas {
+        ("pragmas", PRAGMAS_TEMPLATE)
+    } else if args.indexes {
+        ("indexes", INDEXES_TEMPLATE)
+    } else {
+        ("sql", SQL_TEMPLATE)
+    };
+    std::fs::create_dir_all(&g.dir)?;
+    let existing = migrate_core::source::written_versions(&g.dir)?;
+    let existing: Vec<&str> = existing.iter().map(String::as_str).collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let version = migrate_core::naming::next_version(&existing, now);
+    let path = g.dir.join(format!("{version}_{name}.{ext}"));
+    // create_new: never overwrite, even if another process raced us here.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| Failure {
+            code: 1,
+            error: format!("cannot create {}: {e}", path.display()).into(),
+        })?;
+    file.write_all(template.replace("{name}", &name).as_bytes())?;
+    writeln!(io::stdout(), "{}", path.display())?;
+    Ok(0)
 }

@@ -173,15 +173,74 @@ pub fn split_version(stem: &str, dashes: bool) -> Result<(u64, &str), NameError>
     if name.is_empty() {
         return Err(NameError::EmptyName);
     }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
+    if !valid_name(name) {
         return Err(NameError::BadName {
             name: name.to_owned(),
         });
     }
     Ok((version, name))
+}
+
+/// The version for a new migration, as it would be written in its file name:
+/// after the highest of `existing` (the version digits of the files already
+/// there), zero-padded to their widest; or, when the folder uses 14-digit
+/// timestamps, the UTC time `now` as `YYYYMMDDHHMMSS` (kept above the
+/// highest). An empty folder starts at `0001`.
+///
+/// ```
+/// use migrate_core::naming::next_version;
+/// assert_eq!(next_version(&["0001", "0002"], 0), "0003");
+/// assert_eq!(next_version(&["1", "9"], 0), "10");
+/// assert_eq!(next_version(&[], 0), "0001");
+/// // 2024-01-31 12:00:00 UTC
+/// assert_eq!(next_version(&["20210422143411"], 1706702400), "20240131120000");
+/// ```
+pub fn next_version(existing: &[&str], now_unix: u64) -> String {
+    let highest = existing.iter().filter_map(|v| v.parse::<u64>().ok()).max();
+    let width = existing.iter().map(|v| v.len()).max().unwrap_or(4);
+    let timestamps = !existing.is_empty()
+        && existing
+            .iter()
+            .all(|v| v.len() == 14 && v.starts_with(['1', '2']));
+    if timestamps {
+        let stamp = utc_timestamp(now_unix);
+        return match highest {
+            Some(h) if stamp.parse::<u64>().is_ok_and(|s| s <= h) => (h + 1).to_string(),
+            _ => stamp,
+        };
+    }
+    let next = highest.map_or(1, |h| h + 1);
+    format!("{next:0width$}")
+}
+
+/// `YYYYMMDDHHMMSS` for a Unix time, in UTC (the civil-from-days algorithm
+/// of Howard Hinnant's date library).
+fn utc_timestamp(unix: u64) -> String {
+    let days = (unix / 86_400) as i64;
+    let secs = unix % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}{:02}{:02}{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// Whether `name` can be a migration's name: letters, digits, `_`, `-`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// A rename suggestion for names written for other tools; `ext` is what
@@ -252,6 +311,17 @@ mod tests {
         assert!(parse("99999999999999999999999_x.sql").is_err());
         assert!(parse("9223372036854775808_x.sql").is_err());
         assert_eq!(ok("9223372036854775807_x.sql").version, i64::MAX as u64);
+    }
+
+    #[test]
+    fn next_version_follows_the_folder_style() {
+        assert_eq!(next_version(&["001", "002", "010"], 0), "011");
+        assert_eq!(next_version(&["0001", "0102"], 0), "0103");
+        assert_eq!(next_version(&["99"], 0), "100");
+        assert_eq!(utc_timestamp(0), "19700101000000");
+        assert_eq!(utc_timestamp(951_782_400), "20000229000000");
+        // A clock behind the newest timestamp still moves forward.
+        assert_eq!(next_version(&["29990101000000"], 0), "29990101000001");
     }
 
     #[test]

@@ -4,10 +4,52 @@ use rusqlite::Connection;
 
 use crate::history::Table;
 
-/// The schema of `conn`'s main database as SQL, one object a paragraph:
-/// tables, then indexes, views and triggers, each sorted by name. SQLite's
-/// internal objects (`sqlite_%`) and the history table `table` are left out,
-/// as are automatic indexes, which have no SQL.
+/// The persistent pragmas a dump starts with, in this order.
+pub const PERSISTENT_PRAGMAS: [&str; 5] = [
+    "page_size",
+    "auto_vacuum",
+    "journal_mode",
+    "user_version",
+    "application_id",
+];
+
+/// One schema object: its type, name, table and SQL as SQLite stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    /// `table`, `index`, `view` or `trigger`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// The table it belongs to (its own name for tables and views).
+    pub table: String,
+    /// Its `CREATE` statement, trailing whitespace trimmed.
+    pub sql: String,
+}
+
+/// The objects of `conn`'s main database, tables first, then indexes, views
+/// and triggers, each sorted by name. SQLite's internal objects (`sqlite_%`)
+/// and automatic indexes (which have no SQL) are left out, and so is the
+/// history table `history` when given.
+pub fn objects(conn: &Connection, history: Option<&Table>) -> rusqlite::Result<Vec<Object>> {
+    let mut stmt = conn.prepare(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master
+         WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND tbl_name NOT LIKE ?1
+         ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'view' THEN 2 ELSE 3 END, name",
+    )?;
+    let skip = history.map_or("", |t| t.name());
+    let rows = stmt.query_map([skip], |r| {
+        Ok(Object {
+            kind: r.get(0)?,
+            name: r.get(1)?,
+            table: r.get(2)?,
+            sql: r.get::<_, String>(3)?.trim_end().to_owned(),
+        })
+    })?;
+    rows.collect()
+}
+
+/// The schema as SQL, one object a paragraph (see [`objects`]), without the
+/// history table `table`.
 ///
 /// ```
 /// let conn = rusqlite::Connection::open_in_memory()?;
@@ -17,17 +59,42 @@ use crate::history::Table;
 /// # Ok::<(), rusqlite::Error>(())
 /// ```
 pub fn dump(conn: &Connection, table: &Table) -> rusqlite::Result<String> {
-    let mut stmt = conn.prepare(
-        "SELECT sql FROM sqlite_master
-         WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND tbl_name <> ?1
-         ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'view' THEN 2 ELSE 3 END, name",
-    )?;
-    let objects = stmt
-        .query_map([table.name()], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(objects
+    Ok(paragraphs(&objects(conn, Some(table))?))
+}
+
+/// [`dump`] headed by the persistent pragmas as `PRAGMA name = value;`
+/// lines; with `history`, the history table is kept.
+pub fn dump_with_pragmas(
+    conn: &Connection,
+    table: &Table,
+    history: bool,
+) -> rusqlite::Result<String> {
+    let mut out = String::new();
+    for name in PERSISTENT_PRAGMAS {
+        let value = crate::sets::read_pragma(conn, name)?;
+        // auto_vacuum reports 0/1/2: show the name a pragma set would use.
+        let value = match crate::dsl::catalogue::find(name).map(|p| p.value) {
+            Some(crate::dsl::catalogue::ValueType::Enum(names)) => value
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| names.get(i))
+                .map_or(value, |n| (*n).to_owned()),
+            _ => value,
+        };
+        out.push_str(&format!("PRAGMA {name} = {value};\n"));
+    }
+    let objects = objects(conn, (!history).then_some(table))?;
+    if !objects.is_empty() {
+        out.push('\n');
+        out.push_str(&paragraphs(&objects));
+    }
+    Ok(out)
+}
+
+fn paragraphs(objects: &[Object]) -> String {
+    objects
         .iter()
-        .map(|sql| format!("{};\n", sql.trim_end()))
+        .map(|o| format!("{};\n", o.sql))
         .collect::<Vec<_>>()
-        .join("\n"))
+        .join("\n")
 }

@@ -351,6 +351,22 @@ fn list(dir: &Path) -> std::io::Result<Listing> {
     Ok(listing)
 }
 
+/// The version digits of every migration in `dir` as written (`0003`),
+/// without validating the files: what `new` numbers after.
+pub fn written_versions(dir: &Path) -> std::io::Result<Vec<String>> {
+    Ok(list(dir)?
+        .files
+        .iter()
+        .map(|f| {
+            f.chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '-')
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .filter(|v| !v.is_empty())
+        .collect())
+}
+
 fn list_migration_files(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(list(dir)?.files)
 }
