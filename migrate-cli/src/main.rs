@@ -58,6 +58,38 @@ enum Command {
     New(NewArgs),
     /// Print the live schema: persistent pragmas, then tables, indexes, views, triggers.
     Schema(SchemaArgs),
+    /// Copy WAL frames into the database (PRAGMA wal_checkpoint).
+    Checkpoint(CheckpointArgs),
+    /// Refresh the query planner's statistics (PRAGMA optimize, analysis_limit 400).
+    Optimize,
+    /// Reclaim free pages: a full VACUUM, an incremental one, or a compacted copy.
+    Vacuum(VacuumArgs),
+}
+
+#[derive(Debug, Args)]
+struct CheckpointArgs {
+    /// passive copies what it can; full waits for writers; restart also for
+    /// readers; truncate then empties the WAL file.
+    #[arg(long, value_enum, default_value_t = Mode::Passive)]
+    mode: Mode,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Mode {
+    Passive,
+    Full,
+    Restart,
+    Truncate,
+}
+
+#[derive(Debug, Args)]
+struct VacuumArgs {
+    /// Free up to N pages (0: all free pages); needs auto_vacuum = incremental.
+    #[arg(long, value_name = "N", conflicts_with = "into")]
+    incremental: Option<u32>,
+    /// Write a compacted copy to PATH (a new file), leaving the database as it is.
+    #[arg(long, value_name = "PATH")]
+    into: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +205,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Verify => verify(g, &set, table, &database),
         Command::New(_) => unreachable!("handled before the database is needed"),
         Command::Schema(args) => schema(g, &set, &table, &database, &args),
+        Command::Checkpoint(args) => {
+            checkpoint(&open_existing(&database, g, &set)?, &database, args.mode)
+        }
+        Command::Optimize => optimize(&open_existing(&database, g, &set)?, &database),
+        Command::Vacuum(args) => vacuum(&open_existing(&database, g, &set)?, &database, &args),
     }
 }
 
@@ -485,5 +522,73 @@ fn new(g: &Global, args: &NewArgs) -> Result<u8, Failure> {
         })?;
     file.write_all(template.replace("{name}", &name).as_bytes())?;
     writeln!(io::stdout(), "{}", path.display())?;
+    Ok(0)
+}
+
+fn checkpoint(conn: &Connection, database: &Path, mode: Mode) -> Result<u8, Failure> {
+    use migrate_core::maintenance::CheckpointMode;
+    let mode = match mode {
+        Mode::Passive => CheckpointMode::Passive,
+        Mode::Full => CheckpointMode::Full,
+        Mode::Restart => CheckpointMode::Restart,
+        Mode::Truncate => CheckpointMode::Truncate,
+    };
+    let c = migrate_core::maintenance::checkpoint(conn, mode)
+        .map_err(|e| in_database(database, e.into()))?;
+    let mut out = io::stdout().lock();
+    if c.not_wal {
+        writeln!(out, "not in WAL mode: nothing to checkpoint")?;
+        return Ok(0);
+    }
+    writeln!(
+        out,
+        "{} of {} WAL frames checkpointed",
+        c.checkpointed, c.wal_frames
+    )?;
+    if c.blocked {
+        eprintln!(
+            "error: another connection kept the checkpoint from finishing; try again, or with --mode passive"
+        );
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+fn optimize(conn: &Connection, database: &Path) -> Result<u8, Failure> {
+    let tables =
+        migrate_core::maintenance::optimize(conn).map_err(|e| in_database(database, e.into()))?;
+    let mut out = io::stdout().lock();
+    if tables.is_empty() {
+        writeln!(out, "statistics are current; nothing to analyse")?;
+    } else {
+        writeln!(out, "analysed: {}", tables.join(", "))?;
+    }
+    Ok(0)
+}
+
+fn vacuum(conn: &Connection, database: &Path, args: &VacuumArgs) -> Result<u8, Failure> {
+    use migrate_core::maintenance::{Vacuum, VacuumError};
+    let how = match (&args.into, args.incremental) {
+        (Some(path), _) => Vacuum::Into(path),
+        (None, Some(n)) => Vacuum::Incremental(n),
+        (None, None) => Vacuum::Full,
+    };
+    let r = migrate_core::maintenance::vacuum(conn, &how).map_err(|e| match e {
+        VacuumError::Sqlite(e) => in_database(database, e.into()),
+        other => other.into(),
+    })?;
+    let kib = |pages: i64| pages * r.page_size / 1024;
+    let mut out = io::stdout().lock();
+    match how {
+        Vacuum::Into(path) => writeln!(out, "wrote a compacted copy to {}", path.display())?,
+        _ => writeln!(
+            out,
+            "{} KiB -> {} KiB ({} free pages -> {})",
+            kib(r.pages_before),
+            kib(r.pages_after),
+            r.free_before,
+            r.free_after
+        )?,
+    }
     Ok(0)
 }

@@ -40,6 +40,8 @@ pub mod error;
 #[cfg(feature = "sqlite")]
 pub mod history;
 #[cfg(feature = "sqlite")]
+pub mod maintenance;
+#[cfg(feature = "sqlite")]
 pub mod runner;
 #[cfg(feature = "sqlite")]
 pub mod schema;
