@@ -64,6 +64,17 @@ enum Command {
     Optimize,
     /// Reclaim free pages: a full VACUUM, an incremental one, or a compacted copy.
     Vacuum(VacuumArgs),
+    /// Copy the database while it is in use (online backup API), checked before it lands.
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Args)]
+struct BackupArgs {
+    /// Where the copy goes.
+    dest: PathBuf,
+    /// Replace DEST if it exists.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +139,9 @@ struct UpArgs {
     /// Accept pending versions older than the newest applied one.
     #[arg(long)]
     allow_out_of_order: bool,
+    /// Take an online backup to PATH before the first change (a new file).
+    #[arg(long, value_name = "PATH")]
+    backup: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -210,6 +224,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Optimize => optimize(&open_existing(&database, g, &set)?, &database),
         Command::Vacuum(args) => vacuum(&open_existing(&database, g, &set)?, &database, &args),
+        Command::Backup(args) => backup(&open_existing(&database, g, &set)?, &args),
     }
 }
 
@@ -252,8 +267,15 @@ fn up(
         .atomic(args.atomic)
         .allow_missing(args.allow_missing)
         .allow_out_of_order(args.allow_out_of_order)
+        .backup_to(args.backup)
         .run(&mut conn)
         .map_err(|e| in_database(database, e))?;
+    if let Some(path) = &report.backup {
+        eprintln!(
+            "note: backed up to {} before the first change",
+            path.display()
+        );
+    }
     print_report(&report, args.dry_run)?;
     for note in &report.notes {
         eprintln!("note: {note}");
@@ -590,5 +612,33 @@ fn vacuum(conn: &Connection, database: &Path, args: &VacuumArgs) -> Result<u8, F
             r.free_after
         )?,
     }
+    Ok(0)
+}
+
+fn backup(conn: &Connection, args: &BackupArgs) -> Result<u8, Failure> {
+    use std::io::IsTerminal;
+    let show = io::stderr().is_terminal();
+    let report = migrate_core::backup::backup(conn, &args.dest, args.force, |p| {
+        if show && p.total > 0 {
+            eprint!(
+                "\rbackup: {:>3}% ({}/{} pages)",
+                p.copied * 100 / p.total,
+                p.copied,
+                p.total
+            );
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    if show {
+        eprintln!();
+    }
+    let report = report?;
+    writeln!(
+        io::stdout(),
+        "backed up {} pages ({} KiB) to {}; integrity_check ok",
+        report.pages,
+        report.bytes / 1024,
+        report.dest.display()
+    )?;
     Ok(0)
 }

@@ -52,6 +52,9 @@ pub enum Error {
     /// need their own.
     #[error("the connection is inside a transaction; commit or roll it back before migrating")]
     InTransaction,
+    /// The backup asked for before the first change failed; nothing ran.
+    #[error("{0}; no migration ran")]
+    Backup(#[from] crate::backup::BackupError),
     /// `verify` or the testing helper found problems.
     #[error("verification failed:\n  {}", .problems.join("\n  "))]
     Verify {

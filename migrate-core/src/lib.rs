@@ -36,6 +36,8 @@ pub mod source;
 pub mod sql;
 
 #[cfg(feature = "sqlite")]
+pub mod backup;
+#[cfg(feature = "sqlite")]
 pub mod error;
 #[cfg(feature = "sqlite")]
 pub mod history;

@@ -56,6 +56,7 @@ pub struct Runner<'m> {
     options: PlanOptions,
     dry_run: bool,
     atomic: bool,
+    backup_to: Option<std::path::PathBuf>,
 }
 
 /// One migration of a run.
@@ -86,6 +87,8 @@ pub struct Report {
     pub notes: Vec<String>,
     /// Query-plan assertions that did not hold (`up` warns; `verify` fails).
     pub warnings: Vec<String>,
+    /// Where the backup taken before the first change went.
+    pub backup: Option<std::path::PathBuf>,
 }
 
 impl<'m> Runner<'m> {
@@ -99,6 +102,7 @@ impl<'m> Runner<'m> {
             options: PlanOptions::default(),
             dry_run: false,
             atomic: false,
+            backup_to: None,
         }
     }
 
@@ -123,6 +127,13 @@ impl<'m> Runner<'m> {
     /// Applies all pending migrations in one transaction: all or nothing.
     pub fn atomic(mut self, yes: bool) -> Self {
         self.atomic = yes;
+        self
+    }
+
+    /// Takes an online backup to `path` before the first change (only when
+    /// something is pending; an existing file is refused).
+    pub fn backup_to(mut self, path: Option<std::path::PathBuf>) -> Self {
+        self.backup_to = path;
         self
     }
 
@@ -167,6 +178,10 @@ impl<'m> Runner<'m> {
                 .map(|m| step(m, Duration::ZERO))
                 .collect();
             return Ok(report);
+        }
+        if let Some(path) = &self.backup_to {
+            crate::backup::backup(conn, path, false, |_| std::ops::ControlFlow::Continue(()))?;
+            report.backup = Some(path.clone());
         }
         // Validated at load time; parsed again only for what runs now.
         let work = plan

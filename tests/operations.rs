@@ -1,0 +1,180 @@
+//! Backup and maintenance on real files.
+
+use std::ops::ControlFlow;
+
+use migrate_core::backup::{BackupError, backup};
+use migrate_core::maintenance::{self, CheckpointMode, Vacuum, VacuumError};
+use migrate_core::rusqlite::Connection;
+use migrate_tests::{Fixture, column};
+
+/// A WAL database of a few thousand pages.
+fn big_db(f: &Fixture) -> Connection {
+    let conn = f.conn();
+    conn.query_row("PRAGMA journal_mode = wal", [], |_| Ok(()))
+        .unwrap();
+    conn.execute_batch(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+         WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 20000)
+         INSERT INTO t (body) SELECT printf('%.200c', 'x') || x FROM n;",
+    )
+    .unwrap();
+    conn
+}
+
+fn rows(conn: &Connection) -> Vec<String> {
+    column(conn, "SELECT id || ':' || body FROM t ORDER BY id")
+}
+
+#[test]
+fn backup_copies_every_row_while_another_connection_writes() {
+    let f = Fixture::new(&[]);
+    let conn = big_db(&f);
+    let before = rows(&conn).len();
+    let path = f.db();
+    let writer = std::thread::spawn(move || {
+        let w = Connection::open(path).unwrap();
+        w.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+        for i in 0..200 {
+            w.execute("INSERT INTO t (body) VALUES (?1)", [format!("w{i}")])
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    });
+    let dest = f.root().join("copy.db");
+    let mut steps = 0;
+    let report = backup(&conn, &dest, false, |_| {
+        steps += 1;
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    writer.join().unwrap();
+    assert!(steps > 1, "copied in steps, so writers can go on");
+    let copy = Connection::open(&dest).unwrap();
+    assert_eq!(column(&copy, "PRAGMA integrity_check"), ["ok"]);
+    let copied = rows(&copy).len();
+    assert!((before..=before + 200).contains(&copied), "{copied}");
+    assert_eq!(
+        report.pages as i64,
+        copy.query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    );
+
+    // Once the writer is done, a second copy has exactly the source's rows.
+    let again = f.root().join("again.db");
+    backup(&conn, &again, false, |_| ControlFlow::Continue(())).unwrap();
+    assert_eq!(rows(&Connection::open(&again).unwrap()), rows(&conn));
+}
+
+#[test]
+fn an_interrupted_backup_leaves_no_destination_and_no_scratch() {
+    let f = Fixture::new(&[]);
+    let conn = big_db(&f);
+    let dest = f.root().join("copy.db");
+    let e = backup(&conn, &dest, false, |p| {
+        if p.copied > 0 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap_err();
+    assert!(matches!(e, BackupError::Interrupted), "{e}");
+    assert!(!dest.exists());
+    let leftovers: Vec<String> = std::fs::read_dir(f.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn an_existing_destination_is_refused_unless_forced() {
+    let f = Fixture::new(&[]);
+    let conn = big_db(&f);
+    let dest = f.root().join("copy.db");
+    std::fs::write(&dest, b"precious").unwrap();
+    let e = backup(&conn, &dest, false, |_| ControlFlow::Continue(())).unwrap_err();
+    assert!(matches!(e, BackupError::Exists(_)), "{e}");
+    assert_eq!(std::fs::read(&dest).unwrap(), b"precious");
+    backup(&conn, &dest, true, |_| ControlFlow::Continue(())).unwrap();
+    assert_eq!(rows(&Connection::open(&dest).unwrap()), rows(&conn));
+}
+
+#[test]
+fn maintenance_keeps_every_row() {
+    let f = Fixture::new(&[]);
+    let conn = big_db(&f);
+    let all = rows(&conn);
+    conn.execute("DELETE FROM t WHERE id % 2 = 0", []).unwrap();
+    let kept = rows(&conn);
+    assert!(kept.len() < all.len());
+
+    let c = maintenance::checkpoint(&conn, CheckpointMode::Truncate).unwrap();
+    assert!(!c.not_wal && !c.blocked && c.checkpointed == c.wal_frames);
+    assert!(
+        !maintenance::optimize(&conn).unwrap().is_empty(),
+        "t has never been analysed"
+    );
+
+    let e = maintenance::vacuum(&conn, &Vacuum::Incremental(0)).unwrap_err();
+    assert!(
+        matches!(e, VacuumError::NotIncremental { found: "none" }),
+        "{e}"
+    );
+    let r = maintenance::vacuum(&conn, &Vacuum::Full).unwrap();
+    assert!(r.free_after == 0 && r.pages_after < r.pages_before, "{r:?}");
+    assert_eq!(rows(&conn), kept);
+
+    let into = f.root().join("compact.db");
+    maintenance::vacuum(&conn, &Vacuum::Into(&into)).unwrap();
+    assert_eq!(rows(&Connection::open(&into).unwrap()), kept);
+    assert!(matches!(
+        maintenance::vacuum(&conn, &Vacuum::Into(&into)),
+        Err(VacuumError::Exists(_))
+    ));
+
+    conn.execute_batch("PRAGMA auto_vacuum = incremental; VACUUM; DELETE FROM t WHERE id > 10000;")
+        .unwrap();
+    let kept = rows(&conn);
+    let r = maintenance::vacuum(&conn, &Vacuum::Incremental(0)).unwrap();
+    assert!(r.free_before > 0 && r.free_after == 0, "{r:?}");
+    assert_eq!(rows(&conn), kept);
+}
+
+#[test]
+fn up_with_backup_copies_the_database_before_the_first_change() {
+    let f = Fixture::new(&[("1_t.sql", "CREATE TABLE t (x);")]);
+    f.set().runner().run(&mut f.conn()).unwrap();
+    f.write("2_u.sql", "CREATE TABLE u (x);");
+    let dest = f.root().join("before.db");
+    let report = f
+        .set()
+        .runner()
+        .backup_to(Some(dest.clone()))
+        .run(&mut f.conn())
+        .unwrap();
+    assert_eq!(report.backup.as_deref(), Some(dest.as_path()));
+    let copy = Connection::open(&dest).unwrap();
+    assert_eq!(migrate_tests::tables(&copy), ["schema_migrations", "t"]);
+    // Nothing pending: no backup is taken, and an existing file is never touched.
+    let report = f
+        .set()
+        .runner()
+        .backup_to(Some(dest.clone()))
+        .run(&mut f.conn())
+        .unwrap();
+    assert!(report.backup.is_none());
+    f.write("3_v.sql", "CREATE TABLE v (x);");
+    let e = f
+        .set()
+        .runner()
+        .backup_to(Some(dest))
+        .run(&mut f.conn())
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("already exists") && e.to_string().contains("no migration ran"),
+        "{e}"
+    );
+    assert!(!migrate_tests::tables(&f.conn()).contains(&"v".to_string()));
+}
