@@ -66,6 +66,18 @@ enum Command {
     Vacuum(VacuumArgs),
     /// Copy the database while it is in use (online backup API), checked before it lands.
     Backup(BackupArgs),
+    /// Audit the database: integrity, foreign keys, pragmas, indexes, sizes, advice.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+struct DoctorArgs {
+    /// Print JSON: {"database", "ok", "journal_mode", "problems": [{"check", "message", "fix"}], "advice", "sizes"}.
+    #[arg(long)]
+    json: bool,
+    /// Run integrity_check (reads every page) instead of quick_check.
+    #[arg(long)]
+    full: bool,
 }
 
 #[derive(Debug, Args)]
@@ -212,7 +224,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     let database = g.database.clone().ok_or_else(|| {
         usage("no database given; pass --database PATH or set MIGRATE_DATABASE".into())
     })?;
-    let set = Migrations::from_dir(&g.dir)?;
+    let set = match &cli.command {
+        Command::Up(_) | Command::Status(_) | Command::Verify => Migrations::from_dir(&g.dir)?,
+        // Operations work on any SQLite file; a migrations folder only adds
+        // its connection profile and expected pragmas.
+        _ => optional_set(&g.dir),
+    };
     match cli.command {
         Command::Up(args) => up(g, &set, table, &database, args),
         Command::Status(args) => status(g, &set, table, &database, args),
@@ -225,6 +242,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Optimize => optimize(&open_existing(&database, g, &set)?, &database),
         Command::Vacuum(args) => vacuum(&open_existing(&database, g, &set)?, &database, &args),
         Command::Backup(args) => backup(&open_existing(&database, g, &set)?, &args),
+        Command::Doctor(args) => {
+            doctor(&open_existing(&database, g, &set)?, &database, &set, &args)
+        }
     }
 }
 
@@ -641,4 +661,82 @@ fn backup(conn: &Connection, args: &BackupArgs) -> Result<u8, Failure> {
         report.dest.display()
     )?;
     Ok(0)
+}
+
+/// The migrations folder for commands that work without one: missing means
+/// empty; invalid is reported and treated as empty, so that a backup or an
+/// audit is never blocked by a bad migration file.
+fn optional_set(dir: &Path) -> Migrations {
+    if !dir.exists() {
+        return Migrations::default();
+    }
+    Migrations::from_dir(dir).unwrap_or_else(|e| {
+        eprintln!(
+            "warning: ignoring the migrations folder (its connection profile is not applied):\n{e}"
+        );
+        Migrations::default()
+    })
+}
+
+fn doctor(
+    conn: &Connection,
+    database: &Path,
+    set: &Migrations,
+    args: &DoctorArgs,
+) -> Result<u8, Failure> {
+    let c = migrate_core::doctor::doctor(conn, database, set, args.full)
+        .map_err(|e| in_database(database, e.into()))?;
+    let mut out = io::stdout().lock();
+    if args.json {
+        let problems: Vec<serde_json::Value> = c
+            .problems
+            .iter()
+            .map(|p| serde_json::json!({"check": p.check, "message": p.message, "fix": p.fix}))
+            .collect();
+        let s = c.sizes;
+        let doc = serde_json::json!({
+            "database": database.display().to_string(),
+            "ok": c.problems.is_empty(),
+            "journal_mode": c.journal_mode,
+            "problems": problems,
+            "advice": c.advice,
+            "sizes": {
+                "page_size": s.page_size,
+                "page_count": s.page_count,
+                "freelist_count": s.freelist_count,
+                "database_bytes": s.database_bytes,
+                "wal_bytes": s.wal_bytes,
+                "freelist_bytes": s.freelist_bytes,
+            },
+        });
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+    } else {
+        let s = c.sizes;
+        writeln!(
+            out,
+            "database {} KiB ({} pages of {} bytes), WAL {} KiB, free {} KiB; journal_mode {}",
+            s.database_bytes / 1024,
+            s.page_count,
+            s.page_size,
+            s.wal_bytes / 1024,
+            s.freelist_bytes / 1024,
+            c.journal_mode
+        )?;
+        for p in &c.problems {
+            writeln!(out, "FAIL [{}] {}", p.check, p.message)?;
+            if let Some(fix) = &p.fix {
+                writeln!(out, "     fix: {fix}")?;
+            }
+        }
+        for a in &c.advice {
+            writeln!(out, "advice: {a}")?;
+        }
+        if c.problems.is_empty() {
+            writeln!(out, "ok: no problems found")?;
+        } else {
+            writeln!(out, "{} problems", c.problems.len())?;
+        }
+    }
+    Ok(if c.problems.is_empty() { 0 } else { 1 })
 }

@@ -38,6 +38,8 @@ pub mod sql;
 #[cfg(feature = "sqlite")]
 pub mod backup;
 #[cfg(feature = "sqlite")]
+pub mod doctor;
+#[cfg(feature = "sqlite")]
 pub mod error;
 #[cfg(feature = "sqlite")]
 pub mod history;

@@ -180,6 +180,17 @@ impl Migrations {
     }
 }
 
+/// An empty set: no migrations, no profile.
+impl Default for Migrations {
+    fn default() -> Self {
+        Migrations {
+            list: Cow::Borrowed(&[]),
+            dir: None,
+            embedded: false,
+        }
+    }
+}
+
 impl<'a> IntoIterator for &'a Migrations {
     type Item = &'a Migration;
     type IntoIter = std::slice::Iter<'a, Migration>;

@@ -1,0 +1,393 @@
+//! `doctor`: an audit of a live database, with the fix for each problem.
+//!
+//! It only reads (and tries a write lock it gives straight back). It never
+//! deletes or edits `-wal`, `-shm` or journal files: deleting them to "fix" a
+//! locked database, as some guides suggest, can corrupt it
+//! (<https://sqlite.org/howtocorrupt.html>, section 1.3).
+
+use std::path::Path;
+
+use rusqlite::{Connection, ErrorCode};
+
+use crate::dsl::catalogue::Scope;
+use crate::dsl::indexes::quote;
+use crate::dsl::pragmas;
+use crate::naming::Kind;
+use crate::sets;
+use crate::source::Migrations;
+
+/// Everything `doctor` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checkup {
+    /// Problems: each fails the checkup.
+    pub problems: Vec<Finding>,
+    /// Advice: worth knowing, not a failure.
+    pub advice: Vec<String>,
+    /// File and page sizes.
+    pub sizes: Sizes,
+    /// The journal mode.
+    pub journal_mode: String,
+}
+
+/// One problem, with the statement that fixes it where there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Which check found it: `integrity`, `foreign_keys`, `pragmas`,
+    /// `unindexed_foreign_key`, `redundant_index`.
+    pub check: &'static str,
+    /// What is wrong.
+    pub message: String,
+    /// SQL that fixes it.
+    pub fix: Option<String>,
+}
+
+/// Sizes of the database and its WAL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sizes {
+    /// The page size, in bytes.
+    pub page_size: u64,
+    /// Pages in the database.
+    pub page_count: u64,
+    /// Pages on the freelist.
+    pub freelist_count: u64,
+    /// The database file, in bytes (page_count × page_size).
+    pub database_bytes: u64,
+    /// The `-wal` file, in bytes (0 when there is none).
+    pub wal_bytes: u64,
+    /// Free pages, in bytes.
+    pub freelist_bytes: u64,
+}
+
+const MIB: u64 = 1 << 20;
+
+/// Audits the database at `path` through `conn`. `set` gives the pragmas
+/// expected (its persistent pragmas and its connection profile, which the
+/// caller has applied to `conn`). `full` runs `integrity_check` instead of
+/// `quick_check`.
+pub fn doctor(
+    conn: &Connection,
+    path: &Path,
+    set: &Migrations,
+    full: bool,
+) -> rusqlite::Result<Checkup> {
+    let mut c = Checkup {
+        journal_mode: sets::read_pragma(conn, "journal_mode")?,
+        ..Checkup::default()
+    };
+    integrity(conn, full, &mut c)?;
+    foreign_keys(conn, &mut c)?;
+    pragmas_of(conn, set, &mut c)?;
+    let tables = user_tables(conn)?;
+    for table in &tables {
+        unindexed_foreign_keys(conn, table, &mut c)?;
+        redundant_indexes(conn, table, &mut c)?;
+    }
+    sizes(conn, path, &mut c)?;
+    advise(conn, &mut c)?;
+    Ok(c)
+}
+
+fn integrity(conn: &Connection, full: bool, c: &mut Checkup) -> rusqlite::Result<()> {
+    let pragma = if full {
+        "integrity_check(20)"
+    } else {
+        "quick_check(20)"
+    };
+    let mut stmt = conn.prepare(&format!("PRAGMA {pragma}"))?;
+    let rows: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for row in rows.into_iter().filter(|r| r != "ok") {
+        c.problems.push(Finding {
+            check: "integrity",
+            message: format!(
+                "{row} (restore from a backup; `.recover` in the sqlite3 shell can salvage rows)"
+            ),
+            fix: None,
+        });
+    }
+    Ok(())
+}
+
+fn foreign_keys(conn: &Connection, c: &mut Checkup) -> rusqlite::Result<()> {
+    let mut stmt =
+        conn.prepare("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check LIMIT 21")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<i64>>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    for (i, row) in rows.enumerate() {
+        let (table, rowid, parent) = row?;
+        if i == 20 {
+            c.problems.push(Finding {
+                check: "foreign_keys",
+                message: "more foreign key violations than shown".into(),
+                fix: None,
+            });
+            break;
+        }
+        let at = rowid.map_or(String::new(), |id| format!(" rowid {id}"));
+        c.problems.push(Finding {
+            check: "foreign_keys",
+            message: format!("{table}{at} references a row missing from {parent}"),
+            fix: None,
+        });
+    }
+    Ok(())
+}
+
+fn pragmas_of(conn: &Connection, set: &Migrations, c: &mut Checkup) -> rusqlite::Result<()> {
+    let mut persistent: Vec<(String, pragmas::Setting)> = Vec::new();
+    for m in set.iter().filter(|m| m.kind == Kind::Pragmas) {
+        let Ok(parsed) = pragmas::parse(&m.text) else {
+            continue;
+        };
+        for s in parsed
+            .settings
+            .into_iter()
+            .filter(|s| s.scope() == Scope::Persistent)
+        {
+            persistent.retain(|(_, old)| old.pragma.name != s.pragma.name);
+            persistent.push((m.file.to_string(), s));
+        }
+    }
+    let profile = set.profile().check(conn);
+    let persistent = persistent.iter().filter_map(|(file, s)| {
+        sets::check_setting(conn, s)
+            .err()
+            .map(|f| (file.clone(), s.line, f))
+    });
+    for (file, line, failure) in persistent.chain(profile) {
+        c.problems.push(Finding {
+            check: "pragmas",
+            message: format!("{failure} ({file}:{line})"),
+            fix: None,
+        });
+    }
+    Ok(())
+}
+
+fn user_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// An index's key columns (lowercased names), and what kind of index it is.
+struct IndexInfo {
+    name: String,
+    unique: bool,
+    created: bool,
+    partial: bool,
+    keys: Vec<(String, bool, String)>,
+}
+
+fn indexes_of(conn: &Connection, table: &str) -> rusqlite::Result<Vec<IndexInfo>> {
+    let mut list = conn.prepare(
+        "SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1) ORDER BY name",
+    )?;
+    let heads = list
+        .query_map([table], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)? != 0,
+                r.get::<_, String>(2)? == "c",
+                r.get::<_, i64>(3)? != 0,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut xinfo = conn.prepare(
+        "SELECT name, \"desc\", coll FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
+    )?;
+    heads
+        .into_iter()
+        .map(|(name, unique, created, partial)| {
+            let keys = xinfo
+                .query_map([&name], |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?
+                            .unwrap_or_default()
+                            .to_ascii_lowercase(),
+                        r.get::<_, i64>(1)? != 0,
+                        r.get::<_, String>(2)?.to_ascii_lowercase(),
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(IndexInfo {
+                name,
+                unique,
+                created,
+                partial,
+                keys,
+            })
+        })
+        .collect()
+}
+
+/// Foreign keys whose child columns lead no index: every parent delete or
+/// key update scans the child table.
+fn unindexed_foreign_keys(conn: &Connection, table: &str, c: &mut Checkup) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT id, \"from\", \"table\" FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
+    )?;
+    let mut keys: Vec<(i64, Vec<String>, String)> = Vec::new();
+    for row in stmt.query_map([table], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })? {
+        let (id, from, parent) = row?;
+        match keys.last_mut() {
+            Some((last, cols, _)) if *last == id => cols.push(from),
+            _ => keys.push((id, vec![from], parent)),
+        }
+    }
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let indexes = indexes_of(conn, table)?;
+    let rowid_alias: Option<String> = conn
+        .query_row(
+            "SELECT name FROM pragma_table_info(?1) WHERE pk = 1 AND upper(type) = 'INTEGER'
+             AND (SELECT count(*) FROM pragma_table_info(?1) WHERE pk > 0) = 1",
+            [table],
+            |r| r.get(0),
+        )
+        .ok();
+    for (_, cols, parent) in keys {
+        let lower: Vec<String> = cols.iter().map(|c| c.to_ascii_lowercase()).collect();
+        let covered = indexes.iter().filter(|i| !i.partial).any(|i| {
+            i.keys.len() >= lower.len()
+                && i.keys[..lower.len()]
+                    .iter()
+                    .all(|(k, _, _)| lower.contains(k))
+        }) || (lower.len() == 1
+            && rowid_alias
+                .as_deref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(&lower[0])));
+        if !covered {
+            let name = format!("idx_{table}_{}", cols.join("_"));
+            let quoted: Vec<String> = cols.iter().map(|c| quote(c)).collect();
+            c.problems.push(Finding {
+                check: "unindexed_foreign_key",
+                message: format!(
+                    "{table} ({}) references {parent} but no index starts with those columns: every delete or key change in {parent} scans {table}",
+                    cols.join(", ")
+                ),
+                fix: Some(format!("CREATE INDEX {} ON {} ({});", quote(&name), quote(table), quoted.join(", "))),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Indexes whose columns lead another index of the same table: the longer one
+/// serves every lookup the shorter one does, and each costs every write.
+fn redundant_indexes(conn: &Connection, table: &str, c: &mut Checkup) -> rusqlite::Result<()> {
+    let indexes = indexes_of(conn, table)?;
+    for a in indexes
+        .iter()
+        .filter(|a| a.created && !a.partial && !a.unique)
+    {
+        let covering = indexes.iter().find(|b| {
+            b.name != a.name
+                && !b.partial
+                && b.keys.len() >= a.keys.len()
+                && b.keys[..a.keys.len()] == a.keys[..]
+                // Of two identical non-unique indexes, keep the first by name.
+                && (b.keys.len() > a.keys.len() || b.unique || b.name < a.name)
+        });
+        if let Some(b) = covering {
+            c.problems.push(Finding {
+                check: "redundant_index",
+                message: format!(
+                    "index {} on {table} is redundant: its columns lead index {}, which serves the same lookups",
+                    a.name, b.name
+                ),
+                fix: Some(format!("DROP INDEX {};", quote(&a.name))),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn sizes(conn: &Connection, path: &Path, c: &mut Checkup) -> rusqlite::Result<()> {
+    let int = |sql: &str| {
+        conn.query_row(sql, [], |r| r.get::<_, i64>(0))
+            .map(|v| v.max(0) as u64)
+    };
+    let page_size = int("PRAGMA page_size")?;
+    let page_count = int("PRAGMA page_count")?;
+    let freelist_count = int("PRAGMA freelist_count")?;
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    c.sizes = Sizes {
+        page_size,
+        page_count,
+        freelist_count,
+        database_bytes: page_size * page_count,
+        wal_bytes: std::fs::metadata(&wal).map_or(0, |m| m.len()),
+        freelist_bytes: page_size * freelist_count,
+    };
+    Ok(())
+}
+
+fn advise(conn: &Connection, c: &mut Checkup) -> rusqlite::Result<()> {
+    let s = c.sizes;
+    if c.journal_mode != "wal" {
+        c.advice.push(format!(
+            "journal_mode is {}: with WAL, readers keep working while one connection writes; add `journal_mode = wal` to a pragma set",
+            c.journal_mode
+        ));
+    }
+    if s.freelist_bytes > MIB && s.freelist_count * 4 > s.page_count {
+        c.advice.push(format!(
+            "{} MiB of the file is free pages: `migrate-cli vacuum` returns them to the disk (or set auto_vacuum = incremental and use `vacuum --incremental`)",
+            s.freelist_bytes / MIB
+        ));
+    }
+    if s.wal_bytes > 64 * MIB {
+        c.advice.push(format!(
+            "the WAL is {} MiB: `migrate-cli checkpoint --mode truncate` folds it into the database; a WAL that keeps growing means a connection holds a read transaction open",
+            s.wal_bytes / MIB
+        ));
+    }
+    let has_stats = conn
+        .prepare("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")?
+        .exists([])?;
+    if !has_stats && s.page_count > 100 {
+        c.advice
+            .push("the query planner has no statistics: run `migrate-cli optimize`".into());
+    }
+    // Is a writer holding the lock right now? Try, and give it straight back.
+    let timeout = int_pragma(conn, "busy_timeout")?;
+    conn.busy_timeout(std::time::Duration::ZERO)?;
+    let attempt = conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;");
+    conn.busy_timeout(std::time::Duration::from_millis(timeout.max(0) as u64))?;
+    let locked = match attempt {
+        Ok(()) => false,
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::DatabaseBusy => true,
+        Err(e) => return Err(e),
+    };
+    if locked {
+        c.advice.push(
+            "another connection holds the write lock right now. If writers fail with \"database is locked\": raise busy_timeout \
+             (a pragma set's `busy_timeout`), keep write transactions short, start them with BEGIN IMMEDIATE, and find the holder \
+             with `fuser` or `lsof`. Never delete the -wal or -shm files to clear a lock: that can lose committed data or corrupt \
+             the database."
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+fn int_pragma(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
+    conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+}
