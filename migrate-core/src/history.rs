@@ -89,7 +89,11 @@ pub(crate) fn read(conn: &Connection, table: &Table) -> Result<Vec<HistoryRow>, 
     let mut stmt = match conn.prepare_cached(&sql) {
         Ok(stmt) => stmt,
         Err(_) if !exists(conn, table)? => return Ok(Vec::new()),
-        Err(e) => return Err(foreign_table(conn, table)?.unwrap_or(e.into())),
+        // Another process may have created it since the first attempt.
+        Err(_) => match conn.prepare_cached(&sql) {
+            Ok(stmt) => stmt,
+            Err(e) => return Err(foreign_table(conn, table)?.unwrap_or(e.into())),
+        },
     };
     let rows = stmt.query_map([], |r| {
         Ok(HistoryRow {
