@@ -1,63 +1,14 @@
 //! The real `migrate-cli` binary on real SQLite files: output, exit codes,
 //! errors, and several processes migrating one new database at once.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 use migrate_core::rusqlite::Connection;
 
-const BIN: &str = env!("CARGO_BIN_EXE_migrate-cli");
-
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    fn new(files: &[(&str, &str)]) -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("migrations")).unwrap();
-        let p = Project { dir };
-        for (name, text) in files {
-            p.write(name, text);
-        }
-        p
-    }
-
-    fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.dir.path().join("migrations").join(name), text).unwrap();
-    }
-
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("app.db")
-    }
-
-    /// Runs the binary in the project dir with `--database app.db`.
-    fn cli(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.current_dir(self.dir.path())
-            .env_remove("MIGRATE_DATABASE")
-            .env_remove("MIGRATE_DIR")
-            .args(["--database", "app.db"])
-            .args(args);
-        c
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited")
-}
+use common::*;
 
 /// Runs `check` with filters for what varies between runs: timestamps
 /// (padded to keep columns aligned) and durations.

@@ -57,6 +57,7 @@ pub struct Runner<'m> {
     dry_run: bool,
     atomic: bool,
     backup_to: Option<std::path::PathBuf>,
+    schema_only: bool,
 }
 
 /// One migration of a run.
@@ -103,6 +104,7 @@ impl<'m> Runner<'m> {
             dry_run: false,
             atomic: false,
             backup_to: None,
+            schema_only: false,
         }
     }
 
@@ -134,6 +136,13 @@ impl<'m> Runner<'m> {
     /// something is pending; an existing file is refused).
     pub fn backup_to(mut self, path: Option<std::path::PathBuf>) -> Self {
         self.backup_to = path;
+        self
+    }
+
+    /// Skips pragma sets: for replaying the schema into an in-memory
+    /// database, which cannot hold persistent pragmas.
+    pub(crate) fn schema_only(mut self) -> Self {
+        self.schema_only = true;
         self
     }
 
@@ -239,7 +248,7 @@ impl<'m> Runner<'m> {
                 return Ok(());
             }
             let start = Instant::now();
-            let notes = work.execute(conn, m).map_err(fail)?;
+            let notes = work.execute(conn, m, self.schema_only).map_err(fail)?;
             let duration = start.elapsed();
             let tx = Tx::begin(conn, &self.table).map_err(sql)?;
             if history::checksum_of(conn, &self.table, m.version)?.is_none() {
@@ -271,7 +280,7 @@ impl<'m> Runner<'m> {
             return Ok(());
         }
         let start = Instant::now();
-        let notes = work.execute(conn, m).map_err(fail)?;
+        let notes = work.execute(conn, m, self.schema_only).map_err(fail)?;
         if work.foreign_keys_off() || fk.enforced(conn).map_err(sql)? {
             check_foreign_keys(conn).map_err(|cause| fail((None, None, cause)))?;
         }
@@ -324,7 +333,7 @@ impl<'m> Runner<'m> {
                 continue;
             }
             let start = Instant::now();
-            match w.execute(conn, m) {
+            match w.execute(conn, m, self.schema_only) {
                 Ok(n) => notes.extend(n.into_iter().map(|n| format!("{}: {n}", m.file))),
                 Err((line, stmt, cause)) => {
                     let before = applied_versions(report);
@@ -393,9 +402,16 @@ impl Work {
         matches!(self, Work::Sql(s) if s.foreign_keys_off)
     }
 
-    /// Does the work; returns notes for the report.
-    fn execute(&self, conn: &Connection, m: &Migration) -> Result<Vec<String>, StepError> {
+    /// Does the work; returns notes for the report. `schema_only` skips
+    /// pragma sets (for a replay into memory, which cannot hold them).
+    fn execute(
+        &self,
+        conn: &Connection,
+        m: &Migration,
+        schema_only: bool,
+    ) -> Result<Vec<String>, StepError> {
         match self {
+            Work::Pragmas(_) if schema_only => Ok(Vec::new()),
             Work::Sql(script) => execute_all(conn, m, script).map(|()| Vec::new()),
             Work::Pragmas(set) => sets::apply_pragmas(conn, set),
             Work::Indexes(set) => sets::create_indexes(conn, set).map(|()| Vec::new()),

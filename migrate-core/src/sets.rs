@@ -279,13 +279,21 @@ fn existing_index(conn: &Connection, name: &str) -> rusqlite::Result<Option<Stri
     })
 }
 
+/// Whether two statements are the same but for spacing, case outside
+/// quotes, and comments.
+pub(crate) fn same_sql(a: &str, b: &str) -> bool {
+    sql_tokens(a) == sql_tokens(b)
+}
+
 /// What makes two indexes the same, as SQLite resolved them: the table,
 /// uniqueness, and each key column's name, direction and collation.
-#[derive(PartialEq, Eq)]
-struct Shape {
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Shape {
     table: String,
     unique: bool,
     keys: Vec<(String, bool, String)>,
+    /// A partial index's condition, as tokens.
+    condition: Vec<String>,
 }
 
 /// Whether the existing index `index.name` is `index`: same table,
@@ -293,7 +301,7 @@ struct Shape {
 /// condition. The wanted index is built under a scratch name to compare, and
 /// dropped.
 fn same_definition(conn: &Connection, index: &Index, existing_sql: &str) -> rusqlite::Result<bool> {
-    if sql_tokens(existing_sql) == sql_tokens(&index.sql()) {
+    if same_sql(existing_sql, &index.sql()) {
         return Ok(true);
     }
     let scratch = Index {
@@ -301,43 +309,45 @@ fn same_definition(conn: &Connection, index: &Index, existing_sql: &str) -> rusq
         ..index.clone()
     };
     execute(conn, &scratch.sql())?;
-    let shape = |name: &str| -> rusqlite::Result<Shape> {
-        let (table, sql): (String, String) = conn.query_row(
-            "SELECT tbl_name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND name = ?1 COLLATE NOCASE",
-            [name],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        let mut stmt = conn.prepare(
-            "SELECT name, \"desc\", coll FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
-        )?;
-        let keys = stmt
-            .query_map([name], |r| {
-                Ok((
-                    r.get::<_, Option<String>>(0)?
-                        .unwrap_or_default()
-                        .to_ascii_lowercase(),
-                    r.get::<_, i64>(1)? != 0,
-                    r.get::<_, String>(2)?.to_ascii_lowercase(),
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let unique = sql_tokens(&sql).get(1).is_some_and(|w| w == "unique");
-        Ok(Shape {
-            table: table.to_ascii_lowercase(),
-            unique,
-            keys,
-        })
-    };
-    let wanted = shape(&scratch.name)?;
-    let have = shape(&index.name)?;
+    let wanted = index_shape(conn, &scratch.name)?;
+    let have = index_shape(conn, &index.name)?;
     execute(conn, &format!("DROP INDEX {}", quote(&scratch.name)))?;
-    let condition = |sql: &str| {
-        let tokens = sql_tokens(sql);
-        let at = tokens.iter().rposition(|t| t == "where");
-        at.map(|i| tokens[i + 1..].join(" ")).unwrap_or_default()
+    Ok(wanted == have)
+}
+
+/// The shape of the index called `name` (and its condition's tokens).
+pub(crate) fn index_shape(conn: &Connection, name: &str) -> rusqlite::Result<Shape> {
+    let (table, sql): (String, String) = conn.query_row(
+        "SELECT tbl_name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND name = ?1 COLLATE NOCASE",
+        [name],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let mut stmt = conn.prepare(
+        "SELECT name, \"desc\", coll FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
+    )?;
+    let keys = stmt
+        .query_map([name], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?
+                    .unwrap_or_default()
+                    .to_ascii_lowercase(),
+                r.get::<_, i64>(1)? != 0,
+                r.get::<_, String>(2)?.to_ascii_lowercase(),
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let tokens = sql_tokens(&sql);
+    let unique = tokens.get(1).is_some_and(|w| w == "unique");
+    let condition = match tokens.iter().rposition(|t| t == "where") {
+        Some(i) => tokens[i + 1..].to_vec(),
+        None => Vec::new(),
     };
-    let scratch_sql = scratch.sql();
-    Ok(wanted == have && condition(&scratch_sql) == condition(existing_sql))
+    Ok(Shape {
+        table: table.to_ascii_lowercase(),
+        unique,
+        keys,
+        condition,
+    })
 }
 
 /// A statement's tokens, lowercased outside quotes, for comparisons that
@@ -366,7 +376,7 @@ pub(crate) fn verify_index(conn: &Connection, index: &Index) -> rusqlite::Result
             index.sql()
         )));
     };
-    if sql_tokens(&existing) == sql_tokens(&index.sql()) {
+    if same_sql(&existing, &index.sql()) {
         return Ok(None);
     }
     execute(conn, "BEGIN IMMEDIATE")?;

@@ -123,6 +123,21 @@ impl Migrations {
         })
     }
 
+    /// The migrations of this set whose versions `keep` accepts.
+    pub fn subset(&self, keep: impl Fn(u64) -> bool) -> Migrations {
+        Migrations {
+            list: Cow::Owned(
+                self.list
+                    .iter()
+                    .filter(|m| keep(m.version))
+                    .cloned()
+                    .collect(),
+            ),
+            dir: None,
+            embedded: false,
+        }
+    }
+
     /// The migrations in version order.
     pub fn iter(&self) -> std::slice::Iter<'_, Migration> {
         self.list.iter()

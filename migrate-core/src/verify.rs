@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::history::{self, Table};
 use crate::naming::Kind;
 use crate::plan::{self, State};
+use crate::schema::{self, Object};
 use crate::sets;
 use crate::source::{Migration, Migrations};
 
@@ -126,6 +127,8 @@ pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Veri
         });
     }
 
+    v.problems.extend(drift(set, conn, table, &applied)?);
+
     // Indexes and plan assertions of applied index sets.
     for &m in applied.iter().filter(|m| m.kind == Kind::Indexes) {
         let Ok(parsed) = indexes::parse(&m.text) else {
@@ -151,4 +154,199 @@ pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Veri
         }
     }
     Ok(v)
+}
+
+/// Drift: the live schema against the schema the applied files produce when
+/// replayed into an in-memory database, object by object. Objects whose
+/// text differs are compared by structure (columns and foreign keys of a
+/// table, key columns of an index) before they are called changed.
+fn drift(
+    set: &Migrations,
+    conn: &Connection,
+    table: &Table,
+    applied: &[&Migration],
+) -> Result<Vec<Problem>, Error> {
+    let versions: Vec<u64> = applied.iter().map(|m| m.version).collect();
+    let replay_set = set.subset(|v| versions.contains(&v));
+    let mut memory = Connection::open_in_memory()?;
+    if let Err(e) = replay_set
+        .runner()
+        .table(table.clone())
+        .schema_only()
+        .allow_out_of_order(true)
+        .run(&mut memory)
+    {
+        return Ok(vec![problem(
+            None,
+            None,
+            format!(
+                "drift not checked: the applied migrations do not replay into an empty in-memory database: {e}"
+            ),
+        )]);
+    }
+    let live = schema::objects(conn, Some(table))?;
+    let files = schema::objects(&memory, Some(table))?;
+    let key = |o: &Object| (o.kind.clone(), o.name.to_ascii_lowercase());
+    // Indexes of index sets are checked against their line instead.
+    let from_sets: Vec<String> = applied
+        .iter()
+        .filter(|m| m.kind == Kind::Indexes)
+        .filter_map(|m| indexes::parse(&m.text).ok())
+        .flat_map(|s| s.indexes.into_iter().map(|i| i.name.to_ascii_lowercase()))
+        .collect();
+    let checked_elsewhere =
+        |o: &Object| o.kind == "index" && from_sets.contains(&o.name.to_ascii_lowercase());
+    let mut problems = Vec::new();
+    for want in files.iter().filter(|o| !checked_elsewhere(o)) {
+        match live.iter().find(|o| key(o) == key(want)) {
+            None => problems.push(problem(
+                None,
+                None,
+                format!(
+                    "drift: {} `{}` is missing (the migrations create it)",
+                    want.kind, want.name
+                ),
+            )),
+            Some(have) => {
+                if let Some(how) = difference(conn, have, &memory, want)? {
+                    problems.push(problem(
+                        None,
+                        None,
+                        format!(
+                            "drift: {} `{}` was changed outside the migrations: {how}",
+                            want.kind, want.name
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    for have in live
+        .iter()
+        .filter(|o| !files.iter().any(|w| key(w) == key(o)))
+    {
+        problems.push(problem(
+            None,
+            None,
+            format!(
+                "drift: {} `{}` is not created by any migration",
+                have.kind, have.name
+            ),
+        ));
+    }
+    Ok(problems)
+}
+
+/// How `have` (in `live`) differs from `want` (in `files`), or `None`.
+fn difference(
+    live: &Connection,
+    have: &Object,
+    files: &Connection,
+    want: &Object,
+) -> rusqlite::Result<Option<String>> {
+    if sets::same_sql(&have.sql, &want.sql) {
+        return Ok(None);
+    }
+    match want.kind.as_str() {
+        "table" => {
+            let (h, w) = (
+                table_shape(live, &have.name)?,
+                table_shape(files, &want.name)?,
+            );
+            if h == w {
+                return Ok(None);
+            }
+            let mut notes = Vec::new();
+            for c in w.0.iter().filter(|c| !h.0.iter().any(|x| x.0 == c.0)) {
+                notes.push(format!("column `{}` is missing", c.0));
+            }
+            for c in h.0.iter().filter(|c| !w.0.iter().any(|x| x.0 == c.0)) {
+                notes.push(format!("column `{}` was added", c.0));
+            }
+            for c in w.0.iter() {
+                if let Some(x) = h.0.iter().find(|x| x.0 == c.0 && *x != c) {
+                    notes.push(format!(
+                        "column `{}` is `{}`, the migrations make it `{}`",
+                        c.0,
+                        x.describe(),
+                        c.describe()
+                    ));
+                }
+            }
+            if h.1 != w.1 {
+                notes.push("its foreign keys differ".into());
+            }
+            if notes.is_empty() {
+                notes.push("its constraints differ".into());
+            }
+            Ok(Some(format!(
+                "{}\n  live:  {}\n  files: {}",
+                notes.join("; "),
+                have.sql,
+                want.sql
+            )))
+        }
+        "index" => {
+            let same =
+                sets::index_shape(live, &have.name)? == sets::index_shape(files, &want.name)?;
+            Ok((!same).then(|| format!("\n  live:  {}\n  files: {}", have.sql, want.sql)))
+        }
+        _ => Ok(Some(format!(
+            "\n  live:  {}\n  files: {}",
+            have.sql, want.sql
+        ))),
+    }
+}
+
+/// A column as `table_xinfo` reports it: name, type, not null, default,
+/// primary-key position, hidden.
+#[derive(Debug, PartialEq, Eq)]
+struct ColumnShape(String, String, bool, Option<String>, i64, i64);
+
+impl ColumnShape {
+    fn describe(&self) -> String {
+        let mut s = self.1.clone();
+        if self.2 {
+            s.push_str(" NOT NULL");
+        }
+        if let Some(d) = &self.3 {
+            s.push_str(&format!(" DEFAULT {d}"));
+        }
+        if self.4 > 0 {
+            s.push_str(" PRIMARY KEY");
+        }
+        s
+    }
+}
+
+/// A table's columns and foreign keys (child column, parent table, parent
+/// column, actions).
+type TableShape = (
+    Vec<ColumnShape>,
+    Vec<(String, String, String, String, String)>,
+);
+
+fn table_shape(conn: &Connection, table: &str) -> rusqlite::Result<TableShape> {
+    let mut stmt = conn.prepare("SELECT name, upper(type), \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid")?;
+    let columns = stmt
+        .query_map([table], |r| {
+            Ok(ColumnShape(
+                r.get::<_, String>(0)?.to_ascii_lowercase(),
+                r.get(1)?,
+                r.get::<_, i64>(2)? != 0,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut stmt = conn.prepare(
+        "SELECT lower(\"from\"), lower(\"table\"), lower(coalesce(\"to\", '')), on_update, on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
+    )?;
+    let keys = stmt
+        .query_map([table], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((columns, keys))
 }

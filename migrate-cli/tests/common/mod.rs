@@ -1,0 +1,58 @@
+//! Helpers shared by the CLI tests: a project folder and the real binary.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_migrate-cli");
+
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new(files: &[(&str, &str)]) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("migrations")).unwrap();
+        let p = Project { dir };
+        for (name, text) in files {
+            p.write(name, text);
+        }
+        p
+    }
+
+    pub fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join("migrations").join(name), text).unwrap();
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("app.db")
+    }
+
+    /// Runs the binary in the project dir with `--database app.db`.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.current_dir(self.dir.path())
+            .env_remove("MIGRATE_DATABASE")
+            .env_remove("MIGRATE_DIR")
+            .args(["--database", "app.db"])
+            .args(args);
+        c
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited")
+}

@@ -1,0 +1,251 @@
+//! The operations commands of the real binary: new, schema, backup,
+//! checkpoint, optimize, vacuum, doctor.
+
+mod common;
+
+use common::*;
+use migrate_core::rusqlite::Connection;
+
+const USERS: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\n";
+
+fn names(p: &Project) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(p.dir.path().join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn new_pads_like_the_folder_and_never_overwrites() {
+    let p = Project::new(&[
+        ("0001_users.sql", USERS),
+        ("0002_posts.sql", "CREATE TABLE posts (x);"),
+    ]);
+    let out = p.cli(&["new", "add tags"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).trim_end().ends_with("0003_add_tags.sql"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(code(&p.cli(&["new", "settings", "--pragmas"])), 0);
+    assert_eq!(code(&p.cli(&["new", "hot", "--indexes"])), 0);
+    assert_eq!(
+        names(&p),
+        [
+            "0001_users.sql",
+            "0002_posts.sql",
+            "0003_add_tags.sql",
+            "0004_settings.pragmas",
+            "0005_hot.indexes"
+        ]
+    );
+    // The templates are valid migrations (comments only: no-ops).
+    assert_eq!(code(&p.cli(&["up"])), 0);
+    assert_eq!(code(&p.cli(&["new", "bad/name"])), 2);
+}
+
+#[test]
+fn new_follows_timestamp_numbering() {
+    let p = Project::new(&[("20210422143411_create.sql", USERS)]);
+    let out = p.cli(&["new", "next"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let created = names(&p).pop().unwrap();
+    let version = created.split('_').next().unwrap();
+    assert_eq!(version.len(), 14, "{created}");
+    assert!(
+        version > "20210422143411" && created.ends_with("_next.sql"),
+        "{created}"
+    );
+}
+
+#[test]
+fn new_starts_an_empty_folder_at_0001() {
+    let p = Project::new(&[]);
+    std::fs::remove_dir(p.dir.path().join("migrations")).unwrap();
+    assert_eq!(code(&p.cli(&["new", "init"])), 0);
+    assert_eq!(names(&p), ["0001_init.sql"]);
+}
+
+#[test]
+fn schema_prints_pragmas_then_objects() {
+    let p = Project::new(&[("0001_users.sql", USERS)]);
+    assert_eq!(code(&p.cli(&["schema"])), 1, "no database yet");
+    p.cli(&["up"]);
+    let out = p.cli(&["schema"]);
+    assert_eq!(code(&out), 0);
+    insta::assert_snapshot!("schema", stdout(&out));
+    assert!(stdout(&p.cli(&["schema", "--history"])).contains("schema_migrations"));
+}
+
+fn filled(p: &Project) {
+    p.cli(&["up"]);
+    Connection::open(p.db())
+        .unwrap()
+        .execute_batch(
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 5000)
+             INSERT INTO users (email) SELECT 'u' || x || '@example.com' FROM n;",
+        )
+        .unwrap();
+}
+
+fn count(path: &std::path::Path) -> i64 {
+    Connection::open(path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn backup_writes_a_checked_copy_and_refuses_to_overwrite() {
+    let p = Project::new(&[("0001_users.sql", USERS)]);
+    filled(&p);
+    let out = p.cli(&["backup", "copy.db"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("integrity_check ok"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).is_empty(),
+        "no progress bar off a terminal: {}",
+        stderr(&out)
+    );
+    let copy = p.dir.path().join("copy.db");
+    assert_eq!(count(&copy), 5000);
+    let out = p.cli(&["backup", "copy.db"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("already exists; pass --force"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(code(&p.cli(&["backup", "copy.db", "--force"])), 0);
+}
+
+#[test]
+fn up_backup_copies_before_changing() {
+    let p = Project::new(&[("0001_users.sql", USERS)]);
+    filled(&p);
+    p.write("0002_more.sql", "ALTER TABLE users ADD COLUMN nick TEXT;");
+    let out = p.cli(&["up", "--backup", "before.db"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("backed up to before.db"),
+        "{}",
+        stderr(&out)
+    );
+    let before = Connection::open(p.dir.path().join("before.db")).unwrap();
+    let columns: i64 = before
+        .query_row("SELECT count(*) FROM pragma_table_info('users')", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(columns, 2, "the copy is from before 0002");
+}
+
+#[test]
+fn maintenance_commands_keep_every_row() {
+    let p = Project::new(&[
+        ("0001_users.sql", USERS),
+        ("0002_wal.pragmas", "journal_mode = wal\n"),
+    ]);
+    filled(&p);
+    Connection::open(p.db())
+        .unwrap()
+        .execute("DELETE FROM users WHERE id > 2500", [])
+        .unwrap();
+    for args in [
+        &["checkpoint"][..],
+        &["checkpoint", "--mode", "truncate"],
+        &["optimize"],
+        &["vacuum"],
+        &["vacuum", "--into", "compact.db"],
+    ] {
+        let out = p.cli(args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        assert_eq!(count(&p.db()), 2500, "{args:?}");
+    }
+    assert_eq!(count(&p.dir.path().join("compact.db")), 2500);
+    let out = p.cli(&["vacuum", "--incremental", "10"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("needs auto_vacuum = incremental"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(code(&p.cli(&["checkpoint", "--mode", "sideways"])), 2);
+}
+
+#[test]
+fn doctor_finds_planted_problems_and_prints_json() {
+    let p = Project::new(&[
+        ("0001_users.sql", USERS),
+        (
+            "0002_posts.sql",
+            "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id), title TEXT);\n\
+             CREATE INDEX idx_posts_title ON posts (title);\n\
+             CREATE INDEX idx_posts_title_id ON posts (title, id);\n",
+        ),
+    ]);
+    p.cli(&["up"]);
+    let out = p.cli(&["doctor"]);
+    assert_eq!(code(&out), 1);
+    let text = stdout(&out);
+    assert!(
+        text.contains("FAIL [unindexed_foreign_key] posts (user_id) references users"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fix: CREATE INDEX \"idx_posts_user_id\" ON \"posts\" (\"user_id\");"),
+        "{text}"
+    );
+    assert!(
+        text.contains("FAIL [redundant_index] index idx_posts_title on posts is redundant"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fix: DROP INDEX \"idx_posts_title\";"),
+        "{text}"
+    );
+    assert!(text.contains("advice: journal_mode is delete"), "{text}");
+
+    let out = p.cli(&["doctor", "--json", "--full"]);
+    assert_eq!(code(&out), 1);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["ok"], false);
+    let checks: Vec<&str> = doc["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(checks, ["unindexed_foreign_key", "redundant_index"]);
+    assert!(doc["sizes"]["page_count"].as_u64().unwrap() > 0);
+
+    // Applying the fixes makes it healthy; advice alone exits 0.
+    Connection::open(p.db())
+        .unwrap()
+        .execute_batch(
+            "CREATE INDEX idx_posts_user_id ON posts (user_id); DROP INDEX idx_posts_title;",
+        )
+        .unwrap();
+    let out = p.cli(&["doctor"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+}
+
+#[test]
+fn doctor_works_on_any_sqlite_file_without_a_migrations_folder() {
+    let p = Project::new(&[]);
+    std::fs::remove_dir(p.dir.path().join("migrations")).unwrap();
+    Connection::open(p.db())
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x);")
+        .unwrap();
+    let out = p.cli(&["doctor"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("ok: no problems found"));
+}

@@ -1,0 +1,127 @@
+//! verify's drift check and the schema dump, on real files.
+
+use migrate_core::history::Table;
+use migrate_core::schema;
+use migrate_core::verify::verify;
+use migrate_tests::Fixture;
+
+const FILES: &[(&str, &str)] = &[
+    (
+        "1_users.sql",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\n",
+    ),
+    (
+        "2_posts.sql",
+        "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id), body TEXT);\n\
+         CREATE INDEX idx_posts_user ON posts (user_id);\n\
+         CREATE TRIGGER posts_touch AFTER UPDATE ON posts BEGIN SELECT 1; END;\n\
+         CREATE VIEW recent AS SELECT * FROM posts ORDER BY id DESC LIMIT 10;\n",
+    ),
+    (
+        "3_rename.sql",
+        "ALTER TABLE posts RENAME COLUMN body TO text;\nALTER TABLE users RENAME TO accounts;\n",
+    ),
+    ("4_hot.indexes", "unique index on accounts (email)\n"),
+];
+
+fn drifted(f: &Fixture) -> Vec<String> {
+    let set = f.set();
+    let conn = set.open(f.db()).unwrap();
+    verify(&set, &conn, &Table::default())
+        .unwrap()
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn a_clean_database_has_no_drift_even_after_renames() {
+    let f = Fixture::new(FILES);
+    assert_eq!(drifted(&f), Vec::<String>::new());
+}
+
+#[test]
+fn hand_made_changes_are_reported_by_name() {
+    let f = Fixture::new(FILES);
+    f.set().open(f.db()).unwrap();
+    f.conn()
+        .execute_batch(
+            "CREATE TABLE notes (x);
+             DROP INDEX idx_posts_user;
+             CREATE INDEX idx_posts_text ON posts (text);
+             DROP TRIGGER posts_touch;
+             CREATE TRIGGER posts_touch AFTER DELETE ON posts BEGIN SELECT 2; END;
+             ALTER TABLE accounts ADD COLUMN nick TEXT;
+             DROP VIEW recent;",
+        )
+        .unwrap();
+    let found = drifted(&f);
+    let expected = [
+        "drift: table `accounts` was changed outside the migrations: column `nick` was added",
+        "drift: index `idx_posts_user` is missing",
+        "drift: view `recent` is missing",
+        "drift: trigger `posts_touch` was changed outside the migrations",
+        "drift: table `notes` is not created by any migration",
+        "drift: index `idx_posts_text` is not created by any migration",
+    ];
+    for e in expected {
+        assert!(
+            found.iter().any(|p| p.starts_with(e)),
+            "missing {e:?} in {found:#?}"
+        );
+    }
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+}
+
+#[test]
+fn same_structure_written_differently_is_not_drift() {
+    let f = Fixture::new(FILES);
+    f.set().open(f.db()).unwrap();
+    // Rebuild `posts` by hand with other spacing and case: same structure.
+    f.conn()
+        .execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             BEGIN;
+             DROP VIEW recent;
+             CREATE TABLE posts_new (id integer primary key, user_id integer not null references accounts(id), text text);
+             INSERT INTO posts_new SELECT * FROM posts;
+             DROP TABLE posts;
+             ALTER TABLE posts_new RENAME TO posts;
+             CREATE INDEX idx_posts_user ON posts (user_id);
+             CREATE TRIGGER posts_touch AFTER UPDATE ON posts BEGIN SELECT 1; END;
+             CREATE VIEW recent AS SELECT * FROM posts ORDER BY id DESC LIMIT 10;
+             COMMIT;",
+        )
+        .unwrap();
+    assert_eq!(drifted(&f), Vec::<String>::new());
+}
+
+#[test]
+fn schema_dump_is_identical_across_runs_and_databases() {
+    let a = Fixture::new(FILES);
+    let b = Fixture::new(FILES);
+    let conn_a = a.set().open(a.db()).unwrap();
+    let conn_b = b.set().open(b.db()).unwrap();
+    let table = Table::default();
+    let first = schema::dump_with_pragmas(&conn_a, &table, false).unwrap();
+    assert_eq!(
+        first,
+        schema::dump_with_pragmas(&conn_a, &table, false).unwrap()
+    );
+    assert_eq!(
+        first,
+        schema::dump_with_pragmas(&conn_b, &table, false).unwrap()
+    );
+    assert!(
+        first.starts_with("PRAGMA page_size = 4096;\nPRAGMA auto_vacuum = none;\n"),
+        "{first}"
+    );
+    assert!(!first.contains("schema_migrations"));
+    let with_history = schema::dump_with_pragmas(&conn_a, &table, true).unwrap();
+    assert!(
+        with_history.contains("CREATE TABLE IF NOT EXISTS \"schema_migrations\"")
+            || with_history.contains("CREATE TABLE \"schema_migrations\""),
+        "{with_history}"
+    );
+}
