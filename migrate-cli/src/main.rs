@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+
+mod style;
 use migrate_core::history::{DEFAULT_TABLE, Table};
 use migrate_core::plan::{State, StatusRow};
 use migrate_core::rusqlite::{Connection, OpenFlags};
@@ -44,6 +46,19 @@ struct Global {
     /// How long to wait for another writer's lock, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 5000, global = true)]
     busy_timeout: u64,
+    /// Color in the output: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    color: ColorChoice,
+    /// Log every SQL statement run, with its duration, to stderr.
+    #[arg(long, short = 'v', global = true)]
+    verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,8 +67,8 @@ enum Command {
     Up(UpArgs),
     /// Show every migration and whether it is applied, pending, modified or missing.
     Status(StatusArgs),
-    /// Check the database against its migrations: checksums, pragmas, indexes, plan assertions.
-    Verify,
+    /// Check the database against its migrations: checksums, drift, pragmas, indexes, plan assertions.
+    Verify(VerifyArgs),
     /// Create the next migration file (numbered like the others) from a template.
     New(NewArgs),
     /// Print the live schema: persistent pragmas, then tables, indexes, views, triggers.
@@ -120,6 +135,13 @@ struct SchemaArgs {
     /// Include the history table.
     #[arg(long)]
     history: bool,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// Print JSON: {"database", "ok", "applied", "pending": [...], "problems": [{"file", "line", "message"}]}.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -190,11 +212,16 @@ fn usage(message: String) -> Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    style::init(match cli.global.color {
+        ColorChoice::Auto => None,
+        ColorChoice::Always => Some(true),
+        ColorChoice::Never => Some(false),
+    });
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(f) if is_broken_pipe(&*f.error) => ExitCode::SUCCESS,
         Err(f) => {
-            let mut message = format!("error: {}", f.error);
+            let mut message = format!("{} {}", style::error(), f.error);
             let mut source = f.error.source();
             while let Some(s) = source {
                 // Causes whose text is already in the message add nothing.
@@ -225,7 +252,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         usage("no database given; pass --database PATH or set MIGRATE_DATABASE".into())
     })?;
     let set = match &cli.command {
-        Command::Up(_) | Command::Status(_) | Command::Verify => Migrations::from_dir(&g.dir)?,
+        Command::Up(_) | Command::Status(_) | Command::Verify(_) => Migrations::from_dir(&g.dir)?,
         // Operations work on any SQLite file; a migrations folder only adds
         // its connection profile and expected pragmas.
         _ => optional_set(&g.dir),
@@ -233,7 +260,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
         Command::Up(args) => up(g, &set, table, &database, args),
         Command::Status(args) => status(g, &set, table, &database, args),
-        Command::Verify => verify(g, &set, table, &database),
+        Command::Verify(args) => verify(g, &set, table, &database, &args),
         Command::New(_) => unreachable!("handled before the database is needed"),
         Command::Schema(args) => schema(g, &set, &table, &database, &args),
         Command::Checkpoint(args) => {
@@ -260,6 +287,12 @@ fn open(path: &Path, g: &Global, set: &Migrations, create: bool) -> Result<Conne
         error: format!("cannot open database {}: {e}", path.display()).into(),
     })?;
     conn.busy_timeout(Duration::from_millis(g.busy_timeout))?;
+    if g.verbose {
+        conn.trace_v2(
+            rusqlite::trace::TraceEventCodes::SQLITE_TRACE_PROFILE,
+            Some(log_statement),
+        );
+    }
     set.profile()
         .apply(&conn)
         .map_err(|e| in_database(path, e.into()))?;
@@ -301,7 +334,7 @@ fn up(
         eprintln!("note: {note}");
     }
     for warning in &report.warnings {
-        eprintln!("warning: {warning}");
+        eprintln!("{} {warning}", style::warning());
     }
     Ok(0)
 }
@@ -332,13 +365,37 @@ fn open_existing(database: &Path, g: &Global, set: &Migrations) -> Result<Connec
     open(database, g, set, false)
 }
 
-fn verify(g: &Global, set: &Migrations, table: Table, database: &Path) -> Result<u8, Failure> {
+fn verify(
+    g: &Global,
+    set: &Migrations,
+    table: Table,
+    database: &Path,
+    args: &VerifyArgs,
+) -> Result<u8, Failure> {
     let conn = open_existing(database, g, set)?;
     let v =
         migrate_core::verify::verify(set, &conn, &table).map_err(|e| in_database(database, e))?;
     let mut out = io::stdout().lock();
+    let code = if v.problems.is_empty() { 0 } else { 1 };
+    if args.json {
+        let problems: Vec<serde_json::Value> = v
+            .problems
+            .iter()
+            .map(|p| serde_json::json!({"file": p.file, "line": p.line, "message": p.message}))
+            .collect();
+        let doc = serde_json::json!({
+            "database": database.display().to_string(),
+            "ok": v.problems.is_empty(),
+            "applied": v.applied,
+            "pending": v.pending,
+            "problems": problems,
+        });
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+        return Ok(code);
+    }
     for p in &v.problems {
-        writeln!(out, "FAIL {p}")?;
+        writeln!(out, "{} {p}", style::fail())?;
     }
     let pending = if v.pending.is_empty() {
         String::new()
@@ -349,19 +406,19 @@ fn verify(g: &Global, set: &Migrations, table: Table, database: &Path) -> Result
     if v.problems.is_empty() {
         writeln!(
             out,
-            "ok: {} applied migrations verified{pending}",
+            "{} {} applied migrations verified{pending}",
+            style::ok(),
             v.applied
         )?;
-        Ok(0)
     } else {
+        let n = v.problems.len();
         writeln!(
             out,
-            "{} problems in {} applied migrations{pending}",
-            v.problems.len(),
+            "{n} problems in {} applied migrations{pending}",
             v.applied
         )?;
-        Ok(1)
     }
+    Ok(code)
 }
 
 /// A database error says which database.
@@ -589,7 +646,8 @@ fn checkpoint(conn: &Connection, database: &Path, mode: Mode) -> Result<u8, Fail
     )?;
     if c.blocked {
         eprintln!(
-            "error: another connection kept the checkpoint from finishing; try again, or with --mode passive"
+            "{} another connection kept the checkpoint from finishing; try again, or with --mode passive",
+            style::error()
         );
         return Ok(1);
     }
@@ -672,7 +730,8 @@ fn optional_set(dir: &Path) -> Migrations {
     }
     Migrations::from_dir(dir).unwrap_or_else(|e| {
         eprintln!(
-            "warning: ignoring the migrations folder (its connection profile is not applied):\n{e}"
+            "{} ignoring the migrations folder (its connection profile is not applied):\n{e}",
+            style::warning()
         );
         Migrations::default()
     })
@@ -724,7 +783,7 @@ fn doctor(
             c.journal_mode
         )?;
         for p in &c.problems {
-            writeln!(out, "FAIL [{}] {}", p.check, p.message)?;
+            writeln!(out, "{} [{}] {}", style::fail(), p.check, p.message)?;
             if let Some(fix) = &p.fix {
                 writeln!(out, "     fix: {fix}")?;
             }
@@ -733,10 +792,22 @@ fn doctor(
             writeln!(out, "advice: {a}")?;
         }
         if c.problems.is_empty() {
-            writeln!(out, "ok: no problems found")?;
+            writeln!(out, "{} no problems found", style::ok())?;
         } else {
             writeln!(out, "{} problems", c.problems.len())?;
         }
     }
     Ok(if c.problems.is_empty() { 0 } else { 1 })
+}
+
+/// `-v`: every statement SQLite ran, when it finished, with its duration.
+fn log_statement(event: rusqlite::trace::TraceEvent<'_>) {
+    if let rusqlite::trace::TraceEvent::Profile(stmt, took) = event {
+        eprintln!(
+            "{} {:>7.2} ms  {}",
+            style::dim("sql"),
+            took.as_secs_f64() * 1000.0,
+            migrate_core::sql::shorten(&stmt.sql())
+        );
+    }
 }

@@ -249,3 +249,55 @@ fn doctor_works_on_any_sqlite_file_without_a_migrations_folder() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(stdout(&out).contains("ok: no problems found"));
 }
+
+#[test]
+fn verbose_logs_statements_and_color_follows_the_flag() {
+    let p = Project::new(&[("0001_users.sql", USERS)]);
+    let out = p.cli(&["-v", "up"]);
+    assert_eq!(code(&out), 0);
+    let log = stderr(&out);
+    assert!(
+        log.contains("BEGIN IMMEDIATE") && log.contains("CREATE TABLE users"),
+        "{log}"
+    );
+    assert!(!log.contains('\x1b'), "no color off a terminal");
+    let out = p.cli(&["--color", "always", "verify"]);
+    assert!(
+        stdout(&out).starts_with("\x1b[32mok:\x1b[0m"),
+        "{:?}",
+        stdout(&out)
+    );
+    let out = p
+        .command(&["--color", "always", "verify"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).starts_with("\x1b[32m"),
+        "--color always wins over NO_COLOR"
+    );
+}
+
+#[test]
+fn verify_json_has_a_stable_shape() {
+    let p = Project::new(&[
+        ("0001_users.sql", USERS),
+        ("0002_later.sql", "CREATE TABLE t (x);"),
+    ]);
+    p.cli(&["up", "--to", "1"]);
+    Connection::open(p.db())
+        .unwrap()
+        .execute_batch("CREATE TABLE extra (x);")
+        .unwrap();
+    let out = p.cli(&["verify", "--json"]);
+    assert_eq!(code(&out), 1);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["applied"], 1);
+    assert_eq!(doc["pending"], serde_json::json!([2]));
+    assert_eq!(
+        doc["problems"][0]["message"],
+        "drift: table `extra` is not created by any migration"
+    );
+    assert_eq!(doc["problems"][0]["file"], serde_json::Value::Null);
+}

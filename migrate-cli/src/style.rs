@@ -1,0 +1,60 @@
+//! Color for the few words that carry a verdict (`ok`, `FAIL`, `warning:`,
+//! `error:`): on a terminal unless `NO_COLOR` is set or `TERM=dumb`, or as
+//! `--color` says.
+
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+
+/// Whether stdout and stderr get color.
+static ENABLED: OnceLock<(bool, bool)> = OnceLock::new();
+
+/// Decides once: `Some(choice)` from `--color always|never`, `None` for auto.
+pub fn init(choice: Option<bool>) {
+    let auto = || {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+        !no_color && !dumb
+    };
+    let enabled = match choice {
+        Some(c) => (c, c),
+        None => (
+            auto() && std::io::stdout().is_terminal(),
+            auto() && std::io::stderr().is_terminal(),
+        ),
+    };
+    let _ = ENABLED.set(enabled);
+}
+
+fn paint(word: &str, code: &str, stderr: bool) -> String {
+    let (out, err) = ENABLED.get().copied().unwrap_or((false, false));
+    if (stderr && err) || (!stderr && out) {
+        format!("\x1b[{code}m{word}\x1b[0m")
+    } else {
+        word.to_owned()
+    }
+}
+
+/// `FAIL`, red, for stdout.
+pub fn fail() -> String {
+    paint("FAIL", "1;31", false)
+}
+
+/// `ok:`, green, for stdout.
+pub fn ok() -> String {
+    paint("ok:", "32", false)
+}
+
+/// `warning:`, yellow, for stderr.
+pub fn warning() -> String {
+    paint("warning:", "33", true)
+}
+
+/// `error:`, red, for stderr.
+pub fn error() -> String {
+    paint("error:", "1;31", true)
+}
+
+/// A dim label, for stderr.
+pub fn dim(word: &str) -> String {
+    paint(word, "2", true)
+}
