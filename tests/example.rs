@@ -19,13 +19,6 @@ fn macro_and_loader_agree_on_every_checksum() {
 }
 
 #[test]
-fn example_schema() {
-    // Applies every kind, checks the plan assertions, dumps the schema.
-    let dump = migrate_core::testing::schema(&EMBEDDED).unwrap();
-    insta::assert_snapshot!(dump);
-}
-
-#[test]
 fn example_database_verifies_clean_and_keeps_its_pragmas() {
     let f = Fixture::new(&[]);
     let conn = EMBEDDED.open(f.db()).unwrap();

@@ -4,10 +4,8 @@
 //!
 //! Usage: `flashmath [DATABASE]` (default `flashmath.db`).
 
-use migrate_core::Migrations;
+use flashmath::MIGRATIONS;
 use migrate_core::rusqlite::{Connection, params};
-
-static MIGRATIONS: Migrations = migrate_macros::embed_migrations!("migrations");
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()
