@@ -321,6 +321,10 @@ fn in_database(database: &Path, e: migrate_core::Error) -> Failure {
             code: 1,
             error: format!("{}: {e}", database.display()).into(),
         },
+        migrate_core::Error::Migration(e) => Failure {
+            code: 1,
+            error: format!("{}: {e}", database.display()).into(),
+        },
         other => other.into(),
     }
 }

@@ -113,7 +113,9 @@ fn sql_error_exits_1_naming_version_file_and_line() {
     assert_eq!(code(&out), 1);
     let err = stderr(&out);
     assert!(
-        err.starts_with("error: migration 2 (0002_bad.sql:3) failed: no such column: nope"),
+        err.starts_with(
+            "error: app.db: migration 2 (0002_bad.sql:3) failed: no such column: nope\n"
+        ),
         "{err}"
     );
     assert!(err.contains("applied before it in this run: 1"), "{err}");

@@ -70,21 +70,50 @@ pub fn doctor(
     set: &Migrations,
     full: bool,
 ) -> rusqlite::Result<Checkup> {
-    let mut c = Checkup {
-        journal_mode: sets::read_pragma(conn, "journal_mode")?,
-        ..Checkup::default()
-    };
-    integrity(conn, full, &mut c)?;
-    foreign_keys(conn, &mut c)?;
-    pragmas_of(conn, set, &mut c)?;
-    let tables = user_tables(conn)?;
-    for table in &tables {
-        unindexed_foreign_keys(conn, table, &mut c)?;
-        redundant_indexes(conn, table, &mut c)?;
+    let mut c = Checkup::default();
+    // A damaged file is the finding, not a reason to stop.
+    match examine(conn, path, set, full, &mut c) {
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+            ) =>
+        {
+            c.problems.push(Finding {
+                check: "integrity",
+                message: format!(
+                    "{e}: the file is damaged; restore it from a backup (`.recover` in the sqlite3 shell can salvage rows)"
+                ),
+                fix: None,
+            });
+            Ok(c)
+        }
+        Err(e) => Err(e),
+        Ok(()) => Ok(c),
     }
-    sizes(conn, path, &mut c)?;
-    advise(conn, &mut c)?;
-    Ok(c)
+}
+
+fn examine(
+    conn: &Connection,
+    path: &Path,
+    set: &Migrations,
+    full: bool,
+    c: &mut Checkup,
+) -> rusqlite::Result<()> {
+    c.journal_mode = sets::read_pragma(conn, "journal_mode")?;
+    integrity(conn, full, c)?;
+    if !c.problems.is_empty() {
+        // The other checks would read a damaged file; the integrity report is what matters.
+        return sizes(conn, path, c);
+    }
+    foreign_keys(conn, c)?;
+    pragmas_of(conn, set, c)?;
+    for table in &user_tables(conn)? {
+        unindexed_foreign_keys(conn, table, c)?;
+        redundant_indexes(conn, table, c)?;
+    }
+    sizes(conn, path, c)?;
+    advise(conn, c)
 }
 
 fn integrity(conn: &Connection, full: bool, c: &mut Checkup) -> rusqlite::Result<()> {

@@ -107,7 +107,7 @@ pub struct MigrationError {
 #[non_exhaustive]
 pub enum Failure {
     /// SQLite refused a statement.
-    #[error("{0}")]
+    #[error("{}{}", message(.0), hint(.0))]
     Sql(rusqlite::Error),
     /// `PRAGMA foreign_key_check` found rows that break a foreign key.
     #[error("foreign key check failed: {}", violations(.0))]
@@ -238,3 +238,33 @@ impl fmt::Display for MigrationError {
 /// The cause is part of the message (and kept in [`MigrationError::cause`]),
 /// so it is not repeated as a source.
 impl std::error::Error for MigrationError {}
+
+/// What an operator can do about the SQLite errors that are not the
+/// migration's fault.
+fn hint(e: &rusqlite::Error) -> &'static str {
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code() {
+        Some(DatabaseBusy | DatabaseLocked) => {
+            " (another connection held the lock for longer than the busy timeout; raise --busy-timeout or a pragma \
+             set's busy_timeout, keep other write transactions short, or find the holder with `fuser` or `lsof`)"
+        }
+        Some(ReadOnly) => {
+            " (the database file, or the folder it is in, is not writable by this user: SQLite writes the file and \
+             creates its journal beside it)"
+        }
+        Some(CannotOpen) => {
+            " (check that the folder exists and that this user may create files in it)"
+        }
+        Some(DiskFull) => " (the disk is full, or a max_page_count limit was reached)",
+        _ => "",
+    }
+}
+
+/// SQLite's message. For an error at a token, the statement and its line are
+/// reported beside it, so the offset rusqlite appends is left out.
+fn message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        other => other.to_string(),
+    }
+}
