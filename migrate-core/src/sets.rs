@@ -28,6 +28,30 @@ pub(crate) fn execute(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// [`execute`], retried while SQLite reports the database busy, for up to
+/// the connection's busy timeout. Changing the journal mode needs every other
+/// connection out of the file, and SQLite returns SQLITE_BUSY for it at once
+/// instead of calling the busy handler, so concurrent runners would fail
+/// where they should wait.
+pub(crate) fn execute_waiting(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    let timeout = conn.query_row("PRAGMA busy_timeout", [], |r| r.get::<_, i64>(0))?;
+    let deadline =
+        std::time::Instant::now() + std::time::Duration::from_millis(timeout.max(0) as u64);
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match execute(conn, sql) {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// What `PRAGMA name` reports, as text.
 pub(crate) fn read_pragma(conn: &Connection, name: &str) -> rusqlite::Result<String> {
     let value: SqlValue = conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?;
@@ -77,7 +101,7 @@ pub(crate) fn apply_pragmas(conn: &Connection, set: &PragmaSet) -> Result<Vec<St
     let mut page_size_changes = false;
     if let Some(s) = get("page_size") {
         if read(s)? != s.value.reported(s.pragma) {
-            execute(conn, &s.sql()).map_err(sql_error(Some(s.line), &s.sql()))?;
+            execute_waiting(conn, &s.sql()).map_err(sql_error(Some(s.line), &s.sql()))?;
             vacuum_for.push("page_size");
             page_size_changes = true;
         }
@@ -86,7 +110,7 @@ pub(crate) fn apply_pragmas(conn: &Connection, set: &PragmaSet) -> Result<Vec<St
         let now = read(s)?;
         let wanted = s.value.reported(s.pragma);
         if now != wanted {
-            execute(conn, &s.sql()).map_err(sql_error(Some(s.line), &s.sql()))?;
+            execute_waiting(conn, &s.sql()).map_err(sql_error(Some(s.line), &s.sql()))?;
             // Between full and incremental no VACUUM is needed; from or to none it is.
             if (now == "0") != (wanted == "0") {
                 vacuum_for.push("auto_vacuum");
@@ -104,12 +128,12 @@ pub(crate) fn apply_pragmas(conn: &Connection, set: &PragmaSet) -> Result<Vec<St
             == "wal";
         if wal && page_size_changes {
             // VACUUM cannot change the page size of a WAL database.
-            execute(conn, "PRAGMA journal_mode = delete")
+            execute_waiting(conn, "PRAGMA journal_mode = delete")
                 .map_err(sql_error(line, "PRAGMA journal_mode = delete"))?;
         }
-        execute(conn, "VACUUM").map_err(sql_error(line, "VACUUM"))?;
+        execute_waiting(conn, "VACUUM").map_err(sql_error(line, "VACUUM"))?;
         if wal && page_size_changes && get("journal_mode").is_none() {
-            execute(conn, "PRAGMA journal_mode = wal")
+            execute_waiting(conn, "PRAGMA journal_mode = wal")
                 .map_err(sql_error(line, "PRAGMA journal_mode = wal"))?;
         }
         notes.push(format!(
@@ -118,7 +142,7 @@ pub(crate) fn apply_pragmas(conn: &Connection, set: &PragmaSet) -> Result<Vec<St
         ));
     }
     for s in set.settings.iter().filter(|s| !s.pragma.needs_vacuum) {
-        execute(conn, &s.sql()).map_err(sql_error(Some(s.line), &s.sql()))?;
+        execute_waiting(conn, &s.sql()).map_err(sql_error(Some(s.line), &s.sql()))?;
     }
     for s in &set.settings {
         check_setting(conn, s).map_err(|f| (Some(s.line), Some(s.sql()), f))?;

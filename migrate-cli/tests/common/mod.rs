@@ -34,6 +34,16 @@ impl Project {
         self.command(args).output().unwrap()
     }
 
+    /// The binary in the project dir, with no `--database`.
+    pub fn bare(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.current_dir(self.dir.path())
+            .env_remove("MIGRATE_DATABASE")
+            .env_remove("MIGRATE_DIR")
+            .args(args);
+        c
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
         c.current_dir(self.dir.path())
