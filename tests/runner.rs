@@ -646,3 +646,55 @@ fn drizzle_style_folder_and_rebuild_apply_unchanged() {
     );
     assert_eq!(column(&conn, "PRAGMA foreign_keys"), ["1"]);
 }
+
+#[test]
+fn an_up_to_date_database_is_recognised_by_its_fingerprint() {
+    let f = Fixture::new(&[("1_users.sql", USERS), ("2_posts.sql", POSTS)]);
+    let set = f.set();
+    run(&f).unwrap();
+    let conn = f.conn();
+    let stored = column(
+        &conn,
+        "SELECT fingerprint FROM schema_migrations_fingerprint",
+    );
+    assert_eq!(stored, [set.fingerprint()]);
+    assert!(
+        !migrate_core::schema::dump(&conn, &Table::default())
+            .unwrap()
+            .contains("fingerprint")
+    );
+    // A lost or wrong fingerprint only costs the full check, which repairs it.
+    conn.execute_batch("UPDATE schema_migrations_fingerprint SET fingerprint = 'x'")
+        .unwrap();
+    assert!(run(&f).unwrap().applied.is_empty());
+    assert_eq!(
+        column(
+            &conn,
+            "SELECT fingerprint FROM schema_migrations_fingerprint"
+        ),
+        [set.fingerprint()]
+    );
+    conn.execute_batch("DROP TABLE schema_migrations_fingerprint")
+        .unwrap();
+    assert!(run(&f).unwrap().applied.is_empty());
+    assert_eq!(
+        column(
+            &conn,
+            "SELECT fingerprint FROM schema_migrations_fingerprint"
+        ),
+        [set.fingerprint()]
+    );
+    // An edited file changes the set's fingerprint, so it is still caught.
+    f.write(
+        "2_posts.sql",
+        "CREATE TABLE posts (id INTEGER PRIMARY KEY);\n",
+    );
+    assert!(matches!(run(&f), Err(Error::Plan(PlanError::Modified(_)))));
+    // So is a history row removed by hand once the fingerprint is refreshed.
+    f.write("2_posts.sql", POSTS);
+    conn.execute_batch("DELETE FROM schema_migrations WHERE version = 2; DROP TABLE posts;")
+        .unwrap();
+    conn.execute_batch("DROP TABLE schema_migrations_fingerprint")
+        .unwrap();
+    assert_eq!(run(&f).unwrap().applied.len(), 1);
+}

@@ -57,6 +57,53 @@ impl Default for Table {
     }
 }
 
+/// The table that keeps the fingerprint of the history (see
+/// [`crate::Migrations::fingerprint`]): one row, refreshed after every run
+/// that changed something, so the startup check reads one value.
+impl Table {
+    /// The fingerprint table's name: `<history>_fingerprint`.
+    pub fn fingerprint_table(&self) -> String {
+        format!("{}_fingerprint", self.name)
+    }
+}
+
+/// The stored fingerprint of the applied history, if there is one.
+pub(crate) fn stored_fingerprint(conn: &Connection, table: &Table) -> Option<String> {
+    let sql = format!(
+        "SELECT fingerprint FROM \"{}\" WHERE id = 1",
+        table.fingerprint_table()
+    );
+    // No table yet, or an older database: the full check runs instead.
+    let mut stmt = conn.prepare_cached(&sql).ok()?;
+    stmt.query_row([], |r| r.get(0)).ok()
+}
+
+/// Recomputes the fingerprint from the history rows and stores it when it
+/// differs, in one short IMMEDIATE transaction.
+pub(crate) fn refresh_fingerprint(conn: &Connection, table: &Table) -> Result<(), Error> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| -> Result<(), Error> {
+        let rows = read(conn, table)?;
+        let now =
+            crate::checksum::fingerprint(rows.iter().map(|r| (r.version, r.checksum.as_str())));
+        if stored_fingerprint(conn, table).as_deref() == Some(now.as_str()) {
+            return Ok(());
+        }
+        let fp = format!("\"{}\"", table.fingerprint_table());
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS {fp} (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL)"
+        ))?;
+        conn.execute(
+            &format!("INSERT OR REPLACE INTO {fp} (id, fingerprint) VALUES (1, ?1)"),
+            [now],
+        )?;
+        Ok(())
+    })();
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    conn.execute_batch(end)?;
+    result
+}
+
 /// Whether the table exists.
 pub(crate) fn exists(conn: &Connection, table: &Table) -> Result<bool, Error> {
     Ok(conn

@@ -174,10 +174,28 @@ impl<'m> Runner<'m> {
         if !conn.is_autocommit() {
             return Err(Error::InTransaction);
         }
+        // The startup check: one value tells an up-to-date database. (A
+        // target short of the last version takes the full check, which says
+        // whether it is below what is applied.)
+        let to_the_end = self
+            .options
+            .target
+            .is_none_or(|t| self.set.as_slice().last().is_some_and(|m| m.version == t));
+        if to_the_end
+            && history::stored_fingerprint(conn, &self.table).as_deref()
+                == Some(self.set.fingerprint())
+        {
+            return Ok(Report::default());
+        }
         let history = history::read(conn, &self.table)?;
         let plan = plan::plan(self.set.as_slice(), &history, self.options)?;
         let mut report = Report::default();
         if plan.pending.is_empty() {
+            if !self.dry_run && !history.is_empty() {
+                // Keep the fast path fast next time; a read-only database
+                // simply takes this path again.
+                let _ = history::refresh_fingerprint(conn, &self.table);
+            }
             return Ok(report);
         }
         if self.dry_run {
@@ -205,6 +223,7 @@ impl<'m> Runner<'m> {
                 self.apply(conn, m, w, &mut report)?;
             }
         }
+        history::refresh_fingerprint(conn, &self.table)?;
         // A plan can depend on data, so `up` only warns; verify fails.
         for (m, w) in &work {
             let Work::Indexes(set) = w else { continue };

@@ -28,16 +28,18 @@ pub struct Object {
 
 /// The objects of `conn`'s main database, tables first, then indexes, views
 /// and triggers, each sorted by name. SQLite's internal objects (`sqlite_%`)
-/// and automatic indexes (which have no SQL) are left out, and so is the
-/// history table `history` when given.
+/// and automatic indexes (which have no SQL) are left out, and so are the
+/// history table `history` and its fingerprint table when given.
 pub fn objects(conn: &Connection, history: Option<&Table>) -> rusqlite::Result<Vec<Object>> {
     let mut stmt = conn.prepare(
         "SELECT type, name, tbl_name, sql FROM sqlite_master
-         WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND tbl_name NOT LIKE ?1
+         WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND tbl_name NOT IN (?1, ?2)
          ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'view' THEN 2 ELSE 3 END, name",
     )?;
-    let skip = history.map_or("", |t| t.name());
-    let rows = stmt.query_map([skip], |r| {
+    let skip = history.map_or((String::new(), String::new()), |t| {
+        (t.name().to_owned(), t.fingerprint_table())
+    });
+    let rows = stmt.query_map([&skip.0, &skip.1], |r| {
         Ok(Object {
             kind: r.get(0)?,
             name: r.get(1)?,

@@ -193,8 +193,12 @@ impl Profile {
 
 impl Migrations {
     /// The connection profile: the per-connection settings of every pragma
-    /// set, later sets overriding earlier ones.
-    pub fn profile(&self) -> Profile {
+    /// set, later sets overriding earlier ones. Parsed once per set.
+    pub fn profile(&self) -> &Profile {
+        self.profile.get_or_init(|| self.parse_profile())
+    }
+
+    fn parse_profile(&self) -> Profile {
         let mut profile = Profile::default();
         for m in self.iter().filter(|m| m.kind == Kind::Pragmas) {
             // Validated when the set was built; a bad set adds nothing here.

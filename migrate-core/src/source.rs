@@ -87,6 +87,11 @@ pub struct Migrations {
     list: Cow<'static, [Migration]>,
     dir: Option<Cow<'static, str>>,
     embedded: bool,
+    /// The set's fingerprint, computed on first use.
+    fingerprint: std::sync::OnceLock<String>,
+    /// The connection profile, parsed on first use.
+    #[cfg(feature = "sqlite")]
+    pub(crate) profile: std::sync::OnceLock<crate::sets::Profile>,
 }
 
 impl Migrations {
@@ -102,6 +107,9 @@ impl Migrations {
                 None => None,
             },
             embedded: true,
+            fingerprint: std::sync::OnceLock::new(),
+            #[cfg(feature = "sqlite")]
+            profile: std::sync::OnceLock::new(),
         }
     }
 
@@ -120,6 +128,9 @@ impl Migrations {
             list: Cow::Owned(list),
             dir: Some(Cow::Owned(dir.display().to_string())),
             embedded: false,
+            fingerprint: std::sync::OnceLock::new(),
+            #[cfg(feature = "sqlite")]
+            profile: std::sync::OnceLock::new(),
         })
     }
 
@@ -135,7 +146,19 @@ impl Migrations {
             ),
             dir: None,
             embedded: false,
+            fingerprint: std::sync::OnceLock::new(),
+            #[cfg(feature = "sqlite")]
+            profile: std::sync::OnceLock::new(),
         }
+    }
+
+    /// A digest of every version and checksum of the set, in order. The
+    /// history table keeps the same digest of what is applied, so an
+    /// up-to-date database is recognised by reading one value.
+    pub fn fingerprint(&self) -> &str {
+        self.fingerprint.get_or_init(|| {
+            crate::checksum::fingerprint(self.list.iter().map(|m| (m.version, m.checksum.as_ref())))
+        })
     }
 
     /// The migrations in version order.
@@ -202,6 +225,9 @@ impl Default for Migrations {
             list: Cow::Borrowed(&[]),
             dir: None,
             embedded: false,
+            fingerprint: std::sync::OnceLock::new(),
+            #[cfg(feature = "sqlite")]
+            profile: std::sync::OnceLock::new(),
         }
     }
 }
