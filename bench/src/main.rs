@@ -1,0 +1,564 @@
+//! migrate-bench: migrate side by side with raw rusqlite (the limit),
+//! refinery and rusqlite_migration, on the same generated migrations, in one
+//! run. Writes the table to BENCHMARKS.md.
+//!
+//! ```sh
+//! cargo run --release -p migrate-bench              # full run, writes BENCHMARKS.md
+//! cargo run --release -p migrate-bench -- --quick   # smaller sizes, fewer repetitions
+//! ```
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+/// The contenders, in the order of the table's columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Raw,
+    Migrate,
+    Refinery,
+    RusqliteMigration,
+}
+
+const ALL: [Who; 4] = [Who::Raw, Who::Migrate, Who::Refinery, Who::RusqliteMigration];
+
+impl Who {
+    fn name(self) -> &'static str {
+        match self {
+            Who::Raw => "raw rusqlite",
+            Who::Migrate => "migrate",
+            Who::Refinery => "refinery 0.10",
+            Who::RusqliteMigration => "rusqlite_migration 2.6",
+        }
+    }
+}
+
+/// N generated migrations: each a CREATE TABLE, a CREATE INDEX and an INSERT
+/// of 10 rows.
+struct Workload {
+    n: usize,
+    sqls: Vec<String>,
+    /// The same files, for migrate's loader.
+    dir: PathBuf,
+    migrate: migrate_core::Migrations,
+    refinery: Vec<refinery::Migration>,
+}
+
+impl Workload {
+    fn new(n: usize, root: &Path) -> Workload {
+        let sqls: Vec<String> = (1..=n)
+            .map(|i| {
+                let rows: Vec<String> = (1..=10).map(|r| format!("({r}, 'row {r} of {i}', {})", r * i)).collect();
+                format!(
+                    "CREATE TABLE t{i} (id INTEGER PRIMARY KEY, label TEXT NOT NULL, amount INTEGER NOT NULL);\n\
+                     CREATE INDEX idx_t{i}_amount ON t{i} (amount);\n\
+                     INSERT INTO t{i} (id, label, amount) VALUES {};\n",
+                    rows.join(", ")
+                )
+            })
+            .collect();
+        let dir = root.join(format!("migrations-{n}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (i, sql) in sqls.iter().enumerate() {
+            std::fs::write(dir.join(format!("{:04}_t{}.sql", i + 1, i + 1)), sql).unwrap();
+        }
+        let migrate = migrate_core::Migrations::from_dir(&dir).unwrap();
+        let refinery = sqls
+            .iter()
+            .enumerate()
+            .map(|(i, sql)| refinery::Migration::unapplied(&format!("V{}__t{}", i + 1, i + 1), sql).unwrap())
+            .collect();
+        Workload {
+            n,
+            sqls,
+            dir,
+            migrate,
+            refinery,
+        }
+    }
+
+    fn rusqlite_migration(&self) -> rusqlite_migration::Migrations<'_> {
+        rusqlite_migration::Migrations::new(self.sqls.iter().map(|s| rusqlite_migration::M::up(s)).collect())
+    }
+}
+
+/// A fresh database file path.
+fn fresh(root: &Path, tag: &str) -> PathBuf {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    root.join(format!("{tag}-{n}.db"))
+}
+
+fn open(path: &Path, wal: bool) -> Connection {
+    let conn = Connection::open(path).unwrap();
+    if wal {
+        conn.query_row("PRAGMA journal_mode = wal", [], |_| Ok(())).unwrap();
+        conn.execute_batch("PRAGMA synchronous = normal").unwrap();
+    }
+    conn
+}
+
+/// Applies every migration of `w` to `conn`, one transaction each, or all
+/// in one (`atomic`).
+fn apply(who: Who, w: &Workload, conn: &mut Connection, atomic: bool) {
+    match who {
+        Who::Raw => {
+            if atomic {
+                let tx = conn.transaction().unwrap();
+                for sql in &w.sqls {
+                    tx.execute_batch(sql).unwrap();
+                }
+                tx.commit().unwrap();
+            } else {
+                for sql in &w.sqls {
+                    let tx = conn.transaction().unwrap();
+                    tx.execute_batch(sql).unwrap();
+                    tx.commit().unwrap();
+                }
+            }
+        }
+        Who::Migrate => {
+            w.migrate.runner().atomic(atomic).run(conn).unwrap();
+        }
+        Who::Refinery => {
+            refinery::Runner::new(&w.refinery).set_grouped(atomic).run(conn).unwrap();
+        }
+        Who::RusqliteMigration => {
+            let ms = w.rusqlite_migration();
+            if atomic {
+                ms.to_latest(conn).unwrap();
+            } else {
+                // to_latest applies everything in one transaction; one
+                // transaction per migration is one to_version call each.
+                for v in 1..=w.n {
+                    ms.to_version(conn, v).unwrap();
+                }
+            }
+        }
+    }
+}
+
+/// The startup check with nothing pending.
+fn check(who: Who, w: &Workload, conn: &mut Connection) {
+    match who {
+        // The limit: read one row of a table.
+        Who::Raw => {
+            let id: i64 = conn
+                .prepare_cached("SELECT id FROM t1 WHERE id = 1")
+                .unwrap()
+                .query_row([], |r| r.get(0))
+                .unwrap();
+            assert_eq!(id, 1);
+        }
+        Who::Migrate => {
+            let r = w.migrate.runner().run(conn).unwrap();
+            assert!(r.applied.is_empty());
+        }
+        Who::Refinery => {
+            let r = refinery::Runner::new(&w.refinery).run(conn).unwrap();
+            assert!(r.applied_migrations().is_empty());
+        }
+        Who::RusqliteMigration => w.rusqlite_migration().to_latest(conn).unwrap(),
+    }
+}
+
+/// One measurement per contender per repetition, the order rotated each
+/// repetition so no contender always runs first (or warm).
+fn measure(reps: usize, mut run: impl FnMut(Who) -> Duration) -> Vec<(Who, Vec<Duration>)> {
+    let mut samples: Vec<(Who, Vec<Duration>)> = ALL.iter().map(|&w| (w, Vec::new())).collect();
+    for rep in 0..reps {
+        for k in 0..ALL.len() {
+            let who = ALL[(rep + k) % ALL.len()];
+            let d = run(who);
+            samples.iter_mut().find(|(w, _)| *w == who).unwrap().1.push(d);
+        }
+    }
+    samples
+}
+
+struct Row {
+    scenario: String,
+    cells: Vec<(Who, Stats)>,
+}
+
+#[derive(Clone, Copy)]
+struct Stats {
+    median: Duration,
+    min: Duration,
+    max: Duration,
+}
+
+fn stats(mut v: Vec<Duration>) -> Stats {
+    v.sort();
+    Stats {
+        median: v[v.len() / 2],
+        min: v[0],
+        max: v[v.len() - 1],
+    }
+}
+
+fn human(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1000.0 {
+        format!("{us:.1} µs")
+    } else if us < 1e6 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{:.2} s", us / 1e6)
+    }
+}
+
+fn row(scenario: String, samples: Vec<(Who, Vec<Duration>)>) -> Row {
+    let row = Row {
+        scenario,
+        cells: samples.into_iter().map(|(w, v)| (w, stats(v))).collect(),
+    };
+    let raw = row.cells[0].1.median.as_secs_f64();
+    let line: Vec<String> = row
+        .cells
+        .iter()
+        .map(|(w, s)| format!("{} {} ({:.2}×)", w.name(), human(s.median), s.median.as_secs_f64() / raw))
+        .collect();
+    eprintln!("{}: {}", row.scenario, line.join(", "));
+    row
+}
+
+struct Options {
+    sizes: Vec<usize>,
+    reps: usize,
+    backup_mb: u64,
+    out: Option<PathBuf>,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let out = args
+        .iter()
+        .position(|a| a == "--out")
+        .map(|i| PathBuf::from(&args[i + 1]))
+        .or_else(|| (!quick).then(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md"))));
+    Options {
+        sizes: if quick { vec![10, 100] } else { vec![10, 100, 1000] },
+        reps: if quick { 3 } else { 7 },
+        backup_mb: if quick { 64 } else { 1024 },
+        out,
+    }
+}
+
+fn main() {
+    let opts = options();
+    let root = std::env::temp_dir().join(format!("migrate-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+
+    for &n in &opts.sizes {
+        let w = Workload::new(n, &root);
+        for (label, atomic, wal) in [
+            ("(1) apply, one transaction each", false, false),
+            ("(2) apply, all in one transaction", true, false),
+            ("(4) apply, one transaction each, WAL + synchronous=NORMAL", false, true),
+        ] {
+            let reps = if n >= 1000 { opts.reps.min(3) } else { opts.reps };
+            rows.push(row(
+                format!("{label}, N={n}"),
+                measure(reps, |who| {
+                    let mut conn = open(&fresh(&root, "apply"), wal);
+                    let start = Instant::now();
+                    apply(who, &w, &mut conn, atomic);
+                    start.elapsed()
+                }),
+            ));
+        }
+        // Databases with everything applied, one per contender.
+        let dbs: Vec<(Who, PathBuf)> = ALL
+            .iter()
+            .map(|&who| {
+                let path = fresh(&root, "applied");
+                apply(who, &w, &mut open(&path, false), false);
+                (who, path)
+            })
+            .collect();
+        let db = |who: Who| dbs.iter().find(|(w, _)| *w == who).unwrap().1.clone();
+        let calls = 200;
+        rows.push(row(
+            format!("(3a) open + startup check, nothing pending, per call, N={n}"),
+            measure(opts.reps, |who| {
+                let path = db(who);
+                let start = Instant::now();
+                for _ in 0..calls {
+                    let mut conn = Connection::open(&path).unwrap();
+                    check(who, &w, &mut conn);
+                }
+                start.elapsed() / calls
+            }),
+        ));
+        let mut warm: Vec<(Who, Connection)> = ALL.iter().map(|&who| (who, Connection::open(db(who)).unwrap())).collect();
+        rows.push(row(
+            format!("(3b) startup check on a warm connection, per call, N={n}"),
+            measure(opts.reps, |who| {
+                let conn = &mut warm.iter_mut().find(|(w, _)| *w == who).unwrap().1;
+                check(who, &w, conn); // warm the statement cache
+                let start = Instant::now();
+                for _ in 0..calls {
+                    check(who, &w, conn);
+                }
+                start.elapsed() / calls
+            }),
+        ));
+        if n == *opts.sizes.last().unwrap() {
+            processes(&root, &w, &db(Who::Migrate), &opts, &mut notes);
+        }
+    }
+    backup(&root, opts.backup_mb, &opts, &mut notes);
+    build_time(&root, &mut notes);
+
+    let report = render(&rows, &notes, &opts);
+    match &opts.out {
+        Some(path) => {
+            std::fs::write(path, &report).unwrap();
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{report}"),
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// The migrate-cli binary beside this one, built if it is not there.
+fn cli() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.with_file_name("migrate-cli");
+    if !path.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--release", "-p", "migrate-cli"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    path
+}
+
+/// Median wall time of running `cmd` `reps` times.
+fn time_process(reps: usize, mut cmd: impl FnMut() -> Command) -> Stats {
+    let samples = (0..reps)
+        .map(|_| {
+            let start = Instant::now();
+            let out = cmd().output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            start.elapsed()
+        })
+        .collect();
+    stats(samples)
+}
+
+/// Peak resident memory of one run, in KiB, from GNU time.
+fn peak_kib(args: &[&str], cwd: &Path) -> Option<u64> {
+    let out = Command::new("/usr/bin/time").arg("-f").arg("%M").args(args).current_dir(cwd).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines().last()?.trim().parse().ok()
+}
+
+/// (5): whole processes against `sqlite3`, with every migration applied.
+fn processes(root: &Path, w: &Workload, db: &Path, opts: &Options, notes: &mut Vec<String>) {
+    let cli = cli();
+    let dir = w.dir.display().to_string();
+    let db_s = db.display().to_string();
+    let reps = opts.reps * 3;
+    let mut results = Vec::new();
+    for (label, args) in [
+        ("migrate-cli status", vec!["--dir", &dir, "--database", &db_s, "status"]),
+        ("migrate-cli up (nothing pending)", vec!["--dir", &dir, "--database", &db_s, "up"]),
+    ] {
+        results.push((label, time_process(reps, || {
+            let mut c = Command::new(&cli);
+            c.args(&args);
+            c
+        })));
+    }
+    let sqlite3 = Command::new("sqlite3").arg("-version").output().is_ok();
+    let baseline = sqlite3.then(|| {
+        time_process(reps, || {
+            let mut c = Command::new("sqlite3");
+            c.arg(db).arg("select * from schema_migrations");
+            c
+        })
+    });
+    let mut text = format!("(5) whole processes, N={}, median of {reps}:\n\n| command | median | min | max | ratio to sqlite3 |\n| --- | --- | --- | --- | --- |\n", w.n);
+    if let Some(b) = baseline {
+        let _ = writeln!(text, "| `sqlite3 DB 'select * from schema_migrations'` | {} | {} | {} | 1.00× |", human(b.median), human(b.min), human(b.max));
+    }
+    for (label, s) in &results {
+        let ratio = baseline.map_or("-".into(), |b| format!("{:.2}×", s.median.as_secs_f64() / b.median.as_secs_f64()));
+        let _ = writeln!(text, "| `{label}` | {} | {} | {} | {ratio} |", human(s.median), human(s.min), human(s.max));
+    }
+    // Peak memory of a real `up` applying all N.
+    let fresh_db = fresh(root, "mem").display().to_string();
+    if let Some(kib) = peak_kib(&[cli.to_str().unwrap(), "--dir", &dir, "--database", &fresh_db, "up"], root) {
+        let _ = writeln!(text, "\nPeak resident memory of `migrate-cli up` applying all {} migrations: {} KiB.", w.n, kib);
+    }
+    eprintln!("{text}");
+    notes.push(text);
+}
+
+/// (6): backup of a large database against `cp` of the same file.
+fn backup(root: &Path, mb: u64, opts: &Options, notes: &mut Vec<String>) {
+    let db = root.join("big.db");
+    {
+        let conn = Connection::open(&db).unwrap();
+        conn.execute_batch("CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL);").unwrap();
+        let rows = mb * 1024 / 4; // 4 KiB each
+        conn.execute_batch(&format!(
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < {rows})
+             INSERT INTO blobs (b) SELECT randomblob(4000) FROM n;"
+        ))
+        .unwrap();
+    }
+    let size = std::fs::metadata(&db).unwrap().len();
+    let cli = cli();
+    let reps = opts.reps.min(3);
+    let mut i = 0;
+    let mut dest = || {
+        i += 1;
+        root.join(format!("copy-{i}.db"))
+    };
+    let cp = time_process(reps, || {
+        let mut c = Command::new("cp");
+        c.arg(&db).arg(dest());
+        c
+    });
+    let ours = time_process(reps, || {
+        let mut c = Command::new(&cli);
+        c.arg("--database").arg(&db).arg("backup").arg(dest());
+        c
+    });
+    let mut text = format!(
+        "(6) backup of a {} MiB database, median of {reps}:\n\n| command | median | min | max | ratio to cp |\n| --- | --- | --- | --- | --- |\n| `cp` | {} | {} | {} | 1.00× |\n| `migrate-cli backup` (copy + integrity_check + rename) | {} | {} | {} | {:.2}× |\n",
+        size >> 20,
+        human(cp.median),
+        human(cp.min),
+        human(cp.max),
+        human(ours.median),
+        human(ours.min),
+        human(ours.max),
+        ours.median.as_secs_f64() / cp.median.as_secs_f64()
+    );
+    let target = dest();
+    if let Some(kib) = peak_kib(&[cli.to_str().unwrap(), "--database", db.to_str().unwrap(), "backup", target.to_str().unwrap()], root) {
+        let _ = writeln!(text, "\nPeak resident memory of that backup: {kib} KiB.");
+    }
+    eprintln!("{text}");
+    notes.push(text);
+}
+
+/// (7): what `embed_migrations!` over 1000 files adds to a rebuild.
+fn build_time(root: &Path, notes: &mut Vec<String>) {
+    let krate = root.join("embed-1000");
+    let migrations = krate.join("migrations");
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+    std::fs::create_dir_all(&migrations).unwrap();
+    for i in 1..=1000 {
+        std::fs::write(
+            migrations.join(format!("{i:04}_t{i}.sql")),
+            format!("CREATE TABLE t{i} (id INTEGER PRIMARY KEY, label TEXT);\nCREATE INDEX idx_t{i} ON t{i} (label);\n"),
+        )
+        .unwrap();
+    }
+    let workspace = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"embed-1000\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n[dependencies]\nmigrate-core = {{ path = \"{workspace}/migrate-core\" }}\nmigrate-macros = {{ path = \"{workspace}/migrate-macros\" }}\n\n[workspace]\n"
+        ),
+    )
+    .unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target = root.join("embed-target");
+    let build = |with_macro: bool| -> Duration {
+        let body = if with_macro {
+            "static M: migrate_core::Migrations = migrate_macros::embed_migrations!(\"migrations\");\nfn main() { println!(\"{}\", M.len()); }\n"
+        } else {
+            "static M: migrate_core::Migrations = migrate_core::Migrations::embedded(&[], None);\nfn main() { println!(\"{}\", M.len()); }\n"
+        };
+        std::fs::write(krate.join("src/main.rs"), body).unwrap();
+        let start = Instant::now();
+        let out = Command::new(&cargo)
+            .args(["build", "--quiet"])
+            .env("CARGO_TARGET_DIR", &target)
+            .current_dir(&krate)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        start.elapsed()
+    };
+    build(false); // dependencies, once
+    let mut with = Vec::new();
+    let mut without = Vec::new();
+    for _ in 0..3 {
+        without.push(build(false));
+        with.push(build(true));
+    }
+    let (with, without) = (stats(with), stats(without));
+    let text = format!(
+        "(7) rebuilding a crate that embeds 1000 migration files (debug build, dependencies already built), median of 3: {} with `embed_migrations!`, {} with an empty set instead: the macro costs {}.\n",
+        human(with.median),
+        human(without.median),
+        human(with.median.saturating_sub(without.median))
+    );
+    eprintln!("{text}");
+    notes.push(text);
+}
+
+fn render(rows: &[Row], notes: &[String], opts: &Options) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Benchmarks\n");
+    let _ = writeln!(
+        s,
+        "Generated by `cargo run --release -p migrate-bench` (this file is rewritten by it). Each migration is a CREATE TABLE, a CREATE INDEX and an INSERT of 10 rows; every contender runs the same SQL on its own fresh database file. Runs are interleaved, the order rotated each repetition; each cell is the median (min–max) of {} repetitions ({} for N=1000 applies), and the ratio to raw rusqlite, which runs the same SQL in the same transactions with no bookkeeping. Peers: refinery 0.10 and rusqlite_migration 2.6, linked to the same bundled SQLite (rusqlite 0.40). rusqlite_migration applies everything pending in one transaction; for one transaction per migration it is called once per version.\n",
+        opts.reps,
+        opts.reps.min(3)
+    );
+    let _ = writeln!(s, "Machine: {} cores, {}; {}.\n", std::thread::available_parallelism().map_or(0, |n| n.get()), os(), rustc());
+    let _ = writeln!(s, "| scenario | {} |", ALL.iter().map(|w| w.name()).collect::<Vec<_>>().join(" | "));
+    let _ = writeln!(s, "| --- |{}", " --- |".repeat(ALL.len()));
+    for r in rows {
+        let raw = r.cells[0].1.median.as_secs_f64();
+        let cells: Vec<String> = r
+            .cells
+            .iter()
+            .map(|(_, st)| {
+                format!(
+                    "{} ({}–{}) {:.2}×",
+                    human(st.median),
+                    human(st.min),
+                    human(st.max),
+                    st.median.as_secs_f64() / raw
+                )
+            })
+            .collect();
+        let _ = writeln!(s, "| {} | {} |", r.scenario, cells.join(" | "));
+    }
+    for n in notes {
+        let _ = writeln!(s, "\n{n}");
+    }
+    s
+}
+
+fn os() -> String {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_owned()))
+        .map_or("unknown memory".into(), |kb| format!("{} GiB memory", kb.parse::<u64>().unwrap_or(0) >> 20))
+}
+
+fn rustc() -> String {
+    Command::new("rustc")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
