@@ -23,7 +23,12 @@ enum Who {
     RusqliteMigration,
 }
 
-const ALL: [Who; 4] = [Who::Raw, Who::Migrate, Who::Refinery, Who::RusqliteMigration];
+const ALL: [Who; 4] = [
+    Who::Raw,
+    Who::Migrate,
+    Who::Refinery,
+    Who::RusqliteMigration,
+];
 
 impl Who {
     fn name(self) -> &'static str {
@@ -69,7 +74,9 @@ impl Workload {
         let refinery = sqls
             .iter()
             .enumerate()
-            .map(|(i, sql)| refinery::Migration::unapplied(&format!("V{}__t{}", i + 1, i + 1), sql).unwrap())
+            .map(|(i, sql)| {
+                refinery::Migration::unapplied(&format!("V{}__t{}", i + 1, i + 1), sql).unwrap()
+            })
             .collect();
         Workload {
             n,
@@ -81,7 +88,12 @@ impl Workload {
     }
 
     fn rusqlite_migration(&self) -> rusqlite_migration::Migrations<'_> {
-        rusqlite_migration::Migrations::new(self.sqls.iter().map(|s| rusqlite_migration::M::up(s)).collect())
+        rusqlite_migration::Migrations::new(
+            self.sqls
+                .iter()
+                .map(|s| rusqlite_migration::M::up(s))
+                .collect(),
+        )
     }
 }
 
@@ -95,7 +107,8 @@ fn fresh(root: &Path, tag: &str) -> PathBuf {
 fn open(path: &Path, wal: bool) -> Connection {
     let conn = Connection::open(path).unwrap();
     if wal {
-        conn.query_row("PRAGMA journal_mode = wal", [], |_| Ok(())).unwrap();
+        conn.query_row("PRAGMA journal_mode = wal", [], |_| Ok(()))
+            .unwrap();
         conn.execute_batch("PRAGMA synchronous = normal").unwrap();
     }
     conn
@@ -124,7 +137,10 @@ fn apply(who: Who, w: &Workload, conn: &mut Connection, atomic: bool) {
             w.migrate.runner().atomic(atomic).run(conn).unwrap();
         }
         Who::Refinery => {
-            refinery::Runner::new(&w.refinery).set_grouped(atomic).run(conn).unwrap();
+            refinery::Runner::new(&w.refinery)
+                .set_grouped(atomic)
+                .run(conn)
+                .unwrap();
         }
         Who::RusqliteMigration => {
             let ms = w.rusqlite_migration();
@@ -173,7 +189,12 @@ fn measure(reps: usize, mut run: impl FnMut(Who) -> Duration) -> Vec<(Who, Vec<D
         for k in 0..ALL.len() {
             let who = ALL[(rep + k) % ALL.len()];
             let d = run(who);
-            samples.iter_mut().find(|(w, _)| *w == who).unwrap().1.push(d);
+            samples
+                .iter_mut()
+                .find(|(w, _)| *w == who)
+                .unwrap()
+                .1
+                .push(d);
         }
     }
     samples
@@ -220,7 +241,14 @@ fn row(scenario: String, samples: Vec<(Who, Vec<Duration>)>) -> Row {
     let line: Vec<String> = row
         .cells
         .iter()
-        .map(|(w, s)| format!("{} {} ({:.2}×)", w.name(), human(s.median), s.median.as_secs_f64() / raw))
+        .map(|(w, s)| {
+            format!(
+                "{} {} ({:.2}×)",
+                w.name(),
+                human(s.median),
+                s.median.as_secs_f64() / raw
+            )
+        })
         .collect();
     eprintln!("{}: {}", row.scenario, line.join(", "));
     row
@@ -240,9 +268,16 @@ fn options() -> Options {
         .iter()
         .position(|a| a == "--out")
         .map(|i| PathBuf::from(&args[i + 1]))
-        .or_else(|| (!quick).then(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md"))));
+        .or_else(|| {
+            (!quick)
+                .then(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md")))
+        });
     Options {
-        sizes: if quick { vec![10, 100] } else { vec![10, 100, 1000] },
+        sizes: if quick {
+            vec![10, 100]
+        } else {
+            vec![10, 100, 1000]
+        },
         reps: if quick { 3 } else { 7 },
         backup_mb: if quick { 64 } else { 1024 },
         out,
@@ -261,9 +296,17 @@ fn main() {
         for (label, atomic, wal) in [
             ("(1) apply, one transaction each", false, false),
             ("(2) apply, all in one transaction", true, false),
-            ("(4) apply, one transaction each, WAL + synchronous=NORMAL", false, true),
+            (
+                "(4) apply, one transaction each, WAL + synchronous=NORMAL",
+                false,
+                true,
+            ),
         ] {
-            let reps = if n >= 1000 { opts.reps.min(3) } else { opts.reps };
+            let reps = if n >= 1000 {
+                opts.reps.min(3)
+            } else {
+                opts.reps
+            };
             rows.push(row(
                 format!("{label}, N={n}"),
                 measure(reps, |who| {
@@ -297,7 +340,10 @@ fn main() {
                 start.elapsed() / calls
             }),
         ));
-        let mut warm: Vec<(Who, Connection)> = ALL.iter().map(|&who| (who, Connection::open(db(who)).unwrap())).collect();
+        let mut warm: Vec<(Who, Connection)> = ALL
+            .iter()
+            .map(|&who| (who, Connection::open(db(who)).unwrap()))
+            .collect();
         rows.push(row(
             format!("(3b) startup check on a warm connection, per call, N={n}"),
             measure(opts.reps, |who| {
@@ -349,7 +395,11 @@ fn time_process(reps: usize, mut cmd: impl FnMut() -> Command) -> Stats {
         .map(|_| {
             let start = Instant::now();
             let out = cmd().output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             start.elapsed()
         })
         .collect();
@@ -358,7 +408,13 @@ fn time_process(reps: usize, mut cmd: impl FnMut() -> Command) -> Stats {
 
 /// Peak resident memory of one run, in KiB, from GNU time.
 fn peak_kib(args: &[&str], cwd: &Path) -> Option<u64> {
-    let out = Command::new("/usr/bin/time").arg("-f").arg("%M").args(args).current_dir(cwd).output().ok()?;
+    let out = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .ok()?;
     let text = String::from_utf8_lossy(&out.stderr);
     text.lines().last()?.trim().parse().ok()
 }
@@ -371,14 +427,23 @@ fn processes(root: &Path, w: &Workload, db: &Path, opts: &Options, notes: &mut V
     let reps = opts.reps * 3;
     let mut results = Vec::new();
     for (label, args) in [
-        ("migrate-cli status", vec!["--dir", &dir, "--database", &db_s, "status"]),
-        ("migrate-cli up (nothing pending)", vec!["--dir", &dir, "--database", &db_s, "up"]),
+        (
+            "migrate-cli status",
+            vec!["--dir", &dir, "--database", &db_s, "status"],
+        ),
+        (
+            "migrate-cli up (nothing pending)",
+            vec!["--dir", &dir, "--database", &db_s, "up"],
+        ),
     ] {
-        results.push((label, time_process(reps, || {
-            let mut c = Command::new(&cli);
-            c.args(&args);
-            c
-        })));
+        results.push((
+            label,
+            time_process(reps, || {
+                let mut c = Command::new(&cli);
+                c.args(&args);
+                c
+            }),
+        ));
     }
     let sqlite3 = Command::new("sqlite3").arg("-version").output().is_ok();
     let baseline = sqlite3.then(|| {
@@ -388,18 +453,49 @@ fn processes(root: &Path, w: &Workload, db: &Path, opts: &Options, notes: &mut V
             c
         })
     });
-    let mut text = format!("(5) whole processes, N={}, median of {reps}:\n\n| command | median | min | max | ratio to sqlite3 |\n| --- | --- | --- | --- | --- |\n", w.n);
+    let mut text = format!(
+        "(5) whole processes, N={}, median of {reps}:\n\n| command | median | min | max | ratio to sqlite3 |\n| --- | --- | --- | --- | --- |\n",
+        w.n
+    );
     if let Some(b) = baseline {
-        let _ = writeln!(text, "| `sqlite3 DB 'select * from schema_migrations'` | {} | {} | {} | 1.00× |", human(b.median), human(b.min), human(b.max));
+        let _ = writeln!(
+            text,
+            "| `sqlite3 DB 'select * from schema_migrations'` | {} | {} | {} | 1.00× |",
+            human(b.median),
+            human(b.min),
+            human(b.max)
+        );
     }
     for (label, s) in &results {
-        let ratio = baseline.map_or("-".into(), |b| format!("{:.2}×", s.median.as_secs_f64() / b.median.as_secs_f64()));
-        let _ = writeln!(text, "| `{label}` | {} | {} | {} | {ratio} |", human(s.median), human(s.min), human(s.max));
+        let ratio = baseline.map_or("-".into(), |b| {
+            format!("{:.2}×", s.median.as_secs_f64() / b.median.as_secs_f64())
+        });
+        let _ = writeln!(
+            text,
+            "| `{label}` | {} | {} | {} | {ratio} |",
+            human(s.median),
+            human(s.min),
+            human(s.max)
+        );
     }
     // Peak memory of a real `up` applying all N.
     let fresh_db = fresh(root, "mem").display().to_string();
-    if let Some(kib) = peak_kib(&[cli.to_str().unwrap(), "--dir", &dir, "--database", &fresh_db, "up"], root) {
-        let _ = writeln!(text, "\nPeak resident memory of `migrate-cli up` applying all {} migrations: {} KiB.", w.n, kib);
+    if let Some(kib) = peak_kib(
+        &[
+            cli.to_str().unwrap(),
+            "--dir",
+            &dir,
+            "--database",
+            &fresh_db,
+            "up",
+        ],
+        root,
+    ) {
+        let _ = writeln!(
+            text,
+            "\nPeak resident memory of `migrate-cli up` applying all {} migrations: {} KiB.",
+            w.n, kib
+        );
     }
     eprintln!("{text}");
     notes.push(text);
@@ -410,7 +506,8 @@ fn backup(root: &Path, mb: u64, opts: &Options, notes: &mut Vec<String>) {
     let db = root.join("big.db");
     {
         let conn = Connection::open(&db).unwrap();
-        conn.execute_batch("CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL);").unwrap();
+        conn.execute_batch("CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL);")
+            .unwrap();
         let rows = mb * 1024 / 4; // 4 KiB each
         conn.execute_batch(&format!(
             "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < {rows})
@@ -448,7 +545,16 @@ fn backup(root: &Path, mb: u64, opts: &Options, notes: &mut Vec<String>) {
         ours.median.as_secs_f64() / cp.median.as_secs_f64()
     );
     let target = dest();
-    if let Some(kib) = peak_kib(&[cli.to_str().unwrap(), "--database", db.to_str().unwrap(), "backup", target.to_str().unwrap()], root) {
+    if let Some(kib) = peak_kib(
+        &[
+            cli.to_str().unwrap(),
+            "--database",
+            db.to_str().unwrap(),
+            "backup",
+            target.to_str().unwrap(),
+        ],
+        root,
+    ) {
         let _ = writeln!(text, "\nPeak resident memory of that backup: {kib} KiB.");
     }
     eprintln!("{text}");
@@ -492,7 +598,11 @@ fn build_time(root: &Path, notes: &mut Vec<String>) {
             .current_dir(&krate)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         start.elapsed()
     };
     build(false); // dependencies, once
@@ -522,8 +632,18 @@ fn render(rows: &[Row], notes: &[String], opts: &Options) -> String {
         opts.reps,
         opts.reps.min(3)
     );
-    let _ = writeln!(s, "Machine: {} cores, {}; {}.\n", std::thread::available_parallelism().map_or(0, |n| n.get()), os(), rustc());
-    let _ = writeln!(s, "| scenario | {} |", ALL.iter().map(|w| w.name()).collect::<Vec<_>>().join(" | "));
+    let _ = writeln!(
+        s,
+        "Machine: {} cores, {}; {}.\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        os(),
+        rustc()
+    );
+    let _ = writeln!(
+        s,
+        "| scenario | {} |",
+        ALL.iter().map(|w| w.name()).collect::<Vec<_>>().join(" | ")
+    );
     let _ = writeln!(s, "| --- |{}", " --- |".repeat(ALL.len()));
     for r in rows {
         let raw = r.cells[0].1.median.as_secs_f64();
@@ -551,8 +671,14 @@ fn render(rows: &[Row], notes: &[String], opts: &Options) -> String {
 fn os() -> String {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_owned()))
-        .map_or("unknown memory".into(), |kb| format!("{} GiB memory", kb.parse::<u64>().unwrap_or(0) >> 20))
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_owned())
+        })
+        .map_or("unknown memory".into(), |kb| {
+            format!("{} GiB memory", kb.parse::<u64>().unwrap_or(0) >> 20)
+        })
 }
 
 fn rustc() -> String {
