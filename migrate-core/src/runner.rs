@@ -216,11 +216,13 @@ impl<'m> Runner<'m> {
             .iter()
             .map(|&m| Work::of(m).map(|w| (m, w)))
             .collect::<Result<Vec<_>, _>>()?;
+        let state = RunState::default();
+        state.history_ready.set(!history.is_empty());
         if self.atomic {
-            self.run_atomic(conn, &work, &mut report)?;
+            self.run_atomic(conn, &work, &mut report, &state)?;
         } else {
             for (m, w) in &work {
-                self.apply(conn, m, w, &mut report)?;
+                self.apply(conn, m, w, &mut report, &state)?;
             }
         }
         history::refresh_fingerprint(conn, &self.table)?;
@@ -248,6 +250,7 @@ impl<'m> Runner<'m> {
         m: &Migration,
         work: &Work,
         report: &mut Report,
+        state: &RunState,
     ) -> Result<(), Error> {
         let before = applied_versions(report);
         let undone = if work.transactional() {
@@ -267,9 +270,12 @@ impl<'m> Runner<'m> {
                 return Ok(());
             }
             let start = Instant::now();
-            let notes = work.execute(conn, m, self.schema_only).map_err(fail)?;
+            let executed = work.execute(conn, m, self.schema_only);
+            // A pragma set or a no-transaction file may switch foreign keys.
+            state.foreign_keys.set(None);
+            let notes = executed.map_err(fail)?;
             let duration = start.elapsed();
-            let tx = Tx::begin(conn, &self.table).map_err(sql)?;
+            let tx = Tx::begin(conn, &self.table, state).map_err(sql)?;
             if history::checksum_of(conn, &self.table, m.version)?.is_none() {
                 history::insert(conn, &self.table, m, millis(duration))?;
             }
@@ -283,7 +289,7 @@ impl<'m> Runner<'m> {
 
         // Declared before the transaction, so it is restored after it ends.
         let fk = ForeignKeys::switch_off_if(conn, work.foreign_keys_off()).map_err(sql)?;
-        let tx = Tx::begin(conn, &self.table).map_err(sql)?;
+        let tx = Tx::begin(conn, &self.table, state).map_err(sql)?;
         if let Some(applied) = history::checksum_of(conn, &self.table, m.version)? {
             // Another process applied it while we waited for the lock.
             if applied != *m.checksum {
@@ -300,7 +306,7 @@ impl<'m> Runner<'m> {
         }
         let start = Instant::now();
         let notes = work.execute(conn, m, self.schema_only).map_err(fail)?;
-        if work.foreign_keys_off() || fk.enforced(conn).map_err(sql)? {
+        if work.foreign_keys_off() || fk.restore || state.foreign_keys_on(conn).map_err(sql)? {
             check_foreign_keys(conn).map_err(|cause| fail((None, None, cause)))?;
         }
         let duration = start.elapsed();
@@ -319,6 +325,7 @@ impl<'m> Runner<'m> {
         conn: &Connection,
         work: &[(&Migration, Work)],
         report: &mut Report,
+        state: &RunState,
     ) -> Result<(), Error> {
         if let Some((m, _)) = work.iter().find(|(_, w)| !w.transactional()) {
             return Err(failure(
@@ -343,7 +350,7 @@ impl<'m> Runner<'m> {
             )
         };
         let fk = ForeignKeys::switch_off_if(conn, fk_off).map_err(not_started)?;
-        let tx = Tx::begin(conn, &self.table).map_err(not_started)?;
+        let tx = Tx::begin(conn, &self.table, state).map_err(not_started)?;
         let mut last = first;
         let mut notes = Vec::new();
         for (m, w) in work {
@@ -366,12 +373,38 @@ impl<'m> Runner<'m> {
         }
         let before = applied_versions(report);
         let fail = |cause| failure(last, None, None, cause, &before, Undone::Run);
-        if fk_off || fk.enforced(conn).map_err(|e| fail(Failure::Sql(e)))? {
+        if fk_off
+            || fk.restore
+            || state
+                .foreign_keys_on(conn)
+                .map_err(|e| fail(Failure::Sql(e)))?
+        {
             check_foreign_keys(conn).map_err(fail)?;
         }
         tx.commit().map_err(|e| fail(Failure::Sql(e)))?;
         report.notes.extend(notes);
         Ok(())
+    }
+}
+
+/// What one run learns once instead of asking SQLite per migration.
+#[derive(Default)]
+struct RunState {
+    /// The history table exists (so `Tx::begin` need not create it).
+    history_ready: std::cell::Cell<bool>,
+    /// Whether the connection enforces foreign keys; `None` until asked, and
+    /// again after a step outside a transaction (which may change it).
+    foreign_keys: std::cell::Cell<Option<bool>>,
+}
+
+impl RunState {
+    fn foreign_keys_on(&self, conn: &Connection) -> rusqlite::Result<bool> {
+        if let Some(on) = self.foreign_keys.get() {
+            return Ok(on);
+        }
+        let on = foreign_keys_on(conn)?;
+        self.foreign_keys.set(Some(on));
+        Ok(on)
     }
 }
 
@@ -527,21 +560,30 @@ fn check_foreign_keys(conn: &Connection) -> Result<(), Failure> {
 struct Tx<'c> {
     conn: &'c Connection,
     open: bool,
+    state: &'c RunState,
 }
 
 impl<'c> Tx<'c> {
     /// Begins, and creates the history table if needed, so that a failed
     /// first run leaves no empty history table behind.
-    fn begin(conn: &'c Connection, table: &Table) -> rusqlite::Result<Tx<'c>> {
+    fn begin(conn: &'c Connection, table: &Table, state: &'c RunState) -> rusqlite::Result<Tx<'c>> {
         conn.execute_batch("BEGIN IMMEDIATE")?;
-        let tx = Tx { conn, open: true };
-        history::create(conn, table)?;
+        let tx = Tx {
+            conn,
+            open: true,
+            state,
+        };
+        if !state.history_ready.get() {
+            history::create(conn, table)?;
+        }
         Ok(tx)
     }
 
     fn commit(mut self) -> rusqlite::Result<()> {
         self.conn.execute_batch("COMMIT")?;
         self.open = false;
+        // Committed: the history table exists from now on.
+        self.state.history_ready.set(true);
         Ok(())
     }
 }
@@ -573,11 +615,6 @@ impl<'c> ForeignKeys<'c> {
             guard.restore = true;
         }
         Ok(guard)
-    }
-
-    /// Whether the connection enforces foreign keys outside this guard.
-    fn enforced(&self, conn: &Connection) -> rusqlite::Result<bool> {
-        Ok(self.restore || foreign_keys_on(conn)?)
     }
 }
 
