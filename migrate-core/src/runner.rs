@@ -187,6 +187,7 @@ impl<'m> Runner<'m> {
         {
             return Ok(Report::default());
         }
+        let state = RunState::default();
         let history = history::read(conn, &self.table)?;
         let plan = plan::plan(self.set.as_slice(), &history, self.options)?;
         let mut report = Report::default();
@@ -216,7 +217,6 @@ impl<'m> Runner<'m> {
             .iter()
             .map(|&m| Work::of(m).map(|w| (m, w)))
             .collect::<Result<Vec<_>, _>>()?;
-        let state = RunState::default();
         state.history_ready.set(!history.is_empty());
         if self.atomic {
             self.run_atomic(conn, &work, &mut report, &state)?;
@@ -351,10 +351,15 @@ impl<'m> Runner<'m> {
         };
         let fk = ForeignKeys::switch_off_if(conn, fk_off).map_err(not_started)?;
         let tx = Tx::begin(conn, &self.table, state).map_err(not_started)?;
+        // The lock is held for the whole run: read what is applied once.
+        let applied: std::collections::HashSet<u64> = history::read(conn, &self.table)?
+            .into_iter()
+            .map(|r| r.version)
+            .collect();
         let mut last = first;
         let mut notes = Vec::new();
         for (m, w) in work {
-            if history::checksum_of(conn, &self.table, m.version)?.is_some() {
+            if applied.contains(&m.version) {
                 report.skipped.push(m.version);
                 continue;
             }
