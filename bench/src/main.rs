@@ -254,6 +254,28 @@ fn row(scenario: String, samples: Vec<(Who, Vec<Duration>)>) -> Row {
     row
 }
 
+/// One of issue #6's targets, as measured in this run.
+struct Target {
+    what: String,
+    measured: String,
+    limit: String,
+    met: bool,
+}
+
+fn target(targets: &mut Vec<Target>, what: &str, ratio: f64, limit: f64) {
+    targets.push(Target {
+        what: what.to_owned(),
+        measured: format!("{ratio:.2}×"),
+        limit: format!("≤ {limit:.2}×"),
+        met: ratio <= limit,
+    });
+}
+
+/// migrate's median over raw's in `row`.
+fn ratio(row: &Row) -> f64 {
+    row.cells[1].1.median.as_secs_f64() / row.cells[0].1.median.as_secs_f64()
+}
+
 struct Options {
     sizes: Vec<usize>,
     reps: usize,
@@ -290,6 +312,7 @@ fn main() {
     std::fs::create_dir_all(&root).unwrap();
     let mut rows = Vec::new();
     let mut notes = Vec::new();
+    let mut targets = Vec::new();
 
     for &n in &opts.sizes {
         let w = Workload::new(n, &root);
@@ -357,13 +380,21 @@ fn main() {
             }),
         ));
         if n == *opts.sizes.last().unwrap() {
-            processes(&root, &w, &db(Who::Migrate), &opts, &mut notes);
+            processes(
+                &root,
+                &w,
+                &db(Who::Migrate),
+                &opts,
+                &mut notes,
+                &mut targets,
+            );
         }
     }
-    backup(&root, opts.backup_mb, &opts, &mut notes);
-    build_time(&root, &mut notes);
+    backup(&root, opts.backup_mb, &opts, &mut notes, &mut targets);
+    build_time(&root, &mut notes, &mut targets);
+    apply_targets(&rows, &opts, &mut targets);
 
-    let report = render(&rows, &notes, &opts);
+    let report = render(&rows, &notes, &targets, &opts);
     match &opts.out {
         Some(path) => {
             std::fs::write(path, &report).unwrap();
@@ -420,7 +451,14 @@ fn peak_kib(args: &[&str], cwd: &Path) -> Option<u64> {
 }
 
 /// (5): whole processes against `sqlite3`, with every migration applied.
-fn processes(root: &Path, w: &Workload, db: &Path, opts: &Options, notes: &mut Vec<String>) {
+fn processes(
+    root: &Path,
+    w: &Workload,
+    db: &Path,
+    opts: &Options,
+    notes: &mut Vec<String>,
+    targets: &mut Vec<Target>,
+) {
     let cli = cli();
     let dir = w.dir.display().to_string();
     let db_s = db.display().to_string();
@@ -467,6 +505,15 @@ fn processes(root: &Path, w: &Workload, db: &Path, opts: &Options, notes: &mut V
         );
     }
     for (label, s) in &results {
+        if let Some(b) = baseline {
+            let r = s.median.as_secs_f64() / b.median.as_secs_f64();
+            target(
+                targets,
+                &format!("(5) `{label}` against sqlite3, N={}", w.n),
+                r,
+                1.5,
+            );
+        }
         let ratio = baseline.map_or("-".into(), |b| {
             format!("{:.2}×", s.median.as_secs_f64() / b.median.as_secs_f64())
         });
@@ -502,7 +549,13 @@ fn processes(root: &Path, w: &Workload, db: &Path, opts: &Options, notes: &mut V
 }
 
 /// (6): backup of a large database against `cp` of the same file.
-fn backup(root: &Path, mb: u64, opts: &Options, notes: &mut Vec<String>) {
+fn backup(
+    root: &Path,
+    mb: u64,
+    opts: &Options,
+    notes: &mut Vec<String>,
+    targets: &mut Vec<Target>,
+) {
     let db = root.join("big.db");
     {
         let conn = Connection::open(&db).unwrap();
@@ -544,6 +597,13 @@ fn backup(root: &Path, mb: u64, opts: &Options, notes: &mut Vec<String>) {
         human(ours.max),
         ours.median.as_secs_f64() / cp.median.as_secs_f64()
     );
+    let r = ours.median.as_secs_f64() / cp.median.as_secs_f64();
+    target(
+        targets,
+        &format!("(6) backup against cp, {} MiB", size >> 20),
+        r,
+        1.5,
+    );
     let target = dest();
     if let Some(kib) = peak_kib(
         &[
@@ -562,7 +622,7 @@ fn backup(root: &Path, mb: u64, opts: &Options, notes: &mut Vec<String>) {
 }
 
 /// (7): what `embed_migrations!` over 1000 files adds to a rebuild.
-fn build_time(root: &Path, notes: &mut Vec<String>) {
+fn build_time(root: &Path, notes: &mut Vec<String>, targets: &mut Vec<Target>) {
     let krate = root.join("embed-1000");
     let migrations = krate.join("migrations");
     std::fs::create_dir_all(krate.join("src")).unwrap();
@@ -619,11 +679,55 @@ fn build_time(root: &Path, notes: &mut Vec<String>) {
         human(without.median),
         human(with.median.saturating_sub(without.median))
     );
+    let cost = with.median.saturating_sub(without.median);
+    targets.push(Target {
+        what: "(7) embed_migrations! over 1000 files".into(),
+        measured: human(cost),
+        limit: "< 1 s".into(),
+        met: cost < Duration::from_secs(1),
+    });
     eprintln!("{text}");
     notes.push(text);
 }
 
-fn render(rows: &[Row], notes: &[String], opts: &Options) -> String {
+/// The targets read off the scenario rows.
+fn apply_targets(rows: &[Row], opts: &Options, targets: &mut Vec<Target>) {
+    let n = opts.sizes.last().copied().unwrap_or(0);
+    let find = |prefix: &str, n: usize| {
+        rows.iter()
+            .find(|r| r.scenario.starts_with(prefix) && r.scenario.ends_with(&format!("N={n}")))
+    };
+    for (prefix, limit) in [
+        ("(1)", 1.05),
+        ("(2)", 1.05),
+        ("(4)", 1.05),
+        ("(3a)", 1.0),
+        ("(3b)", 2.0),
+    ] {
+        if let Some(r) = find(prefix, n) {
+            target(
+                targets,
+                &format!("{} — migrate against raw", r.scenario),
+                ratio(r),
+                limit,
+            );
+        }
+    }
+    let first = opts.sizes.first().copied().unwrap_or(0);
+    if let (Some(small), Some(large)) = (find("(3b)", first), find("(3b)", n)) {
+        let growth = large.cells[1].1.median.as_secs_f64() / small.cells[1].1.median.as_secs_f64();
+        target(
+            targets,
+            &format!("(3b) flat in N: migrate's warm check at N={n} over N={first}"),
+            growth,
+            1.2,
+        );
+    }
+    let met = targets.iter().filter(|t| t.met).count();
+    eprintln!("targets met: {met} of {}", targets.len());
+}
+
+fn render(rows: &[Row], notes: &[String], targets: &[Target], opts: &Options) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Benchmarks\n");
     let _ = writeln!(
@@ -665,6 +769,15 @@ fn render(rows: &[Row], notes: &[String], opts: &Options) -> String {
     for n in notes {
         let _ = writeln!(s, "\n{n}");
     }
+    let _ = writeln!(
+        s,
+        "\n## Targets in this run\n\n| target | measured | limit | met |\n| --- | --- | --- | --- |"
+    );
+    for t in targets {
+        let met = if t.met { "yes" } else { "**no**" };
+        let _ = writeln!(s, "| {} | {} | {} | {met} |", t.what, t.measured, t.limit);
+    }
+    let _ = write!(s, "\n{}", include_str!("../NOTES.md"));
     s
 }
 
