@@ -12,7 +12,6 @@ use rusqlite::{Connection, ErrorCode};
 use crate::dsl::catalogue::Scope;
 use crate::dsl::indexes::quote;
 use crate::dsl::pragmas;
-use crate::naming::Kind;
 use crate::sets;
 use crate::source::Migrations;
 
@@ -169,20 +168,11 @@ fn foreign_keys(conn: &Connection, c: &mut Checkup) -> rusqlite::Result<()> {
 }
 
 fn pragmas_of(conn: &Connection, set: &Migrations, c: &mut Checkup) -> rusqlite::Result<()> {
-    let mut persistent: Vec<(String, pragmas::Setting)> = Vec::new();
-    for m in set.iter().filter(|m| m.kind == Kind::Pragmas) {
-        let Ok(parsed) = pragmas::parse(&m.text) else {
-            continue;
-        };
-        for s in parsed
-            .settings
+    let persistent: Vec<(String, pragmas::Setting)> =
+        sets::settings_of(set.iter(), Scope::Persistent)
             .into_iter()
-            .filter(|s| s.scope() == Scope::Persistent)
-        {
-            persistent.retain(|(_, old)| old.pragma.name != s.pragma.name);
-            persistent.push((m.file.to_string(), s));
-        }
-    }
+            .map(|(m, s)| (m.file.to_string(), s))
+            .collect();
     let profile = set.profile().check(conn);
     let persistent = persistent.iter().filter_map(|(file, s)| {
         sets::check_setting(conn, s)
@@ -230,23 +220,10 @@ fn indexes_of(conn: &Connection, table: &str) -> rusqlite::Result<Vec<IndexInfo>
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut xinfo = conn.prepare(
-        "SELECT name, \"desc\", coll FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
-    )?;
     heads
         .into_iter()
         .map(|(name, unique, created, partial)| {
-            let keys = xinfo
-                .query_map([&name], |r| {
-                    Ok((
-                        r.get::<_, Option<String>>(0)?
-                            .unwrap_or_default()
-                            .to_ascii_lowercase(),
-                        r.get::<_, i64>(1)? != 0,
-                        r.get::<_, String>(2)?.to_ascii_lowercase(),
-                    ))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let keys = sets::index_keys(conn, &name)?;
             Ok(IndexInfo {
                 name,
                 unique,

@@ -11,7 +11,7 @@ use crate::dsl::indexes::{Expect, Index, IndexSet, quote};
 use crate::dsl::pragmas::{self, PragmaSet, Setting};
 use crate::error::Failure;
 use crate::naming::Kind;
-use crate::source::Migrations;
+use crate::source::{Migration, Migrations};
 
 /// A failed step: the line at fault (if known), the statement, and why.
 pub(crate) type StepError = (Option<u32>, Option<String>, Failure);
@@ -199,25 +199,33 @@ impl Migrations {
     }
 
     fn parse_profile(&self) -> Profile {
-        let mut profile = Profile::default();
-        for m in self.iter().filter(|m| m.kind == Kind::Pragmas) {
-            // Validated when the set was built; a bad set adds nothing here.
-            let Ok(set) = pragmas::parse(&m.text) else {
-                continue;
-            };
-            for s in set
-                .settings
+        Profile {
+            settings: settings_of(self.iter(), Scope::Connection)
                 .into_iter()
-                .filter(|s| s.scope() == Scope::Connection)
-            {
-                profile
-                    .settings
-                    .retain(|(_, old)| old.pragma.name != s.pragma.name);
-                profile.settings.push((m.file.clone(), s));
-            }
+                .map(|(m, s)| (m.file.clone(), s))
+                .collect(),
         }
-        profile
     }
+}
+
+/// The settings of `scope` that the pragma sets among `migrations` leave in
+/// force, a later set overriding an earlier one's key, each with its set.
+pub(crate) fn settings_of<'a>(
+    migrations: impl Iterator<Item = &'a Migration>,
+    scope: Scope,
+) -> Vec<(&'a Migration, Setting)> {
+    let mut settings: Vec<(&Migration, Setting)> = Vec::new();
+    for m in migrations.filter(|m| m.kind == Kind::Pragmas) {
+        // Validated when the set was built; a bad set adds nothing here.
+        let Ok(set) = pragmas::parse(&m.text) else {
+            continue;
+        };
+        for s in set.settings.into_iter().filter(|s| s.scope() == scope) {
+            settings.retain(|(_, old)| old.pragma.name != s.pragma.name);
+            settings.push((m, s));
+        }
+    }
+    settings
 }
 
 /// Checks every table and column of `set` against the live schema, then
@@ -350,20 +358,7 @@ pub(crate) fn index_shape(conn: &Connection, name: &str) -> rusqlite::Result<Sha
         [name],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let mut stmt = conn.prepare(
-        "SELECT name, \"desc\", coll FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
-    )?;
-    let keys = stmt
-        .query_map([name], |r| {
-            Ok((
-                r.get::<_, Option<String>>(0)?
-                    .unwrap_or_default()
-                    .to_ascii_lowercase(),
-                r.get::<_, i64>(1)? != 0,
-                r.get::<_, String>(2)?.to_ascii_lowercase(),
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let keys = index_keys(conn, name)?;
     let tokens = sql_tokens(&sql);
     let unique = tokens.get(1).is_some_and(|w| w == "unique");
     let condition = match tokens.iter().rposition(|t| t == "where") {
@@ -376,6 +371,27 @@ pub(crate) fn index_shape(conn: &Connection, name: &str) -> rusqlite::Result<Sha
         keys,
         condition,
     })
+}
+
+/// An index's key columns as SQLite resolved them: name, descending,
+/// collation (names lowercased).
+pub(crate) fn index_keys(
+    conn: &Connection,
+    index: &str,
+) -> rusqlite::Result<Vec<(String, bool, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, \"desc\", coll FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
+    )?;
+    let keys = stmt.query_map([index], |r| {
+        Ok((
+            r.get::<_, Option<String>>(0)?
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+            r.get::<_, i64>(1)? != 0,
+            r.get::<_, String>(2)?.to_ascii_lowercase(),
+        ))
+    })?;
+    keys.collect()
 }
 
 /// A statement's tokens, lowercased outside quotes, for comparisons that

@@ -11,7 +11,7 @@ use std::fmt;
 use rusqlite::Connection;
 
 use crate::dsl::catalogue::Scope;
-use crate::dsl::{indexes, pragmas};
+use crate::dsl::indexes;
 use crate::error::Error;
 use crate::history::{self, Table};
 use crate::naming::Kind;
@@ -99,20 +99,7 @@ pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Veri
     v.applied = applied.len();
 
     // Persistent pragmas: the applied sets' final values.
-    let mut persistent: Vec<(&Migration, pragmas::Setting)> = Vec::new();
-    for &m in applied.iter().filter(|m| m.kind == Kind::Pragmas) {
-        let Ok(parsed) = pragmas::parse(&m.text) else {
-            continue;
-        };
-        for s in parsed
-            .settings
-            .into_iter()
-            .filter(|s| s.scope() == Scope::Persistent)
-        {
-            persistent.retain(|(_, old)| old.pragma.name != s.pragma.name);
-            persistent.push((m, s));
-        }
-    }
+    let persistent = sets::settings_of(applied.iter().copied(), Scope::Persistent);
     for (m, s) in &persistent {
         if let Err(f) = sets::check_setting(conn, s) {
             v.problems
