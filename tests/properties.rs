@@ -3,18 +3,15 @@
 
 use migrate_core::dsl::{indexes, pragmas};
 use migrate_core::{naming, sql};
+use migrate_tests::Rng;
 
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
+/// Generated text for the parsers.
+trait Generate {
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str;
+    fn text(&mut self, fragments: &[&str], parts: usize) -> String;
+}
 
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-
+impl Generate for Rng {
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len())]
     }

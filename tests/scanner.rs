@@ -4,19 +4,7 @@
 
 use migrate_core::rusqlite::Connection;
 use migrate_core::sql;
-use migrate_tests::column;
-
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-}
+use migrate_tests::{Rng, column};
 
 const SETUP: &str = "CREATE TABLE log (v); CREATE TABLE src (v);";
 

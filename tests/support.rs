@@ -86,3 +86,16 @@ pub fn tables(conn: &Connection) -> Vec<String> {
          AND name NOT LIKE '%\\_fingerprint' ESCAPE '\\' ORDER BY name",
     )
 }
+
+/// A small deterministic generator (xorshift), so generated cases reproduce.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// A number below `n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}

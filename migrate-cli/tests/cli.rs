@@ -243,21 +243,7 @@ fn assert_each_applied_once(db: &Path, n: usize) {
 
 /// Starts one `up` per entry of `args` at once; each must exit 0.
 fn run_all_at_once(p: &Project, args: &[&[&str]]) {
-    let children: Vec<_> = args
-        .iter()
-        .map(|a| {
-            p.command(a)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        let (o, e) = (stdout(&out), stderr(&out));
-        assert_eq!(code(&out), 0, "stdout: {o}\nstderr: {e}");
-    }
+    run_at_once(args.iter().map(|a| p.command(a)).collect(), "concurrent up");
 }
 
 #[test]

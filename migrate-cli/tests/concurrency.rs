@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
@@ -45,24 +44,10 @@ fn eight_processes_ten_rounds_each_migration_once() {
     let p = project();
     for round in 0..ROUNDS {
         let db = format!("round-{round}.db");
-        let children: Vec<_> = (0..PROCESSES)
-            .map(|_| {
-                p.bare(&["--database", &db, "up"])
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
+        let commands = (0..PROCESSES)
+            .map(|_| p.bare(&["--database", &db, "up"]))
             .collect();
-        for child in children {
-            let out = child.wait_with_output().unwrap();
-            let e = stderr(&out);
-            assert_eq!(code(&out), 0, "round {round}: {e}");
-            assert!(
-                !e.contains("locked") && !e.contains("busy"),
-                "round {round}: SQLITE_BUSY escaped: {e}"
-            );
-        }
+        run_at_once(commands, &format!("round {round}"));
         let conn = Connection::open(p.dir.path().join(&db)).unwrap();
         let runs: Vec<i64> = conn
             .prepare("SELECT version FROM runs ORDER BY version")

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_migrate-cli");
 
@@ -65,4 +65,27 @@ pub fn stderr(o: &Output) -> String {
 
 pub fn code(o: &Output) -> i32 {
     o.status.code().expect("exited")
+}
+
+/// Starts every command at once and waits for all: each must exit 0 with no
+/// lock error on stderr (no SQLITE_BUSY may reach a user).
+pub fn run_at_once(commands: Vec<Command>, context: &str) {
+    let children: Vec<_> = commands
+        .into_iter()
+        .map(|mut c| {
+            c.stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let (o, e) = (stdout(&out), stderr(&out));
+        assert_eq!(code(&out), 0, "{context}: stdout: {o}\nstderr: {e}");
+        assert!(
+            !e.contains("locked") && !e.contains("busy"),
+            "{context}: SQLITE_BUSY escaped: {e}"
+        );
+    }
 }
