@@ -65,13 +65,8 @@ pub fn quote(name: &str) -> String {
 }
 
 impl Index {
-    /// The `CREATE INDEX` statement for it.
-    ///
-    /// ```
-    /// let set = migrate_core::dsl::indexes::parse("unique index on users (email collate nocase)").unwrap();
-    /// assert_eq!(set.indexes[0].sql(), r#"CREATE UNIQUE INDEX "idx_users_email" ON "users" ("email" COLLATE "nocase")"#);
-    /// ```
-    pub fn sql(&self) -> String {
+    /// The key columns as SQL: `"a" COLLATE "nocase", "b" DESC`.
+    fn column_list(&self) -> String {
         let columns: Vec<String> = self
             .columns
             .iter()
@@ -86,12 +81,22 @@ impl Index {
                 s
             })
             .collect();
+        columns.join(", ")
+    }
+
+    /// The `CREATE INDEX` statement for it.
+    ///
+    /// ```
+    /// let set = migrate_core::dsl::indexes::parse("unique index on users (email collate nocase)").unwrap();
+    /// assert_eq!(set.indexes[0].sql(), r#"CREATE UNIQUE INDEX "idx_users_email" ON "users" ("email" COLLATE "nocase")"#);
+    /// ```
+    pub fn sql(&self) -> String {
         let mut sql = format!(
             "CREATE {}INDEX {} ON {} ({})",
             if self.unique { "UNIQUE " } else { "" },
             quote(&self.name),
             quote(&self.table),
-            columns.join(", ")
+            self.column_list()
         );
         if let Some(cond) = &self.condition {
             sql.push_str(" WHERE ");
@@ -375,27 +380,14 @@ impl Parser<'_> {
 impl fmt::Display for IndexSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for i in &self.indexes {
-            let columns: Vec<String> = i
-                .columns
-                .iter()
-                .map(|c| {
-                    let mut s = quote(&c.name);
-                    if let Some(coll) = &c.collation {
-                        s.push_str(&format!(" collate {}", quote(coll)));
-                    }
-                    if c.descending {
-                        s.push_str(" desc");
-                    }
-                    s
-                })
-                .collect();
+            // The column list is written as in SQL, which the DSL reads too.
             write!(
                 f,
                 "{}index {} on {} ({})",
                 if i.unique { "unique " } else { "" },
                 quote(&i.name),
                 quote(&i.table),
-                columns.join(", ")
+                i.column_list()
             )?;
             match &i.condition {
                 Some(c) => writeln!(f, " where {c}")?,
