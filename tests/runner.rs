@@ -698,3 +698,39 @@ fn an_up_to_date_database_is_recognised_by_its_fingerprint() {
         .unwrap();
     assert_eq!(run(&f).unwrap().applied.len(), 1);
 }
+
+#[test]
+fn a_failure_while_recording_names_the_migration() {
+    // A trigger makes the history insert itself fail, after the migration's
+    // own statements ran.
+    let f = Fixture::new(&[("1_users.sql", USERS)]);
+    run(&f).unwrap();
+    f.conn()
+        .execute_batch(
+            "CREATE TRIGGER frozen BEFORE INSERT ON schema_migrations \
+             BEGIN SELECT RAISE(ABORT, 'history is frozen'); END;",
+        )
+        .unwrap();
+    f.write("2_posts.sql", POSTS);
+    for atomic in [false, true] {
+        let e = f
+            .set()
+            .runner()
+            .atomic(atomic)
+            .run(&mut f.conn())
+            .unwrap_err();
+        let Error::Migration(m) = &e else {
+            panic!("not a migration error: {e}")
+        };
+        assert_eq!((m.version, m.file.as_str()), (2, "2_posts.sql"), "{e}");
+        assert!(
+            e.to_string().contains("history is frozen") && e.to_string().contains("rolled back"),
+            "{e}"
+        );
+        assert_eq!(
+            tables(&f.conn()),
+            ["schema_migrations", "users"],
+            "posts rolled back"
+        );
+    }
+}

@@ -45,7 +45,12 @@ struct Global {
     #[arg(long, default_value = DEFAULT_TABLE, global = true)]
     table: String,
     /// How long to wait for another writer's lock, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 5000, global = true)]
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = migrate_core::runner::DEFAULT_BUSY_TIMEOUT.as_millis() as u64,
+        global = true
+    )]
     busy_timeout: u64,
     /// Color in the output: auto (on a terminal, unless NO_COLOR is set), always or never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]

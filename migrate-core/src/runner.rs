@@ -264,7 +264,9 @@ impl<'m> Runner<'m> {
         let sql = |e| fail((None, None, Failure::Sql(e)));
         if !work.transactional() {
             let recorded = history::exists(conn, &self.table)?
-                && history::checksum_of(conn, &self.table, m.version)?.is_some();
+                && history::checksum_of(conn, &self.table, m.version)
+                    .map_err(sql)?
+                    .is_some();
             if recorded {
                 report.skipped.push(m.version);
                 return Ok(());
@@ -276,8 +278,11 @@ impl<'m> Runner<'m> {
             let notes = executed.map_err(fail)?;
             let duration = start.elapsed();
             let tx = Tx::begin(conn, &self.table, state).map_err(sql)?;
-            if history::checksum_of(conn, &self.table, m.version)?.is_none() {
-                history::insert(conn, &self.table, m, millis(duration))?;
+            if history::checksum_of(conn, &self.table, m.version)
+                .map_err(sql)?
+                .is_none()
+            {
+                history::insert(conn, &self.table, m, millis(duration)).map_err(sql)?;
             }
             tx.commit().map_err(sql)?;
             report.applied.push(step(m, duration));
@@ -290,7 +295,7 @@ impl<'m> Runner<'m> {
         // Declared before the transaction, so it is restored after it ends.
         let fk = ForeignKeys::switch_off_if(conn, work.foreign_keys_off()).map_err(sql)?;
         let tx = Tx::begin(conn, &self.table, state).map_err(sql)?;
-        if let Some(applied) = history::checksum_of(conn, &self.table, m.version)? {
+        if let Some(applied) = history::checksum_of(conn, &self.table, m.version).map_err(sql)? {
             // Another process applied it while we waited for the lock.
             if applied != *m.checksum {
                 return Err(plan::PlanError::Modified(vec![plan::Modified {
@@ -310,7 +315,7 @@ impl<'m> Runner<'m> {
             check_foreign_keys(conn).map_err(|cause| fail((None, None, cause)))?;
         }
         let duration = start.elapsed();
-        history::insert(conn, &self.table, m, millis(duration))?;
+        history::insert(conn, &self.table, m, millis(duration)).map_err(sql)?;
         tx.commit().map_err(sql)?;
         drop(fk);
         report.applied.push(step(m, duration));
@@ -372,7 +377,17 @@ impl<'m> Runner<'m> {
                 }
             }
             let duration = start.elapsed();
-            history::insert(conn, &self.table, m, millis(duration))?;
+            if let Err(e) = history::insert(conn, &self.table, m, millis(duration)) {
+                let before = applied_versions(report);
+                return Err(failure(
+                    m,
+                    None,
+                    None,
+                    Failure::Sql(e),
+                    &before,
+                    Undone::Run,
+                ));
+            }
             report.applied.push(step(m, duration));
             last = m;
         }

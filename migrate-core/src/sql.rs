@@ -7,7 +7,6 @@
 //! `CREATE TRIGGER … BEGIN … END;` bodies, whose inner semicolons do not end
 //! the statement. The tests compare this scanner with SQLite itself.
 
-use std::fmt;
 use std::ops::Range;
 
 /// A scanned SQL migration: what the runner executes, and how.
@@ -680,26 +679,6 @@ pub fn statements(text: &str) -> Result<Vec<(u32, &str)>, SqlError> {
             Item::Directive { .. } => None,
         })
         .collect())
-}
-
-impl fmt::Display for Script {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} statements{}{}",
-            self.statements.len(),
-            if self.no_transaction {
-                ", no transaction"
-            } else {
-                ""
-            },
-            if self.foreign_keys_off {
-                ", foreign keys off"
-            } else {
-                ""
-            }
-        )
-    }
 }
 
 #[cfg(test)]
