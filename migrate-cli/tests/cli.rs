@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use migrate_core::rusqlite::Connection;
@@ -199,74 +198,6 @@ fn broken_pipe_is_not_an_error() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
-}
-
-/// Each migration appends a row to `runs`: applied twice, it would show.
-fn counting_project(n: usize) -> Project {
-    let mut files = vec![(
-        "0001_runs.sql".to_string(),
-        "CREATE TABLE runs (version INTEGER NOT NULL);\nINSERT INTO runs VALUES (1);\n".to_string(),
-    )];
-    for v in 2..=n {
-        files.push((
-            format!("{v:04}_step.sql"),
-            format!(
-                "CREATE TABLE t{v} (x);\n\
-                 WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000)\n\
-                 INSERT INTO t{v} SELECT x FROM c;\n\
-                 INSERT INTO runs VALUES ({v});\n"
-            ),
-        ));
-    }
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    Project::new(&refs)
-}
-
-fn assert_each_applied_once(db: &Path, n: usize) {
-    let conn = Connection::open(db).unwrap();
-    let runs: Vec<i64> = conn
-        .prepare("SELECT version FROM runs ORDER BY version")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    assert_eq!(runs, (1..=n as i64).collect::<Vec<_>>());
-    let history: i64 = conn
-        .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(history, n as i64);
-}
-
-/// Starts one `up` per entry of `args` at once; each must exit 0.
-fn run_all_at_once(p: &Project, args: &[&[&str]]) {
-    run_at_once(args.iter().map(|a| p.command(a)).collect(), "concurrent up");
-}
-
-#[test]
-fn concurrent_processes_apply_each_migration_once() {
-    let n = 12;
-    let p = counting_project(n);
-    let up: &[&str] = &["up"];
-    run_all_at_once(&p, &[up; 8]);
-    assert_each_applied_once(&p.db(), n);
-}
-
-#[test]
-fn concurrent_processes_in_wal_mode_apply_each_migration_once() {
-    let n = 8;
-    let p = counting_project(n);
-    let conn = Connection::open(p.db()).unwrap();
-    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
-        .unwrap();
-    drop(conn);
-    // Atomic and per-migration runners mixed.
-    let (atomic, each): (&[&str], &[&str]) = (&["up", "--atomic"], &["up"]);
-    run_all_at_once(&p, &[atomic, each].repeat(3));
-    assert_each_applied_once(&p.db(), n);
 }
 
 #[test]

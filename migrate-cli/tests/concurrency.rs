@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use common::*;
@@ -11,26 +12,31 @@ use migrate_core::rusqlite::Connection;
 const PROCESSES: usize = 8;
 const ROUNDS: usize = 10;
 const STEPS: i64 = 15;
+/// The step of the suite's set that is a pragma set (WAL from there on).
+const PRAGMAS_AT: i64 = 8;
 
-fn project() -> Project {
+/// Migrations 1..=steps; each SQL one appends its version to `runs`, so a
+/// migration applied twice shows. `pragmas_at` makes that step a pragma set
+/// switching to WAL, under contention.
+fn project(steps: i64, pragmas_at: Option<i64>) -> Project {
     let mut files = vec![(
         "0001_runs.sql".to_string(),
         "CREATE TABLE runs (version INTEGER NOT NULL);\nINSERT INTO runs VALUES (1);\n".to_string(),
     )];
-    for v in 2..=STEPS {
-        let text = if v == 8 {
-            // A pragma set in the middle: WAL from here on, under contention.
-            "journal_mode = wal\n".to_string()
+    for v in 2..=steps {
+        files.push(if pragmas_at == Some(v) {
+            (format!("{v:04}_step.pragmas"), "journal_mode = wal\n".to_string())
         } else {
-            format!(
-                "CREATE TABLE t{v} (x);\n\
-                 WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 500)\n\
-                 INSERT INTO t{v} SELECT x FROM c;\n\
-                 INSERT INTO runs VALUES ({v});\n"
+            (
+                format!("{v:04}_step.sql"),
+                format!(
+                    "CREATE TABLE t{v} (x);\n\
+                     WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 500)\n\
+                     INSERT INTO t{v} SELECT x FROM c;\n\
+                     INSERT INTO runs VALUES ({v});\n"
+                ),
             )
-        };
-        let ext = if v == 8 { "pragmas" } else { "sql" };
-        files.push((format!("{v:04}_step.{ext}"), text));
+        });
     }
     let refs: Vec<(&str, &str)> = files
         .iter()
@@ -39,33 +45,38 @@ fn project() -> Project {
     Project::new(&refs)
 }
 
+/// Every SQL step ran exactly once, and every step is recorded once.
+fn assert_each_applied_once(db: &Path, steps: i64, pragmas_at: Option<i64>, context: &str) {
+    let conn = Connection::open(db).unwrap();
+    let runs: Vec<i64> = conn
+        .prepare("SELECT version FROM runs ORDER BY version")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let expected: Vec<i64> = (1..=steps).filter(|v| Some(*v) != pragmas_at).collect();
+    assert_eq!(runs, expected, "{context}: each migration ran exactly once");
+    let recorded: i64 = conn
+        .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(recorded, steps, "{context}");
+}
+
 #[test]
 fn eight_processes_ten_rounds_each_migration_once() {
-    let p = project();
+    let p = project(STEPS, Some(PRAGMAS_AT));
     for round in 0..ROUNDS {
         let db = format!("round-{round}.db");
         let commands = (0..PROCESSES)
             .map(|_| p.bare(&["--database", &db, "up"]))
             .collect();
-        run_at_once(commands, &format!("round {round}"));
-        let conn = Connection::open(p.dir.path().join(&db)).unwrap();
-        let runs: Vec<i64> = conn
-            .prepare("SELECT version FROM runs ORDER BY version")
+        let context = format!("round {round}");
+        run_at_once(commands, &context);
+        let path = p.dir.path().join(&db);
+        assert_each_applied_once(&path, STEPS, Some(PRAGMAS_AT), &context);
+        let mode: String = Connection::open(&path)
             .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        let expected: Vec<i64> = (1..=STEPS).filter(|v| *v != 8).collect();
-        assert_eq!(
-            runs, expected,
-            "round {round}: each migration ran exactly once"
-        );
-        let recorded: i64 = conn
-            .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(recorded, STEPS, "round {round}");
-        let mode: String = conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
@@ -73,8 +84,38 @@ fn eight_processes_ten_rounds_each_migration_once() {
 }
 
 #[test]
+fn eight_processes_on_a_rollback_journal_database() {
+    let p = project(12, None);
+    run_at_once(
+        (0..PROCESSES).map(|_| p.command(&["up"])).collect(),
+        "rollback journal",
+    );
+    assert_each_applied_once(&p.db(), 12, None, "rollback journal");
+}
+
+#[test]
+fn atomic_and_per_migration_runners_mixed_in_wal_mode() {
+    let p = project(8, None);
+    Connection::open(p.db())
+        .unwrap()
+        .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+        .unwrap();
+    let commands = (0..6)
+        .map(|i| {
+            p.command(if i % 2 == 0 {
+                &["up", "--atomic"]
+            } else {
+                &["up"]
+            })
+        })
+        .collect();
+    run_at_once(commands, "mixed");
+    assert_each_applied_once(&p.db(), 8, None, "mixed");
+}
+
+#[test]
 fn up_waits_for_another_writer_within_the_busy_timeout() {
-    let p = project();
+    let p = project(STEPS, Some(PRAGMAS_AT));
     let out = p.cli(&["up", "--to", "3"]);
     assert_eq!(code(&out), 0);
     // Another process's write transaction, released after a short while.
