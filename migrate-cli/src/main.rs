@@ -4,6 +4,7 @@
 //! 1 failure, 2 usage, 3 for `status --exit-code` when anything is pending,
 //! modified or missing.
 
+use std::cell::RefCell;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -58,6 +59,10 @@ struct Global {
     /// Log every SQL statement run, with its duration, to stderr.
     #[arg(long, short = 'v', global = true)]
     verbose: bool,
+    /// The database, opened and its schema read on another thread while
+    /// the migrations folder loaded; the first `open` of it takes it.
+    #[arg(skip)]
+    warm: RefCell<Option<Connection>>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -258,7 +263,16 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         usage("no database given; pass --database PATH or set MIGRATE_DATABASE".into())
     })?;
     let set = match &cli.command {
-        Command::Up(_) | Command::Status(_) | Command::Verify(_) => Migrations::from_dir(&g.dir)?,
+        Command::Up(_) | Command::Status(_) | Command::Verify(_) => {
+            // Reading a large folder and reading a large schema are the two
+            // slow halves of these commands; they need not wait for each other.
+            let (set, warm) = std::thread::scope(|s| {
+                let warm = s.spawn(|| warm_up(&database));
+                (Migrations::from_dir(&g.dir), warm.join().ok().flatten())
+            });
+            *g.warm.borrow_mut() = warm;
+            set?
+        }
         // Operations work on any SQLite file; a migrations folder only adds
         // its connection profile and expected pragmas.
         _ => optional_set(&g.dir),
@@ -283,17 +297,35 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     }
 }
 
+/// An existing database opened (never created: the folder is not validated
+/// yet) and its schema read, or nothing if that did not go at once (a lock,
+/// no file, not a database): `open` then does it the ordinary way and
+/// reports what is wrong.
+fn warm_up(path: &Path) -> Option<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).ok()?;
+    // Preparing a statement that names a table reads the whole schema.
+    conn.prepare("SELECT 1 FROM sqlite_schema").ok()?;
+    Some(conn)
+}
+
 /// Opens the database with the busy timeout and the set's connection
 /// profile (whose busy_timeout, if any, wins over `--busy-timeout`).
 fn open(path: &Path, g: &Global, set: &Migrations, create: bool) -> Result<Connection, Failure> {
-    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    if create {
-        flags |= OpenFlags::SQLITE_OPEN_CREATE;
-    }
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| Failure {
-        code: 1,
-        error: format!("cannot open database {}: {e}", path.display()).into(),
-    })?;
+    let warm = g.warm.borrow_mut().take();
+    let conn = match warm {
+        Some(conn) => conn,
+        None => {
+            let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            if create {
+                flags |= OpenFlags::SQLITE_OPEN_CREATE;
+            }
+            Connection::open_with_flags(path, flags).map_err(|e| Failure {
+                code: 1,
+                error: format!("cannot open database {}: {e}", path.display()).into(),
+            })?
+        }
+    };
     conn.busy_timeout(Duration::from_millis(g.busy_timeout))?;
     if g.verbose {
         conn.trace_v2(

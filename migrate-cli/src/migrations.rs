@@ -119,7 +119,8 @@ pub(crate) fn status(
 }
 
 pub(crate) fn print_status(rows: &[StatusRow]) -> io::Result<()> {
-    let mut out = io::stdout().lock();
+    // One buffer, one write: a thousand rows are not a thousand writes.
+    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     if rows.is_empty() {
         return writeln!(out, "no migrations");
     }
@@ -166,7 +167,8 @@ pub(crate) fn print_status(rows: &[StatusRow]) -> io::Result<()> {
         count(State::Pending),
         count(State::Modified),
         count(State::Missing)
-    )
+    )?;
+    out.flush()
 }
 
 pub(crate) fn print_status_json(
@@ -200,9 +202,7 @@ pub(crate) fn print_status_json(
             "missing": count(State::Missing),
         },
     });
-    let mut out = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, &doc)?;
-    writeln!(out)
+    style::json(&mut io::stdout().lock(), &doc)
 }
 
 pub(crate) fn verify(
@@ -230,8 +230,7 @@ pub(crate) fn verify(
             "pending": v.pending,
             "problems": problems,
         });
-        serde_json::to_writer_pretty(&mut out, &doc)?;
-        writeln!(out)?;
+        style::json(&mut out, &doc)?;
         return Ok(code);
     }
     for p in &v.problems {

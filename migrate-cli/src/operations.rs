@@ -155,8 +155,7 @@ pub(crate) fn doctor(
                 "freelist_bytes": s.freelist_bytes,
             },
         });
-        serde_json::to_writer_pretty(&mut out, &doc)?;
-        writeln!(out)?;
+        style::json(&mut out, &doc)?;
     } else {
         let s = c.sizes;
         writeln!(

@@ -58,3 +58,11 @@ pub fn error() -> String {
 pub fn dim(word: &str) -> String {
     paint(word, "2", true)
 }
+
+/// Writes `doc` as indented JSON and a newline to `out` in one write (a
+/// line-buffered stdout would write every line of it on its own).
+pub(crate) fn json(out: &mut impl std::io::Write, doc: &serde_json::Value) -> std::io::Result<()> {
+    let mut text = serde_json::to_vec_pretty(doc)?;
+    text.push(b'\n');
+    out.write_all(&text)
+}

@@ -449,7 +449,11 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadErrors> {
             )
         })
         .collect();
-    for (path, read) in read_all(dir, listing.files) {
+    let read = par_map(listing.files, |path| {
+        let read = std::fs::read(dir.join(&path));
+        (path, read)
+    });
+    for (path, read) in read {
         match read {
             Ok(bytes) => files.push(SourceFile { path, bytes }),
             Err(e) => errors.push(error(dir.join(&path), None, LoadErrorKind::Io(e))),
@@ -462,36 +466,34 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadErrors> {
     }
 }
 
-/// Reads the files, in order; a large folder on as many threads as there
-/// are cores (a thousand small files cost a thousand opens).
-fn read_all(dir: &Path, paths: Vec<String>) -> Vec<(String, std::io::Result<Vec<u8>>)> {
+/// `f` over `items`, in order: a large list on as many threads as there
+/// are cores (a thousand small files cost a thousand opens and scans).
+fn par_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    if paths.len() < 64 || threads < 2 {
-        return paths
-            .into_iter()
-            .map(|p| {
-                let read = std::fs::read(dir.join(&p));
-                (p, read)
-            })
-            .collect();
+    if items.len() < 64 || threads < 2 {
+        return items.into_iter().map(f).collect();
     }
-    let chunk = paths.len().div_ceil(threads);
+    let chunk = items.len().div_ceil(threads);
+    let mut parts: Vec<Vec<T>> = Vec::with_capacity(threads);
+    let mut items = items.into_iter();
+    loop {
+        let part: Vec<T> = items.by_ref().take(chunk).collect();
+        if part.is_empty() {
+            break;
+        }
+        parts.push(part);
+    }
+    let f = &f;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = paths
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|p| (p.clone(), std::fs::read(dir.join(p))))
-                        .collect::<Vec<_>>()
-                })
-            })
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().expect("reading files does not panic"))
+            .flat_map(|h| h.join().expect("the mapped function does not panic"))
             .collect()
     })
 }
@@ -531,72 +533,94 @@ fn validate(kind: Kind, text: &str) -> Vec<(u32, LoadErrorKind)> {
     }
 }
 
+/// One file after its own checks, before it meets the others.
+enum Checked {
+    Up(Migration),
+    Down {
+        version: u64,
+        path: String,
+        text: String,
+    },
+    NotAMigration,
+}
+
+/// The checks that need only the file itself: its name, its encoding, its
+/// content, and its checksum.
+fn check_file(file: SourceFile) -> Result<Checked, Vec<LoadError>> {
+    let parsed = match parse_path(&file.path) {
+        Ok(Some(p)) => p,
+        Ok(None) => return Ok(Checked::NotAMigration),
+        Err(e) => return Err(vec![error(&file.path, None, LoadErrorKind::Name(e))]),
+    };
+    let sum = checksum(&file.bytes);
+    let mut bytes = file.bytes;
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let line = 1 + e.as_bytes()[..valid]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u32;
+            return Err(vec![error(&file.path, Some(line), LoadErrorKind::NotUtf8)]);
+        }
+    };
+    if parsed.direction == Direction::Down {
+        return Ok(Checked::Down {
+            version: parsed.version,
+            path: file.path,
+            text,
+        });
+    }
+    let problems = validate(parsed.kind, &text);
+    if !problems.is_empty() {
+        return Err(problems
+            .into_iter()
+            .map(|(line, kind)| error(&file.path, Some(line), kind))
+            .collect());
+    }
+    Ok(Checked::Up(Migration {
+        version: parsed.version,
+        name: Cow::Owned(parsed.name),
+        kind: parsed.kind,
+        file: Cow::Owned(file.path),
+        checksum: Cow::Owned(sum),
+        text: Cow::Owned(text),
+        down: None,
+    }))
+}
+
 /// Validates files into a sorted migration set, reporting every problem.
 pub fn load(files: Vec<SourceFile>) -> Result<Vec<Migration>, LoadErrors> {
     let mut errors = Vec::new();
     let mut ups: BTreeMap<u64, Migration> = BTreeMap::new();
     let mut downs: Vec<(u64, String, String)> = Vec::new();
-    for file in files {
-        let parsed = parse_path(&file.path);
-        let parsed = match parsed {
-            Ok(Some(p)) => p,
-            Ok(None) => continue,
-            Err(e) => {
-                errors.push(error(&file.path, None, LoadErrorKind::Name(e)));
-                continue;
-            }
-        };
-        let bytes = file
-            .bytes
-            .strip_prefix(b"\xEF\xBB\xBF")
-            .unwrap_or(&file.bytes);
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t.to_owned(),
-            Err(e) => {
-                let line = 1 + bytes[..e.valid_up_to()]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count() as u32;
-                errors.push(error(&file.path, Some(line), LoadErrorKind::NotUtf8));
-                continue;
-            }
-        };
-        if parsed.direction == Direction::Down {
-            downs.push((parsed.version, file.path, text));
-            continue;
-        }
-        let problems = validate(parsed.kind, &text);
-        if !problems.is_empty() {
-            errors.extend(
-                problems
-                    .into_iter()
-                    .map(|(line, kind)| error(&file.path, Some(line), kind)),
-            );
-            continue;
-        }
-        if let Some(other) = ups.get(&parsed.version) {
-            errors.push(error(
-                &file.path,
-                None,
-                LoadErrorKind::DuplicateVersion {
-                    version: parsed.version,
-                    other: other.file.to_string(),
-                },
-            ));
-            continue;
-        }
-        ups.insert(
-            parsed.version,
-            Migration {
-                version: parsed.version,
-                name: Cow::Owned(parsed.name),
-                kind: parsed.kind,
-                file: Cow::Owned(file.path),
-                checksum: Cow::Owned(checksum(&file.bytes)),
-                text: Cow::Owned(text),
-                down: None,
+    for checked in par_map(files, check_file) {
+        match checked {
+            Err(problems) => errors.extend(problems),
+            Ok(Checked::NotAMigration) => {}
+            Ok(Checked::Down {
+                version,
+                path,
+                text,
+            }) => downs.push((version, path, text)),
+            Ok(Checked::Up(m)) => match ups.get(&m.version) {
+                Some(other) => errors.push(error(
+                    m.file.as_ref(),
+                    None,
+                    LoadErrorKind::DuplicateVersion {
+                        version: m.version,
+                        other: other.file.to_string(),
+                    },
+                )),
+                None => {
+                    ups.insert(m.version, m);
+                }
             },
-        );
+        }
     }
     for (version, path, text) in downs {
         match ups.get_mut(&version) {
