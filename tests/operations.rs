@@ -2,7 +2,7 @@
 
 use std::ops::ControlFlow;
 
-use migrate_core::backup::{BackupError, backup};
+use migrate_core::backup::{BackupError, CHUNK_BYTES, backup};
 use migrate_core::maintenance::{self, CheckpointMode, Vacuum, VacuumError};
 use migrate_core::rusqlite::Connection;
 use migrate_tests::{Fixture, column};
@@ -99,6 +99,110 @@ fn an_existing_destination_is_refused_unless_forced() {
     assert_eq!(std::fs::read(&dest).unwrap(), b"precious");
     backup(&conn, &dest, true, |_| ControlFlow::Continue(())).unwrap();
     assert_eq!(rows(&Connection::open(&dest).unwrap()), rows(&conn));
+}
+
+/// A rollback-journal database of more than two copy chunks, and its
+/// page size.
+fn big_rollback_db(f: &Fixture) -> (Connection, u64) {
+    let conn = f.conn();
+    let chunk_pages = CHUNK_BYTES / 4096;
+    conn.execute_batch(&format!(
+        "PRAGMA page_size = 4096;
+         CREATE TABLE a (id INTEGER PRIMARY KEY, pad BLOB NOT NULL);
+         CREATE TABLE b (id INTEGER PRIMARY KEY);
+         WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < {})
+         INSERT INTO a (pad) SELECT zeroblob(4000) FROM n;
+         INSERT INTO b SELECT id FROM a;",
+        chunk_pages * 2 + 100
+    ))
+    .unwrap();
+    (conn, 4096)
+}
+
+#[test]
+fn a_rollback_journal_database_is_copied_as_a_file_byte_for_byte() {
+    let f = Fixture::new(&[]);
+    let (conn, page_size) = big_rollback_db(&f);
+    let dest = f.root().join("copy.db");
+    let mut seen = Vec::new();
+    let report = backup(&conn, &dest, false, |p| {
+        seen.push(p.copied);
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    // Copied in chunks (the backup API would report a step of 1024 pages).
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert_eq!(seen[0], CHUNK_BYTES / page_size);
+    assert_eq!(*seen.last().unwrap(), report.pages);
+    assert_eq!(
+        std::fs::read(&dest).unwrap(),
+        std::fs::read(f.db()).unwrap()
+    );
+}
+
+#[test]
+fn a_file_copy_comes_from_one_commit_while_another_connection_commits() {
+    let f = Fixture::new(&[]);
+    let (conn, _) = big_rollback_db(&f);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let path = f.db();
+    let stop = done.clone();
+    // Every commit adds a row to both tables: a copy mixing two commits
+    // would show it.
+    let writer = std::thread::spawn(move || {
+        let w = Connection::open(path).unwrap();
+        w.busy_timeout(std::time::Duration::from_secs(30)).unwrap();
+        let mut commits = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            w.execute_batch(
+                "BEGIN IMMEDIATE;
+                 INSERT INTO a (pad) VALUES (zeroblob(4000));
+                 INSERT INTO b VALUES (last_insert_rowid());
+                 UPDATE a SET pad = zeroblob(4000) WHERE id = abs(random()) % 1000 + 1;
+                 COMMIT;",
+            )
+            .unwrap();
+            commits += 1;
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        commits
+    });
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let dest = f.root().join("copy.db");
+    backup(&conn, &dest, false, |_| ControlFlow::Continue(())).unwrap();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(writer.join().unwrap() > 0);
+    let copy = Connection::open(&dest).unwrap();
+    assert_eq!(column(&copy, "PRAGMA integrity_check"), ["ok"]);
+    assert_eq!(
+        column(&copy, "SELECT count(*) FROM a"),
+        column(&copy, "SELECT count(*) FROM b")
+    );
+    assert_eq!(
+        column(
+            &copy,
+            "SELECT count(*) FROM a WHERE id NOT IN (SELECT id FROM b)"
+        ),
+        ["0"]
+    );
+}
+
+#[test]
+fn an_interrupted_file_copy_leaves_no_destination_and_no_scratch() {
+    let f = Fixture::new(&[]);
+    let (conn, _) = big_rollback_db(&f);
+    let dest = f.root().join("copy.db");
+    let e = backup(&conn, &dest, false, |_| ControlFlow::Break(())).unwrap_err();
+    assert!(matches!(e, BackupError::Interrupted), "{e}");
+    let left: Vec<String> = std::fs::read_dir(f.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("copy"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // The source is untouched and usable.
+    assert_eq!(column(&conn, "PRAGMA integrity_check"), ["ok"]);
+    conn.execute("INSERT INTO b VALUES (-1)", []).unwrap();
 }
 
 #[test]
