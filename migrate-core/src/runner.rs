@@ -363,6 +363,7 @@ impl<'m> Runner<'m> {
             .collect();
         let mut last = first;
         let mut notes = Vec::new();
+        let mut recorded: Vec<(&Migration, Duration)> = Vec::with_capacity(work.len());
         for (m, w) in work {
             if applied.contains(&m.version) {
                 report.skipped.push(m.version);
@@ -372,11 +373,17 @@ impl<'m> Runner<'m> {
             match w.execute(conn, m, self.schema_only) {
                 Ok(n) => notes.extend(n.into_iter().map(|n| format!("{}: {n}", m.file))),
                 Err((line, stmt, cause)) => {
-                    let before = applied_versions(report);
+                    let before: Vec<u64> = recorded.iter().map(|(m, _)| m.version).collect();
                     return Err(failure(m, line, stmt, cause, &before, Undone::Run));
                 }
             }
-            let duration = start.elapsed();
+            recorded.push((*m, start.elapsed()));
+            last = m;
+        }
+        // The history rows go in after the last migration, one statement
+        // prepared once: a row after each migration's DDL would have its
+        // statement prepared again each time (the schema changed under it).
+        for &(m, duration) in &recorded {
             if let Err(e) = history::insert(conn, &self.table, m, millis(duration)) {
                 let before = applied_versions(report);
                 return Err(failure(
@@ -389,7 +396,6 @@ impl<'m> Runner<'m> {
                 ));
             }
             report.applied.push(step(m, duration));
-            last = m;
         }
         let before = applied_versions(report);
         let fail = |cause| failure(last, None, None, cause, &before, Undone::Run);
