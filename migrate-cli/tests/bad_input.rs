@@ -528,6 +528,17 @@ fn another_tools_history_table() {
 }
 
 #[test]
+fn backup_into_a_missing_folder() {
+    let p = applied(&[("0001_users.sql", USERS)]);
+    refuses(
+        &p,
+        &["backup", "nowhere/copy.db"],
+        1,
+        &["cannot write in nowhere", "No such file or directory"],
+    );
+}
+
+#[test]
 fn backup_over_an_existing_file() {
     let p = applied(&[("0001_users.sql", USERS)]);
     std::fs::write(p.dir.path().join("keep.db"), "precious").unwrap();

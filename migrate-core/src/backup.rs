@@ -107,7 +107,15 @@ pub fn backup(
         .write(true)
         .create(true)
         .truncate(true)
-        .open(&scratch.0)?;
+        .open(&scratch.0)
+        .map_err(|e| {
+            let folder = dest.parent().filter(|d| !d.as_os_str().is_empty());
+            let folder = folder.unwrap_or(Path::new("."));
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot write in {}: {e}", folder.display()),
+            )
+        })?;
     // Each chunk copied is sent to disk on another thread while the next
     // is copied, so the final sync has less left to write.
     let pages = std::thread::scope(|s| {
