@@ -21,6 +21,15 @@ fn big_db(f: &Fixture) -> Connection {
     conn
 }
 
+/// The files in the fixture's root whose names contain `part`.
+fn files_named(f: &Fixture, part: &str) -> Vec<String> {
+    std::fs::read_dir(f.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(part))
+        .collect()
+}
+
 fn rows(conn: &Connection) -> Vec<String> {
     column(conn, "SELECT id || ':' || body FROM t ORDER BY id")
 }
@@ -80,12 +89,8 @@ fn an_interrupted_backup_leaves_no_destination_and_no_scratch() {
     .unwrap_err();
     assert!(matches!(e, BackupError::Interrupted), "{e}");
     assert!(!dest.exists());
-    let leftovers: Vec<String> = std::fs::read_dir(f.root())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("partial"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let left = files_named(&f, "partial");
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
@@ -194,11 +199,7 @@ fn an_interrupted_file_copy_leaves_no_destination_and_no_scratch() {
     let dest = f.root().join("copy.db");
     let e = backup(&conn, &dest, false, |_| ControlFlow::Break(())).unwrap_err();
     assert!(matches!(e, BackupError::Interrupted), "{e}");
-    let left: Vec<String> = std::fs::read_dir(f.root())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("copy"))
-        .collect();
+    let left = files_named(&f, "copy");
     assert!(left.is_empty(), "{left:?}");
     // The source is untouched and usable.
     assert_eq!(column(&conn, "PRAGMA integrity_check"), ["ok"]);
@@ -249,33 +250,18 @@ fn maintenance_keeps_every_row() {
 #[test]
 fn up_with_backup_copies_the_database_before_the_first_change() {
     let f = Fixture::new(&[("1_t.sql", "CREATE TABLE t (x);")]);
-    f.set().runner().run(&mut f.conn()).unwrap();
+    f.run_with(|r| r).unwrap();
     f.write("2_u.sql", "CREATE TABLE u (x);");
     let dest = f.root().join("before.db");
-    let report = f
-        .set()
-        .runner()
-        .backup_to(Some(dest.clone()))
-        .run(&mut f.conn())
-        .unwrap();
+    let report = f.run_with(|r| r.backup_to(Some(dest.clone()))).unwrap();
     assert_eq!(report.backup.as_deref(), Some(dest.as_path()));
     let copy = Connection::open(&dest).unwrap();
     assert_eq!(migrate_tests::tables(&copy), ["schema_migrations", "t"]);
     // Nothing pending: no backup is taken, and an existing file is never touched.
-    let report = f
-        .set()
-        .runner()
-        .backup_to(Some(dest.clone()))
-        .run(&mut f.conn())
-        .unwrap();
+    let report = f.run_with(|r| r.backup_to(Some(dest.clone()))).unwrap();
     assert!(report.backup.is_none());
     f.write("3_v.sql", "CREATE TABLE v (x);");
-    let e = f
-        .set()
-        .runner()
-        .backup_to(Some(dest))
-        .run(&mut f.conn())
-        .unwrap_err();
+    let e = f.run_with(|r| r.backup_to(Some(dest))).unwrap_err();
     assert!(
         e.to_string().contains("already exists") && e.to_string().contains("no migration ran"),
         "{e}"

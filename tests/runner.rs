@@ -114,12 +114,7 @@ fn missing_version_is_refused_unless_allowed() {
         "{e}"
     );
     assert!(!tables(&f.conn()).contains(&"posts".to_string()));
-    let report = f
-        .set()
-        .runner()
-        .allow_missing(true)
-        .run(&mut f.conn())
-        .unwrap();
+    let report = f.run_with(|r| r.allow_missing(true)).unwrap();
     assert_eq!(report.applied[0].version, 3);
 }
 
@@ -134,12 +129,7 @@ fn out_of_order_is_refused_unless_allowed() {
         "{e}"
     );
     assert!(e.to_string().contains("2_tags.sql"), "{e}");
-    let report = f
-        .set()
-        .runner()
-        .allow_out_of_order(true)
-        .run(&mut f.conn())
-        .unwrap();
+    let report = f.run_with(|r| r.allow_out_of_order(true)).unwrap();
     assert_eq!(report.applied[0].version, 2);
 }
 
@@ -196,15 +186,10 @@ fn target_version_stops_there() {
         ("2_posts.sql", POSTS),
         ("3_tags.sql", TAGS),
     ]);
-    let report = f.set().runner().target(Some(2)).run(&mut f.conn()).unwrap();
+    let report = f.run_with(|r| r.target(Some(2))).unwrap();
     assert_eq!(report.applied.len(), 2);
     assert_eq!(tables(&f.conn()), ["posts", "schema_migrations", "users"]);
-    let e = f
-        .set()
-        .runner()
-        .target(Some(9))
-        .run(&mut f.conn())
-        .unwrap_err();
+    let e = f.run_with(|r| r.target(Some(9))).unwrap_err();
     assert!(matches!(
         e,
         Error::Plan(PlanError::TargetNotFound {
@@ -213,12 +198,7 @@ fn target_version_stops_there() {
         })
     ));
     run(&f).unwrap();
-    let e = f
-        .set()
-        .runner()
-        .target(Some(1))
-        .run(&mut f.conn())
-        .unwrap_err();
+    let e = f.run_with(|r| r.target(Some(1))).unwrap_err();
     assert!(matches!(
         e,
         Error::Plan(PlanError::TargetBelowApplied { .. })
@@ -228,7 +208,7 @@ fn target_version_stops_there() {
 #[test]
 fn dry_run_changes_nothing() {
     let f = Fixture::new(&[("1_users.sql", USERS), ("2_posts.sql", POSTS)]);
-    let report = f.set().runner().dry_run(true).run(&mut f.conn()).unwrap();
+    let report = f.run_with(|r| r.dry_run(true)).unwrap();
     assert_eq!(report.planned.len(), 2);
     assert!(report.applied.is_empty());
     assert!(tables(&f.conn()).is_empty(), "not even the history table");
@@ -241,12 +221,7 @@ fn atomic_run_rolls_everything_back() {
         ("2_posts.sql", POSTS),
         ("3_bad.sql", "CREATE TABLE t (x);\nSELECT nope FROM t;\n"),
     ]);
-    let e = f
-        .set()
-        .runner()
-        .atomic(true)
-        .run(&mut f.conn())
-        .unwrap_err();
+    let e = f.run_with(|r| r.atomic(true)).unwrap_err();
     let Error::Migration(m) = &e else {
         panic!("{e}")
     };
@@ -257,7 +232,7 @@ fn atomic_run_rolls_everything_back() {
     assert!(e.to_string().contains("were rolled back"), "{e}");
     assert!(tables(&f.conn()).is_empty(), "{:?}", tables(&f.conn()));
     f.write("3_bad.sql", TAGS);
-    let report = f.set().runner().atomic(true).run(&mut f.conn()).unwrap();
+    let report = f.run_with(|r| r.atomic(true)).unwrap();
     assert_eq!(report.applied.len(), 3);
 }
 
@@ -267,12 +242,7 @@ fn atomic_run_refuses_no_transaction_files_before_changing_anything() {
         ("1_users.sql", USERS),
         ("2_vacuum.sql", "-- migrate:no-transaction\nVACUUM;\n"),
     ]);
-    let e = f
-        .set()
-        .runner()
-        .atomic(true)
-        .run(&mut f.conn())
-        .unwrap_err();
+    let e = f.run_with(|r| r.atomic(true)).unwrap_err();
     assert!(
         matches!(&e, Error::Migration(m) if matches!(m.cause, Failure::NotAtomic)),
         "{e}"
@@ -456,21 +426,9 @@ fn timestamp_versions_sort_as_numbers() {
 fn custom_history_table() {
     let f = Fixture::new(&[("1_users.sql", USERS)]);
     let table = Table::new("app_history").unwrap();
-    f.set()
-        .runner()
-        .table(table.clone())
-        .run(&mut f.conn())
-        .unwrap();
+    f.run_with(|r| r.table(table.clone())).unwrap();
     assert_eq!(tables(&f.conn()), ["app_history", "users"]);
-    assert!(
-        f.set()
-            .runner()
-            .table(table)
-            .run(&mut f.conn())
-            .unwrap()
-            .applied
-            .is_empty()
-    );
+    assert!(f.run_with(|r| r.table(table)).unwrap().applied.is_empty());
     assert!(matches!(
         Table::new("drop table x"),
         Err(Error::InvalidTableName { .. })
@@ -554,10 +512,7 @@ fn another_tools_history_table_is_not_touched() {
     assert!(e.to_string().contains("--table"), "{e}");
     assert_eq!(tables(&f.conn()), ["schema_migrations"]);
     // With its own table name, the run goes ahead beside it.
-    f.set()
-        .runner()
-        .table(Table::new("app_migrations").unwrap())
-        .run(&mut f.conn())
+    f.run_with(|r| r.table(Table::new("app_migrations").unwrap()))
         .unwrap();
 }
 
@@ -713,12 +668,7 @@ fn a_failure_while_recording_names_the_migration() {
         .unwrap();
     f.write("2_posts.sql", POSTS);
     for atomic in [false, true] {
-        let e = f
-            .set()
-            .runner()
-            .atomic(atomic)
-            .run(&mut f.conn())
-            .unwrap_err();
+        let e = f.run_with(|r| r.atomic(atomic)).unwrap_err();
         let Error::Migration(m) = &e else {
             panic!("not a migration error: {e}")
         };

@@ -291,12 +291,7 @@ fn atomic_runs_refuse_pragma_sets_before_changing_anything() {
         ("1_items.sql", ITEMS),
         ("2_wal.pragmas", "journal_mode = wal\n"),
     ]);
-    let e = f
-        .set()
-        .runner()
-        .atomic(true)
-        .run(&mut f.conn())
-        .unwrap_err();
+    let e = f.run_with(|r| r.atomic(true)).unwrap_err();
     assert!(matches!(cause(&e).0, Failure::NotAtomic), "{e}");
     assert!(migrate_tests::tables(&f.conn()).is_empty());
 }

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use migrate_core::Migrations;
 use migrate_core::rusqlite::Connection;
+use migrate_core::{Error, Migrations, Report, Runner};
 
 /// A temp dir holding `migrations/` and `app.db`, removed on drop.
 pub struct Fixture {
@@ -55,6 +55,13 @@ impl Fixture {
     /// The folder, loaded as the CLI loads it.
     pub fn set(&self) -> Migrations {
         Migrations::from_dir(self.migrations()).expect("valid migrations")
+    }
+
+    /// Loads the folder and runs it on a new connection, with the runner
+    /// set up by `with` (`|r| r.atomic(true)`).
+    pub fn run_with(&self, with: impl FnOnce(Runner<'_>) -> Runner<'_>) -> Result<Report, Error> {
+        let set = self.set();
+        with(set.runner()).run(&mut self.conn())
     }
 
     /// A new connection to the database file.
