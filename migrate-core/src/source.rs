@@ -123,7 +123,7 @@ impl Migrations {
     /// ```
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Migrations, LoadErrors> {
         let dir = dir.as_ref();
-        let list = load_dir(dir)?;
+        let list = load(read_dir(dir)?)?;
         Ok(Migrations {
             list: Cow::Owned(list),
             dir: Some(Cow::Owned(dir.display().to_string())),
@@ -431,10 +431,26 @@ fn list_migration_files(dir: &Path) -> std::io::Result<Vec<String>> {
 /// prisma's `20240131120000_init/migration.sql`). Hidden files, other
 /// extensions and other folders are ignored.
 pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadErrors> {
-    let (paths, mut errors) = listing_of(dir)?;
-    let mut files = Vec::with_capacity(paths.len());
-    let read = par_map(paths, |path| {
-        let read = read_file(&dir.join(&path));
+    if !dir.is_dir() {
+        return Err(error(dir, None, LoadErrorKind::NoFolder).into());
+    }
+    let listing = list(dir).map_err(|e| error(dir, None, LoadErrorKind::Io(e)))?;
+    let mut files = Vec::with_capacity(listing.files.len());
+    let mut errors: Vec<LoadError> = listing
+        .empty_folders
+        .into_iter()
+        .map(|folder| {
+            let hint =
+                " (this folder is named like a migration but holds no `up.sql` or `migration.sql`)";
+            error(
+                folder,
+                None,
+                LoadErrorKind::Name(NameError::NoVersion { hint: hint.into() }),
+            )
+        })
+        .collect();
+    let read = par_map(listing.files, |path| {
+        let read = std::fs::read(dir.join(&path));
         (path, read)
     });
     for (path, read) in read {
@@ -448,65 +464,6 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadErrors> {
     } else {
         Err(LoadErrors(errors))
     }
-}
-
-/// `load(read_dir(dir)?)` in one pass: each file is checked on the thread
-/// that read it.
-fn load_dir(dir: &Path) -> Result<Vec<Migration>, LoadErrors> {
-    let (paths, errors) = listing_of(dir)?;
-    let checked = par_map(paths, |path| match read_file(&dir.join(&path)) {
-        Ok(bytes) => check_file(SourceFile { path, bytes }),
-        Err(e) => Err(vec![error(dir.join(&path), None, LoadErrorKind::Io(e))]),
-    });
-    merge(errors, checked)
-}
-
-/// The migration files of `dir`, and the folders named like migrations
-/// that hold none (an error each).
-fn listing_of(dir: &Path) -> Result<(Vec<String>, Vec<LoadError>), LoadErrors> {
-    if !dir.is_dir() {
-        return Err(error(dir, None, LoadErrorKind::NoFolder).into());
-    }
-    let listing = list(dir).map_err(|e| error(dir, None, LoadErrorKind::Io(e)))?;
-    let errors = listing
-        .empty_folders
-        .into_iter()
-        .map(|folder| {
-            let hint =
-                " (this folder is named like a migration but holds no `up.sql` or `migration.sql`)";
-            error(
-                folder,
-                None,
-                LoadErrorKind::Name(NameError::NoVersion { hint: hint.into() }),
-            )
-        })
-        .collect();
-    Ok((listing.files, errors))
-}
-
-/// A whole file: open, read to the end, close (no `stat` for a size hint:
-/// migration files are small, and a thousand of them are a thousand stats).
-fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut first = [0u8; 8 * 1024];
-    let mut filled = 0;
-    loop {
-        match file.read(&mut first[filled..]) {
-            Ok(0) => return Ok(first[..filled].to_vec()),
-            Ok(n) => {
-                filled += n;
-                if filled == first.len() {
-                    break;
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let mut bytes = first.to_vec();
-    file.read_to_end(&mut bytes)?;
-    Ok(bytes)
 }
 
 /// `f` over `items`, in order: a large list on as many threads as there
@@ -638,18 +595,10 @@ fn check_file(file: SourceFile) -> Result<Checked, Vec<LoadError>> {
 
 /// Validates files into a sorted migration set, reporting every problem.
 pub fn load(files: Vec<SourceFile>) -> Result<Vec<Migration>, LoadErrors> {
-    merge(Vec::new(), par_map(files, check_file))
-}
-
-/// The checked files as one sorted set: duplicate versions and down files
-/// without an up are found here; every error is reported, by file.
-fn merge(
-    mut errors: Vec<LoadError>,
-    checked: Vec<Result<Checked, Vec<LoadError>>>,
-) -> Result<Vec<Migration>, LoadErrors> {
+    let mut errors = Vec::new();
     let mut ups: BTreeMap<u64, Migration> = BTreeMap::new();
     let mut downs: Vec<(u64, String, String)> = Vec::new();
-    for checked in checked {
+    for checked in par_map(files, check_file) {
         match checked {
             Err(problems) => errors.extend(problems),
             Ok(Checked::NotAMigration) => {}
