@@ -116,25 +116,10 @@ pub fn backup(
                 format!("cannot write in {}: {e}", folder.display()),
             )
         })?;
-    // Each chunk copied is sent to disk on another thread while the next
-    // is copied, so the final sync has less left to write.
-    let pages = std::thread::scope(|s| {
-        let (nudge, nudges) = std::sync::mpsc::channel::<()>();
-        let out = &out;
-        let syncer = s.spawn(move || nudges.iter().try_for_each(|()| out.sync_data()));
-        let copied = match copy_file(conn, out, &mut progress, &nudge) {
-            Ok(Some(pages)) => Ok(pages),
-            Ok(None) => copy_pages(conn, &scratch.0, &mut progress),
-            Err(e) => Err(e),
-        };
-        drop(nudge);
-        let synced = syncer
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let pages = copied?;
-        synced?;
-        Ok::<_, BackupError>(pages)
-    })?;
+    let pages = match copy_file(conn, &out, &mut progress)? {
+        Some(pages) => pages,
+        None => copy_pages(conn, &scratch.0, &mut progress)?,
+    };
     check_and_sync(&scratch.0, &out)?;
     let bytes = std::fs::metadata(&scratch.0)?.len();
     std::fs::rename(&scratch.0, dest)?;
@@ -151,8 +136,7 @@ pub fn backup(
     })
 }
 
-/// Copies through the backup API into `path`; returns the page count and
-/// the file written.
+/// Copies through the backup API into `path`; returns the page count.
 fn copy_pages(
     conn: &Connection,
     path: &Path,
@@ -205,86 +189,38 @@ fn check_and_sync(path: &Path, written: &File) -> Result<(), BackupError> {
 }
 
 /// Copies the database file into `out` in chunks, each under a read
-/// transaction, all from one commit, nudging `written` after each; returns
-/// the page count, or `None` when the file alone is not the database (WAL
-/// mode, no file, an open transaction, not Unix): then the backup API
-/// copies it.
+/// transaction, all from one commit; returns the page count, or `None` when
+/// the file alone is not the database (WAL mode, no file, an open
+/// transaction, not Unix): then the backup API copies it.
 #[cfg(unix)]
 fn copy_file(
     conn: &Connection,
-    mut out: &File,
+    out: &File,
     progress: &mut impl FnMut(Progress) -> ControlFlow<()>,
-    written: &std::sync::mpsc::Sender<()>,
 ) -> Result<Option<u64>, BackupError> {
-    use std::io::{Read, Seek, SeekFrom};
-    let Some(source) = conn.path().filter(|p| !p.is_empty()) else {
+    let Some(path) = conn.path().filter(|p| !p.is_empty()) else {
         return Ok(None);
     };
     if !conn.is_autocommit() {
         return Ok(None);
     }
-    let source = source_file(Path::new(source))?;
+    let path = Path::new(path);
+    let source = source_file(path)?;
     // One backup at a time reads this file (the handle's offset is shared).
     let source = source
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    for attempt in 0.. {
+    for attempt in 0..=CHUNKED_TRIES {
+        // The last try copies under one read transaction: it cannot be spoiled.
         let chunk = if attempt < CHUNKED_TRIES {
             CHUNK_BYTES
         } else {
             u64::MAX
         };
-        out.set_len(0)?;
-        out.seek(SeekFrom::Start(0))?;
-        let mut first: Option<(i64, u64, u64)> = None; // data_version, page size, pages
-        let mut copied = 0u64;
-        loop {
-            let tx = conn.unchecked_transaction()?;
-            // Reading it starts the read transaction: no other connection
-            // can commit until `tx` ends.
-            let version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
-            let (_, page_size, pages) = match first {
-                Some(f) if f.0 != version => break, // a commit in between: again
-                Some(f) => f,
-                None => {
-                    let mode: String = tx.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-                    if mode.eq_ignore_ascii_case("wal") {
-                        return Ok(None);
-                    }
-                    let number = |pragma: &str| {
-                        tx.query_row(pragma, [], |r| r.get::<_, i64>(0))
-                            .map(|n| n.max(0) as u64)
-                    };
-                    let (page_size, pages) =
-                        (number("PRAGMA page_size")?, number("PRAGMA page_count")?);
-                    *first.insert((version, page_size, pages))
-                }
-            };
-            let size = page_size * pages;
-            let n = chunk.min(size - copied);
-            let mut from = &*source;
-            from.seek(SeekFrom::Start(copied))?;
-            // The kernel copies (copy_file_range where the file system can).
-            let moved = std::io::copy(&mut from.take(n), &mut out)?;
-            if moved != n {
-                return Err(BackupError::Io(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the database file is shorter than its page count says",
-                )));
-            }
-            copied += n;
-            drop(tx);
-            let _ = written.send(());
-            let now = Progress {
-                copied: copied / page_size.max(1),
-                total: pages,
-            };
-            if progress(now).is_break() {
-                return Err(BackupError::Interrupted);
-            }
-            if copied == size {
-                return Ok(Some(pages));
-            }
+        match copy_once(conn, (path, &source), out, chunk, progress)? {
+            Attempt::Copied(pages) => return Ok(Some(pages)),
+            Attempt::Wal => return Ok(None),
+            Attempt::Spoiled => {}
         }
     }
     unreachable!("the last try copies under one read transaction")
@@ -295,9 +231,78 @@ fn copy_file(
     _: &Connection,
     _: &File,
     _: &mut impl FnMut(Progress) -> ControlFlow<()>,
-    _: &std::sync::mpsc::Sender<()>,
 ) -> Result<Option<u64>, BackupError> {
     Ok(None)
+}
+
+/// How one try at copying the file went.
+#[cfg(unix)]
+enum Attempt {
+    /// Every chunk from one commit: the page count.
+    Copied(u64),
+    /// Another connection committed between two chunks.
+    Spoiled,
+    /// The database is in WAL mode: the file alone is not all of it.
+    Wal,
+}
+
+/// One try: `chunk` bytes per read transaction, until the end or until a
+/// commit by another connection shows in `PRAGMA data_version`.
+#[cfg(unix)]
+fn copy_once(
+    conn: &Connection,
+    (path, source): (&Path, &File),
+    mut out: &File,
+    chunk: u64,
+    progress: &mut impl FnMut(Progress) -> ControlFlow<()>,
+) -> Result<Attempt, BackupError> {
+    use std::io::{Read, Seek, SeekFrom};
+    out.set_len(0)?;
+    out.seek(SeekFrom::Start(0))?;
+    let mut from: Option<i64> = None; // the data_version of the first chunk
+    let (mut page_size, mut pages, mut copied) = (0u64, 0u64, 0u64);
+    loop {
+        let tx = conn.unchecked_transaction()?;
+        let number = |pragma: &str| tx.query_row(pragma, [], |r| r.get::<_, i64>(0));
+        // Reading it starts the read transaction: no other connection can
+        // commit until `tx` ends.
+        let version = number("PRAGMA data_version")?;
+        match from {
+            Some(first) if first != version => return Ok(Attempt::Spoiled),
+            Some(_) => {}
+            None => {
+                let mode: String = tx.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+                if mode.eq_ignore_ascii_case("wal") {
+                    return Ok(Attempt::Wal);
+                }
+                page_size = number("PRAGMA page_size")?.max(1) as u64;
+                pages = number("PRAGMA page_count")?.max(0) as u64;
+                from = Some(version);
+            }
+        }
+        let n = chunk.min(page_size * pages - copied);
+        let mut reader = source;
+        reader.seek(SeekFrom::Start(copied))?;
+        // The kernel copies (copy_file_range where the file system can).
+        if std::io::copy(&mut reader.take(n), &mut out)? != n {
+            return Err(BackupError::Io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("{} is shorter than its page count says", path.display()),
+            )));
+        }
+        copied += n;
+        drop(tx);
+        let now = Progress {
+            copied: copied / page_size,
+            total: pages,
+        };
+        if progress(now).is_break() {
+            return Err(BackupError::Interrupted);
+        }
+        if copied == page_size * pages {
+            return Ok(Attempt::Copied(pages));
+        }
+    }
 }
 
 /// A read handle on the database file at `path`, opened once per process
@@ -322,9 +327,10 @@ fn source_file(path: &Path) -> std::io::Result<std::sync::Arc<std::sync::Mutex<F
     let file = Arc::new(Mutex::new(file));
     open.push((got, file.clone()));
     if got != wanted {
-        return Err(std::io::Error::other(
-            "the database file was replaced while the backup opened it; try again",
-        ));
+        return Err(std::io::Error::other(format!(
+            "{} was replaced while the backup opened it; try again",
+            path.display()
+        )));
     }
     Ok(file)
 }
