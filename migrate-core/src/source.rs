@@ -87,7 +87,10 @@ pub struct Migrations {
     list: Cow<'static, [Migration]>,
     dir: Option<Cow<'static, str>>,
     embedded: bool,
-    /// The set's fingerprint, computed on first use.
+    /// The set's fingerprint when `embed_migrations!` computed it at
+    /// compile time.
+    known_fingerprint: Option<&'static str>,
+    /// The set's fingerprint, computed on first use otherwise.
     fingerprint: std::sync::OnceLock<String>,
     /// The connection profile, parsed on first use.
     #[cfg(feature = "sqlite")]
@@ -97,9 +100,15 @@ pub struct Migrations {
 impl Migrations {
     /// The set `embed_migrations!` emits: sorted and validated at compile
     /// time. `dir` is the folder it came from, given in debug builds so that a
-    /// binary built before a file was added can say "rebuild".
+    /// binary built before a file was added can say "rebuild". `fingerprint`
+    /// is [`Migrations::fingerprint`], computed by the macro so that no app
+    /// start computes it.
     #[doc(hidden)]
-    pub const fn embedded(list: &'static [Migration], dir: Option<&'static str>) -> Migrations {
+    pub const fn embedded(
+        list: &'static [Migration],
+        dir: Option<&'static str>,
+        fingerprint: Option<&'static str>,
+    ) -> Migrations {
         Migrations {
             list: Cow::Borrowed(list),
             dir: match dir {
@@ -107,6 +116,7 @@ impl Migrations {
                 None => None,
             },
             embedded: true,
+            known_fingerprint: fingerprint,
             fingerprint: std::sync::OnceLock::new(),
             #[cfg(feature = "sqlite")]
             profile: std::sync::OnceLock::new(),
@@ -128,6 +138,7 @@ impl Migrations {
             list: Cow::Owned(list),
             dir: Some(Cow::Owned(dir.display().to_string())),
             embedded: false,
+            known_fingerprint: None,
             fingerprint: std::sync::OnceLock::new(),
             #[cfg(feature = "sqlite")]
             profile: std::sync::OnceLock::new(),
@@ -146,6 +157,7 @@ impl Migrations {
             ),
             dir: None,
             embedded: false,
+            known_fingerprint: None,
             fingerprint: std::sync::OnceLock::new(),
             #[cfg(feature = "sqlite")]
             profile: std::sync::OnceLock::new(),
@@ -156,9 +168,10 @@ impl Migrations {
     /// history table keeps the same digest of what is applied, so an
     /// up-to-date database is recognised by reading one value.
     pub fn fingerprint(&self) -> &str {
-        self.fingerprint.get_or_init(|| {
-            crate::checksum::fingerprint(self.list.iter().map(|m| (m.version, m.checksum.as_ref())))
-        })
+        if let Some(known) = self.known_fingerprint {
+            return known;
+        }
+        self.fingerprint.get_or_init(|| fingerprint_of(&self.list))
     }
 
     /// The migrations in version order.
@@ -225,6 +238,7 @@ impl Default for Migrations {
             list: Cow::Borrowed(&[]),
             dir: None,
             embedded: false,
+            known_fingerprint: None,
             fingerprint: std::sync::OnceLock::new(),
             #[cfg(feature = "sqlite")]
             profile: std::sync::OnceLock::new(),
@@ -238,6 +252,14 @@ impl<'a> IntoIterator for &'a Migrations {
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
     }
+}
+
+/// The fingerprint of `list` (in version order), for
+/// [`Migrations::fingerprint`] and for `embed_migrations!`, which computes it
+/// at compile time.
+#[doc(hidden)]
+pub fn fingerprint_of(list: &[Migration]) -> String {
+    crate::checksum::fingerprint(list.iter().map(|m| (m.version, m.checksum.as_ref())))
 }
 
 /// A file read from a migrations folder, not yet validated.

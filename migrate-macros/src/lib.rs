@@ -40,7 +40,11 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
             quote!({
                 #errors
                 const LIST: &[::migrate_core::Migration] = &[];
-                ::migrate_core::Migrations::embedded(LIST, ::core::option::Option::None)
+                ::migrate_core::Migrations::embedded(
+                    LIST,
+                    ::core::option::Option::None,
+                    ::core::option::Option::None,
+                )
             })
             .into()
         }
@@ -60,6 +64,7 @@ fn expand(lit: &LitStr) -> syn::Result<TokenStream2> {
         .map_err(|e| errors(lit, &rel, &dir, e))?;
 
     let dir_str = dir.to_string_lossy().into_owned();
+    let fingerprint = source::fingerprint_of(&list);
     let migrations = list.iter().map(|m| migration(&dir, m));
     Ok(quote!({
         const LIST: &[::migrate_core::Migration] = &[#(#migrations),*];
@@ -70,6 +75,7 @@ fn expand(lit: &LitStr) -> syn::Result<TokenStream2> {
             } else {
                 ::core::option::Option::None
             },
+            ::core::option::Option::Some(#fingerprint),
         )
     }))
 }
