@@ -654,6 +654,48 @@ fn an_up_to_date_database_is_recognised_by_its_fingerprint() {
     assert_eq!(run(&f).unwrap().applied.len(), 1);
 }
 
+/// The database header's file change counter (bytes 24..28), which SQLite
+/// increments once for every write transaction in rollback-journal mode.
+fn commits(f: &Fixture) -> u32 {
+    let header = std::fs::read(f.db()).unwrap();
+    u32::from_be_bytes(header[24..28].try_into().unwrap())
+}
+
+#[test]
+fn a_run_commits_once_per_migration_fingerprint_included() {
+    let f = Fixture::new(&[("1_users.sql", USERS), ("2_posts.sql", POSTS)]);
+    run(&f).unwrap();
+    assert_eq!(commits(&f), 2, "the fingerprint rides in the last commit");
+    let set = f.set();
+    assert_eq!(
+        column(
+            &f.conn(),
+            "SELECT fingerprint FROM schema_migrations_fingerprint"
+        ),
+        [set.fingerprint()]
+    );
+    f.write(
+        "3_tags.sql",
+        "CREATE TABLE tags (id INTEGER PRIMARY KEY);\n",
+    );
+    f.write(
+        "4_more.sql",
+        "CREATE TABLE more (id INTEGER PRIMARY KEY);\n",
+    );
+    f.run_with(|r| r.atomic(true)).unwrap();
+    assert_eq!(commits(&f), 3, "an atomic run commits once");
+    assert_eq!(
+        column(
+            &f.conn(),
+            "SELECT fingerprint FROM schema_migrations_fingerprint"
+        ),
+        [f.set().fingerprint()]
+    );
+    // Up to date: the startup check writes nothing.
+    assert!(run(&f).unwrap().applied.is_empty());
+    assert_eq!(commits(&f), 3);
+}
+
 #[test]
 fn a_failure_while_recording_names_the_migration() {
     // A trigger makes the history insert itself fail, after the migration's

@@ -82,26 +82,40 @@ pub(crate) fn stored_fingerprint(conn: &Connection, table: &Table) -> Option<Str
 /// differs, in one short IMMEDIATE transaction.
 pub(crate) fn refresh_fingerprint(conn: &Connection, table: &Table) -> Result<(), Error> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
-    let result = (|| -> Result<(), Error> {
-        let rows = read(conn, table)?;
-        let now =
-            crate::checksum::fingerprint(rows.iter().map(|r| (r.version, r.checksum.as_str())));
-        if stored_fingerprint(conn, table).as_deref() == Some(now.as_str()) {
-            return Ok(());
-        }
-        let fp = format!("\"{}\"", table.fingerprint_table());
-        conn.execute_batch(&format!(
-            "CREATE TABLE IF NOT EXISTS {fp} (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL)"
-        ))?;
-        conn.execute(
-            &format!("INSERT OR REPLACE INTO {fp} (id, fingerprint) VALUES (1, ?1)"),
-            [now],
-        )?;
-        Ok(())
-    })();
+    let result = store_fingerprint(conn, table);
     let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
     conn.execute_batch(end)?;
-    result
+    Ok(result?)
+}
+
+/// Recomputes the fingerprint from the history rows as this transaction
+/// sees them and stores it when it differs. Call inside a write
+/// transaction: the runner calls it in the last migration's, so that a run
+/// commits once per migration and not once more for the fingerprint.
+pub(crate) fn store_fingerprint(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
+    let sql = format!(
+        "SELECT version, checksum FROM {} ORDER BY version",
+        table.quoted
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let now = crate::checksum::fingerprint(rows.iter().map(|(v, c)| (*v, c.as_str())));
+    if stored_fingerprint(conn, table).as_deref() == Some(now.as_str()) {
+        return Ok(());
+    }
+    let fp = format!("\"{}\"", table.fingerprint_table());
+    conn.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {fp} (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL)"
+    ))?;
+    conn.execute(
+        &format!("INSERT OR REPLACE INTO {fp} (id, fingerprint) VALUES (1, ?1)"),
+        [now],
+    )?;
+    Ok(())
 }
 
 /// Whether the table exists.

@@ -221,11 +221,14 @@ impl<'m> Runner<'m> {
         if self.atomic {
             self.run_atomic(conn, &work, &mut report, &state)?;
         } else {
-            for (m, w) in &work {
-                self.apply(conn, m, w, &mut report, &state)?;
+            for (i, (m, w)) in work.iter().enumerate() {
+                self.apply(conn, m, w, &mut report, &state, i + 1 == work.len())?;
             }
         }
-        history::refresh_fingerprint(conn, &self.table)?;
+        if !state.fingerprinted.get() {
+            // The last migration was applied by another process meanwhile.
+            history::refresh_fingerprint(conn, &self.table)?;
+        }
         // A plan can depend on data, so `up` only warns; verify fails.
         for (m, w) in &work {
             let Work::Indexes(set) = w else { continue };
@@ -251,6 +254,7 @@ impl<'m> Runner<'m> {
         work: &Work,
         report: &mut Report,
         state: &RunState,
+        last: bool,
     ) -> Result<(), Error> {
         let before = applied_versions(report);
         let undone = if work.transactional() {
@@ -284,6 +288,9 @@ impl<'m> Runner<'m> {
             {
                 history::insert(conn, &self.table, m, millis(duration)).map_err(sql)?;
             }
+            if last {
+                state.fingerprint(conn, &self.table).map_err(sql)?;
+            }
             tx.commit().map_err(sql)?;
             report.applied.push(step(m, duration));
             report
@@ -316,6 +323,9 @@ impl<'m> Runner<'m> {
         }
         let duration = start.elapsed();
         history::insert(conn, &self.table, m, millis(duration)).map_err(sql)?;
+        if last {
+            state.fingerprint(conn, &self.table).map_err(sql)?;
+        }
         tx.commit().map_err(sql)?;
         drop(fk);
         report.applied.push(step(m, duration));
@@ -407,6 +417,9 @@ impl<'m> Runner<'m> {
         {
             check_foreign_keys(conn).map_err(fail)?;
         }
+        state
+            .fingerprint(conn, &self.table)
+            .map_err(|e| fail(Failure::Sql(e)))?;
         tx.commit().map_err(|e| fail(Failure::Sql(e)))?;
         report.notes.extend(notes);
         Ok(())
@@ -421,9 +434,19 @@ struct RunState {
     /// Whether the connection enforces foreign keys; `None` until asked, and
     /// again after a step outside a transaction (which may change it).
     foreign_keys: std::cell::Cell<Option<bool>>,
+    /// The fingerprint was stored in the last migration's transaction.
+    fingerprinted: std::cell::Cell<bool>,
 }
 
 impl RunState {
+    /// Stores the history's fingerprint in the open transaction, so the run
+    /// needs no extra commit for it.
+    fn fingerprint(&self, conn: &Connection, table: &Table) -> rusqlite::Result<()> {
+        history::store_fingerprint(conn, table)?;
+        self.fingerprinted.set(true);
+        Ok(())
+    }
+
     fn foreign_keys_on(&self, conn: &Connection) -> rusqlite::Result<bool> {
         if let Some(on) = self.foreign_keys.get() {
             return Ok(on);
