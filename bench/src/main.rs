@@ -373,10 +373,12 @@ fn main() {
                 true,
             ),
         ] {
-            let reps = if n >= 1000 {
-                opts.reps.min(3)
-            } else {
-                opts.reps
+            // (1) at N=1000 takes seconds per run (two fsyncs per commit);
+            // the others take a fraction of one and move most between runs.
+            let reps = match (n >= 1000, atomic || wal) {
+                (true, false) => opts.reps.min(3),
+                (true, true) => opts.reps + 4,
+                (false, _) => opts.reps,
             };
             rows.push(row(
                 format!("{label}, N={n}"),
@@ -469,22 +471,35 @@ fn cli() -> PathBuf {
     path
 }
 
-/// Median wall time of running `cmd` `reps` times.
-fn time_process(reps: usize, mut cmd: impl FnMut() -> Command) -> Stats {
-    let samples = (0..reps)
-        .map(|_| {
-            let mut cmd = cmd();
+/// A command to time, built afresh for every run.
+type MakeCommand<'a> = Box<dyn FnMut() -> Command + 'a>;
+
+/// Wall times of each command, run `reps` times each, interleaved: every
+/// repetition runs all of them, starting one further along each time, and
+/// `after` runs after each (outside the timing).
+fn time_processes(
+    reps: usize,
+    cmds: &mut [MakeCommand<'_>],
+    mut after: impl FnMut(),
+) -> Vec<Stats> {
+    let mut samples = vec![Vec::new(); cmds.len()];
+    for rep in 0..reps {
+        for k in 0..cmds.len() {
+            let i = (rep + k) % cmds.len();
+            let mut cmd = cmds[i]();
             let start = Instant::now();
             let out = cmd.output().unwrap();
+            let took = start.elapsed();
             assert!(
                 out.status.success(),
                 "{}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            start.elapsed()
-        })
-        .collect();
-    stats(samples)
+            samples[i].push(took);
+            after();
+        }
+    }
+    samples.into_iter().map(stats).collect()
 }
 
 /// Peak resident memory of one run, in KiB, from GNU time.
@@ -513,66 +528,72 @@ fn processes(
     let dir = w.dir.display().to_string();
     let db_s = db.display().to_string();
     let reps = opts.reps * 3;
-    let mut results = Vec::new();
-    for (label, args) in [
-        (
-            "migrate-cli status",
-            vec!["--dir", &dir, "--database", &db_s, "status"],
-        ),
-        (
-            "migrate-cli up (nothing pending)",
-            vec!["--dir", &dir, "--database", &db_s, "up"],
-        ),
-    ] {
-        results.push((
-            label,
-            time_process(reps, || {
-                let mut c = Command::new(&cli);
-                c.args(&args);
-                c
-            }),
-        ));
-    }
-    let sqlite3 = Command::new("sqlite3").arg("-version").output().is_ok();
-    let baseline = sqlite3.then(|| {
-        time_process(reps, || {
+    let has = |tool: &str| Command::new(tool).arg("--version").output().is_ok();
+    let (sqlite3, sha256sum) = (has("sqlite3"), has("sha256sum"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&w.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let ours = |args: [&'static str; 1]| -> MakeCommand<'_> {
+        let (cli, dir, db_s) = (&cli, &dir, &db_s);
+        Box::new(move || {
+            let mut c = Command::new(cli);
+            c.args(["--dir", dir, "--database", db_s]).args(args);
+            c
+        })
+    };
+    let mut labels = Vec::new();
+    let mut cmds: Vec<MakeCommand<'_>> = Vec::new();
+    if sqlite3 {
+        labels.push("sqlite3 DB 'select * from schema_migrations'");
+        cmds.push(Box::new(|| {
             let mut c = Command::new("sqlite3");
             c.arg(db).arg("select * from schema_migrations");
             c
+        }));
+    }
+    if sha256sum {
+        labels.push("sha256sum migrations/*");
+        cmds.push(Box::new(|| {
+            let mut c = Command::new("sha256sum");
+            c.args(&files);
+            c
+        }));
+    }
+    labels.extend(["migrate-cli status", "migrate-cli up (nothing pending)"]);
+    cmds.extend([ours(["status"]), ours(["up"])]);
+    let stats = time_processes(reps, &mut cmds, || {});
+    drop(cmds);
+    let find = |label: &str| labels.iter().position(|l| *l == label).map(|i| stats[i]);
+    let baseline = find("sqlite3 DB 'select * from schema_migrations'");
+    let hashing = find("sha256sum migrations/*");
+    let ratio = |s: &Stats, to: Option<Stats>| {
+        to.map_or("-".into(), |b| {
+            format!("{:.2}×", s.median.as_secs_f64() / b.median.as_secs_f64())
         })
-    });
+    };
     let mut text = format!(
-        "(5) whole processes, N={}, median of {reps}:\n\n| command | median | min | max | ratio to sqlite3 |\n| --- | --- | --- | --- | --- |\n",
+        "(5) whole processes, N={}, interleaved, median of {reps}:\n\n| command | median | min | max | ratio to sqlite3 | ratio to sha256sum |\n| --- | --- | --- | --- | --- | --- |\n",
         w.n
     );
-    if let Some(b) = baseline {
-        let _ = writeln!(
-            text,
-            "| `sqlite3 DB 'select * from schema_migrations'` | {} | {} | {} | 1.00× |",
-            human(b.median),
-            human(b.min),
-            human(b.max)
-        );
-    }
-    for (label, s) in &results {
-        if let Some(b) = baseline {
-            let r = s.median.as_secs_f64() / b.median.as_secs_f64();
+    for (label, s) in labels.iter().zip(&stats) {
+        if let (true, Some(b)) = (label.starts_with("migrate-cli"), baseline) {
             target(
                 targets,
                 &format!("(5) `{label}` against sqlite3, N={}", w.n),
-                r,
+                s.median.as_secs_f64() / b.median.as_secs_f64(),
                 1.5,
             );
         }
-        let ratio = baseline.map_or("-".into(), |b| {
-            format!("{:.2}×", s.median.as_secs_f64() / b.median.as_secs_f64())
-        });
         let _ = writeln!(
             text,
-            "| `{label}` | {} | {} | {} | {ratio} |",
+            "| `{label}` | {} | {} | {} | {} | {} |",
             human(s.median),
             human(s.min),
-            human(s.max)
+            human(s.max),
+            ratio(s, baseline),
+            ratio(s, hashing)
         );
     }
     // Peak memory of a real `up` applying all N.
@@ -621,40 +642,45 @@ fn backup(
     let size = std::fs::metadata(&db).unwrap().len();
     let cli = cli();
     let reps = opts.reps.min(3);
-    let mut i = 0;
-    let mut dest = || {
-        i += 1;
-        root.join(format!("copy-{i}.db"))
-    };
     // Each run starts with nothing dirty in the page cache, so that no run
     // pays for writing out what the one before it left.
     let settled = |c: Command| {
         let _ = Command::new("sync").status();
         c
     };
-    let cp = time_process(reps, || {
-        let mut c = Command::new("cp");
-        c.arg(&db).arg(dest());
-        settled(c)
+    let copy_to = |i: usize| root.join(format!("copy-{i}.db"));
+    let mut cmds: Vec<MakeCommand<'_>> = vec![
+        Box::new(|| {
+            let mut c = Command::new("cp");
+            c.arg(&db).arg(copy_to(0));
+            settled(c)
+        }),
+        // cp leaves the copy in the page cache; a backup is durable when it
+        // says so, so this is what the same bytes cost on disk.
+        Box::new(|| {
+            let to = copy_to(1);
+            let mut c = Command::new("sh");
+            c.arg("-c").arg(format!(
+                "cp '{}' '{}' && sync '{}'",
+                db.display(),
+                to.display(),
+                to.display()
+            ));
+            settled(c)
+        }),
+        Box::new(|| {
+            let mut c = Command::new(&cli);
+            c.arg("--database").arg(&db).arg("backup").arg(copy_to(2));
+            settled(c)
+        }),
+    ];
+    let timed = time_processes(reps, &mut cmds, || {
+        for i in 0..3 {
+            let _ = std::fs::remove_file(copy_to(i));
+        }
     });
-    // cp leaves the copy in the page cache; a backup is durable when it
-    // says so, so this is what the same bytes cost on disk.
-    let cp_sync = time_process(reps, || {
-        let to = dest();
-        let mut c = Command::new("sh");
-        c.arg("-c").arg(format!(
-            "cp '{}' '{}' && sync '{}'",
-            db.display(),
-            to.display(),
-            to.display()
-        ));
-        settled(c)
-    });
-    let ours = time_process(reps, || {
-        let mut c = Command::new(&cli);
-        c.arg("--database").arg(&db).arg("backup").arg(dest());
-        settled(c)
-    });
+    drop(cmds);
+    let [cp, cp_sync, ours] = [timed[0], timed[1], timed[2]];
     let ratio = |s: &Stats, to: &Stats| s.median.as_secs_f64() / to.median.as_secs_f64();
     let mut text = format!(
         "(6) backup of a {} MiB database (rollback journal), median of {reps}, `sync` before each run:\n\n| command | median | min | max | ratio to cp | ratio to cp + sync |\n| --- | --- | --- | --- | --- | --- |\n",
@@ -685,7 +711,7 @@ fn backup(
         r,
         1.5,
     );
-    let target = dest();
+    let target = copy_to(3);
     if let Some(kib) = peak_kib(
         &[
             cli.to_str().unwrap(),
@@ -846,9 +872,10 @@ fn render(rows: &[Row], notes: &[String], targets: &[Target], opts: &Options) ->
     let _ = writeln!(s, "# Benchmarks\n");
     let _ = writeln!(
         s,
-        "Generated by `cargo run --release -p migrate-bench` (this file is rewritten by it). Each migration is a CREATE TABLE, a CREATE INDEX and an INSERT of 10 rows; every contender runs the same SQL on its own fresh database file. Runs are interleaved, the order rotated each repetition; each cell is the median (min–max) of {} repetitions ({} for N=1000 applies), and the ratio to raw rusqlite, which runs the same SQL in the same transactions with no bookkeeping. Peers: refinery 0.10 and rusqlite_migration 2.6, linked to the same bundled SQLite (rusqlite 0.40). rusqlite_migration applies everything pending in one transaction; for one transaction per migration it is called once per version.\n",
+        "Generated by `cargo run --release -p migrate-bench` (this file is rewritten by it). Each migration is a CREATE TABLE, a CREATE INDEX and an INSERT of 10 rows; every contender runs the same SQL on its own fresh database file. Runs are interleaved, the order rotated each repetition; each cell is the median (min–max) of {} repetitions ({} for (1) at N=1000, {} for (2) and (4) at N=1000), and the ratio to raw rusqlite, which runs the same SQL in the same transactions with no bookkeeping. Peers: refinery 0.10 and rusqlite_migration 2.6, linked to the same bundled SQLite (rusqlite 0.40). rusqlite_migration applies everything pending in one transaction; for one transaction per migration it is called once per version.\n",
         opts.reps,
-        opts.reps.min(3)
+        opts.reps.min(3),
+        opts.reps + 4
     );
     let _ = writeln!(
         s,

@@ -211,11 +211,10 @@ impl<'m> Runner<'m> {
             crate::backup::backup(conn, path, false, |_| std::ops::ControlFlow::Continue(()))?;
             report.backup = Some(path.clone());
         }
-        // Validated at load time; parsed again only for what runs now.
-        let work = plan
-            .pending
-            .iter()
-            .map(|&m| Work::of(m).map(|w| (m, w)))
+        // Validated at load time; parsed again only for what runs now, on
+        // every core.
+        let work = crate::source::par_map(plan.pending.clone(), |m| Work::of(m).map(|w| (m, w)))
+            .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
         state.history_ready.set(!history.is_empty());
         if self.atomic {

@@ -490,7 +490,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadErrors> {
 
 /// `f` over `items`, in order: a large list on as many threads as there
 /// are cores (a thousand small files cost a thousand opens and scans).
-fn par_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+pub(crate) fn par_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
