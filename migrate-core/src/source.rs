@@ -1,6 +1,6 @@
 //! A migration set: discovered in a folder, validated, checksummed.
 //!
-//! [`read_dir`] and [`load`] are the one code path behind both
+//! [`load_dir`] is the one code path behind both
 //! `embed_migrations!` (at compile time) and [`Migrations::from_dir`] (at run
 //! time, for the CLI), so a folder the macro accepts is one the CLI accepts,
 //! with the same checksums.
@@ -133,7 +133,7 @@ impl Migrations {
     /// ```
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Migrations, LoadErrors> {
         let dir = dir.as_ref();
-        let list = load(read_dir(dir)?)?;
+        let list = load_dir(dir)?;
         Ok(Migrations {
             list: Cow::Owned(list),
             dir: Some(Cow::Owned(dir.display().to_string())),
@@ -448,17 +448,18 @@ fn list_migration_files(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(list(dir)?.files)
 }
 
-/// Reads every migration file of `dir`: files named like migrations, and
-/// versioned folders (diesel's `2024-01-31-120000_create_users/up.sql`,
-/// prisma's `20240131120000_init/migration.sql`). Hidden files, other
-/// extensions and other folders are ignored.
-pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadErrors> {
+/// Reads and validates every migration file of `dir` into a sorted set,
+/// reporting every problem: files named like migrations, and versioned
+/// folders (diesel's `2024-01-31-120000_create_users/up.sql`, prisma's
+/// `20240131120000_init/migration.sql`). Hidden files, other extensions and
+/// other folders are ignored. Each file is read and checked on the same
+/// thread, on every core.
+pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, LoadErrors> {
     if !dir.is_dir() {
         return Err(error(dir, None, LoadErrorKind::NoFolder).into());
     }
     let listing = list(dir).map_err(|e| error(dir, None, LoadErrorKind::Io(e)))?;
-    let mut files = Vec::with_capacity(listing.files.len());
-    let mut errors: Vec<LoadError> = listing
+    let errors: Vec<LoadError> = listing
         .empty_folders
         .into_iter()
         .map(|folder| {
@@ -471,21 +472,11 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadErrors> {
             )
         })
         .collect();
-    let read = par_map(listing.files, |path| {
-        let read = std::fs::read(dir.join(&path));
-        (path, read)
+    let checked = par_map(listing.files, |path| match std::fs::read(dir.join(&path)) {
+        Ok(bytes) => check_file(SourceFile { path, bytes }),
+        Err(e) => Err(vec![error(&path, None, LoadErrorKind::Io(e))]),
     });
-    for (path, read) in read {
-        match read {
-            Ok(bytes) => files.push(SourceFile { path, bytes }),
-            Err(e) => errors.push(error(dir.join(&path), None, LoadErrorKind::Io(e))),
-        }
-    }
-    if errors.is_empty() {
-        Ok(files)
-    } else {
-        Err(LoadErrors(errors))
-    }
+    merge(checked, errors)
 }
 
 /// `f` over `items`, in order: a large list on as many threads as there
@@ -617,10 +608,18 @@ fn check_file(file: SourceFile) -> Result<Checked, Vec<LoadError>> {
 
 /// Validates files into a sorted migration set, reporting every problem.
 pub fn load(files: Vec<SourceFile>) -> Result<Vec<Migration>, LoadErrors> {
-    let mut errors = Vec::new();
+    merge(par_map(files, check_file), Vec::new())
+}
+
+/// Puts checked files together: versions unique, each down file with its
+/// up, everything sorted; `errors` are problems found before.
+fn merge(
+    checked: Vec<Result<Checked, Vec<LoadError>>>,
+    mut errors: Vec<LoadError>,
+) -> Result<Vec<Migration>, LoadErrors> {
     let mut ups: BTreeMap<u64, Migration> = BTreeMap::new();
     let mut downs: Vec<(u64, String, String)> = Vec::new();
-    for checked in par_map(files, check_file) {
+    for checked in checked {
         match checked {
             Err(problems) => errors.extend(problems),
             Ok(Checked::NotAMigration) => {}

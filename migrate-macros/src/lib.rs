@@ -59,9 +59,7 @@ fn expand(lit: &LitStr) -> syn::Result<TokenStream2> {
             syn::Error::new_spanned(lit, "CARGO_MANIFEST_DIR is not set; build with cargo")
         })?;
     let dir = manifest.join(&rel);
-    let list = source::read_dir(&dir)
-        .and_then(source::load)
-        .map_err(|e| errors(lit, &rel, &dir, e))?;
+    let list = source::load_dir(&dir).map_err(|e| errors(lit, &rel, &dir, e))?;
 
     let dir_str = dir.to_string_lossy().into_owned();
     let fingerprint = source::fingerprint_of(&list);
