@@ -209,25 +209,19 @@ impl Migrations {
         let Ok(on_disk) = list_migration_files(Path::new(dir)) else {
             return Vec::new();
         };
-        let built: Vec<&str> = self
+        // Sets, not lists: this runs at every start of a debug build.
+        let built: std::collections::BTreeSet<&str> = self
             .list
             .iter()
             .flat_map(|m| {
                 std::iter::once(m.file.as_ref()).chain(m.down.as_ref().map(|d| d.file.as_ref()))
             })
             .collect();
-        let mut stale: Vec<String> = on_disk
-            .iter()
-            .filter(|f| !built.contains(&f.as_str()))
-            .map(|f| format!("+{f}"))
-            .collect();
-        stale.extend(
-            built
-                .iter()
-                .filter(|f| !on_disk.iter().any(|d| d == *f))
-                .map(|f| format!("-{f}")),
-        );
-        stale
+        let on_disk: std::collections::BTreeSet<&str> =
+            on_disk.iter().map(String::as_str).collect();
+        let added = on_disk.difference(&built).map(|f| format!("+{f}"));
+        let removed = built.difference(&on_disk).map(|f| format!("-{f}"));
+        added.chain(removed).collect()
     }
 }
 
