@@ -93,17 +93,8 @@ pub(crate) fn refresh_fingerprint(conn: &Connection, table: &Table) -> Result<()
 /// transaction: the runner calls it in the last migration's, so that a run
 /// commits once per migration and not once more for the fingerprint.
 pub(crate) fn store_fingerprint(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
-    let sql = format!(
-        "SELECT version, checksum FROM {} ORDER BY version",
-        table.quoted
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let now = crate::checksum::fingerprint(rows.iter().map(|(v, c)| (*v, c.as_str())));
+    let rows = rows(&mut *conn.prepare_cached(&select_all(table))?)?;
+    let now = crate::checksum::fingerprint(rows.iter().map(|r| (r.version, r.checksum.as_str())));
     if stored_fingerprint(conn, table).as_deref() == Some(now.as_str()) {
         return Ok(());
     }
@@ -143,10 +134,7 @@ pub(crate) fn create(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
 
 /// Every row, in version order; empty when the table does not exist.
 pub(crate) fn read(conn: &Connection, table: &Table) -> Result<Vec<HistoryRow>, Error> {
-    let sql = format!(
-        "SELECT version, name, kind, checksum, applied_at, duration_ms FROM {} ORDER BY version",
-        table.quoted
-    );
+    let sql = select_all(table);
     let mut stmt = match conn.prepare_cached(&sql) {
         Ok(stmt) => stmt,
         Err(_) if !exists(conn, table)? => return Ok(Vec::new()),
@@ -156,7 +144,20 @@ pub(crate) fn read(conn: &Connection, table: &Table) -> Result<Vec<HistoryRow>, 
             Err(e) => return Err(foreign_table(conn, table)?.unwrap_or(e.into())),
         },
     };
-    let rows = stmt.query_map([], |r| {
+    Ok(rows(&mut stmt)?)
+}
+
+/// The query behind [`read`]: every row, in version order.
+fn select_all(table: &Table) -> String {
+    format!(
+        "SELECT version, name, kind, checksum, applied_at, duration_ms FROM {} ORDER BY version",
+        table.quoted
+    )
+}
+
+/// The rows of [`select_all`]'s statement.
+fn rows(stmt: &mut rusqlite::Statement<'_>) -> rusqlite::Result<Vec<HistoryRow>> {
+    stmt.query_map([], |r| {
         Ok(HistoryRow {
             version: r.get::<_, i64>(0)? as u64,
             name: r.get(1)?,
@@ -165,8 +166,8 @@ pub(crate) fn read(conn: &Connection, table: &Table) -> Result<Vec<HistoryRow>, 
             applied_at: r.get(4)?,
             duration_ms: r.get::<_, i64>(5)?.max(0) as u64,
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    })?
+    .collect()
 }
 
 /// The checksum recorded for `version`, if it is applied.
