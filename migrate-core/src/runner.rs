@@ -224,8 +224,11 @@ impl<'m> Runner<'m> {
                 self.apply(conn, m, w, &mut report, &state, i + 1 == work.len())?;
             }
         }
-        if !state.fingerprinted.get() {
-            // The last migration was applied by another process meanwhile.
+        // The fingerprint went in with the last migration (or the atomic
+        // run), unless another process applied that one meanwhile.
+        let last_is_ours =
+            report.applied.last().map(|s| s.version) == work.last().map(|(m, _)| m.version);
+        if !self.atomic && !last_is_ours {
             history::refresh_fingerprint(conn, &self.table)?;
         }
         // A plan can depend on data, so `up` only warns; verify fails.
@@ -288,7 +291,7 @@ impl<'m> Runner<'m> {
                 history::insert(conn, &self.table, m, millis(duration)).map_err(sql)?;
             }
             if last {
-                state.fingerprint(conn, &self.table).map_err(sql)?;
+                history::store_fingerprint(conn, &self.table).map_err(sql)?;
             }
             tx.commit().map_err(sql)?;
             report.applied.push(step(m, duration));
@@ -323,7 +326,7 @@ impl<'m> Runner<'m> {
         let duration = start.elapsed();
         history::insert(conn, &self.table, m, millis(duration)).map_err(sql)?;
         if last {
-            state.fingerprint(conn, &self.table).map_err(sql)?;
+            history::store_fingerprint(conn, &self.table).map_err(sql)?;
         }
         tx.commit().map_err(sql)?;
         drop(fk);
@@ -416,9 +419,7 @@ impl<'m> Runner<'m> {
         {
             check_foreign_keys(conn).map_err(fail)?;
         }
-        state
-            .fingerprint(conn, &self.table)
-            .map_err(|e| fail(Failure::Sql(e)))?;
+        history::store_fingerprint(conn, &self.table).map_err(|e| fail(Failure::Sql(e)))?;
         tx.commit().map_err(|e| fail(Failure::Sql(e)))?;
         report.notes.extend(notes);
         Ok(())
@@ -433,19 +434,9 @@ struct RunState {
     /// Whether the connection enforces foreign keys; `None` until asked, and
     /// again after a step outside a transaction (which may change it).
     foreign_keys: std::cell::Cell<Option<bool>>,
-    /// The fingerprint was stored in the last migration's transaction.
-    fingerprinted: std::cell::Cell<bool>,
 }
 
 impl RunState {
-    /// Stores the history's fingerprint in the open transaction, so the run
-    /// needs no extra commit for it.
-    fn fingerprint(&self, conn: &Connection, table: &Table) -> rusqlite::Result<()> {
-        history::store_fingerprint(conn, table)?;
-        self.fingerprinted.set(true);
-        Ok(())
-    }
-
     fn foreign_keys_on(&self, conn: &Connection) -> rusqlite::Result<bool> {
         if let Some(on) = self.foreign_keys.get() {
             return Ok(on);
