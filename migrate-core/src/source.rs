@@ -134,34 +134,30 @@ impl Migrations {
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Migrations, LoadErrors> {
         let dir = dir.as_ref();
         let list = load_dir(dir)?;
-        Ok(Migrations {
-            list: Cow::Owned(list),
-            dir: Some(Cow::Owned(dir.display().to_string())),
-            embedded: false,
-            known_fingerprint: None,
-            fingerprint: std::sync::OnceLock::new(),
-            #[cfg(feature = "sqlite")]
-            profile: std::sync::OnceLock::new(),
-        })
+        Ok(Migrations::loaded(
+            Cow::Owned(list),
+            Some(Cow::Owned(dir.display().to_string())),
+        ))
     }
 
-    /// The migrations of this set whose versions `keep` accepts.
-    pub fn subset(&self, keep: impl Fn(u64) -> bool) -> Migrations {
+    /// A set built at run time: its fingerprint and profile computed on
+    /// first use.
+    fn loaded(list: Cow<'static, [Migration]>, dir: Option<Cow<'static, str>>) -> Migrations {
         Migrations {
-            list: Cow::Owned(
-                self.list
-                    .iter()
-                    .filter(|m| keep(m.version))
-                    .cloned()
-                    .collect(),
-            ),
-            dir: None,
+            list,
+            dir,
             embedded: false,
             known_fingerprint: None,
             fingerprint: std::sync::OnceLock::new(),
             #[cfg(feature = "sqlite")]
             profile: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The migrations of this set whose versions `keep` accepts.
+    pub fn subset(&self, keep: impl Fn(u64) -> bool) -> Migrations {
+        let list = self.list.iter().filter(|m| keep(m.version)).cloned();
+        Migrations::loaded(Cow::Owned(list.collect()), None)
     }
 
     /// A digest of every version and checksum of the set, in order. The
@@ -228,15 +224,7 @@ impl Migrations {
 /// An empty set: no migrations, no profile.
 impl Default for Migrations {
     fn default() -> Self {
-        Migrations {
-            list: Cow::Borrowed(&[]),
-            dir: None,
-            embedded: false,
-            known_fingerprint: None,
-            fingerprint: std::sync::OnceLock::new(),
-            #[cfg(feature = "sqlite")]
-            profile: std::sync::OnceLock::new(),
-        }
+        Migrations::loaded(Cow::Borrowed(&[]), None)
     }
 }
 
@@ -254,16 +242,6 @@ impl<'a> IntoIterator for &'a Migrations {
 #[doc(hidden)]
 pub fn fingerprint_of(list: &[Migration]) -> String {
     crate::checksum::fingerprint(list.iter().map(|m| (m.version, m.checksum.as_ref())))
-}
-
-/// A file read from a migrations folder, not yet validated.
-#[derive(Debug, Clone)]
-pub struct SourceFile {
-    /// Path relative to the folder, `/`-separated (`0001_init.sql`,
-    /// `2024-01-31-120000_init/up.sql`).
-    pub path: String,
-    /// The file's bytes.
-    pub bytes: Vec<u8>,
 }
 
 /// A problem with one file of a migrations folder.
@@ -467,7 +445,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, LoadErrors> {
         })
         .collect();
     let checked = par_map(listing.files, |path| match std::fs::read(dir.join(&path)) {
-        Ok(bytes) => check_file(SourceFile { path, bytes }),
+        Ok(bytes) => check_file(path, bytes),
         Err(e) => Err(vec![error(&path, None, LoadErrorKind::Io(e))]),
     });
     merge(checked, errors)
@@ -553,14 +531,13 @@ enum Checked {
 
 /// The checks that need only the file itself: its name, its encoding, its
 /// content, and its checksum.
-fn check_file(file: SourceFile) -> Result<Checked, Vec<LoadError>> {
-    let parsed = match parse_path(&file.path) {
+fn check_file(path: String, mut bytes: Vec<u8>) -> Result<Checked, Vec<LoadError>> {
+    let parsed = match parse_path(&path) {
         Ok(Some(p)) => p,
         Ok(None) => return Ok(Checked::NotAMigration),
-        Err(e) => return Err(vec![error(&file.path, None, LoadErrorKind::Name(e))]),
+        Err(e) => return Err(vec![error(&path, None, LoadErrorKind::Name(e))]),
     };
-    let sum = checksum(&file.bytes);
-    let mut bytes = file.bytes;
+    let sum = checksum(&bytes);
     if bytes.starts_with(b"\xEF\xBB\xBF") {
         bytes.drain(..3);
     }
@@ -572,13 +549,13 @@ fn check_file(file: SourceFile) -> Result<Checked, Vec<LoadError>> {
                 .iter()
                 .filter(|&&b| b == b'\n')
                 .count() as u32;
-            return Err(vec![error(&file.path, Some(line), LoadErrorKind::NotUtf8)]);
+            return Err(vec![error(&path, Some(line), LoadErrorKind::NotUtf8)]);
         }
     };
     if parsed.direction == Direction::Down {
         return Ok(Checked::Down {
             version: parsed.version,
-            path: file.path,
+            path,
             text,
         });
     }
@@ -586,23 +563,18 @@ fn check_file(file: SourceFile) -> Result<Checked, Vec<LoadError>> {
     if !problems.is_empty() {
         return Err(problems
             .into_iter()
-            .map(|(line, kind)| error(&file.path, Some(line), kind))
+            .map(|(line, kind)| error(&path, Some(line), kind))
             .collect());
     }
     Ok(Checked::Up(Migration {
         version: parsed.version,
         name: Cow::Owned(parsed.name),
         kind: parsed.kind,
-        file: Cow::Owned(file.path),
+        file: Cow::Owned(path),
         checksum: Cow::Owned(sum),
         text: Cow::Owned(text),
         down: None,
     }))
-}
-
-/// Validates files into a sorted migration set, reporting every problem.
-pub fn load(files: Vec<SourceFile>) -> Result<Vec<Migration>, LoadErrors> {
-    merge(par_map(files, check_file), Vec::new())
 }
 
 /// Puts checked files together: versions unique, each down file with its
