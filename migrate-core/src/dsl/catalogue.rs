@@ -71,6 +71,11 @@ const NON_NEGATIVE: ValueType = Int {
     min: 0,
     max: i64::MAX,
 };
+/// Any 64-bit integer but `i64::MIN`, as the two pragmas below had it.
+const ANY_INT: ValueType = Int {
+    min: i64::MIN + 1,
+    max: i64::MAX,
+};
 
 /// The catalogue, sorted by name.
 pub static PRAGMAS: &[Pragma] = &[
@@ -97,15 +102,7 @@ pub static PRAGMAS: &[Pragma] = &[
     p("automatic_index", Bool, Connection, true),
     p("busy_timeout", NON_NEGATIVE, Connection, true),
     // Negative: KiB; positive: pages.
-    p(
-        "cache_size",
-        Int {
-            min: i64::MIN + 1,
-            max: i64::MAX,
-        },
-        Connection,
-        true,
-    ),
+    p("cache_size", ANY_INT, Connection, true),
     p("cell_size_check", Bool, Connection, true),
     // "It is not possible to enable or disable foreign key constraints in the
     // middle of a multi-statement transaction": a silent no-op there.
@@ -170,15 +167,7 @@ pub static PRAGMAS: &[Pragma] = &[
     ),
     p("trusted_schema", Bool, Connection, true),
     p("user_version", I32, Persistent, true),
-    p(
-        "wal_autocheckpoint",
-        Int {
-            min: i64::MIN + 1,
-            max: i64::MAX,
-        },
-        Connection,
-        true,
-    ),
+    p("wal_autocheckpoint", ANY_INT, Connection, true),
 ];
 
 /// Pragmas that only report, never set: named so the error can say so.
