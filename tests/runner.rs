@@ -607,16 +607,21 @@ fn drizzle_style_folder_and_rebuild_apply_unchanged() {
     assert_eq!(column(&conn, "PRAGMA foreign_keys"), ["1"]);
 }
 
+/// The fingerprint the history table's companion holds.
+fn stored_fingerprint(conn: &migrate_core::rusqlite::Connection) -> Vec<String> {
+    column(
+        conn,
+        "SELECT fingerprint FROM schema_migrations_fingerprint",
+    )
+}
+
 #[test]
 fn an_up_to_date_database_is_recognised_by_its_fingerprint() {
     let f = Fixture::new(&[("1_users.sql", USERS), ("2_posts.sql", POSTS)]);
     let set = f.set();
     run(&f).unwrap();
     let conn = f.conn();
-    let stored = column(
-        &conn,
-        "SELECT fingerprint FROM schema_migrations_fingerprint",
-    );
+    let stored = stored_fingerprint(&conn);
     assert_eq!(stored, [set.fingerprint()]);
     assert!(
         !migrate_core::schema::dump(&conn, &Table::default())
@@ -627,23 +632,11 @@ fn an_up_to_date_database_is_recognised_by_its_fingerprint() {
     conn.execute_batch("UPDATE schema_migrations_fingerprint SET fingerprint = 'x'")
         .unwrap();
     assert!(run(&f).unwrap().applied.is_empty());
-    assert_eq!(
-        column(
-            &conn,
-            "SELECT fingerprint FROM schema_migrations_fingerprint"
-        ),
-        [set.fingerprint()]
-    );
+    assert_eq!(stored_fingerprint(&conn), [set.fingerprint()]);
     conn.execute_batch("DROP TABLE schema_migrations_fingerprint")
         .unwrap();
     assert!(run(&f).unwrap().applied.is_empty());
-    assert_eq!(
-        column(
-            &conn,
-            "SELECT fingerprint FROM schema_migrations_fingerprint"
-        ),
-        [set.fingerprint()]
-    );
+    assert_eq!(stored_fingerprint(&conn), [set.fingerprint()]);
     // An edited file changes the set's fingerprint, so it is still caught.
     f.write(
         "2_posts.sql",
@@ -672,13 +665,7 @@ fn a_run_commits_once_per_migration_fingerprint_included() {
     run(&f).unwrap();
     assert_eq!(commits(&f), 2, "the fingerprint rides in the last commit");
     let set = f.set();
-    assert_eq!(
-        column(
-            &f.conn(),
-            "SELECT fingerprint FROM schema_migrations_fingerprint"
-        ),
-        [set.fingerprint()]
-    );
+    assert_eq!(stored_fingerprint(&f.conn()), [set.fingerprint()]);
     f.write(
         "3_tags.sql",
         "CREATE TABLE tags (id INTEGER PRIMARY KEY);\n",
@@ -689,13 +676,7 @@ fn a_run_commits_once_per_migration_fingerprint_included() {
     );
     f.run_with(|r| r.atomic(true)).unwrap();
     assert_eq!(commits(&f), 3, "an atomic run commits once");
-    assert_eq!(
-        column(
-            &f.conn(),
-            "SELECT fingerprint FROM schema_migrations_fingerprint"
-        ),
-        [f.set().fingerprint()]
-    );
+    assert_eq!(stored_fingerprint(&f.conn()), [f.set().fingerprint()]);
     // Up to date: the startup check writes nothing.
     assert!(run(&f).unwrap().applied.is_empty());
     assert_eq!(commits(&f), 3);
