@@ -607,49 +607,71 @@ fn drizzle_style_folder_and_rebuild_apply_unchanged() {
     assert_eq!(column(&conn, "PRAGMA foreign_keys"), ["1"]);
 }
 
-/// The fingerprint the history table's companion holds.
-fn stored_fingerprint(conn: &migrate_core::rusqlite::Connection) -> Vec<String> {
-    column(
-        conn,
-        "SELECT fingerprint FROM schema_migrations_fingerprint",
-    )
+#[test]
+fn the_startup_check_agrees_with_status_after_any_hand_edit() {
+    // Each edit is made on a fresh, up-to-date database; the check that
+    // `run` makes first must then see what `status` sees.
+    let edits = [
+        "DELETE FROM schema_migrations WHERE version = 2",
+        "DELETE FROM schema_migrations WHERE version = 1",
+        "UPDATE schema_migrations SET checksum = 'x' WHERE version = 1",
+        "UPDATE schema_migrations SET version = 3 WHERE version = 2",
+        "INSERT INTO schema_migrations VALUES (9, 'extra', 'sql', 'x', '2026-01-01T00:00:00.000Z', 0)",
+        "DROP TABLE schema_migrations",
+    ];
+    for edit in edits {
+        let f = Fixture::new(&[("1_users.sql", USERS), ("2_posts.sql", POSTS)]);
+        run(&f).unwrap();
+        let conn = f.conn();
+        conn.execute_batch(edit).unwrap();
+        let set = f.set();
+        let status = set.runner().status(&conn).unwrap();
+        let clean = status
+            .iter()
+            .all(|r| r.state == migrate_core::plan::State::Applied);
+        assert!(!clean, "{edit}: status sees the edit");
+        let dry = set.runner().dry_run(true).run(&mut f.conn());
+        assert!(
+            !matches!(&dry, Ok(r) if r.planned.is_empty()),
+            "{edit}: the startup check said up to date: {dry:?}"
+        );
+    }
 }
 
 #[test]
-fn an_up_to_date_database_is_recognised_by_its_fingerprint() {
-    let f = Fixture::new(&[("1_users.sql", USERS), ("2_posts.sql", POSTS)]);
-    let set = f.set();
+fn the_database_holds_one_bookkeeping_table_and_old_ones_are_upgraded() {
+    let f = Fixture::new(&[("1_users.sql", USERS)]);
     run(&f).unwrap();
-    let conn = f.conn();
-    let stored = stored_fingerprint(&conn);
-    assert_eq!(stored, [set.fingerprint()]);
-    assert!(
-        !migrate_core::schema::dump(&conn, &Table::default())
-            .unwrap()
-            .contains("fingerprint")
-    );
-    // A lost or wrong fingerprint only costs the full check, which repairs it.
-    conn.execute_batch("UPDATE schema_migrations_fingerprint SET fingerprint = 'x'")
-        .unwrap();
+    assert_eq!(tables(&f.conn()), ["schema_migrations", "users"]);
+    // A database of an earlier build kept a fingerprint table beside it.
+    let legacy = "CREATE TABLE schema_migrations_fingerprint \
+                  (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL); \
+                  INSERT INTO schema_migrations_fingerprint VALUES (1, 'stale');";
+    f.conn().execute_batch(legacy).unwrap();
     assert!(run(&f).unwrap().applied.is_empty());
-    assert_eq!(stored_fingerprint(&conn), [set.fingerprint()]);
-    conn.execute_batch("DROP TABLE schema_migrations_fingerprint")
-        .unwrap();
-    assert!(run(&f).unwrap().applied.is_empty());
-    assert_eq!(stored_fingerprint(&conn), [set.fingerprint()]);
-    // An edited file changes the set's fingerprint, so it is still caught.
-    f.write(
-        "2_posts.sql",
-        "CREATE TABLE posts (id INTEGER PRIMARY KEY);\n",
+    assert_eq!(
+        tables(&f.conn()),
+        ["schema_migrations", "users"],
+        "up to date"
     );
-    assert!(matches!(run(&f), Err(Error::Plan(PlanError::Modified(_)))));
-    // So is a history row removed by hand once the fingerprint is refreshed.
+    f.conn().execute_batch(legacy).unwrap();
     f.write("2_posts.sql", POSTS);
-    conn.execute_batch("DELETE FROM schema_migrations WHERE version = 2; DROP TABLE posts;")
-        .unwrap();
-    conn.execute_batch("DROP TABLE schema_migrations_fingerprint")
-        .unwrap();
     assert_eq!(run(&f).unwrap().applied.len(), 1);
+    assert_eq!(
+        tables(&f.conn()),
+        ["posts", "schema_migrations", "users"],
+        "after a run"
+    );
+    // A table of that name that is not ours is left alone.
+    f.conn()
+        .execute_batch("CREATE TABLE schema_migrations_fingerprint (mine TEXT)")
+        .unwrap();
+    f.write(
+        "3_tags.sql",
+        "CREATE TABLE tags (id INTEGER PRIMARY KEY);\n",
+    );
+    run(&f).unwrap();
+    assert!(tables(&f.conn()).contains(&"schema_migrations_fingerprint".to_owned()));
 }
 
 /// The database header's file change counter (bytes 24..28), which SQLite
@@ -660,12 +682,10 @@ fn commits(f: &Fixture) -> u32 {
 }
 
 #[test]
-fn a_run_commits_once_per_migration_fingerprint_included() {
+fn a_run_commits_once_per_migration() {
     let f = Fixture::new(&[("1_users.sql", USERS), ("2_posts.sql", POSTS)]);
     run(&f).unwrap();
-    assert_eq!(commits(&f), 2, "the fingerprint rides in the last commit");
-    let set = f.set();
-    assert_eq!(stored_fingerprint(&f.conn()), [set.fingerprint()]);
+    assert_eq!(commits(&f), 2);
     f.write(
         "3_tags.sql",
         "CREATE TABLE tags (id INTEGER PRIMARY KEY);\n",
@@ -676,7 +696,6 @@ fn a_run_commits_once_per_migration_fingerprint_included() {
     );
     f.run_with(|r| r.atomic(true)).unwrap();
     assert_eq!(commits(&f), 3, "an atomic run commits once");
-    assert_eq!(stored_fingerprint(&f.conn()), [f.set().fingerprint()]);
     // Up to date: the startup check writes nothing.
     assert!(run(&f).unwrap().applied.is_empty());
     assert_eq!(commits(&f), 3);

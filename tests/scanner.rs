@@ -95,3 +95,133 @@ fn statement_lines_point_at_their_first_token() {
         .collect();
     assert_eq!(lines, [3, 4, 7]);
 }
+
+/// Every way to write `PRAGMA <name> = <value>` that the tests try: names
+/// quoted every way SQLite allows, schema prefixes, comments between
+/// tokens, both value forms, and the `EXPLAIN` prefixes (SQLite applies a
+/// flag pragma while it prepares the statement, so those count too).
+fn pragma_spellings(name: &str, values: &[&str]) -> Vec<String> {
+    let names = [
+        name.to_owned(),
+        name.to_ascii_uppercase(),
+        format!("\"{name}\""),
+        format!("`{name}`"),
+        format!("[{name}]"),
+        format!("'{name}'"),
+        format!("main.{name}"),
+        format!("\"main\" . \"{name}\""),
+        format!("main /* c */ . -- c\n {name}"),
+        format!("temp.{name}"),
+    ];
+    let mut out = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        for (j, v) in values.iter().enumerate() {
+            let prefix = ["", "EXPLAIN ", "explain query plan "][(i + j) % 3];
+            let form = match (i + 2 * j) % 3 {
+                0 => format!("{prefix}PRAGMA {n} = {v}"),
+                1 => format!("{prefix}pragma {n}({v})"),
+                _ => format!("{prefix}Pragma/**/{n}/* x */=--\n{v}"),
+            };
+            out.push(form);
+        }
+    }
+    out
+}
+
+const BOOLEAN_VALUES: &[&str] = &[
+    "OFF",
+    "on",
+    "No",
+    "yes",
+    "false",
+    "TRUE",
+    "0",
+    "1",
+    "256",
+    "257",
+    "-1",
+    "+1",
+    "0x100",
+    "0x1",
+    "'2'",
+    "1.5",
+    "1e3",
+    "4294967296",
+    "2147483648",
+    "00000000001",
+    "full",
+    "extra",
+    "DELETE",
+    "DEFAULT",
+    "banana",
+    "'on'",
+    "\"off\"",
+    "'o''n'",
+    "`no`",
+    "[yes]",
+    "'0'",
+];
+
+#[test]
+fn foreign_keys_pragmas_classify_as_sqlite_reads_them() {
+    let mut checked = 0;
+    for statement in pragma_spellings("foreign_keys", BOOLEAN_VALUES) {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        if conn.execute_batch(&statement).is_err() {
+            continue; // SQLite refuses the spelling (`temp.` with EXPLAIN, …)
+        }
+        let sqlite_off = column(&conn, "PRAGMA foreign_keys") == ["0"];
+        let file = format!("{statement};\nCREATE TABLE t (x);\n");
+        let script = sql::scan(&file).unwrap_or_else(|e| panic!("{statement}: {e}"));
+        assert_eq!(
+            script.foreign_keys_off,
+            sqlite_off,
+            "{statement:?}: SQLite turned foreign keys {}",
+            if sqlite_off { "off" } else { "on" }
+        );
+        checked += 1;
+    }
+    assert!(checked > 250, "only {checked} spellings ran");
+}
+
+#[test]
+fn journal_modes_without_rollback_are_refused_however_spelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = [
+        "off", "OFF", "'off'", "\"Off\"", "memory", "MEMORY", "[memory]", "'memory'", "wal",
+        "delete", "truncate", "persist", "bogus",
+    ];
+    let mut refused = 0;
+    for (i, statement) in pragma_spellings("journal_mode", &values)
+        .into_iter()
+        .enumerate()
+    {
+        let conn = Connection::open(dir.path().join(format!("{i}.db"))).unwrap();
+        conn.execute_batch("CREATE TABLE t (x)").unwrap();
+        if conn.execute_batch(&statement).is_err() {
+            continue;
+        }
+        let mode = column(&conn, "PRAGMA main.journal_mode");
+        let lost = mode == ["off"] || mode == ["memory"];
+        // Under no-transaction, where nothing else refuses journal_mode.
+        let file = format!("-- migrate:no-transaction\n{statement};\n");
+        let result = sql::scan(&file);
+        let said_no =
+            matches!(&result, Err(e) if matches!(e.kind, sql::SqlErrorKind::NoRollback { .. }));
+        // `EXPLAIN PRAGMA journal_mode` runs nothing; refusing it too is fine.
+        assert!(
+            said_no || !lost,
+            "{statement:?} set journal_mode {mode:?} and was accepted"
+        );
+        if lost {
+            refused += 1;
+        }
+        // And in a transactional file it is refused, one way or the other.
+        assert!(
+            sql::scan(&format!("{statement};")).is_err(),
+            "{statement:?}"
+        );
+    }
+    assert!(refused > 15, "only {refused} spellings lost the journal");
+}

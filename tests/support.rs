@@ -84,13 +84,11 @@ pub fn column(conn: &Connection, sql: &str) -> Vec<String> {
         .collect()
 }
 
-/// The names of the tables of the database, sorted, leaving out SQLite's
-/// own and the history's fingerprint table (tested on its own).
+/// The names of the tables of the database, sorted, leaving out SQLite's own.
 pub fn tables(conn: &Connection) -> Vec<String> {
     column(
         conn,
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-         AND name NOT LIKE '%\\_fingerprint' ESCAPE '\\' ORDER BY name",
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
     )
 }
 

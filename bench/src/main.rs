@@ -755,7 +755,7 @@ fn build_time(root: &Path, notes: &mut Vec<String>, targets: &mut Vec<Target>) {
         let body = if with_macro {
             "static M: migrate_core::Migrations = migrate_macros::embed_migrations!(\"migrations\");\nfn main() { println!(\"{}\", M.len()); }\n"
         } else {
-            "static M: migrate_core::Migrations = migrate_core::Migrations::embedded(&[], None, None);\nfn main() { println!(\"{}\", M.len()); }\n"
+            "static M: migrate_core::Migrations = migrate_core::Migrations::embedded(&[], None);\nfn main() { println!(\"{}\", M.len()); }\n"
         };
         std::fs::write(krate.join("src/main.rs"), body).unwrap();
         let start = Instant::now();

@@ -62,6 +62,34 @@ pub enum BackupError {
     /// The destination exists and overwriting was not asked for.
     #[error("{} already exists; pass --force to replace it, or choose another path", .0.display())]
     Exists(PathBuf),
+    /// The destination is the database itself, or one of its journal
+    /// files, under this or another name: writing it would destroy the
+    /// database.
+    #[error(
+        "{} is {what} of the database {} (under another name); a backup there would destroy the database. Choose a path outside the database's own files",
+        .dest.display(), .database.display()
+    )]
+    SameFile {
+        /// The destination given.
+        dest: PathBuf,
+        /// The database.
+        database: PathBuf,
+        /// `the file`, or `the WAL file` and the like.
+        what: &'static str,
+    },
+    /// Another backup to the same destination is running.
+    #[error("another backup to {} is in progress (its scratch file {} is locked); wait for it, or choose another path", .dest.display(), .scratch.display())]
+    Busy {
+        /// The destination.
+        dest: PathBuf,
+        /// The scratch file it holds.
+        scratch: PathBuf,
+    },
+    /// The source has no file (an in-memory database) where one is needed.
+    #[error(
+        "the database has no file to back up before migrating (an in-memory or temporary database)"
+    )]
+    NoFile,
     /// The copy failed its integrity check.
     #[error("the copy failed its integrity check ({0}); the destination was not written")]
     Corrupt(String),
@@ -98,42 +126,143 @@ pub fn backup(
     force: bool,
     mut progress: impl FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<BackupReport, BackupError> {
-    if dest.exists() && !force {
-        return Err(BackupError::Exists(dest.to_path_buf()));
-    }
-    let scratch = Scratch::beside(dest);
-    let out = File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&scratch.0)
-        .map_err(|e| {
-            let folder = dest.parent().filter(|d| !d.as_os_str().is_empty());
-            let folder = folder.unwrap_or(Path::new("."));
-            std::io::Error::new(
-                e.kind(),
-                format!("cannot write in {}: {e}", folder.display()),
-            )
-        })?;
-    let pages = match copy_file(conn, &out, &mut progress)? {
+    check_dest(conn, dest, force)?;
+    let scratch = Scratch::beside(dest)?;
+    let out = &scratch.file;
+    let pages = match copy_file(conn, out, &mut progress)? {
         Some(pages) => pages,
-        None => copy_pages(conn, &scratch.0, &mut progress)?,
+        None => copy_pages(conn, &scratch.path, &mut progress)?,
     };
-    check_and_sync(&scratch.0, &out)?;
-    let bytes = std::fs::metadata(&scratch.0)?.len();
-    std::fs::rename(&scratch.0, dest)?;
-    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-        // Make the rename durable; not every platform can sync a folder.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
+    check_and_sync(&scratch.path, out)?;
+    let bytes = out.metadata()?.len();
+    publish(&scratch.path, dest, force)?;
     Ok(BackupReport {
         dest: dest.to_path_buf(),
         pages,
         bytes,
     })
+}
+
+/// [`backup`] of the database of `conn`, which holds the write lock (the
+/// runner's pre-change backup): read through a second, read-only
+/// connection, which the lock keeps from seeing any other writer's change.
+pub(crate) fn backup_locked(conn: &Connection, dest: &Path) -> Result<BackupReport, BackupError> {
+    let Some(path) = conn.path().filter(|p| !p.is_empty()) else {
+        return Err(BackupError::NoFile);
+    };
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let source = Connection::open_with_flags(path, flags)?;
+    let timeout: i64 = conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0))?;
+    source.busy_timeout(Duration::from_millis(timeout.max(0) as u64))?;
+    backup(&source, dest, false, |_| ControlFlow::Continue(()))
+}
+
+/// Refuses a destination that is the database of `conn` or one of its
+/// journal files, however it is named (a link, `..`, another spelling of
+/// the folder), and an existing destination unless `force`.
+pub(crate) fn check_dest(conn: &Connection, dest: &Path, force: bool) -> Result<(), BackupError> {
+    if let Some(database) = conn.path().filter(|p| !p.is_empty()) {
+        same_file_guard(Path::new(database), dest)?;
+    }
+    if !force && std::fs::symlink_metadata(dest).is_ok() {
+        return Err(BackupError::Exists(dest.to_path_buf()));
+    }
+    Ok(())
+}
+
+/// [`check_dest`]'s comparison, for any command that writes a new file
+/// beside a database (backup, `vacuum --into`).
+pub fn same_file_guard(database: &Path, dest: &Path) -> Result<(), BackupError> {
+    const FILES: [(&str, &str); 4] = [
+        ("", "the file"),
+        ("-wal", "the WAL file"),
+        ("-journal", "the rollback journal"),
+        ("-shm", "the shared-memory file"),
+    ];
+    let with = |p: &Path, suffix: &str| {
+        let mut s = p.as_os_str().to_owned();
+        s.push(suffix);
+        PathBuf::from(s)
+    };
+    let same = |what| BackupError::SameFile {
+        dest: dest.to_path_buf(),
+        database: database.to_path_buf(),
+        what,
+    };
+    // By name: where `dest` would land, folder links resolved.
+    let database_at = absolute(database);
+    let dest_at = absolute(dest);
+    for (suffix, what) in FILES {
+        if let (Some(d), Some(db)) = (&dest_at, &database_at)
+            && *d == with(db, suffix)
+        {
+            return Err(same(what));
+        }
+    }
+    // By identity: a hard link, or a name that resolves otherwise.
+    if let Ok(target) = std::fs::metadata(dest) {
+        for (suffix, what) in FILES {
+            if let Ok(file) = std::fs::metadata(with(database, suffix))
+                && same_inode(&target, &file)
+            {
+                return Err(same(what));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `path` made absolute with its folder's links resolved (the file itself
+/// need not exist).
+fn absolute(path: &Path) -> Option<PathBuf> {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return Some(p);
+    }
+    let name = path.file_name()?;
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    let folder = std::fs::canonicalize(parent.unwrap_or(Path::new("."))).ok()?;
+    Some(folder.join(name))
+}
+
+#[cfg(unix)]
+fn same_inode(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+#[cfg(not(unix))]
+fn same_inode(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
+}
+
+/// Puts the checked copy at `dest`: never over an existing file unless
+/// `force` (a hard link fails when the name is taken, so two processes
+/// cannot both think they wrote it), then syncs the folder so that the new
+/// name survives a crash.
+pub(crate) fn publish(scratch: &Path, dest: &Path, force: bool) -> Result<(), BackupError> {
+    if force {
+        std::fs::rename(scratch, dest)?;
+    } else {
+        match std::fs::hard_link(scratch, dest) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(BackupError::Exists(dest.to_path_buf()));
+            }
+            // A file system without hard links: the check and the rename
+            // are two steps there.
+            Err(_) if std::fs::symlink_metadata(dest).is_ok() => {
+                return Err(BackupError::Exists(dest.to_path_buf()));
+            }
+            Err(_) => std::fs::rename(scratch, dest)?,
+        }
+    }
+    let folder = dest.parent().filter(|d| !d.as_os_str().is_empty());
+    // Make the new name durable; not every platform can sync a folder.
+    if let Ok(d) = File::open(folder.unwrap_or(Path::new("."))) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// Copies through the backup API into `path`; returns the page count.
@@ -150,7 +279,19 @@ fn copy_pages(
     dst.execute_batch("PRAGMA synchronous = off")?;
     // (A memory-mapped source reads faster, but its pages count as resident
     // memory the size of the database; plain reads keep memory flat.)
+    // One read transaction of the source for the whole copy: every page
+    // comes from one snapshot, and a stream of commits by other connections
+    // cannot restart the copy (it would, between steps, without one). In WAL
+    // mode writers go on meanwhile; only a checkpoint waits for the copy.
+    let snapshot = if conn.is_autocommit() {
+        let tx = conn.unchecked_transaction()?;
+        tx.query_row("PRAGMA schema_version", [], |_| Ok(()))?;
+        Some(tx)
+    } else {
+        None
+    };
     let total = step_all(conn, &mut dst, progress)?;
+    drop(snapshot);
     // A WAL source makes a WAL copy (the mode is in the file header). The
     // last connection's close checkpoints the WAL into the file and removes
     // it, so the file stands alone (`check_and_sync` makes sure).
@@ -360,24 +501,73 @@ fn step_all(
     }
 }
 
-/// A scratch file beside the destination (same file system, so the rename
-/// is atomic), removed with its -wal/-shm/-journal unless renamed away.
-struct Scratch(PathBuf);
+/// The scratch file beside the destination (same file system, so the
+/// rename is atomic): one name per destination, so a backup interrupted
+/// by a kill leaves nothing that the next backup to the same place does
+/// not reuse, and locked while in use, so two backups to one destination
+/// cannot write it at once. Removed with its -wal/-shm/-journal unless it
+/// became the destination.
+pub(crate) struct Scratch {
+    pub(crate) path: PathBuf,
+    pub(crate) file: File,
+}
 
 impl Scratch {
-    fn beside(dest: &Path) -> Scratch {
+    pub(crate) fn beside(dest: &Path) -> Result<Scratch, BackupError> {
         let name = dest
             .file_name()
             .map_or_else(|| "backup".into(), |n| n.to_string_lossy().into_owned());
-        let path = dest.with_file_name(format!(".{name}.migrate-partial-{}", std::process::id()));
-        let scratch = Scratch(path);
-        scratch.remove();
-        scratch
+        let path = dest.with_file_name(format!(".{name}.migrate-partial"));
+        // A backup that just finished removes the name while this one opens
+        // it: then the file locked here is not the one named; open again.
+        for _ in 0..3 {
+            let file = Scratch::open_locked(dest, &path)?;
+            let opened = file.metadata()?;
+            if std::fs::metadata(&path).is_ok_and(|named| same_inode(&named, &opened)) {
+                let scratch = Scratch { path, file };
+                scratch.remove_companions();
+                scratch.file.set_len(0)?;
+                return Ok(scratch);
+            }
+        }
+        Err(BackupError::Busy {
+            dest: dest.to_path_buf(),
+            scratch: path,
+        })
     }
 
-    fn remove(&self) {
-        for suffix in ["", "-journal", "-wal", "-shm"] {
-            let mut p = self.0.clone().into_os_string();
+    /// Opens (or creates) the scratch file and locks it.
+    fn open_locked(dest: &Path, path: &Path) -> Result<File, BackupError> {
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| {
+                let folder = dest.parent().filter(|d| !d.as_os_str().is_empty());
+                let folder = folder.unwrap_or(Path::new("."));
+                std::io::Error::new(
+                    e.kind(),
+                    format!("cannot write in {}: {e}", folder.display()),
+                )
+            })?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(BackupError::Busy {
+                    dest: dest.to_path_buf(),
+                    scratch: path.to_path_buf(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
+        Ok(file)
+    }
+
+    fn remove_companions(&self) {
+        for suffix in ["-journal", "-wal", "-shm"] {
+            let mut p = self.path.clone().into_os_string();
             p.push(suffix);
             let _ = std::fs::remove_file(p);
         }
@@ -386,6 +576,8 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        self.remove();
+        // Removed while still locked: a waiting backup then opens a new file.
+        let _ = std::fs::remove_file(&self.path);
+        self.remove_companions();
     }
 }

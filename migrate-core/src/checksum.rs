@@ -31,24 +31,6 @@ pub fn checksum(bytes: &[u8]) -> String {
     hex(&hasher.finalize())
 }
 
-/// The fingerprint of a list of `(version, checksum)` pairs in version
-/// order: the SHA-256 of one `version checksum` line per pair. The same
-/// function digests a migration set and an applied history, so the two are
-/// equal exactly when the same files are applied.
-///
-/// ```
-/// use migrate_core::checksum::fingerprint;
-/// assert_ne!(fingerprint([(1, "ab")]), fingerprint([(1, "ab"), (2, "cd")]));
-/// assert_eq!(fingerprint(Vec::<(u64, &str)>::new()).len(), 64);
-/// ```
-pub fn fingerprint<'a>(pairs: impl IntoIterator<Item = (u64, &'a str)>) -> String {
-    let mut hasher = Sha256::new();
-    for (version, checksum) in pairs {
-        hasher.update(format!("{version} {checksum}\n").as_bytes());
-    }
-    hex(&hasher.finalize())
-}
-
 fn memchr_all(bytes: &[u8], needle: u8) -> impl Iterator<Item = usize> + '_ {
     bytes
         .iter()

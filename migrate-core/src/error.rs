@@ -48,6 +48,23 @@ pub enum Error {
         /// Files added (`+name`) or removed (`-name`) since the build.
         files: Vec<String>,
     },
+    /// The connection keeps no rollback journal, so a failed migration
+    /// could not be undone; nothing ran.
+    #[error(
+        "the connection's journal_mode is {mode}: a failed migration could not be rolled back, so nothing was run; \
+         set `PRAGMA journal_mode = delete` (or `wal`) on this connection first"
+    )]
+    NoRollback {
+        /// The journal mode found.
+        mode: String,
+    },
+    /// The connection is read-only (`PRAGMA query_only = on`); nothing ran.
+    #[error(
+        "the connection has `query_only` on, so no migration can write; nothing was changed. Remove \
+         `query_only = on` from the pragma sets (their per-connection pragmas apply to the migrating \
+         connection too), or migrate on a connection without it"
+    )]
+    QueryOnly,
     /// The connection is inside a transaction the caller opened; migrations
     /// need their own.
     #[error("the connection is inside a transaction; commit or roll it back before migrating")]
@@ -112,6 +129,34 @@ pub enum Failure {
     /// `PRAGMA foreign_key_check` found rows that break a foreign key.
     #[error("foreign key check failed: {}", violations(.0))]
     ForeignKeys(Vec<Violation>),
+    /// A `DROP TABLE` would have deleted or changed rows of other tables
+    /// through their `ON DELETE` actions; it was stopped before it ran.
+    #[error(
+        "`DROP TABLE {table}` would {}; SQLite runs an implicit DELETE before dropping a table, which fires \
+         ON DELETE actions while foreign keys are on, so it was stopped before it ran. If this rebuilds `{table}`, \
+         rename the new table to `{table}` in the same file (that makes it a foreign-keys-off migration) or put \
+         `-- migrate:foreign-keys-off` at the top of the file; if those rows should go, DELETE them first",
+        cascades(.children)
+    )]
+    CascadingDrop {
+        /// The table dropped.
+        table: String,
+        /// Each child table whose rows the drop would touch.
+        children: Vec<Cascade>,
+    },
+    /// The history row did not go in as written (a trigger on the history
+    /// table ignored or changed it, or wrote other rows with it).
+    #[error(
+        "its history row in `{table}` did not go in as written{}; a history that does not say what ran would \
+         make a later run apply migrations again, so the migration was rolled back. Drop the trigger(s) on `{table}`",
+        if .triggers.is_empty() { String::new() } else { format!(" (triggers on the table: {})", .triggers.join(", ")) }
+    )]
+    HistoryNotWritten {
+        /// The history table.
+        table: String,
+        /// The triggers on it.
+        triggers: Vec<String>,
+    },
     /// A step that runs outside a transaction (a pragma set, a
     /// no-transaction file) cannot be part of an atomic run.
     #[error(
@@ -160,6 +205,36 @@ pub enum Failure {
         /// The SQL the set would run.
         wanted: String,
     },
+}
+
+/// Rows of a child table that an `ON DELETE` action would touch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cascade {
+    /// The child table.
+    pub table: String,
+    /// The action: `CASCADE`, `SET NULL` or `SET DEFAULT`.
+    pub action: String,
+    /// How many of its rows reference a row of the dropped table.
+    pub rows: u64,
+}
+
+fn cascades(children: &[Cascade]) -> String {
+    children
+        .iter()
+        .map(|c| {
+            let rows = if c.rows == 1 { "row" } else { "rows" };
+            let what = match c.action.as_str() {
+                "CASCADE" => "delete",
+                "SET NULL" => "set to NULL the foreign key of",
+                _ => "reset to its default the foreign key of",
+            };
+            format!(
+                "{what} {} {rows} of `{}` (ON DELETE {})",
+                c.rows, c.table, c.action
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
 /// One row reported by `PRAGMA foreign_key_check`.
@@ -249,8 +324,9 @@ fn hint(e: &rusqlite::Error) -> &'static str {
              set's busy_timeout, keep other write transactions short, or find the holder with `fuser` or `lsof`)"
         }
         Some(ReadOnly) => {
-            " (the database file, or the folder it is in, is not writable by this user: SQLite writes the file and \
-             creates its journal beside it)"
+            " (the connection cannot write: the database was opened read-only, or the file or the folder it is in \
+             is not writable by this user (SQLite writes the file and creates its journal beside it), or \
+             `PRAGMA query_only` is on)"
         }
         Some(CannotOpen) => {
             " (check that the folder exists and that this user may create files in it)"

@@ -57,56 +57,66 @@ impl Default for Table {
     }
 }
 
-/// The table that keeps the fingerprint of the history (see
-/// [`crate::Migrations::fingerprint`]): one row, refreshed after every run
-/// that changed something, so the startup check reads one value.
 impl Table {
-    /// The fingerprint table's name: `<history>_fingerprint`.
-    pub fn fingerprint_table(&self) -> String {
+    /// The companion table that builds before 0.2 kept beside the history
+    /// (`<history>_fingerprint`); a run drops it (see [`drop_legacy`]).
+    pub(crate) fn legacy_fingerprint_table(&self) -> String {
         format!("{}_fingerprint", self.name)
     }
 }
 
-/// The stored fingerprint of the applied history, if there is one.
-pub(crate) fn stored_fingerprint(conn: &Connection, table: &Table) -> Option<String> {
+/// Whether the applied history is exactly `set`: the same versions with
+/// the same checksums, in order. This is the startup check: one indexed
+/// scan of the history, no allocation per row, and it agrees with the full
+/// plan by construction (any row added, removed or edited by hand shows).
+pub(crate) fn matches(conn: &Connection, table: &Table, set: &[Migration]) -> Result<bool, Error> {
     let sql = format!(
-        "SELECT fingerprint FROM \"{}\" WHERE id = 1",
-        table.fingerprint_table()
+        "SELECT version, checksum FROM {} ORDER BY version",
+        table.quoted
     );
-    // No table yet, or an older database: the full check runs instead.
-    let mut stmt = conn.prepare_cached(&sql).ok()?;
-    stmt.query_row([], |r| r.get(0)).ok()
-}
-
-/// Recomputes the fingerprint from the history rows and stores it when it
-/// differs, in one short IMMEDIATE transaction.
-pub(crate) fn refresh_fingerprint(conn: &Connection, table: &Table) -> Result<(), Error> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let result = store_fingerprint(conn, table);
-    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-    conn.execute_batch(end)?;
-    Ok(result?)
-}
-
-/// Recomputes the fingerprint from the history rows as this transaction
-/// sees them and stores it when it differs. Call inside a write
-/// transaction: the runner calls it in the last migration's, so that a run
-/// commits once per migration and not once more for the fingerprint.
-pub(crate) fn store_fingerprint(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
-    let rows = rows(&mut *conn.prepare_cached(&select_all(table))?)?;
-    let now = crate::checksum::fingerprint(rows.iter().map(|r| (r.version, r.checksum.as_str())));
-    if stored_fingerprint(conn, table).as_deref() == Some(now.as_str()) {
-        return Ok(());
+    let mut stmt = match conn.prepare_cached(&sql) {
+        Ok(stmt) => stmt,
+        // No history table (or not ours): the full check says what it is.
+        Err(_) => return Ok(false),
+    };
+    let mut rows = stmt.query([])?;
+    let mut expected = set.iter();
+    while let Some(row) = rows.next()? {
+        let Some(m) = expected.next() else {
+            return Ok(false);
+        };
+        let same = row.get_ref(0)?.as_i64().ok() == Some(m.version as i64)
+            && row.get_ref(1)?.as_bytes().ok() == Some(m.checksum.as_bytes());
+        if !same {
+            return Ok(false);
+        }
     }
-    let fp = format!("\"{}\"", table.fingerprint_table());
-    conn.execute_batch(&format!(
-        "CREATE TABLE IF NOT EXISTS {fp} (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL)"
-    ))?;
-    conn.execute(
-        &format!("INSERT OR REPLACE INTO {fp} (id, fingerprint) VALUES (1, ?1)"),
-        [now],
-    )?;
+    Ok(expected.next().is_none())
+}
+
+/// Drops the fingerprint table of builds before 0.2 (one bookkeeping table
+/// is all a database holds now), if it is there and has that table's exact
+/// shape. Call inside a write transaction.
+pub(crate) fn drop_legacy(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
+    let legacy = table.legacy_fingerprint_table();
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?;
+    let columns = stmt
+        .query_map([&legacy], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if columns == ["id", "fingerprint"] {
+        conn.execute_batch(&format!("DROP TABLE \"{legacy}\""))?;
+    }
     Ok(())
+}
+
+/// Whether the fingerprint table of builds before 0.2 is there (a failed
+/// prepare: no scan of the schema).
+pub(crate) fn has_legacy(conn: &Connection, table: &Table) -> bool {
+    let sql = format!(
+        "SELECT 1 FROM \"{}\" LIMIT 0",
+        table.legacy_fingerprint_table()
+    );
+    conn.prepare(&sql).is_ok()
 }
 
 /// Whether the table exists.
@@ -182,26 +192,43 @@ pub(crate) fn checksum_of(
         .optional()
 }
 
-/// Records `m` as applied now.
+/// Records `m` as applied now. `Ok(false)` when the row did not go in as
+/// written, or something else changed with it: a trigger on the history
+/// table that ignored, replaced or added to the write. The caller rolls
+/// back, since a run whose history is wrong would run migrations again.
 pub(crate) fn insert(
     conn: &Connection,
     table: &Table,
     m: &Migration,
     duration_ms: u64,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<bool> {
     let sql = format!(
         "INSERT INTO {} (version, name, kind, checksum, applied_at, duration_ms)
          VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?5)",
         table.quoted
     );
-    conn.prepare_cached(&sql)?.execute(params![
+    let before = conn.total_changes();
+    let inserted = conn.prepare_cached(&sql)?.execute(params![
         m.version as i64,
         m.name.as_ref(),
         m.kind.as_str(),
         m.checksum.as_ref(),
         duration_ms as i64
     ])?;
-    Ok(())
+    // total_changes counts rows changed by triggers too: exactly one row,
+    // ours, and it reads back as written.
+    Ok(inserted == 1
+        && conn.total_changes() == before + 1
+        && checksum_of(conn, table, m.version)?.as_deref() == Some(m.checksum.as_ref()))
+}
+
+/// The triggers on the history table, by name (named in the error when a
+/// history write did not go in as written).
+pub(crate) fn triggers(conn: &Connection, table: &Table) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT name FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE ORDER BY name",
+    )?;
+    stmt.query_map([table.name()], |r| r.get(0))?.collect()
 }
 
 /// The columns every history table of ours has.

@@ -256,10 +256,10 @@ fn hint_for(stem: &str, ext: &str) -> String {
     }
     // 1-init: a dash where the underscore belongs.
     let digits = stem.chars().take_while(char::is_ascii_digit).count();
-    if digits > 0 {
-        if let Some(n) = stem[digits..].strip_prefix(['-', '.', ' ']) {
-            return format!(" (rename it `{}_{n}{ext}`)", &stem[..digits]);
-        }
+    if digits > 0
+        && let Some(n) = stem[digits..].strip_prefix(['-', '.', ' '])
+    {
+        return format!(" (rename it `{}_{n}{ext}`)", &stem[..digits]);
     }
     String::new()
 }

@@ -4,11 +4,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::dsl::indexes::{self, IndexSet};
 use crate::dsl::pragmas::{self, PragmaSet};
-use crate::error::{Error, Failure, MigrationError, Undone, Violation};
+use crate::error::{Cascade, Error, Failure, MigrationError, Undone, Violation};
 use crate::history::{self, Table};
 use crate::naming::Kind;
 use crate::plan::{self, PlanOptions, StatusRow};
@@ -174,17 +174,19 @@ impl<'m> Runner<'m> {
         if !conn.is_autocommit() {
             return Err(Error::InTransaction);
         }
-        // The startup check: one value tells an up-to-date database. (A
-        // target short of the last version takes the full check, which says
+        // The startup check: the history is exactly the set. (A target
+        // short of the last version takes the full check, which says
         // whether it is below what is applied.)
         let to_the_end = self
             .options
             .target
             .is_none_or(|t| self.set.as_slice().last().is_some_and(|m| m.version == t));
-        if to_the_end
-            && history::stored_fingerprint(conn, &self.table).as_deref()
-                == Some(self.set.fingerprint())
-        {
+        if to_the_end && history::matches(conn, &self.table, self.set.as_slice())? {
+            if !self.dry_run && history::has_legacy(conn, &self.table) {
+                // Upgrade a database of an earlier build in place; a
+                // read-only database simply keeps the old table.
+                let _ = upgrade_legacy(conn, &self.table);
+            }
             return Ok(Report::default());
         }
         let state = RunState::default();
@@ -192,11 +194,6 @@ impl<'m> Runner<'m> {
         let plan = plan::plan(self.set.as_slice(), &history, self.options)?;
         let mut report = Report::default();
         if plan.pending.is_empty() {
-            if !self.dry_run && !history.is_empty() {
-                // Keep the fast path fast next time; a read-only database
-                // simply takes this path again.
-                let _ = history::refresh_fingerprint(conn, &self.table);
-            }
             return Ok(report);
         }
         if self.dry_run {
@@ -207,9 +204,11 @@ impl<'m> Runner<'m> {
                 .collect();
             return Ok(report);
         }
-        if let Some(path) = &self.backup_to {
-            crate::backup::backup(conn, path, false, |_| std::ops::ControlFlow::Continue(()))?;
-            report.backup = Some(path.clone());
+        check_can_roll_back(conn)?;
+        if let Some(dest) = &self.backup_to {
+            // Refused early; the backup itself is taken under the write
+            // lock, just before the first change (see `backup_before`).
+            crate::backup::check_dest(conn, dest, false)?;
         }
         // Validated at load time; parsed again only for what runs now, on
         // every core.
@@ -220,16 +219,9 @@ impl<'m> Runner<'m> {
         if self.atomic {
             self.run_atomic(conn, &work, &mut report, &state)?;
         } else {
-            for (i, (m, w)) in work.iter().enumerate() {
-                self.apply(conn, m, w, &mut report, &state, i + 1 == work.len())?;
+            for (m, w) in &work {
+                self.apply(conn, m, w, &mut report, &state)?;
             }
-        }
-        // The fingerprint went in with the last migration (or the atomic
-        // run), unless another process applied that one meanwhile.
-        let last_is_ours =
-            report.applied.last().map(|s| s.version) == work.last().map(|(m, _)| m.version);
-        if !self.atomic && !last_is_ours {
-            history::refresh_fingerprint(conn, &self.table)?;
         }
         // A plan can depend on data, so `up` only warns; verify fails.
         for (m, w) in &work {
@@ -256,7 +248,6 @@ impl<'m> Runner<'m> {
         work: &Work,
         report: &mut Report,
         state: &RunState,
-        last: bool,
     ) -> Result<(), Error> {
         let before = applied_versions(report);
         let undone = if work.transactional() {
@@ -277,9 +268,32 @@ impl<'m> Runner<'m> {
                 report.skipped.push(m.version);
                 return Ok(());
             }
+            if self.backup_to.is_some() && report.backup.is_none() {
+                // Under the lock, so that no other process changes the
+                // database between the copy and this step's start.
+                let tx = Tx::begin(conn, &self.table, state).map_err(sql)?;
+                self.backup_before(conn, report)?;
+                drop(tx);
+            }
+            let foreign_keys = match work {
+                Work::Sql(_) => Some(foreign_keys_on(conn).map_err(sql)?),
+                _ => None,
+            };
             let start = Instant::now();
             let executed = work.execute(conn, m, self.schema_only);
-            // A pragma set or a no-transaction file may switch foreign keys.
+            // A no-transaction file does not get to change the foreign-key
+            // setting of the migrations after it (a pragma set may: its
+            // per-connection pragmas are the connection profile).
+            if let Some(on) = foreign_keys
+                && foreign_keys_on(conn).map_err(sql)? != on
+            {
+                conn.execute_batch(if on {
+                    "PRAGMA foreign_keys = ON"
+                } else {
+                    "PRAGMA foreign_keys = OFF"
+                })
+                .map_err(sql)?;
+            }
             state.foreign_keys.set(None);
             let notes = executed.map_err(fail)?;
             let duration = start.elapsed();
@@ -288,10 +302,7 @@ impl<'m> Runner<'m> {
                 .map_err(sql)?
                 .is_none()
             {
-                history::insert(conn, &self.table, m, millis(duration)).map_err(sql)?;
-            }
-            if last {
-                history::store_fingerprint(conn, &self.table).map_err(sql)?;
+                self.record(conn, m, duration).map_err(fail_plain(&fail))?;
             }
             tx.commit().map_err(sql)?;
             report.applied.push(step(m, duration));
@@ -318,16 +329,15 @@ impl<'m> Runner<'m> {
             report.skipped.push(m.version);
             return Ok(());
         }
+        self.backup_before(conn, report)?;
         let start = Instant::now();
         let notes = work.execute(conn, m, self.schema_only).map_err(fail)?;
         if work.foreign_keys_off() || fk.restore || state.foreign_keys_on(conn).map_err(sql)? {
             check_foreign_keys(conn).map_err(|cause| fail((None, None, cause)))?;
         }
         let duration = start.elapsed();
-        history::insert(conn, &self.table, m, millis(duration)).map_err(sql)?;
-        if last {
-            history::store_fingerprint(conn, &self.table).map_err(sql)?;
-        }
+        self.record(conn, m, duration)
+            .map_err(|cause| fail((None, None, cause)))?;
         tx.commit().map_err(sql)?;
         drop(fk);
         report.applied.push(step(m, duration));
@@ -373,6 +383,9 @@ impl<'m> Runner<'m> {
             .into_iter()
             .map(|r| r.version)
             .collect();
+        if work.iter().any(|(m, _)| !applied.contains(&m.version)) {
+            self.backup_before(conn, report)?;
+        }
         let mut last = first;
         let mut notes = Vec::new();
         let mut recorded: Vec<(&Migration, Duration)> = Vec::with_capacity(work.len());
@@ -396,16 +409,9 @@ impl<'m> Runner<'m> {
         // prepared once: a row after each migration's DDL would have its
         // statement prepared again each time (the schema changed under it).
         for &(m, duration) in &recorded {
-            if let Err(e) = history::insert(conn, &self.table, m, millis(duration)) {
+            if let Err(cause) = self.record(conn, m, duration) {
                 let before = applied_versions(report);
-                return Err(failure(
-                    m,
-                    None,
-                    None,
-                    Failure::Sql(e),
-                    &before,
-                    Undone::Run,
-                ));
+                return Err(failure(m, None, None, cause, &before, Undone::Run));
             }
             report.applied.push(step(m, duration));
         }
@@ -419,11 +425,77 @@ impl<'m> Runner<'m> {
         {
             check_foreign_keys(conn).map_err(fail)?;
         }
-        history::store_fingerprint(conn, &self.table).map_err(|e| fail(Failure::Sql(e)))?;
         tx.commit().map_err(|e| fail(Failure::Sql(e)))?;
         report.notes.extend(notes);
         Ok(())
     }
+}
+
+impl Runner<'_> {
+    /// Writes `m`'s history row, checked: a row that did not go in as
+    /// written fails the migration (it is rolled back with it).
+    fn record(&self, conn: &Connection, m: &Migration, duration: Duration) -> Result<(), Failure> {
+        if history::insert(conn, &self.table, m, millis(duration)).map_err(Failure::Sql)? {
+            return Ok(());
+        }
+        Err(Failure::HistoryNotWritten {
+            table: self.table.name().to_owned(),
+            triggers: history::triggers(conn, &self.table).unwrap_or_default(),
+        })
+    }
+
+    /// Takes the backup asked for, once, while this connection holds the
+    /// write lock: the copy is the database exactly as this run's first
+    /// change finds it (another process may have migrated it since the
+    /// plan was made).
+    fn backup_before(&self, conn: &Connection, report: &mut Report) -> Result<(), Error> {
+        let Some(dest) = &self.backup_to else {
+            return Ok(());
+        };
+        if report.backup.is_some() {
+            return Ok(());
+        }
+        crate::backup::backup_locked(conn, dest)?;
+        report.backup = Some(dest.clone());
+        Ok(())
+    }
+}
+
+/// Refuses a connection on which a failed migration could not be undone:
+/// no rollback journal (`journal_mode = off`; `memory` on a file, which a
+/// crash cannot roll back), or `query_only` on.
+fn check_can_roll_back(conn: &Connection) -> Result<(), Error> {
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    let mode = mode.to_ascii_lowercase();
+    let in_memory = conn.path().is_none_or(str::is_empty);
+    if mode == "off" || (mode == "memory" && !in_memory) {
+        return Err(Error::NoRollback { mode });
+    }
+    if conn.query_row("PRAGMA query_only", [], |r| r.get::<_, i64>(0))? != 0 {
+        return Err(Error::QueryOnly);
+    }
+    Ok(())
+}
+
+/// Drops the fingerprint table of an earlier build, in its own short
+/// write transaction.
+fn upgrade_legacy(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let dropped = history::drop_legacy(conn, table);
+    let end = conn.execute_batch(if dropped.is_ok() {
+        "COMMIT"
+    } else {
+        "ROLLBACK"
+    });
+    if end.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    dropped.and(end)
+}
+
+/// Maps a failure of the history write into a step error.
+fn fail_plain<'a, T>(fail: &'a impl Fn(StepError) -> T) -> impl Fn(Failure) -> T + 'a {
+    move |cause| fail((None, None, cause))
 }
 
 /// What one run learns once instead of asking SQLite per migration.
@@ -431,6 +503,8 @@ impl<'m> Runner<'m> {
 struct RunState {
     /// The history table exists (so `Tx::begin` need not create it).
     history_ready: std::cell::Cell<bool>,
+    /// An earlier build's fingerprint table was looked for (and dropped).
+    legacy_done: std::cell::Cell<bool>,
     /// Whether the connection enforces foreign keys; `None` until asked, and
     /// again after a step outside a transaction (which may change it).
     foreign_keys: std::cell::Cell<Option<bool>>,
@@ -503,7 +577,7 @@ impl Work {
     ) -> Result<Vec<String>, StepError> {
         match self {
             Work::Pragmas(_) if schema_only => Ok(Vec::new()),
-            Work::Sql(script) => execute_all(conn, m, script).map(|()| Vec::new()),
+            Work::Sql(script) => execute_all(conn, m, script, schema_only).map(|()| Vec::new()),
             Work::Pragmas(set) => sets::apply_pragmas(conn, set),
             Work::Indexes(set) => sets::create_indexes(conn, set).map(|()| Vec::new()),
         }
@@ -552,9 +626,32 @@ fn failure(
 
 /// Runs a script's statements one by one; on failure, the line of the
 /// failing token (or statement) and the statement, shortened.
-fn execute_all(conn: &Connection, m: &Migration, script: &Script) -> Result<(), StepError> {
+///
+/// `replay`: the run replays files into an in-memory database for `verify`,
+/// which must write no file: `ATTACH` attaches an empty in-memory database
+/// under the same name instead, and `VACUUM` (`INTO` writes a file) is left
+/// out.
+fn execute_all(
+    conn: &Connection,
+    m: &Migration,
+    script: &Script,
+    replay: bool,
+) -> Result<(), StepError> {
     for s in &script.statements {
-        let text = s.text(&m.text);
+        let written = s.text(&m.text);
+        let attach;
+        let text = match replay.then(|| sql::replay_form(written)) {
+            Some(sql::Replay::Skip) => continue,
+            Some(sql::Replay::AttachMemory(name)) => {
+                attach = format!("ATTACH ':memory:' AS {}", quote(&name));
+                attach.as_str()
+            }
+            _ => written,
+        };
+        if let Some(table) = sql::dropped_table(text) {
+            guard_drop(conn, &table)
+                .map_err(|cause| (Some(s.line), Some(sql::shorten(text)), cause))?;
+        }
         sets::execute(conn, text).map_err(|e| {
             let line = match &e {
                 rusqlite::Error::SqlInputError { offset, .. } if *offset > 0 => {
@@ -571,6 +668,106 @@ fn execute_all(conn: &Connection, m: &Migration, script: &Script) -> Result<(), 
         })?;
     }
     Ok(())
+}
+
+/// Stops a `DROP TABLE` that would delete or change rows of other tables:
+/// with foreign keys on, SQLite deletes every row of the table first, and
+/// that fires the `ON DELETE CASCADE`, `SET NULL` and `SET DEFAULT` actions
+/// of the tables that reference it (a silent loss in a table rebuild
+/// written without `PRAGMA foreign_keys = OFF`). Counts, before the drop,
+/// the child rows that reference a row of the table.
+fn guard_drop(conn: &Connection, table: &str) -> Result<(), Failure> {
+    let sql = |e| Failure::Sql(e);
+    if !foreign_keys_on(conn).map_err(sql)? {
+        return Ok(());
+    }
+    let found: Option<String> = conn
+        .query_row(
+            "SELECT name FROM main.sqlite_schema WHERE type = 'table' AND lower(name) = ?1",
+            [table],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql)?;
+    let Some(parent) = found else {
+        return Ok(()); // DROP TABLE IF EXISTS of nothing, or another schema's
+    };
+    // One entry per foreign key: (child, id), action, [(from, to)].
+    type Key = ((String, i64), String, Vec<(String, Option<String>)>);
+    let mut keys: Vec<Key> = Vec::new();
+    {
+        let mut stmt = conn
+            .prepare(
+                "SELECT m.name, f.id, f.\"from\", f.\"to\", upper(f.on_delete)
+                 FROM main.sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f
+                 WHERE m.type = 'table' AND m.name <> ?1 AND lower(f.\"table\") = lower(?1)
+                   AND upper(f.on_delete) IN ('CASCADE', 'SET NULL', 'SET DEFAULT')
+                 ORDER BY m.name, f.id, f.seq",
+            )
+            .map_err(sql)?;
+        let mut rows = stmt.query([&parent]).map_err(sql)?;
+        while let Some(r) = rows.next().map_err(sql)? {
+            let key = (r.get::<_, String>(0).map_err(sql)?, r.get(1).map_err(sql)?);
+            let pair = (r.get(2).map_err(sql)?, r.get(3).map_err(sql)?);
+            match keys.last_mut() {
+                Some((k, _, pairs)) if *k == key => pairs.push(pair),
+                _ => keys.push((key, r.get(4).map_err(sql)?, vec![pair])),
+            }
+        }
+    }
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let primary_key: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")
+        .and_then(|mut s| s.query_map([&parent], |r| r.get(0))?.collect())
+        .map_err(sql)?;
+    let mut children: Vec<Cascade> = Vec::new();
+    for ((child, _), action, pairs) in keys {
+        let matches = pairs
+            .iter()
+            .enumerate()
+            .map(|(i, (from, to))| {
+                let to = match to {
+                    Some(to) => quote(to),
+                    None => primary_key.get(i).map_or("rowid".into(), |c| quote(c)),
+                };
+                format!("p.{to} = c.{}", quote(from))
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let count = format!(
+            "SELECT count(*) FROM main.{} AS c WHERE EXISTS (SELECT 1 FROM main.{} AS p WHERE {matches})",
+            quote(&child),
+            quote(&parent)
+        );
+        let rows: i64 = conn.query_row(&count, [], |r| r.get(0)).map_err(sql)?;
+        if rows > 0 {
+            match children
+                .iter_mut()
+                .find(|c| c.table == child && c.action == action)
+            {
+                Some(c) => c.rows += rows as u64,
+                None => children.push(Cascade {
+                    table: child,
+                    action,
+                    rows: rows as u64,
+                }),
+            }
+        }
+    }
+    if children.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::CascadingDrop {
+        table: parent,
+        children,
+    })
+}
+
+/// `name` as a quoted SQL identifier.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 fn check_foreign_keys(conn: &Connection) -> Result<(), Failure> {
@@ -614,6 +811,12 @@ impl<'c> Tx<'c> {
         };
         if !state.history_ready.get() {
             history::create(conn, table)?;
+        }
+        if !state.legacy_done.get() {
+            if history::has_legacy(conn, table) {
+                history::drop_legacy(conn, table)?;
+            }
+            state.legacy_done.set(true);
         }
         Ok(tx)
     }

@@ -37,7 +37,7 @@ pub fn objects(conn: &Connection, history: Option<&Table>) -> rusqlite::Result<V
          ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'view' THEN 2 ELSE 3 END, name",
     )?;
     let skip = history.map_or((String::new(), String::new()), |t| {
-        (t.name().to_owned(), t.fingerprint_table())
+        (t.name().to_owned(), t.legacy_fingerprint_table())
     });
     let rows = stmt.query_map([&skip.0, &skip.1], |r| {
         Ok(Object {

@@ -99,12 +99,12 @@ pub(crate) fn apply_pragmas(conn: &Connection, set: &PragmaSet) -> Result<Vec<St
 
     let mut vacuum_for = Vec::new();
     let mut page_size_changes = false;
-    if let Some(s) = get("page_size") {
-        if read(s)? != s.value.reported(s.pragma) {
-            execute_waiting(conn, &s.sql()).map_err(sql_error(Some(s.line), &s.sql()))?;
-            vacuum_for.push("page_size");
-            page_size_changes = true;
-        }
+    if let Some(s) = get("page_size")
+        && read(s)? != s.value.reported(s.pragma)
+    {
+        execute_waiting(conn, &s.sql()).map_err(sql_error(Some(s.line), &s.sql()))?;
+        vacuum_for.push("page_size");
+        page_size_changes = true;
     }
     if let Some(s) = get("auto_vacuum") {
         let now = read(s)?;
@@ -340,15 +340,17 @@ fn same_definition(conn: &Connection, index: &Index, existing_sql: &str) -> rusq
     if same_sql(existing_sql, &index.sql()) {
         return Ok(true);
     }
-    let scratch = Index {
-        name: format!("migrate_scratch_{}", index.name),
-        ..index.clone()
-    };
-    execute(conn, &scratch.sql())?;
-    let wanted = index_shape(conn, &scratch.name)?;
-    let have = index_shape(conn, &index.name)?;
-    execute(conn, &format!("DROP INDEX {}", quote(&scratch.name)))?;
-    Ok(wanted == have)
+    // The wanted index is built on an empty copy of its table in memory:
+    // nothing is written to the database, and no rows are indexed.
+    let table: String = conn.query_row(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+        [&index.table],
+        |r| r.get(0),
+    )?;
+    let scratch = Connection::open_in_memory()?;
+    execute(&scratch, &table)?;
+    execute(&scratch, &index.sql())?;
+    Ok(index_shape(&scratch, &index.name)? == index_shape(conn, &index.name)?)
 }
 
 /// The shape of the index called `name` (and its condition's tokens).
@@ -410,8 +412,8 @@ fn sql_tokens(sql: &str) -> Vec<String> {
 }
 
 /// For `verify`: `None` when the index exists with its definition, else
-/// what is wrong. Changes nothing (a definition that differs in text is
-/// compared in a transaction that is rolled back).
+/// what is wrong. Only reads the database (a definition that differs in
+/// text is compared with one built in memory).
 pub(crate) fn verify_index(conn: &Connection, index: &Index) -> rusqlite::Result<Option<String>> {
     let Some(existing) = existing_index(conn, &index.name)? else {
         return Ok(Some(format!(
@@ -423,10 +425,8 @@ pub(crate) fn verify_index(conn: &Connection, index: &Index) -> rusqlite::Result
     if same_sql(&existing, &index.sql()) {
         return Ok(None);
     }
-    execute(conn, "BEGIN IMMEDIATE")?;
-    let same = same_definition(conn, index, &existing);
-    execute(conn, "ROLLBACK")?;
-    Ok((!same?).then(|| {
+    let same = same_definition(conn, index, &existing)?;
+    Ok((!same).then(|| {
         format!(
             "index `{}` has another definition\n  existing: {existing}\n  wanted:   {}",
             index.name,

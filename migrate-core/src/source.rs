@@ -87,11 +87,6 @@ pub struct Migrations {
     list: Cow<'static, [Migration]>,
     dir: Option<Cow<'static, str>>,
     embedded: bool,
-    /// The set's fingerprint when `embed_migrations!` computed it at
-    /// compile time.
-    known_fingerprint: Option<&'static str>,
-    /// The set's fingerprint, computed on first use otherwise.
-    fingerprint: std::sync::OnceLock<String>,
     /// The connection profile, parsed on first use.
     #[cfg(feature = "sqlite")]
     pub(crate) profile: std::sync::OnceLock<crate::sets::Profile>,
@@ -100,15 +95,9 @@ pub struct Migrations {
 impl Migrations {
     /// The set `embed_migrations!` emits: sorted and validated at compile
     /// time. `dir` is the folder it came from, given in debug builds so that a
-    /// binary built before a file was added can say "rebuild". `fingerprint`
-    /// is [`Migrations::fingerprint`], computed by the macro so that no app
-    /// start computes it.
+    /// binary built before a file was added can say "rebuild".
     #[doc(hidden)]
-    pub const fn embedded(
-        list: &'static [Migration],
-        dir: Option<&'static str>,
-        fingerprint: Option<&'static str>,
-    ) -> Migrations {
+    pub const fn embedded(list: &'static [Migration], dir: Option<&'static str>) -> Migrations {
         Migrations {
             list: Cow::Borrowed(list),
             dir: match dir {
@@ -116,8 +105,6 @@ impl Migrations {
                 None => None,
             },
             embedded: true,
-            known_fingerprint: fingerprint,
-            fingerprint: std::sync::OnceLock::new(),
             #[cfg(feature = "sqlite")]
             profile: std::sync::OnceLock::new(),
         }
@@ -140,15 +127,12 @@ impl Migrations {
         ))
     }
 
-    /// A set built at run time: its fingerprint and profile computed on
-    /// first use.
+    /// A set built at run time: its profile computed on first use.
     fn loaded(list: Cow<'static, [Migration]>, dir: Option<Cow<'static, str>>) -> Migrations {
         Migrations {
             list,
             dir,
             embedded: false,
-            known_fingerprint: None,
-            fingerprint: std::sync::OnceLock::new(),
             #[cfg(feature = "sqlite")]
             profile: std::sync::OnceLock::new(),
         }
@@ -158,16 +142,6 @@ impl Migrations {
     pub fn subset(&self, keep: impl Fn(u64) -> bool) -> Migrations {
         let list = self.list.iter().filter(|m| keep(m.version)).cloned();
         Migrations::loaded(Cow::Owned(list.collect()), None)
-    }
-
-    /// A digest of every version and checksum of the set, in order. The
-    /// history table keeps the same digest of what is applied, so an
-    /// up-to-date database is recognised by reading one value.
-    pub fn fingerprint(&self) -> &str {
-        if let Some(known) = self.known_fingerprint {
-            return known;
-        }
-        self.fingerprint.get_or_init(|| fingerprint_of(&self.list))
     }
 
     /// The migrations in version order.
@@ -234,14 +208,6 @@ impl<'a> IntoIterator for &'a Migrations {
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
     }
-}
-
-/// The fingerprint of `list` (in version order), for
-/// [`Migrations::fingerprint`] and for `embed_migrations!`, which computes it
-/// at compile time.
-#[doc(hidden)]
-pub fn fingerprint_of(list: &[Migration]) -> String {
-    crate::checksum::fingerprint(list.iter().map(|m| (m.version, m.checksum.as_ref())))
 }
 
 /// A problem with one file of a migrations folder.

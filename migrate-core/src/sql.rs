@@ -119,6 +119,18 @@ pub enum SqlErrorKind {
          so it cannot be combined with no-transaction; drop one of the two directives"
     )]
     ForeignKeysOffWithoutTransaction,
+    /// `PRAGMA journal_mode = off` or `memory`, in any migration.
+    #[error(
+        "`{statement}` would take rollback away: with journal_mode {mode}, a failed or interrupted migration \
+         cannot be undone and the database can be left half-changed or corrupt; migrations need a rollback \
+         journal or WAL (`delete`, `truncate`, `persist` or `wal`)"
+    )]
+    NoRollback {
+        /// The statement, shortened.
+        statement: String,
+        /// The journal mode asked for.
+        mode: &'static str,
+    },
     /// A down marker with no up marker.
     #[error(
         "the file has a down section but no up section; add `-- migrate:up` above the migration"
@@ -233,6 +245,7 @@ pub fn scan(text: &str) -> Result<Script, SqlError> {
     if !script.no_transaction {
         fit_to_transaction(text, &mut script)?;
     }
+    refuse_rollback_loss(text, &script)?;
     Ok(script)
 }
 
@@ -240,12 +253,28 @@ pub fn scan(text: &str) -> Result<Script, SqlError> {
 /// transaction) and refuses what cannot run inside a transaction.
 fn fit_to_transaction(text: &str, script: &mut Script) -> Result<(), SqlError> {
     let mut kept = Vec::with_capacity(script.statements.len());
+    let mut dropped = Vec::new();
+    let mut renamed_to = Vec::new();
     for s in script.statements.drain(..) {
         match classify(s.text(text)) {
             Class::ForeignKeys { on: false } => script.foreign_keys_off = true,
             Class::ForeignKeys { on: true } => {}
-            class => kept.push((s, class)),
+            class => {
+                match &class {
+                    Class::DropTable(name) => dropped.push(name.clone()),
+                    Class::RenameTable { to } => renamed_to.push(to.clone()),
+                    _ => {}
+                }
+                kept.push((s, class));
+            }
         }
+    }
+    // A table dropped and another renamed to its name: the 12-step rebuild,
+    // written without the pragma. Its intent is the same, so it runs the
+    // same way (a DROP TABLE with foreign keys on would fire ON DELETE
+    // actions on every child row).
+    if dropped.iter().any(|d| renamed_to.contains(d)) {
+        script.foreign_keys_off = true;
     }
     if matches!(kept.first(), Some((_, Class::Begin))) {
         if !matches!(kept.last(), Some((_, Class::Commit)) if kept.len() > 1) {
@@ -276,14 +305,42 @@ fn fit_to_transaction(text: &str, script: &mut Script) -> Result<(), SqlError> {
     Ok(())
 }
 
+/// Refuses, in a file of any kind, what would take rollback away from
+/// every migration after it: a journal mode that keeps no rollback journal
+/// on disk (`off`, or `memory`, which a crash cannot roll back).
+fn refuse_rollback_loss(text: &str, script: &Script) -> Result<(), SqlError> {
+    for s in &script.statements {
+        if let Class::JournalModeWithoutRollback(mode) = classify(s.text(text)) {
+            return Err(SqlError {
+                line: s.line,
+                kind: SqlErrorKind::NoRollback {
+                    statement: shorten(s.text(text)),
+                    mode,
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A statement's first words, as far as the runner cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Class {
     Begin,
     Commit,
     Rollback,
-    ForeignKeys { on: bool },
+    ForeignKeys {
+        on: bool,
+    },
+    /// `PRAGMA journal_mode = off | memory`.
+    JournalModeWithoutRollback(&'static str),
     Refused(&'static str),
+    /// `DROP TABLE`, with the table's name as SQLite reads it (lowercase).
+    DropTable(String),
+    /// `ALTER TABLE … RENAME TO name`.
+    RenameTable {
+        to: String,
+    },
     Other,
 }
 
@@ -292,69 +349,241 @@ const USE_PRAGMA_SET: &str = "set it in a `.pragmas` set, which runs outside tra
 const USE_NO_TRANSACTION: &str =
     "put it in its own file that starts with `-- migrate:no-transaction`";
 
+/// One token as SQLite's parser reads it: a name or keyword with its quotes
+/// removed (doubled quotes undoubled), or a punctuation character.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Word {
+    /// The text, ASCII-lowercased (SQLite compares names and keywords so).
+    text: String,
+    /// It was quoted: a name or a string, never a keyword.
+    quoted: bool,
+}
+
+impl Word {
+    fn is(&self, keyword: &str) -> bool {
+        !self.quoted && self.text == keyword
+    }
+}
+
+/// Up to `n` words of a statement, comments and spaces skipped.
+fn words(statement: &str, n: usize) -> Vec<Word> {
+    let b = statement.as_bytes();
+    let mut out: Vec<Word> = Vec::with_capacity(n.min(16));
+    let mut i = 0;
+    // Where the last quoted token ended, and its opening quote: `'o''n'`
+    // lexes as two adjacent tokens and reads as one string.
+    let mut last_quote: Option<(usize, u8)> = None;
+    while i < b.len() {
+        let Ok(t) = lex(b, i) else { break };
+        i = t.end;
+        let raw = &statement[t.start..t.end];
+        match t.kind {
+            Tok::Space | Tok::LineComment | Tok::BlockComment => {
+                last_quote = None;
+                continue;
+            }
+            Tok::Quoted => {
+                let open = b[t.start];
+                let inner = raw[1..raw.len() - 1].to_ascii_lowercase();
+                if last_quote == Some((t.start, open)) && open != b'[' {
+                    let w = out.last_mut().expect("a quoted word before");
+                    w.text.push(open as char);
+                    w.text.push_str(&inner);
+                } else {
+                    if out.len() == n {
+                        break;
+                    }
+                    out.push(Word {
+                        text: inner,
+                        quoted: true,
+                    });
+                }
+                last_quote = Some((t.end, open));
+            }
+            _ => {
+                last_quote = None;
+                if out.len() == n {
+                    break;
+                }
+                out.push(Word {
+                    text: raw.to_ascii_lowercase(),
+                    quoted: false,
+                });
+            }
+        }
+    }
+    out
+}
+
 fn classify(statement: &str) -> Class {
-    let words = significant_tokens(statement, 6);
-    let word = |i: usize| {
-        words
-            .get(i)
-            .map(|w| w.to_ascii_lowercase())
-            .unwrap_or_default()
-    };
-    match word(0).as_str() {
+    let mut words = words(statement, 12);
+    // `EXPLAIN PRAGMA foreign_keys = OFF` switches them off all the same:
+    // SQLite applies that pragma while it prepares the statement.
+    if words.first().is_some_and(|w| w.is("explain")) {
+        let skip = if words.get(1).is_some_and(|w| w.is("query")) {
+            3
+        } else {
+            1
+        };
+        words.drain(..skip.min(words.len()));
+    }
+    let word = |i: usize| words.get(i).filter(|w| !w.quoted).map(|w| w.text.as_str());
+    match word(0).unwrap_or_default() {
         "begin" => Class::Begin,
         "commit" | "end" => Class::Commit,
-        "rollback" if word(1) != "to" => Class::Rollback,
+        "rollback" if word(1) != Some("to") => Class::Rollback,
         "vacuum" => Class::Refused(USE_NO_TRANSACTION),
         "attach" | "detach" => Class::Refused(USE_NO_TRANSACTION),
-        "pragma" => {
-            // PRAGMA [schema.]name [= value | (value)]
-            let (name, rest) = if word(2) == "." {
-                (word(3), 4)
+        "pragma" => pragma_class(&words[1..]),
+        "drop" if word(1) == Some("table") => {
+            let rest = if word(2) == Some("if") { 4 } else { 2 };
+            match qualified_name(&words[rest.min(words.len())..]) {
+                Some(name) => Class::DropTable(name),
+                None => Class::Other,
+            }
+        }
+        "alter" if word(1) == Some("table") => {
+            // ALTER TABLE [schema.]name RENAME TO new
+            let after = if words.get(3).is_some_and(|w| w.is(".")) {
+                5
             } else {
-                (word(1), 2)
+                3
             };
-            let value = match word(rest).as_str() {
-                "=" | "(" => {
-                    let v = word(rest + 1);
-                    if v == "-" || v == "+" {
-                        format!("{v}{}", word(rest + 2))
-                    } else {
-                        v
-                    }
-                }
-                _ => String::new(),
-            };
-            pragma_class(&name, unquote(&value))
+            let is = |i: usize, k: &str| words.get(i).is_some_and(|w| w.is(k));
+            match words.get(after + 2) {
+                Some(to) if is(after, "rename") && is(after + 1, "to") => Class::RenameTable {
+                    to: to.text.clone(),
+                },
+                _ => Class::Other,
+            }
         }
         _ => Class::Other,
     }
 }
 
-fn pragma_class(name: &str, value: &str) -> Class {
-    let set = !value.is_empty();
-    match name {
-        "foreign_keys" if set => Class::ForeignKeys {
-            on: matches!(value, "1" | "on" | "true" | "yes"),
+/// `[schema .] name` at the start of `words`: the name.
+fn qualified_name(words: &[Word]) -> Option<String> {
+    match words {
+        [_, dot, name, ..] if dot.is(".") => Some(name.text.clone()),
+        [name, ..] if !name.is(";") => Some(name.text.clone()),
+        _ => None,
+    }
+}
+
+/// `PRAGMA [schema.]name [= value | (value)]`, from the word after PRAGMA.
+fn pragma_class(words: &[Word]) -> Class {
+    let (name, rest) = match words {
+        [_, dot, name, rest @ ..] if dot.is(".") => (name, rest),
+        [name, rest @ ..] => (name, rest),
+        [] => return Class::Other,
+    };
+    // The value: `= v`, `= -v`, `= +v`, `(v)`; SQLite removes a value's quotes.
+    let value = match rest {
+        [op, sign, v, ..] if (op.is("=") || op.is("(")) && (sign.is("-") || sign.is("+")) => {
+            Some(if sign.is("-") {
+                format!("-{}", v.text)
+            } else {
+                v.text.clone()
+            })
+        }
+        [op, v, ..] if (op.is("=") || op.is("(")) && !v.is(")") => Some(v.text.clone()),
+        _ => None,
+    };
+    let Some(value) = value else {
+        return Class::Other; // reading a pragma changes nothing
+    };
+    match name.text.as_str() {
+        "foreign_keys" => Class::ForeignKeys {
+            on: sqlite_boolean(&value),
         },
+        "journal_mode" if matches!(value.as_str(), "off" | "memory") => {
+            Class::JournalModeWithoutRollback(if value == "off" { "off" } else { "memory" })
+        }
         // Each of these fails inside a transaction, or is silently not applied
         // to an existing database (page_size, auto_vacuum without VACUUM).
         "journal_mode" | "synchronous" | "temp_store" | "page_size" | "auto_vacuum"
-        | "locking_mode"
-            if set =>
-        {
-            Class::Refused(USE_PRAGMA_SET)
-        }
+        | "locking_mode" => Class::Refused(USE_PRAGMA_SET),
         "wal_checkpoint" | "incremental_vacuum" => Class::Refused(USE_NO_TRANSACTION),
         _ => Class::Other,
     }
 }
 
-fn unquote(s: &str) -> &str {
-    let b = s.as_bytes();
-    if b.len() >= 2 && matches!(b[0], b'\'' | b'"' | b'`') && b[b.len() - 1] == b[0] {
-        &s[1..s.len() - 1]
-    } else {
-        s
+/// The boolean SQLite reads from a flag pragma's value (`sqlite3GetBoolean`
+/// with a default of false): a value starting with a digit is an integer
+/// (`0x` hex too) truncated to its low byte; otherwise only `on`, `yes` and
+/// `true` are true, and anything else (`full`, `-1`, `banana`) is false.
+pub(crate) fn sqlite_boolean(value: &str) -> bool {
+    let b = value.as_bytes();
+    if b.first().is_some_and(u8::is_ascii_digit) {
+        return sqlite_atoi(value) & 0xff != 0;
+    }
+    matches!(value.to_ascii_lowercase().as_str(), "on" | "yes" | "true")
+}
+
+/// `sqlite3Atoi` of a text that starts with a digit: 0 where SQLite's
+/// 32-bit parse fails.
+fn sqlite_atoi(value: &str) -> u32 {
+    let b = value.as_bytes();
+    if b.len() > 2 && b[0] == b'0' && matches!(b[1], b'x' | b'X') && b[2].is_ascii_hexdigit() {
+        let digits: Vec<u8> = b[2..].iter().copied().skip_while(|&c| c == b'0').collect();
+        let n = digits.iter().take_while(|c| c.is_ascii_hexdigit()).count();
+        if n > 8 {
+            return 0;
+        }
+        let u = digits[..n].iter().fold(0u32, |u, &c| {
+            u * 16 + (c as char).to_digit(16).expect("a hex digit")
+        });
+        return if u & 0x8000_0000 == 0 { u } else { 0 };
+    }
+    let digits: Vec<u8> = b.iter().copied().skip_while(|&c| c == b'0').collect();
+    let n = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n > 10 {
+        return 0;
+    }
+    let v = digits[..n]
+        .iter()
+        .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
+    if v > 2_147_483_647 { 0 } else { v as u32 }
+}
+
+/// How a statement runs when the applied files are replayed into an empty
+/// in-memory database (`verify`'s drift check), which must touch no file.
+#[cfg(feature = "sqlite")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Replay {
+    /// As written.
+    Run,
+    /// Not at all: `VACUUM` (`INTO` would write a file) changes no schema.
+    Skip,
+    /// `ATTACH … AS name`: an empty in-memory database under that name.
+    AttachMemory(String),
+}
+
+/// See [`Replay`].
+#[cfg(feature = "sqlite")]
+pub(crate) fn replay_form(statement: &str) -> Replay {
+    let words = words(statement, usize::MAX);
+    let first = words.first().filter(|w| !w.quoted).map(|w| w.text.as_str());
+    match first {
+        Some("vacuum") => Replay::Skip,
+        Some("attach") => match words.iter().rposition(|w| w.is("as")) {
+            Some(i) => match words.get(i + 1) {
+                Some(name) => Replay::AttachMemory(name.text.clone()),
+                None => Replay::Skip,
+            },
+            None => Replay::Skip,
+        },
+        _ => Replay::Run,
+    }
+}
+
+/// The table a `DROP TABLE` statement drops (its name lowercased, as SQLite
+/// compares names), or `None` for any other statement.
+#[cfg(feature = "sqlite")]
+pub(crate) fn dropped_table(statement: &str) -> Option<String> {
+    match classify(statement) {
+        Class::DropTable(name) => Some(name),
+        _ => None,
     }
 }
 
@@ -393,6 +622,7 @@ pub(crate) fn tokens(statement: &str) -> Vec<&str> {
 }
 
 /// Up to `n` significant tokens (words, quoted text, punctuation) of a statement.
+#[cfg(feature = "sqlite")]
 fn significant_tokens(statement: &str, n: usize) -> Vec<&str> {
     let b = statement.as_bytes();
     let mut out = Vec::with_capacity(n.min(16));
@@ -648,13 +878,14 @@ fn split_with(text: &str, skip: bool) -> Result<Vec<Item>, SqlError> {
             current = Some((t.start, line));
         }
         state = TRANS[state as usize][class as usize];
-        if matches!(class, Class8::Semi) && state == 1 {
-            if let Some((start, l)) = current.take() {
-                items.push(Item::Statement(Statement {
-                    span: start..t.end,
-                    line: l,
-                }));
-            }
+        if matches!(class, Class8::Semi)
+            && state == 1
+            && let Some((start, l)) = current.take()
+        {
+            items.push(Item::Statement(Statement {
+                span: start..t.end,
+                line: l,
+            }));
         }
         line += newlines(&b[t.start..t.end]);
         i = t.end;

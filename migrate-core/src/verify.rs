@@ -63,6 +63,12 @@ fn problem(m: Option<&Migration>, line: Option<u32>, message: impl Into<String>)
 /// Verifies `conn` against `set`. The caller applies the connection profile
 /// first (as [`Migrations::open`] and the CLI do), so that it is checked too.
 pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Verification, Error> {
+    // One read transaction for every read: the history and the schema are
+    // seen as of one commit, even while another process migrates.
+    let _snapshot = match conn.is_autocommit() {
+        true => Some(conn.unchecked_transaction()?),
+        false => None,
+    };
     let history = history::read(conn, table)?;
     let mut v = Verification::default();
     let mut applied: Vec<&Migration> = Vec::new();

@@ -40,11 +40,7 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
             quote!({
                 #errors
                 const LIST: &[::migrate_core::Migration] = &[];
-                ::migrate_core::Migrations::embedded(
-                    LIST,
-                    ::core::option::Option::None,
-                    ::core::option::Option::None,
-                )
+                ::migrate_core::Migrations::embedded(LIST, ::core::option::Option::None)
             })
             .into()
         }
@@ -62,7 +58,6 @@ fn expand(lit: &LitStr) -> syn::Result<TokenStream2> {
     let list = source::load_dir(&dir).map_err(|e| errors(lit, &rel, &dir, e))?;
 
     let dir_str = dir.to_string_lossy().into_owned();
-    let fingerprint = source::fingerprint_of(&list);
     let migrations = list.iter().map(|m| migration(&dir, m));
     Ok(quote!({
         const LIST: &[::migrate_core::Migration] = &[#(#migrations),*];
@@ -73,7 +68,6 @@ fn expand(lit: &LitStr) -> syn::Result<TokenStream2> {
             } else {
                 ::core::option::Option::None
             },
-            ::core::option::Option::Some(#fingerprint),
         )
     }))
 }

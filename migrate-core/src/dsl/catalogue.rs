@@ -67,28 +67,17 @@ const I32: ValueType = Int {
     min: i32::MIN as i64,
     max: i32::MAX as i64,
 };
-const NON_NEGATIVE: ValueType = Int {
+/// What SQLite reads into a C `int` (busy_timeout, analysis_limit): a
+/// larger value would be cut to its low 32 bits, not refused.
+const NON_NEGATIVE_I32: ValueType = Int {
     min: 0,
-    max: i64::MAX,
-};
-/// Any 64-bit integer but `i64::MIN`, as the two pragmas below had it.
-const ANY_INT: ValueType = Int {
-    min: i64::MIN + 1,
-    max: i64::MAX,
+    max: i32::MAX as i64,
 };
 
 /// The catalogue, sorted by name.
 pub static PRAGMAS: &[Pragma] = &[
     // 0 disables the limit.
-    p(
-        "analysis_limit",
-        Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        Connection,
-        true,
-    ),
+    p("analysis_limit", NON_NEGATIVE_I32, Connection, true),
     p("application_id", I32, Persistent, true),
     // Changing between none and full/incremental on a database with tables
     // takes effect only through VACUUM ("auto_vacuum" in pragma.html).
@@ -100,15 +89,17 @@ pub static PRAGMAS: &[Pragma] = &[
         needs_vacuum: true,
     },
     p("automatic_index", Bool, Connection, true),
-    p("busy_timeout", NON_NEGATIVE, Connection, true),
-    // Negative: KiB; positive: pages.
-    p("cache_size", ANY_INT, Connection, true),
+    p("busy_timeout", NON_NEGATIVE_I32, Connection, true),
+    // Negative: KiB; positive: pages. Read as a C int (sqlite3Atoi).
+    p("cache_size", I32, Connection, true),
     p("cell_size_check", Bool, Connection, true),
     // "It is not possible to enable or disable foreign key constraints in the
     // middle of a multi-statement transaction": a silent no-op there.
     p("foreign_keys", Bool, Connection, false),
     // WAL persists in the file header; the rollback modes other than DELETE
-    // last for the connection only ("journal_mode" in pragma.html).
+    // last for the connection only ("journal_mode" in pragma.html). `off`
+    // and `memory` are listed so that the parser can say why it refuses
+    // them: they take rollback away from every migration after the set.
     p(
         "journal_mode",
         Enum(&["delete", "truncate", "persist", "memory", "wal", "off"]),
@@ -167,7 +158,7 @@ pub static PRAGMAS: &[Pragma] = &[
     ),
     p("trusted_schema", Bool, Connection, true),
     p("user_version", I32, Persistent, true),
-    p("wal_autocheckpoint", ANY_INT, Connection, true),
+    p("wal_autocheckpoint", I32, Connection, true),
 ];
 
 /// Pragmas that only report, never set: named so the error can say so.

@@ -226,6 +226,9 @@ fn parse_line(line: &str, number: u32) -> Result<Vec<Setting>, DslError> {
             pragma.name
         ))
     })?;
+    if let Some(reason) = breaks_rollback(pragma, &value) {
+        return Err(err(reason));
+    }
     Ok(vec![Setting {
         pragma,
         value,
@@ -246,6 +249,20 @@ fn unquote(s: &str) -> &str {
         }
     }
     s
+}
+
+/// Why a setting is refused although SQLite would take it: the set's
+/// connection profile applies to the connection that runs the migrations,
+/// and these take away the rollback every migration relies on.
+fn breaks_rollback(pragma: &Pragma, value: &Value) -> Option<String> {
+    match (pragma.name, value) {
+        ("journal_mode", Value::Name(mode @ ("off" | "memory"))) => Some(format!(
+            "`journal_mode = {mode}` is refused: without a rollback journal on disk a failed migration cannot be \
+             undone (it stays half-applied) and a crash can corrupt the file; use `wal`, or `delete`, `truncate` \
+             or `persist`"
+        )),
+        _ => None,
+    }
 }
 
 /// The value, or a description of what was expected.

@@ -1,0 +1,189 @@
+//! Regressions for the ways outside testing found to lose data or report a
+//! wrong result (issue #11), each on real SQLite files.
+
+use migrate_core::error::Failure;
+use migrate_core::rusqlite::Connection;
+use migrate_core::{Error, Migrations};
+use migrate_tests::{Fixture, column};
+
+const PARENT_AND_CHILD: &str = "PRAGMA foreign_keys = ON;";
+
+/// A database with `users` and three tables that reference it, each with
+/// another ON DELETE action, foreign keys on.
+fn owners_and_pets() -> Fixture {
+    let f = Fixture::new(&[(
+        "1_init.sql",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);
+         CREATE TABLE pets (id INTEGER PRIMARY KEY, owner INTEGER REFERENCES users (id) ON DELETE CASCADE);
+         CREATE TABLE notes (id INTEGER PRIMARY KEY, author INTEGER REFERENCES users ON DELETE SET NULL);
+         INSERT INTO users VALUES (1, 'a'), (2, 'b');
+         INSERT INTO pets VALUES (1, 1), (2, 1), (3, 2);
+         INSERT INTO notes VALUES (1, 2);",
+    )]);
+    let mut conn = f.conn();
+    conn.execute_batch(PARENT_AND_CHILD).unwrap();
+    f.set().runner().run(&mut conn).unwrap();
+    f
+}
+
+fn fk_conn(f: &Fixture) -> Connection {
+    let conn = f.conn();
+    conn.execute_batch(PARENT_AND_CHILD).unwrap();
+    conn
+}
+
+fn counts(conn: &Connection) -> Vec<String> {
+    column(
+        conn,
+        "SELECT (SELECT count(*) FROM pets) || ' ' || (SELECT count(author) FROM notes)",
+    )
+}
+
+#[test]
+fn a_rebuild_written_without_the_pragma_keeps_every_child_row() {
+    // Rebuild spellings: quoted names, schema prefixes, other case, the
+    // rename-away form.
+    let rebuilds = [
+        "CREATE TABLE users_new (id INTEGER PRIMARY KEY, email TEXT NOT NULL DEFAULT '');
+         INSERT INTO users_new SELECT id, coalesce(email, '') FROM users;
+         DROP TABLE users;
+         ALTER TABLE users_new RENAME TO users;",
+        "CREATE TABLE \"__new_users\" (id INTEGER PRIMARY KEY, email TEXT NOT NULL DEFAULT '');
+         INSERT INTO `__new_users` SELECT id, coalesce(email, '') FROM [users];
+         DROP TABLE IF EXISTS main.\"USERS\";
+         ALTER TABLE main.[__new_users] RENAME TO `Users`;",
+        "PRAGMA \"foreign_keys\" = 'off';
+         CREATE TABLE n (id INTEGER PRIMARY KEY, email TEXT);
+         INSERT INTO n SELECT * FROM users; DROP TABLE users; ALTER TABLE n RENAME TO users;",
+        "PRAGMA main.foreign_keys = 256;
+         CREATE TABLE n (id INTEGER PRIMARY KEY, email TEXT);
+         INSERT INTO n SELECT * FROM users; DROP TABLE users; ALTER TABLE n RENAME TO users;",
+    ];
+    for sql in rebuilds {
+        let f = owners_and_pets();
+        f.write("2_rebuild.sql", sql);
+        let mut conn = fk_conn(&f);
+        f.set()
+            .runner()
+            .run(&mut conn)
+            .unwrap_or_else(|e| panic!("{sql}\n{e}"));
+        assert_eq!(counts(&conn), ["3 1"], "{sql}");
+        assert_eq!(column(&conn, "PRAGMA foreign_keys"), ["1"], "restored");
+    }
+}
+
+#[test]
+fn a_drop_that_would_cascade_is_stopped_and_names_what_it_would_touch() {
+    for sql in [
+        "DROP TABLE users;",
+        "drop /* c */ table if exists \"users\";",
+        "CREATE TABLE kept (x); DROP TABLE main.[USERS];",
+    ] {
+        let f = owners_and_pets();
+        let before = std::fs::read(f.db()).unwrap();
+        f.write("2_drop.sql", sql);
+        let e = f.set().runner().run(&mut fk_conn(&f)).unwrap_err();
+        let Error::Migration(m) = &e else {
+            panic!("{sql}: {e}")
+        };
+        let Failure::CascadingDrop { table, children } = &m.cause else {
+            panic!("{sql}: {e}")
+        };
+        assert_eq!(table, "users");
+        let found: Vec<(&str, &str, u64)> = children
+            .iter()
+            .map(|c| (c.table.as_str(), c.action.as_str(), c.rows))
+            .collect();
+        assert_eq!(
+            found,
+            [("notes", "SET NULL", 1), ("pets", "CASCADE", 3)],
+            "{sql}"
+        );
+        let text = e.to_string();
+        for part in [
+            "DROP TABLE users",
+            "delete 3 rows of `pets`",
+            "`notes`",
+            "foreign-keys-off",
+        ] {
+            assert!(text.contains(part), "{part:?} in {text}");
+        }
+        assert_eq!(std::fs::read(f.db()).unwrap(), before, "{sql}: unchanged");
+    }
+}
+
+#[test]
+fn deletes_of_a_data_migration_still_cascade() {
+    let f = owners_and_pets();
+    f.write("2_cleanup.sql", "DELETE FROM users WHERE id = 1;");
+    let mut conn = fk_conn(&f);
+    f.set().runner().run(&mut conn).unwrap();
+    assert_eq!(counts(&conn), ["1 1"]);
+    // A drop whose children reference no row of it is fine.
+    f.write(
+        "3_empty.sql",
+        "DELETE FROM pets; DELETE FROM notes; DROP TABLE users;",
+    );
+    f.set().runner().run(&mut conn).unwrap();
+}
+
+#[test]
+fn a_connection_without_rollback_is_refused_before_anything_runs() {
+    let f = Fixture::new(&[("1_t.sql", "CREATE TABLE t (x);")]);
+    for (setup, what) in [
+        ("PRAGMA journal_mode = OFF", "journal_mode is off"),
+        ("PRAGMA journal_mode = MEMORY", "journal_mode is memory"),
+        ("PRAGMA query_only = 1", "query_only"),
+    ] {
+        let mut conn = f.conn();
+        conn.query_row(setup, [], |_| Ok(())).ok();
+        conn.execute_batch(setup).ok();
+        let e = f.set().runner().run(&mut conn).unwrap_err();
+        assert!(e.to_string().contains(what), "{setup}: {e}");
+        assert!(column(&f.conn(), "SELECT name FROM sqlite_master").is_empty());
+    }
+}
+
+#[test]
+fn pragma_sets_that_void_rollback_are_refused_when_loaded() {
+    for value in ["off", "OFF", "memory", "'memory'", "5", "3"] {
+        let f = Fixture::new(&[("1_fast.pragmas", &format!("journal_mode = {value}\n"))]);
+        let e = Migrations::from_dir(f.migrations())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("1_fast.pragmas:1") && e.contains("rollback"),
+            "{value}: {e}"
+        );
+    }
+}
+
+#[test]
+fn a_history_write_that_does_not_go_in_fails_the_migration() {
+    let triggers = [
+        "CREATE TRIGGER skip BEFORE INSERT ON schema_migrations BEGIN SELECT RAISE(IGNORE); END;",
+        "CREATE TRIGGER undo AFTER INSERT ON schema_migrations BEGIN DELETE FROM schema_migrations WHERE version = new.version; END;",
+        "CREATE TRIGGER alter_sum AFTER INSERT ON schema_migrations BEGIN UPDATE schema_migrations SET checksum = 'x' WHERE version = new.version; END;",
+        "CREATE TRIGGER forget AFTER INSERT ON schema_migrations BEGIN DELETE FROM schema_migrations WHERE version < new.version; END;",
+    ];
+    for trigger in triggers {
+        let f = Fixture::new(&[("1_a.sql", "CREATE TABLE a (x);")]);
+        f.run_with(|r| r).unwrap();
+        f.conn().execute_batch(trigger).unwrap();
+        f.write("2_b.sql", "CREATE TABLE b (x);");
+        for atomic in [false, true] {
+            let e = f.run_with(|r| r.atomic(atomic)).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.contains("did not go in as written") && text.contains("rolled back"),
+                "{trigger}: {text}"
+            );
+            let conn = f.conn();
+            assert!(column(&conn, "SELECT name FROM sqlite_master WHERE name = 'b'").is_empty());
+            assert_eq!(
+                column(&conn, "SELECT version FROM schema_migrations"),
+                ["1"]
+            );
+        }
+    }
+}
