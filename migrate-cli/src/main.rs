@@ -31,25 +31,24 @@ struct Cli {
 
 #[derive(Debug, Args)]
 struct Global {
-    /// The SQLite database file.
+    /// The SQLite database file: a path, or `sqlite:PATH`, `sqlite://PATH`
+    /// or `file:PATH` (with `?mode=rwc` or `?mode=rw` at most).
     #[arg(long, short = 'd', env = "MIGRATE_DATABASE", global = true)]
-    database: Option<PathBuf>,
-    /// The migrations folder.
-    #[arg(
-        long,
-        env = "MIGRATE_DIR",
-        default_value = "./migrations",
-        global = true
-    )]
-    dir: PathBuf,
+    database: Option<String>,
+    /// The migrations folder [default for up, status, verify and new:
+    /// ./migrations; other commands read one only when given].
+    #[arg(long, env = "MIGRATE_DIR", global = true)]
+    dir: Option<PathBuf>,
     /// The history table.
     #[arg(long, default_value = DEFAULT_TABLE, global = true)]
     table: String,
-    /// How long to wait for another writer's lock, in milliseconds.
+    /// How long to wait for another writer's lock, in milliseconds (at most
+    /// 2147483647, SQLite's limit).
     #[arg(
         long,
         value_name = "MS",
         default_value_t = migrate_core::runner::DEFAULT_BUSY_TIMEOUT.as_millis() as u64,
+        value_parser = clap::value_parser!(u64).range(0..=i32::MAX as u64),
         global = true
     )]
     busy_timeout: u64,
@@ -259,23 +258,27 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         return migrations::new(g, args);
     }
     let table = Table::new(&g.table).map_err(|e| usage(e.to_string()))?;
-    let database = g.database.clone().ok_or_else(|| {
+    let given = g.database.as_deref().ok_or_else(|| {
         usage("no database given; pass --database PATH or set MIGRATE_DATABASE".into())
     })?;
+    let database = database_path(given).map_err(usage)?;
     let set = match &cli.command {
         Command::Up(_) | Command::Status(_) | Command::Verify(_) => {
             // Reading a large folder and reading a large schema are the two
             // slow halves of these commands; they need not wait for each other.
             let (set, warm) = std::thread::scope(|s| {
                 let warm = s.spawn(|| warm_up(&database));
-                (Migrations::from_dir(&g.dir), warm.join().ok().flatten())
+                (Migrations::from_dir(g.dir()), warm.join().ok().flatten())
             });
             *g.warm.borrow_mut() = warm;
             set?
         }
-        // Operations work on any SQLite file; a migrations folder only adds
-        // its connection profile and expected pragmas.
-        _ => optional_set(&g.dir),
+        // Operations work on any SQLite file; a migrations folder, when one
+        // is given, only adds its connection profile and expected pragmas.
+        _ => g
+            .dir
+            .as_deref()
+            .map_or_else(Migrations::default, optional_set),
     };
     match cli.command {
         Command::Up(args) => migrations::up(g, &set, table, &database, args),
@@ -295,6 +298,80 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             operations::doctor(&open_existing(&database, g, &set)?, &database, &set, &args)
         }
     }
+}
+
+impl Global {
+    /// The migrations folder of the commands that need one.
+    fn dir(&self) -> &Path {
+        self.dir.as_deref().unwrap_or(Path::new("./migrations"))
+    }
+}
+
+/// What `--database` names, as a plain path. Accepted: a path; the URL
+/// forms sqlx and dbmate users bring (`sqlite:PATH`, `sqlite://PATH`,
+/// `sqlite3:`), and SQLite's `file:` URIs, each with no query but
+/// `mode=rwc` or `mode=rw` (what this tool does anyway). Refused, because
+/// nothing would persist or the tool could not do its job: `:memory:`,
+/// `mode=memory`, `mode=ro`, `immutable`, `vfs` and any other parameter.
+fn database_path(given: &str) -> Result<PathBuf, String> {
+    let refuse = |why: &str| Err(format!("--database {given:?}: {why}"));
+    if given.is_empty() {
+        return refuse("empty; pass the path of the database file");
+    }
+    let lower = given.to_ascii_lowercase();
+    let url = [
+        "sqlite3://",
+        "sqlite://",
+        "sqlite3:",
+        "sqlite:",
+        "file://",
+        "file:",
+    ]
+    .iter()
+    .find(|p| lower.starts_with(**p));
+    let (path, query) = match url {
+        // `file:///abs/path` and `sqlite:///abs/path` keep their leading `/`.
+        Some(prefix) => {
+            let rest = &given[prefix.len()..];
+            let rest = if prefix.ends_with("//") && rest.starts_with('/') {
+                rest
+            } else {
+                rest.trim_start_matches("//")
+            };
+            match rest.split_once('?') {
+                Some((p, q)) => (p, Some(q)),
+                None => (rest, None),
+            }
+        }
+        None => (given, None),
+    };
+    for param in query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter(|p| !p.is_empty())
+    {
+        match param.to_ascii_lowercase().as_str() {
+            "mode=rwc" | "mode=rw" => {}
+            "mode=memory" => return refuse("an in-memory database keeps nothing; pass a file"),
+            "mode=ro" | "immutable=1" => {
+                return refuse(
+                    "a read-only database cannot be migrated or maintained; drop the parameter",
+                );
+            }
+            _ => {
+                return refuse(&format!(
+                    "the parameter `{param}` is not supported; pass a plain path (only mode=rwc and mode=rw are accepted)"
+                ));
+            }
+        }
+    }
+    if path.is_empty() || path == ":memory:" || lower.contains("mode=memory") {
+        return refuse("an in-memory database keeps nothing; pass a file");
+    }
+    if path.contains('%') && url.is_some() {
+        return refuse("percent-encoded paths are not supported; pass a plain path");
+    }
+    Ok(PathBuf::from(path))
 }
 
 /// An existing database opened (never created: the folder is not validated

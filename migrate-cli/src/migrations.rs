@@ -213,6 +213,8 @@ pub(crate) fn verify(
     args: &VerifyArgs,
 ) -> Result<u8, Failure> {
     let conn = open_existing(database, g, set)?;
+    // Verify only reads: SQLite itself refuses any write on this connection.
+    conn.execute_batch("PRAGMA query_only = 1")?;
     let v =
         migrate_core::verify::verify(set, &conn, &table).map_err(|e| in_database(database, e))?;
     let mut out = io::stdout().lock();
@@ -285,14 +287,14 @@ pub(crate) fn new(g: &Global, args: &NewArgs) -> Result<u8, Failure> {
     } else {
         ("sql", SQL_TEMPLATE)
     };
-    std::fs::create_dir_all(&g.dir)?;
-    let existing = migrate_core::source::written_versions(&g.dir)?;
+    std::fs::create_dir_all(g.dir())?;
+    let existing = migrate_core::source::written_versions(g.dir())?;
     let existing: Vec<&str> = existing.iter().map(String::as_str).collect();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let version = migrate_core::naming::next_version(&existing, now);
-    let path = g.dir.join(format!("{version}_{name}.{ext}"));
+    let path = g.dir().join(format!("{version}_{name}.{ext}"));
     // create_new: never overwrite, even if another process raced us here.
     let mut file = std::fs::OpenOptions::new()
         .write(true)

@@ -42,11 +42,19 @@ pub(crate) fn checkpoint(conn: &Connection, database: &Path, mode: Mode) -> Resu
         writeln!(out, "not in WAL mode: nothing to checkpoint")?;
         return Ok(0);
     }
-    writeln!(
-        out,
-        "{} of {} WAL frames checkpointed",
-        c.checkpointed, c.wal_frames
-    )?;
+    match c.wal_bytes_before {
+        // TRUNCATE resets the WAL, and SQLite then reports 0 of 0 frames.
+        Some(bytes) if c.wal_frames == 0 && !c.blocked => writeln!(
+            out,
+            "WAL checkpointed and truncated to 0 bytes (it was {} KiB)",
+            bytes / 1024
+        )?,
+        _ => writeln!(
+            out,
+            "{} of {} WAL frames checkpointed",
+            c.checkpointed, c.wal_frames
+        )?,
+    }
     if c.blocked {
         eprintln!(
             "{} another connection kept the checkpoint from finishing; try again, or with --mode passive",
@@ -169,13 +177,14 @@ pub(crate) fn doctor(
             c.journal_mode
         )?;
         for p in &c.problems {
-            writeln!(out, "{} [{}] {}", style::fail(), p.check, p.message)?;
+            let message = style::visible(&p.message);
+            writeln!(out, "{} [{}] {message}", style::fail(), p.check)?;
             if let Some(fix) = &p.fix {
-                writeln!(out, "     fix: {fix}")?;
+                writeln!(out, "     fix: {}", style::visible(fix))?;
             }
         }
         for a in &c.advice {
-            writeln!(out, "advice: {a}")?;
+            writeln!(out, "advice: {}", style::visible(a))?;
         }
         if c.problems.is_empty() {
             writeln!(out, "{} no problems found", style::ok())?;

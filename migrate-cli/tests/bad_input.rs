@@ -573,28 +573,6 @@ fn usage_mistakes() {
     refuses(&p, &["new", "add users"], 0, &[]);
 }
 
-/// Runs `args` as an unprivileged user when the tests run as root (root
-/// ignores file permissions), so that read-only files are read-only.
-fn as_unprivileged(p: &Project, args: &[&str]) -> Option<Output> {
-    let root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .ok()?
-        .stdout
-        == b"0\n";
-    let mut cmd = if root {
-        let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
-        c
-    } else {
-        std::process::Command::new(BIN)
-    };
-    cmd.current_dir(p.dir.path())
-        .args(["--database", "app.db"])
-        .args(args);
-    cmd.output().ok().filter(|o| o.status.code() != Some(127))
-}
-
 #[test]
 fn read_only_database_file_and_folder() {
     use std::os::unix::fs::PermissionsExt;

@@ -66,7 +66,7 @@ pub enum BackupError {
     /// files, under this or another name: writing it would destroy the
     /// database.
     #[error(
-        "{} is {what} of the database {} (under another name); a backup there would destroy the database. Choose a path outside the database's own files",
+        "{} is {what} of the database {}; writing a copy there would destroy the database. Choose a path outside the database's own files",
         .dest.display(), .database.display()
     )]
     SameFile {
@@ -301,7 +301,7 @@ fn copy_pages(
 
 /// Checks the copy at `path` while `written` (the same file) is synced to
 /// disk: the check reads what the sync writes out, so the two overlap.
-fn check_and_sync(path: &Path, written: &File) -> Result<(), BackupError> {
+pub(crate) fn check_and_sync(path: &Path, written: &File) -> Result<(), BackupError> {
     let (check, synced) = std::thread::scope(|s| {
         let sync = s.spawn(|| written.sync_all());
         let check = (|| {

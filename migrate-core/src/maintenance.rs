@@ -45,10 +45,19 @@ pub struct Checkpoint {
     pub wal_frames: i64,
     /// Frames copied into the database.
     pub checkpointed: i64,
+    /// For [`CheckpointMode::Truncate`]: the size of the `-wal` file before
+    /// (SQLite reports 0 frames once it has emptied the WAL).
+    pub wal_bytes_before: Option<u64>,
 }
 
 /// Runs `PRAGMA wal_checkpoint(mode)`.
 pub fn checkpoint(conn: &Connection, mode: CheckpointMode) -> rusqlite::Result<Checkpoint> {
+    let wal_bytes_before = match (mode, conn.path().filter(|p| !p.is_empty())) {
+        (CheckpointMode::Truncate, Some(path)) => std::fs::metadata(format!("{path}-wal"))
+            .ok()
+            .map(|m| m.len()),
+        _ => None,
+    };
     let (busy, log, done): (i64, i64, i64) =
         conn.query_row(&format!("PRAGMA wal_checkpoint({})", mode.sql()), [], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -58,6 +67,7 @@ pub fn checkpoint(conn: &Connection, mode: CheckpointMode) -> rusqlite::Result<C
         blocked: busy != 0,
         wal_frames: log.max(0),
         checkpointed: done.max(0),
+        wal_bytes_before,
     })
 }
 
@@ -133,9 +143,36 @@ pub enum VacuumError {
     /// `Into` a file that exists.
     #[error("{} already exists; VACUUM INTO writes a new file, so choose another path", .0.display())]
     Exists(std::path::PathBuf),
+    /// Writing the copy failed (a full disk, a folder that cannot be
+    /// written); nothing was left at the destination.
+    #[error("writing the compacted copy {} failed: {source}; {} was not created (the database was only read)", .dest.display(), .dest.display())]
+    Into {
+        /// The destination.
+        dest: std::path::PathBuf,
+        /// What failed.
+        #[source]
+        source: crate::backup::BackupError,
+    },
     /// SQLite refused.
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+}
+
+/// `VACUUM INTO` with a backup's rules: the copy is written to a locked
+/// scratch file beside `dest`, checked, synced, and only then linked into
+/// place (never over an existing file); a kill or a full disk leaves
+/// nothing at `dest`.
+fn vacuum_into(conn: &Connection, dest: &Path) -> Result<(), crate::backup::BackupError> {
+    use crate::backup::{BackupError, Scratch};
+    crate::backup::check_dest(conn, dest, false)?;
+    let scratch = Scratch::beside(dest)?;
+    // SQLite writes into an existing file only when it is empty, as the
+    // scratch file is; a URI would let the name carry options, so none.
+    let target = scratch.path.to_string_lossy().into_owned();
+    conn.execute("VACUUM INTO ?1", [target])
+        .map_err(BackupError::Sqlite)?;
+    crate::backup::check_and_sync(&scratch.path, &scratch.file)?;
+    crate::backup::publish(&scratch.path, dest, false)
 }
 
 /// Runs the VACUUM asked for.
@@ -154,10 +191,13 @@ pub fn vacuum(conn: &Connection, how: &Vacuum<'_>) -> Result<VacuumReport, Vacuu
             execute(conn, &format!("PRAGMA incremental_vacuum({pages})"))?;
         }
         Vacuum::Into(path) => {
-            if path.exists() {
-                return Err(VacuumError::Exists(path.to_path_buf()));
-            }
-            conn.execute("VACUUM INTO ?1", [path.to_string_lossy()])?;
+            vacuum_into(conn, path).map_err(|e| match e {
+                crate::backup::BackupError::Exists(p) => VacuumError::Exists(p),
+                other => VacuumError::Into {
+                    dest: path.to_path_buf(),
+                    source: other,
+                },
+            })?;
         }
     }
     Ok(VacuumReport {

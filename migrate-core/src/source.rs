@@ -253,6 +253,23 @@ pub enum LoadErrorKind {
         /// The other file.
         other: String,
     },
+    /// A name that looks like a migration but is not a regular file: a
+    /// FIFO, a device, a socket (or a link to one), which would block or
+    /// never end if read.
+    #[error("not a regular file ({what}); a migration must be a plain file")]
+    NotAFile {
+        /// What it is.
+        what: &'static str,
+    },
+    /// More problems in a file than are shown.
+    #[error("{count} more problems in this file (is it a migration?)")]
+    MoreProblems {
+        /// How many were not shown.
+        count: usize,
+    },
+    /// A file name that is not valid UTF-8.
+    #[error("the file name is not valid UTF-8; rename it with letters, digits, `_` and `-`")]
+    NameNotUtf8,
     /// A `.down.sql` file with no migration of its version.
     #[error(
         "a down migration with no up migration of version {version}; add `{version}_<name>.up.sql`"
@@ -326,6 +343,8 @@ const FOLDER_FILES: [(&str, Direction); 3] = [
 struct Listing {
     files: Vec<String>,
     empty_folders: Vec<String>,
+    /// Names that are not UTF-8 but look like migrations (shown lossily).
+    bad_names: Vec<String>,
 }
 
 /// Lists `dir` without reading the files; also used by the stale-build check.
@@ -333,10 +352,17 @@ fn list(dir: &Path) -> std::io::Result<Listing> {
     let mut listing = Listing {
         files: Vec::new(),
         empty_folders: Vec::new(),
+        bad_names: Vec::new(),
     };
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_name().to_str().is_none() {
+            if !matches!(naming::parse(&name), Ok(None)) {
+                listing.bad_names.push(name);
+            }
+            continue;
+        }
         // The type from the directory listing needs no stat, but for a link.
         let kind = entry.file_type()?;
         let is_dir = kind.is_dir() || (kind.is_symlink() && entry.path().is_dir());
@@ -397,24 +423,84 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, LoadErrors> {
         return Err(error(dir, None, LoadErrorKind::NoFolder).into());
     }
     let listing = list(dir).map_err(|e| error(dir, None, LoadErrorKind::Io(e)))?;
-    let errors: Vec<LoadError> = listing
-        .empty_folders
+    let mut errors: Vec<LoadError> = listing
+        .bad_names
         .into_iter()
-        .map(|folder| {
-            let hint =
-                " (this folder is named like a migration but holds no `up.sql` or `migration.sql`)";
-            error(
-                folder,
-                None,
-                LoadErrorKind::Name(NameError::NoVersion { hint: hint.into() }),
-            )
-        })
+        .map(|name| error(name, None, LoadErrorKind::NameNotUtf8))
         .collect();
-    let checked = par_map(listing.files, |path| match std::fs::read(dir.join(&path)) {
+    errors.extend(listing.empty_folders.into_iter().map(|folder| {
+        let hint =
+            " (this folder is named like a migration but holds no `up.sql` or `migration.sql`)";
+        error(
+            folder,
+            None,
+            LoadErrorKind::Name(NameError::NoVersion { hint: hint.into() }),
+        )
+    }));
+    let checked = par_map(listing.files, |path| match read_regular(&dir.join(&path)) {
         Ok(bytes) => check_file(path, bytes),
-        Err(e) => Err(vec![error(&path, None, LoadErrorKind::Io(e))]),
+        Err(kind) => Err(vec![error(&path, None, kind)]),
     });
     merge(checked, errors)
+}
+
+/// A file's bytes, if it is a regular file (after links). Anything else is
+/// refused without reading it: a FIFO would block the open or the read, a
+/// device like `/dev/zero` would never end. The file is opened without
+/// blocking and checked again once open, so a swap after the first look
+/// cannot slip through either.
+fn read_regular(path: &Path) -> Result<Vec<u8>, LoadErrorKind> {
+    use std::io::Read;
+    let not_a_file = |m: &std::fs::Metadata| LoadErrorKind::NotAFile {
+        what: file_type_name(m),
+    };
+    let before = std::fs::metadata(path).map_err(LoadErrorKind::Io)?;
+    if !before.is_file() {
+        return Err(not_a_file(&before));
+    }
+    let mut options = std::fs::File::options();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(O_NONBLOCK);
+    }
+    let mut file = options.open(path).map_err(LoadErrorKind::Io)?;
+    let opened = file.metadata().map_err(LoadErrorKind::Io)?;
+    if !opened.is_file() {
+        return Err(not_a_file(&opened));
+    }
+    let mut bytes = Vec::with_capacity(opened.len() as usize);
+    file.read_to_end(&mut bytes).map_err(LoadErrorKind::Io)?;
+    Ok(bytes)
+}
+
+/// `O_NONBLOCK`, so that opening a FIFO returns at once.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const O_NONBLOCK: i32 = 0o4000;
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+const O_NONBLOCK: i32 = 0x0004;
+
+fn file_type_name(m: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = m.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if m.is_dir() {
+        "a folder"
+    } else {
+        "not a plain file"
+    }
 }
 
 /// `f` over `items`, in order: a large list on as many threads as there
@@ -484,6 +570,9 @@ fn validate(kind: Kind, text: &str) -> Vec<(u32, LoadErrorKind)> {
     }
 }
 
+/// The problems shown for one file; the rest are counted.
+const MAX_PROBLEMS_PER_FILE: usize = 3;
+
 /// One file after its own checks, before it meets the others.
 enum Checked {
     Up(Migration),
@@ -527,10 +616,23 @@ fn check_file(path: String, mut bytes: Vec<u8>) -> Result<Checked, Vec<LoadError
     }
     let problems = validate(parsed.kind, &text);
     if !problems.is_empty() {
-        return Err(problems
+        // Each problem quotes at most its own line, shortened; a file that
+        // is not a migration at all (a link to some other file) shows only
+        // its first few.
+        let more = problems.len().saturating_sub(MAX_PROBLEMS_PER_FILE);
+        let mut errors: Vec<LoadError> = problems
             .into_iter()
+            .take(MAX_PROBLEMS_PER_FILE)
             .map(|(line, kind)| error(&path, Some(line), kind))
-            .collect());
+            .collect();
+        if more > 0 {
+            errors.push(error(
+                &path,
+                None,
+                LoadErrorKind::MoreProblems { count: more },
+            ));
+        }
+        return Err(errors);
     }
     Ok(Checked::Up(Migration {
         version: parsed.version,

@@ -163,7 +163,9 @@ const SHAPE: &str = "expected `[unique] index [name] on table (column [asc|desc]
 
 fn parse_line(body: &str, line: u32) -> Result<Line, String> {
     let mut p = Parser { rest: body };
-    let first = p.word().ok_or_else(|| format!("{SHAPE}; found `{body}`"))?;
+    let first = p
+        .word()
+        .ok_or_else(|| format!("{SHAPE}; found `{}`", crate::sql::shorten(body)))?;
     if first.eq_ignore_ascii_case("expect") {
         let query = p
             .string()

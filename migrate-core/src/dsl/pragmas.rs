@@ -205,7 +205,8 @@ fn parse_line(line: &str, number: u32) -> Result<Vec<Setting>, DslError> {
     let body = strip_keyword(line, "pragma").unwrap_or(line);
     let Some((name, value)) = body.split_once('=') else {
         return Err(err(format!(
-            "expected `name = value` or `preset NAME`, like `journal_mode = wal`; found `{line}`"
+            "expected `name = value` or `preset NAME`, like `journal_mode = wal`; found `{}`",
+            crate::sql::shorten(line)
         )));
     };
     let name = name.trim();

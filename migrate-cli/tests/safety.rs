@@ -1,0 +1,580 @@
+//! Regressions for issue #11 through the real binary: the database's own
+//! files as a backup destination, concurrent pre-change backups, WAL
+//! backups under steady writes, special files in the migrations folder,
+//! verify's side effects and snapshot, `--database` forms, `vacuum --into`
+//! after a kill, and out-of-range values.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::*;
+use migrate_core::rusqlite::Connection;
+
+const USERS: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);\nINSERT INTO users (email) VALUES ('a'), ('b');\n";
+
+fn applied(files: &[(&str, &str)]) -> Project {
+    let p = Project::new(files);
+    let out = p.cli(&["up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    p
+}
+
+fn rows(db: &Path, sql: &str) -> i64 {
+    Connection::open(db)
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Waits for `child` at most `limit`; kills it and fails past that.
+fn finish_within(
+    mut child: std::process::Child,
+    limit: Duration,
+    what: &str,
+) -> std::process::Output {
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            child.kill().ok();
+            panic!("{what} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_backup_never_lands_on_the_database_or_its_journals() {
+    let p = applied(&[("1_users.sql", USERS)]);
+    let root = p.dir.path();
+    std::os::unix::fs::symlink("app.db", root.join("link.db")).unwrap();
+    std::fs::hard_link(root.join("app.db"), root.join("hard.db")).unwrap();
+    std::fs::create_dir(root.join("sub")).unwrap();
+    std::os::unix::fs::symlink(root, root.join("sub/up")).unwrap();
+    let absolute = p.db().display().to_string();
+    let dests = [
+        "app.db",
+        "./app.db",
+        "sub/../app.db",
+        "sub/up/app.db",
+        absolute.as_str(),
+        "link.db",
+        "hard.db",
+        "app.db-wal",
+        "app.db-journal",
+        "app.db-shm",
+        "sub/up/app.db-journal",
+    ];
+    let before = std::fs::read(p.db()).unwrap();
+    for dest in dests {
+        for force in [false, true] {
+            let mut args = vec!["backup", dest];
+            if force {
+                args.push("--force");
+            }
+            let out = p.cli(&args);
+            let e = stderr(&out);
+            assert_eq!(code(&out), 1, "{args:?}: {e}");
+            assert!(e.contains("would destroy the database"), "{args:?}: {e}");
+            let out = p.cli(&["up", "--backup", dest]);
+            assert_eq!(code(&out), 0, "up with nothing pending takes no backup");
+        }
+        assert_eq!(std::fs::read(p.db()).unwrap(), before, "{dest}");
+        assert!(!root.join("app.db-journal").exists() && !root.join("app.db-wal").exists());
+    }
+    // And through `up --backup` with something pending.
+    p.write("2_more.sql", "INSERT INTO users (email) VALUES ('c');");
+    let out = p.cli(&["up", "--backup", "hard.db"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        rows(&p.db(), "SELECT count(*) FROM users"),
+        2,
+        "nothing ran"
+    );
+    // vacuum --into has the same rule.
+    let out = p.cli(&["vacuum", "--into", "link.db"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("would destroy the database"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn concurrent_up_with_backup_keeps_the_state_before_any_change() {
+    for round in 0..3 {
+        let p = Project::new(&[("1_users.sql", USERS)]);
+        // A database with data, then a slow migration for both to race on.
+        assert_eq!(code(&p.cli(&["up"])), 0);
+        p.write(
+            "2_slow.sql",
+            "CREATE TABLE big AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) SELECT i FROM n;",
+        );
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                p.command(&["up", "--backup", "pre.db"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outs: Vec<_> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let ok = outs.iter().filter(|o| code(o) == 0).count();
+        assert!(
+            ok >= 1,
+            "round {round}: {:?}",
+            outs.iter().map(stderr).collect::<Vec<_>>()
+        );
+        for o in &outs {
+            assert!(
+                code(o) == 0 || stderr(o).contains("already exists"),
+                "round {round}: {}",
+                stderr(o)
+            );
+        }
+        let pre = p.dir.path().join("pre.db");
+        assert_eq!(
+            rows(
+                &pre,
+                "SELECT count(*) FROM sqlite_master WHERE name = 'big'"
+            ),
+            0,
+            "round {round}: the pre-change backup holds the migrated state"
+        );
+        assert_eq!(rows(&pre, "SELECT max(version) FROM schema_migrations"), 1);
+        assert_eq!(rows(&p.db(), "SELECT count(*) FROM big"), 200_000);
+    }
+}
+
+#[test]
+fn a_wal_backup_finishes_under_steady_writes() {
+    let p = Project::new(&[
+        ("1_wal.pragmas", "journal_mode = wal\n"),
+        (
+            "2_pair.sql",
+            "CREATE TABLE a (n INTEGER); CREATE TABLE b (n INTEGER); INSERT INTO a VALUES (0); INSERT INTO b VALUES (0);\n\
+             CREATE TABLE pad (x); INSERT INTO pad SELECT randomblob(1000) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) SELECT i FROM n);",
+        ),
+    ]);
+    assert_eq!(code(&p.cli(&["up"])), 0);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let conn = Connection::open(p.db()).unwrap();
+            conn.busy_timeout(Duration::from_secs(10)).unwrap();
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                conn.execute_batch(
+                    "BEGIN IMMEDIATE; UPDATE a SET n = n + 1; UPDATE b SET n = n + 1; COMMIT;",
+                )
+                .unwrap();
+                i += 1;
+                std::thread::sleep(Duration::from_millis(1 + i % 5));
+            }
+            i
+        });
+        for (i, args) in [vec!["backup", "copy.db"], vec!["backup", "copy2.db"]]
+            .into_iter()
+            .enumerate()
+        {
+            let child = p
+                .command(&args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let out = finish_within(child, Duration::from_secs(60), "a WAL backup under writes");
+            assert_eq!(code(&out), 0, "{}", stderr(&out));
+            let copy = p.dir.path().join(["copy.db", "copy2.db"][i]);
+            assert_eq!(
+                rows(&copy, "SELECT (SELECT n FROM a) - (SELECT n FROM b)"),
+                0,
+                "the copy is one commit"
+            );
+        }
+        // `up --backup` too, with a migration pending.
+        p.write("3_c.sql", "CREATE TABLE c (x);");
+        let child = p
+            .command(&["up", "--backup", "pre.db"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = finish_within(child, Duration::from_secs(60), "up --backup under writes");
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        stop.store(true, Ordering::Relaxed);
+        assert!(writer.join().unwrap() > 0);
+    });
+    assert_eq!(
+        rows(
+            &p.dir.path().join("pre.db"),
+            "SELECT count(*) FROM sqlite_master WHERE name = 'c'"
+        ),
+        0
+    );
+}
+
+#[test]
+fn special_files_in_the_folder_are_named_not_read() {
+    let p = applied(&[("1_users.sql", USERS)]);
+    let dir = p.dir.path().join("migrations");
+    let fifo = |path: &Path| {
+        let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
+        assert!(ok, "mkfifo");
+    };
+    fifo(&dir.join("2_pipe.sql"));
+    std::os::unix::fs::symlink("/dev/zero", dir.join("3_zero.sql")).unwrap();
+    std::os::unix::fs::symlink("/dev/urandom", dir.join("4_random.pragmas")).unwrap();
+    fifo(&p.dir.path().join("outside_fifo"));
+    std::os::unix::fs::symlink(p.dir.path().join("outside_fifo"), dir.join("5_link.sql")).unwrap();
+    for command in ["status", "up", "verify"] {
+        let child = p
+            .command(&[command])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = finish_within(child, Duration::from_secs(30), command);
+        let e = stderr(&out);
+        assert_eq!(code(&out), 1, "{command}: {e}");
+        for part in [
+            "2_pipe.sql: not a regular file (a FIFO)",
+            "3_zero.sql: not a regular file (a device)",
+            "4_random.pragmas: not a regular file (a device)",
+            "5_link.sql: not a regular file (a FIFO)",
+        ] {
+            assert!(e.contains(part), "{command}: {part:?} in {e}");
+        }
+    }
+    // Commands that need no folder do not read `./migrations` at all, even
+    // when it is a FIFO.
+    std::fs::rename(&dir, p.dir.path().join("kept")).unwrap();
+    fifo(&dir);
+    for args in [
+        vec!["doctor"],
+        vec!["backup", "b.db"],
+        vec!["checkpoint"],
+        vec!["optimize"],
+        vec!["schema"],
+    ] {
+        let child = p
+            .command(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = finish_within(child, Duration::from_secs(30), &format!("{args:?}"));
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("migrations"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn verify_writes_nothing_and_needs_no_write_access() {
+    let p = applied(&[
+        ("1_users.sql", USERS),
+        (
+            "2_side.sql",
+            "-- migrate:no-transaction\nATTACH 'side.db' AS side;\nCREATE TABLE IF NOT EXISTS side.t (x);\nINSERT INTO side.t VALUES (1);\nDETACH side;\nVACUUM INTO 'vacuumed.db';\n",
+        ),
+        ("3_hot.indexes", "index on users (email)\n"),
+    ]);
+    let root = p.dir.path();
+    std::fs::remove_file(root.join("side.db")).unwrap();
+    std::fs::remove_file(root.join("vacuumed.db")).unwrap();
+    let before = std::fs::read(p.db()).unwrap();
+    let out = p.cli(&["verify"]);
+    assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        !root.join("side.db").exists(),
+        "verify attached a real file"
+    );
+    assert!(!root.join("vacuumed.db").exists(), "verify ran VACUUM INTO");
+    assert_eq!(std::fs::read(p.db()).unwrap(), before);
+    // An index written with other spacing is compared without building one.
+    let conn = Connection::open(p.db()).unwrap();
+    conn.execute_batch(
+        "DROP INDEX idx_users_email; CREATE INDEX idx_users_email ON users(  email  );",
+    )
+    .unwrap();
+    drop(conn);
+    // Read-only file in a read-only folder.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p.db(), std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let out = as_unprivileged(&p, &["verify"]);
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let Some(out) = out else {
+        eprintln!("setpriv is not available: the read-only verify was not run");
+        return;
+    };
+    assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn verify_during_a_concurrent_up_never_reports_drift() {
+    let p = applied(&[("1_users.sql", USERS)]);
+    for i in 2..80 {
+        p.write(
+            &format!("{i}_t{i}.sql"),
+            &format!("CREATE TABLE t{i} (x); CREATE INDEX i{i} ON t{i} (x); INSERT INTO t{i} VALUES ({i});"),
+        );
+    }
+    let mut up = p
+        .command(&["up"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut runs = 0;
+    while up.try_wait().unwrap().is_none() || runs < 3 {
+        let out = p.cli(&["verify"]);
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(!text.contains("drift"), "verify during up: {text}");
+        runs += 1;
+    }
+    assert!(up.wait().unwrap().success());
+}
+
+#[test]
+fn database_urls_are_read_or_refused_clearly() {
+    let p = applied(&[("1_users.sql", USERS)]);
+    for url in [
+        "sqlite:app.db",
+        "sqlite://app.db",
+        "sqlite://app.db?mode=rwc",
+        "file:app.db",
+        "file:app.db?mode=rw",
+    ] {
+        let out = p
+            .bare(&["--database", url, "status", "--exit-code"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{url}: {}", stderr(&out));
+        assert!(
+            stdout(&out).contains("1 applied"),
+            "{url}: {}",
+            stdout(&out)
+        );
+    }
+    for (url, says) in [
+        ("file:x?mode=memory", "in-memory"),
+        (":memory:", "in-memory"),
+        ("sqlite::memory:", "in-memory"),
+        ("file:app.db?mode=ro", "read-only"),
+        ("file:app.db?immutable=1", "read-only"),
+        ("file:app.db?vfs=unix-none", "not supported"),
+        ("", "empty"),
+    ] {
+        for command in ["up", "status"] {
+            let out = p.bare(&["--database", url, command]).output().unwrap();
+            assert_eq!(code(&out), 2, "{url} {command}: {}", stderr(&out));
+            assert!(stderr(&out).contains(says), "{url}: {}", stderr(&out));
+        }
+    }
+    let names: Vec<_> = std::fs::read_dir(p.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.contains(':') && !n.contains('?')),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn vacuum_into_is_complete_or_absent() {
+    let p = applied(&[(
+        "1_pad.sql",
+        "CREATE TABLE pad (x); INSERT INTO pad SELECT randomblob(4000) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) SELECT i FROM n);",
+    )]);
+    let root = p.dir.path();
+    let limited = |trap: &str| {
+        // A file size limit: the copy hits it half-way, as on a full disk.
+        // Killed by SIGXFSZ, or (with the signal ignored) told EFBIG.
+        Command::new("sh")
+            .current_dir(root)
+            .args([
+                "-c",
+                &format!(
+                    "{trap} ulimit -f 2000; exec \"$0\" --database app.db vacuum --into copy.db"
+                ),
+                BIN,
+            ])
+            .output()
+            .unwrap()
+    };
+    let killed = limited("");
+    assert_ne!(code_or_signal(&killed), 0);
+    assert!(
+        !root.join("copy.db").exists(),
+        "a killed vacuum left a copy"
+    );
+    let failed = limited("trap '' XFSZ;");
+    let e = stderr(&failed);
+    assert_eq!(code(&failed), 1, "{e}");
+    assert!(
+        e.contains("copy.db") && e.contains("was not created"),
+        "{e}"
+    );
+    assert!(!e.contains("app.db:"), "the error blames the source: {e}");
+    assert!(!root.join("copy.db").exists());
+    // Then a normal run completes, reusing the scratch file, and leaves no
+    // hidden file behind.
+    let out = p.cli(&["vacuum", "--into", "copy.db"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        rows(&root.join("copy.db"), "SELECT count(*) FROM pad"),
+        2000
+    );
+    let hidden: Vec<_> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
+    let out = p.cli(&["vacuum", "--into", "copy.db"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("already exists"));
+}
+
+fn code_or_signal(o: &std::process::Output) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    o.status
+        .code()
+        .unwrap_or_else(|| 128 + o.status.signal().unwrap_or(0))
+}
+
+#[test]
+fn an_interrupted_backup_leaves_nothing_the_next_one_does_not_reuse() {
+    let p = applied(&[(
+        "1_pad.sql",
+        "CREATE TABLE pad (x); INSERT INTO pad SELECT randomblob(4000) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) SELECT i FROM n);",
+    )]);
+    let root = p.dir.path();
+    for _ in 0..3 {
+        let out = Command::new("sh")
+            .current_dir(root)
+            .args([
+                "-c",
+                "ulimit -f 2000; exec \"$0\" --database app.db backup copy.db",
+                BIN,
+            ])
+            .output()
+            .unwrap();
+        assert_ne!(code_or_signal(&out), 0);
+        assert!(!root.join("copy.db").exists());
+    }
+    let hidden = || {
+        std::fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.'))
+            .count()
+    };
+    assert!(hidden() <= 1, "each kill left its own scratch file");
+    assert_eq!(code(&p.cli(&["backup", "copy.db"])), 0);
+    assert_eq!(hidden(), 0);
+}
+
+#[test]
+fn out_of_range_values_are_usage_errors() {
+    let p = applied(&[("1_users.sql", USERS)]);
+    for value in ["2147483648", "18446744073709551616", "-1"] {
+        let out = p.cli(&["--busy-timeout", value, "status"]);
+        assert_eq!(code(&out), 2, "{value}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"));
+    }
+    for (line, pragma) in [
+        ("busy_timeout = 2147483648", "busy_timeout"),
+        ("cache_size = 9999999999", "cache_size"),
+        ("wal_autocheckpoint = -9999999999", "wal_autocheckpoint"),
+        ("analysis_limit = 4294967296", "analysis_limit"),
+        ("mmap_size = 99999999999GiB", "mmap_size"),
+    ] {
+        p.write("2_settings.pragmas", &format!("{line}\n"));
+        let out = p.cli(&["status"]);
+        let e = stderr(&out);
+        assert_eq!(code(&out), 1, "{line}: {e}");
+        assert!(
+            e.contains("2_settings.pragmas:1") && e.contains(pragma),
+            "{line}: {e}"
+        );
+    }
+}
+
+#[test]
+fn reports_show_names_from_the_database_escaped() {
+    let p = applied(&[("1_users.sql", USERS)]);
+    let conn = Connection::open(p.db()).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE \"evil\nok: no problems found\" (id INTEGER PRIMARY KEY, u INTEGER REFERENCES users (id));",
+    )
+    .unwrap();
+    drop(conn);
+    let out = p.cli(&["doctor"]);
+    let text = stdout(&out);
+    assert!(text.contains("evil\\nok"), "{text}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("ok: no problems found\"")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_truncating_checkpoint_says_what_it_did() {
+    let p = applied(&[
+        ("1_wal.pragmas", "journal_mode = wal\n"),
+        ("2_users.sql", USERS),
+    ]);
+    let conn = Connection::open(p.db()).unwrap();
+    conn.execute_batch(
+        "PRAGMA wal_autocheckpoint = 0; INSERT INTO users (email) SELECT email FROM users;",
+    )
+    .unwrap();
+    let out = p.cli(&["checkpoint", "--mode", "truncate"]);
+    drop(conn);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("truncated to 0 bytes (it was"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn file_names_and_linked_files_are_reported_without_their_content() {
+    let p = applied(&[("1_users.sql", USERS)]);
+    let dir = p.dir.path().join("migrations");
+    let secret: String = (0..50).map(|i| format!("secret_{i} = {i}\n")).collect();
+    std::fs::write(p.dir.path().join("outside.txt"), &secret).unwrap();
+    std::os::unix::fs::symlink(p.dir.path().join("outside.txt"), dir.join("2_x.pragmas")).unwrap();
+    use std::os::unix::ffi::OsStrExt;
+    std::fs::write(
+        dir.join(std::ffi::OsStr::from_bytes(b"3_caf\xe9.sql")),
+        "SELECT 1;",
+    )
+    .unwrap();
+    let out = p.cli(&["status"]);
+    let e = stderr(&out);
+    assert_eq!(code(&out), 1, "{e}");
+    assert!(e.contains("47 more problems in this file"), "{e}");
+    assert!(!e.contains("secret_3 "), "{e}");
+    assert!(e.contains("3_caf") && e.contains("not valid UTF-8"), "{e}");
+    assert!(!e.contains("No such file"), "{e}");
+}
