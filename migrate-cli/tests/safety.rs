@@ -107,16 +107,27 @@ fn a_backup_never_lands_on_the_database_or_its_journals() {
 
 #[test]
 fn concurrent_up_with_backup_keeps_the_state_before_any_change() {
-    for round in 0..3 {
-        let p = Project::new(&[("1_users.sql", USERS)]);
-        // A database with data, then a slow migration for both to race on.
+    // Two runners with the same backup path on a WAL database large enough
+    // that a copy takes several steps; the second starts while the first
+    // copies, so the first migrates while the second copies.
+    for (round, delay) in [0u64, 20, 40, 70, 100, 150].into_iter().enumerate() {
+        let p = Project::new(&[
+            ("1_wal.pragmas", "journal_mode = wal\n"),
+            (
+                "2_pad.sql",
+                "CREATE TABLE pad (x); INSERT INTO pad SELECT randomblob(3000) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000) SELECT i FROM n);",
+            ),
+        ]);
         assert_eq!(code(&p.cli(&["up"])), 0);
         p.write(
-            "2_slow.sql",
-            "CREATE TABLE big AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) SELECT i FROM n;",
+            "3_change.sql",
+            "CREATE TABLE changed (x); DELETE FROM pad WHERE rowid % 2 = 0;",
         );
         let children: Vec<_> = (0..2)
-            .map(|_| {
+            .map(|i| {
+                if i == 1 {
+                    std::thread::sleep(Duration::from_millis(delay));
+                }
                 p.command(&["up", "--backup", "pre.db"])
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped())
@@ -145,13 +156,14 @@ fn concurrent_up_with_backup_keeps_the_state_before_any_change() {
         assert_eq!(
             rows(
                 &pre,
-                "SELECT count(*) FROM sqlite_master WHERE name = 'big'"
+                "SELECT count(*) FROM sqlite_master WHERE name = 'changed'"
             ),
             0,
             "round {round}: the pre-change backup holds the migrated state"
         );
-        assert_eq!(rows(&pre, "SELECT max(version) FROM schema_migrations"), 1);
-        assert_eq!(rows(&p.db(), "SELECT count(*) FROM big"), 200_000);
+        assert_eq!(rows(&pre, "SELECT count(*) FROM pad"), 4000);
+        assert_eq!(rows(&pre, "SELECT max(version) FROM schema_migrations"), 2);
+        assert_eq!(rows(&p.db(), "SELECT count(*) FROM pad"), 2000);
     }
 }
 
@@ -162,7 +174,7 @@ fn a_wal_backup_finishes_under_steady_writes() {
         (
             "2_pair.sql",
             "CREATE TABLE a (n INTEGER); CREATE TABLE b (n INTEGER); INSERT INTO a VALUES (0); INSERT INTO b VALUES (0);\n\
-             CREATE TABLE pad (x); INSERT INTO pad SELECT randomblob(1000) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) SELECT i FROM n);",
+             CREATE TABLE pad (x); INSERT INTO pad SELECT randomblob(1000) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) SELECT i FROM n);",
         ),
     ]);
     assert_eq!(code(&p.cli(&["up"])), 0);
@@ -178,7 +190,7 @@ fn a_wal_backup_finishes_under_steady_writes() {
                 )
                 .unwrap();
                 i += 1;
-                std::thread::sleep(Duration::from_millis(1 + i % 5));
+                std::thread::sleep(Duration::from_micros(500 * (i % 4)));
             }
             i
         });
@@ -192,7 +204,7 @@ fn a_wal_backup_finishes_under_steady_writes() {
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap();
-            let out = finish_within(child, Duration::from_secs(60), "a WAL backup under writes");
+            let out = finish_within(child, Duration::from_secs(30), "a WAL backup under writes");
             assert_eq!(code(&out), 0, "{}", stderr(&out));
             let copy = p.dir.path().join(["copy.db", "copy2.db"][i]);
             assert_eq!(
