@@ -187,3 +187,23 @@ fn a_history_write_that_does_not_go_in_fails_the_migration() {
         }
     }
 }
+
+#[test]
+fn a_rebuild_that_renames_the_old_table_away_keeps_the_rows_and_says_why_it_stops() {
+    let f = owners_and_pets();
+    f.write(
+        "2_rebuild.sql",
+        "ALTER TABLE users RENAME TO users_old;
+         CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL DEFAULT '');
+         INSERT INTO users SELECT id, coalesce(email, '') FROM users_old;
+         DROP TABLE users_old;",
+    );
+    let mut conn = fk_conn(&f);
+    let e = f.set().runner().run(&mut conn).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("`users_old` no longer exists") && text.contains("rolled back"),
+        "{text}"
+    );
+    assert_eq!(counts(&conn), ["3 1"]);
+}

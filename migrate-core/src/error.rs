@@ -129,6 +129,21 @@ pub enum Failure {
     /// `PRAGMA foreign_key_check` found rows that break a foreign key.
     #[error("foreign key check failed: {}", violations(.0))]
     ForeignKeys(Vec<Violation>),
+    /// The foreign key check found rows whose parent table no longer
+    /// exists: a rebuild that renamed the old table away (SQLite rewrites
+    /// the children's `REFERENCES` to the new name) and then dropped it.
+    #[error(
+        "foreign key check failed: {}; the parent table {} no longer exists: `ALTER TABLE … RENAME` rewrote the \
+         child tables' REFERENCES to that name before it was dropped. Rebuild the other way round: create the new \
+         table, copy the rows, drop the old table, then rename the new table to the old name",
+        crate::error::violations(.violations), .missing.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+    )]
+    MissingParent {
+        /// The rows found.
+        violations: Vec<Violation>,
+        /// The parent tables that do not exist.
+        missing: Vec<String>,
+    },
     /// A `DROP TABLE` would have deleted or changed rows of other tables
     /// through their `ON DELETE` actions; it was stopped before it ran.
     #[error(

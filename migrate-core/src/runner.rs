@@ -784,9 +784,27 @@ fn check_foreign_keys(conn: &Connection) -> Result<(), Failure> {
     })()
     .map_err(Failure::Sql)?;
     if found.is_empty() {
-        Ok(())
-    } else {
+        return Ok(());
+    }
+    let mut missing: Vec<String> = Vec::new();
+    for v in &found {
+        let exists = conn
+            .prepare_cached(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+            )
+            .and_then(|mut s| s.exists([&v.parent]))
+            .map_err(Failure::Sql)?;
+        if !exists && !missing.contains(&v.parent) {
+            missing.push(v.parent.clone());
+        }
+    }
+    if missing.is_empty() {
         Err(Failure::ForeignKeys(found))
+    } else {
+        Err(Failure::MissingParent {
+            violations: found,
+            missing,
+        })
     }
 }
 
