@@ -30,6 +30,15 @@ fn rows(db: &Path, sql: &str) -> i64 {
         .unwrap()
 }
 
+/// Starts the binary in the project with `args`, its output captured.
+fn start(p: &Project, args: &[&str]) -> std::process::Child {
+    p.command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Waits for `child` at most `limit`; kills it and fails past that.
 fn finish_within(
     mut child: std::process::Child,
@@ -128,11 +137,7 @@ fn concurrent_up_with_backup_keeps_the_state_before_any_change() {
                 if i == 1 {
                     std::thread::sleep(Duration::from_millis(delay));
                 }
-                p.command(&["up", "--backup", "pre.db"])
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
+                start(&p, &["up", "--backup", "pre.db"])
             })
             .collect();
         let outs: Vec<_> = children
@@ -198,12 +203,7 @@ fn a_wal_backup_finishes_under_steady_writes() {
             .into_iter()
             .enumerate()
         {
-            let child = p
-                .command(&args)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
+            let child = start(&p, &args);
             let out = finish_within(child, Duration::from_secs(30), "a WAL backup under writes");
             assert_eq!(code(&out), 0, "{}", stderr(&out));
             let copy = p.dir.path().join(["copy.db", "copy2.db"][i]);
@@ -215,12 +215,7 @@ fn a_wal_backup_finishes_under_steady_writes() {
         }
         // `up --backup` too, with a migration pending.
         p.write("3_c.sql", "CREATE TABLE c (x);");
-        let child = p
-            .command(&["up", "--backup", "pre.db"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = start(&p, &["up", "--backup", "pre.db"]);
         let out = finish_within(child, Duration::from_secs(60), "up --backup under writes");
         assert_eq!(code(&out), 0, "{}", stderr(&out));
         stop.store(true, Ordering::Relaxed);
@@ -249,12 +244,7 @@ fn special_files_in_the_folder_are_named_not_read() {
     fifo(&p.dir.path().join("outside_fifo"));
     std::os::unix::fs::symlink(p.dir.path().join("outside_fifo"), dir.join("5_link.sql")).unwrap();
     for command in ["status", "up", "verify"] {
-        let child = p
-            .command(&[command])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = start(&p, &[command]);
         let out = finish_within(child, Duration::from_secs(30), command);
         let e = stderr(&out);
         assert_eq!(code(&out), 1, "{command}: {e}");
@@ -278,12 +268,7 @@ fn special_files_in_the_folder_are_named_not_read() {
         vec!["optimize"],
         vec!["schema"],
     ] {
-        let child = p
-            .command(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = start(&p, &args);
         let out = finish_within(child, Duration::from_secs(30), &format!("{args:?}"));
         assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
         assert!(
