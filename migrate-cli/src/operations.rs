@@ -44,11 +44,14 @@ pub(crate) fn checkpoint(conn: &Connection, database: &Path, mode: Mode) -> Resu
     }
     match c.wal_bytes_before {
         // TRUNCATE resets the WAL, and SQLite then reports 0 of 0 frames.
-        Some(bytes) if c.wal_frames == 0 && !c.blocked => writeln!(
+        Some(bytes) if bytes > 0 && c.wal_frames == 0 && !c.blocked => writeln!(
             out,
             "WAL checkpointed and truncated to 0 bytes (it was {} KiB)",
-            bytes / 1024
+            bytes.div_ceil(1024)
         )?,
+        _ if c.wal_frames == 0 && !c.blocked => {
+            writeln!(out, "the WAL is empty: nothing to checkpoint")?
+        }
         _ => writeln!(
             out,
             "{} of {} WAL frames checkpointed",
