@@ -143,6 +143,9 @@ pub enum VacuumError {
     /// `Into` a file that exists.
     #[error("{} already exists; VACUUM INTO writes a new file, so choose another path", .0.display())]
     Exists(std::path::PathBuf),
+    /// The destination is the database itself or one of its files.
+    #[error(transparent)]
+    SameFile(crate::backup::BackupError),
     /// Writing the copy failed (a full disk, a folder that cannot be
     /// written); nothing was left at the destination.
     #[error("writing the compacted copy {} failed: {source}; {} was not created (the database was only read)", .dest.display(), .dest.display())]
@@ -193,6 +196,7 @@ pub fn vacuum(conn: &Connection, how: &Vacuum<'_>) -> Result<VacuumReport, Vacuu
         Vacuum::Into(path) => {
             vacuum_into(conn, path).map_err(|e| match e {
                 crate::backup::BackupError::Exists(p) => VacuumError::Exists(p),
+                e @ crate::backup::BackupError::SameFile { .. } => VacuumError::SameFile(e),
                 other => VacuumError::Into {
                     dest: path.to_path_buf(),
                     source: other,
