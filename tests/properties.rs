@@ -185,9 +185,32 @@ fn scanner_and_name_parser_never_panic() {
     for _ in 0..5000 {
         let parts = 1 + rng.below(24);
         let text = rng.text(&fragments, parts);
-        let _ = sql::scan(&text);
-        let _ = sql::statements(&text);
-        let _ = naming::parse(&text);
-        let _ = naming::split_version(&text, true);
+        // No panic, and what comes back is consistent with the text.
+        if let Ok(script) = sql::scan(&text) {
+            for s in &script.statements {
+                assert!(s.span.end <= text.len() && s.line >= 1, "{text:?}");
+                assert!(!s.text(&text).trim().is_empty(), "{text:?}");
+            }
+        }
+        match sql::statements(&text) {
+            Ok(statements) => {
+                let lines = 1 + text.matches('\n').count() as u32;
+                for (line, s) in statements {
+                    assert!((1..=lines).contains(&line), "{text:?}");
+                    assert!(text.contains(s), "{text:?}");
+                }
+            }
+            Err(e) => assert!(e.line >= 1, "{text:?}"),
+        }
+        if let Ok(Some(name)) = naming::parse(&text) {
+            // Accepted versions fit SQLite's integers, and the name is one
+            // a file could have.
+            assert!(name.version <= i64::MAX as u64, "{text:?}");
+            assert!(text.contains(&name.name), "{text:?}");
+        }
+        if let Ok((version, rest)) = naming::split_version(&text, true) {
+            assert!(version <= i64::MAX as u64, "{text:?}");
+            assert!(text.ends_with(rest), "{text:?}");
+        }
     }
 }

@@ -138,4 +138,16 @@ fn up_waits_for_another_writer_within_the_busy_timeout() {
         .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
     assert_eq!(recorded, STEPS);
+    // It waited: the holder's row went in before any row of the
+    // migrations it had to wait for (4 and later), in commit order.
+    let order: Vec<i64> = conn
+        .prepare("SELECT version FROM runs ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let holder_at = order.iter().position(|&v| v == 100).expect("the holder's row");
+    let first_waiting = order.iter().position(|&v| v > 3 && v != 100).expect("a later step");
+    assert!(holder_at < first_waiting, "up ran before the holder committed: {order:?}");
 }
