@@ -293,7 +293,17 @@ pub(crate) fn new(g: &Global, args: &NewArgs) -> Result<u8, Failure> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let version = migrate_core::naming::next_version(&existing, now);
+    let Some(version) = migrate_core::naming::next_version(&existing, now) else {
+        return Err(Failure {
+            code: 1,
+            error: format!(
+                "no version fits after the highest one in {} (the largest SQLite can store is {}); number the new file by hand",
+                g.dir().display(),
+                i64::MAX
+            )
+            .into(),
+        });
+    };
     let path = g.dir().join(format!("{version}_{name}.{ext}"));
     // create_new: never overwrite, even if another process raced us here.
     let mut file = std::fs::OpenOptions::new()

@@ -147,7 +147,16 @@ fn up_waits_for_another_writer_within_the_busy_timeout() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    let holder_at = order.iter().position(|&v| v == 100).expect("the holder's row");
-    let first_waiting = order.iter().position(|&v| v > 3 && v != 100).expect("a later step");
-    assert!(holder_at < first_waiting, "up ran before the holder committed: {order:?}");
+    let holder_at = order
+        .iter()
+        .position(|&v| v == 100)
+        .expect("the holder's row");
+    let first_waiting = order
+        .iter()
+        .position(|&v| v > 3 && v != 100)
+        .expect("a later step");
+    assert!(
+        holder_at < first_waiting,
+        "up ran before the holder committed: {order:?}"
+    );
 }

@@ -575,3 +575,22 @@ fn file_names_and_linked_files_are_reported_without_their_content() {
     assert!(e.contains("3_caf") && e.contains("not valid UTF-8"), "{e}");
     assert!(!e.contains("No such file"), "{e}");
 }
+
+#[test]
+fn new_after_the_largest_version_is_an_error_not_an_overflow() {
+    for highest in ["9223372036854775807", "18446744073709551615"] {
+        let p = Project::new(&[]);
+        p.write(&format!("{highest}_last.sql"), "SELECT 1;");
+        let out = p.bare(&["new", "next"]).output().unwrap();
+        let e = stderr(&out);
+        assert_eq!(code(&out), 1, "{highest}: {e}");
+        assert!(
+            e.contains("no version fits") && !e.contains("panicked"),
+            "{e}"
+        );
+        let files = std::fs::read_dir(p.dir.path().join("migrations"))
+            .unwrap()
+            .count();
+        assert_eq!(files, 1, "{highest}: a file was written");
+    }
+}

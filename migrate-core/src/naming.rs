@@ -189,14 +189,21 @@ pub fn split_version(stem: &str, dashes: bool) -> Result<(u64, &str), NameError>
 ///
 /// ```
 /// use migrate_core::naming::next_version;
-/// assert_eq!(next_version(&["0001", "0002"], 0), "0003");
-/// assert_eq!(next_version(&["1", "9"], 0), "10");
-/// assert_eq!(next_version(&[], 0), "0001");
+/// assert_eq!(next_version(&["0001", "0002"], 0).unwrap(), "0003");
+/// assert_eq!(next_version(&["1", "9"], 0).unwrap(), "10");
+/// assert_eq!(next_version(&[], 0).unwrap(), "0001");
 /// // 2024-01-31 12:00:00 UTC
-/// assert_eq!(next_version(&["20210422143411"], 1706702400), "20240131120000");
+/// assert_eq!(next_version(&["20210422143411"], 1706702400).unwrap(), "20240131120000");
+/// // Nothing fits after SQLite's largest integer.
+/// assert_eq!(next_version(&["9223372036854775807"], 0), None);
 /// ```
-pub fn next_version(existing: &[&str], now_unix: u64) -> String {
-    let highest = existing.iter().filter_map(|v| v.parse::<u64>().ok()).max();
+pub fn next_version(existing: &[&str], now_unix: u64) -> Option<String> {
+    // A version that does not parse as u64 is larger than any that does.
+    let parsed: Vec<Option<u64>> = existing.iter().map(|v| v.parse::<u64>().ok()).collect();
+    if parsed.iter().any(Option::is_none) {
+        return None;
+    }
+    let highest = parsed.into_iter().flatten().max();
     let width = existing.iter().map(|v| v.len()).max().unwrap_or(4);
     let timestamps = !existing.is_empty()
         && existing
@@ -205,12 +212,19 @@ pub fn next_version(existing: &[&str], now_unix: u64) -> String {
     if timestamps {
         let stamp = utc_timestamp(now_unix);
         return match highest {
-            Some(h) if stamp.parse::<u64>().is_ok_and(|s| s <= h) => (h + 1).to_string(),
-            _ => stamp,
+            Some(h) if stamp.parse::<u64>().is_ok_and(|s| s <= h) => {
+                after(h).map(|v| v.to_string())
+            }
+            _ => Some(stamp),
         };
     }
-    let next = highest.map_or(1, |h| h + 1);
-    format!("{next:0width$}")
+    let next = highest.map_or(Some(1), after)?;
+    Some(format!("{next:0width$}"))
+}
+
+/// The version after `v`, if SQLite can store it.
+fn after(v: u64) -> Option<u64> {
+    v.checked_add(1).filter(|&n| n <= i64::MAX as u64)
 }
 
 /// `YYYYMMDDHHMMSS` for a Unix time, in UTC (the civil-from-days algorithm
@@ -315,13 +329,27 @@ mod tests {
 
     #[test]
     fn next_version_follows_the_folder_style() {
-        assert_eq!(next_version(&["001", "002", "010"], 0), "011");
-        assert_eq!(next_version(&["0001", "0102"], 0), "0103");
-        assert_eq!(next_version(&["99"], 0), "100");
+        assert_eq!(
+            next_version(&["001", "002", "010"], 0).as_deref(),
+            Some("011")
+        );
+        assert_eq!(next_version(&["0001", "0102"], 0).as_deref(), Some("0103"));
+        assert_eq!(next_version(&["99"], 0).as_deref(), Some("100"));
         assert_eq!(utc_timestamp(0), "19700101000000");
         assert_eq!(utc_timestamp(951_782_400), "20000229000000");
         // A clock behind the newest timestamp still moves forward.
-        assert_eq!(next_version(&["29990101000000"], 0), "29990101000001");
+        assert_eq!(
+            next_version(&["29990101000000"], 0).as_deref(),
+            Some("29990101000001")
+        );
+        // Past SQLite's largest integer there is no next version.
+        assert_eq!(next_version(&["18446744073709551615"], 0), None);
+        assert_eq!(next_version(&["99999999999999999999999"], 0), None);
+        assert_eq!(next_version(&["9223372036854775807"], 0), None);
+        assert_eq!(
+            next_version(&["9223372036854775806"], 0).as_deref(),
+            Some("9223372036854775807")
+        );
     }
 
     #[test]
