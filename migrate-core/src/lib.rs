@@ -10,23 +10,31 @@
 //!
 //! ```
 //! static MIGRATIONS: migrate_core::Migrations =
-//!     migrate_macros::embed_migrations!("../examples/flashmath/migrations");
+//!     migrate_macros::embed_migrations!("migrations");
 //!
 //! # let dir = tempfile::tempdir().unwrap();
 //! # let path = dir.path().join("app.db");
 //! // Open the file, wait up to 5 s for other writers, apply what is pending.
 //! let conn = MIGRATIONS.open(&path)?;
-//! conn.execute("INSERT INTO users (email, display_name) VALUES ('ada@example.com', 'Ada')", [])?;
+//! conn.execute("INSERT INTO users (email) VALUES ('ada@example.com')", [])?;
 //!
-//! // Step by step, with options:
+//! // Or step by step, with options (here on a new database, up to version
+//! // 2, all or nothing):
+//! # let path = dir.path().join("staging.db");
 //! let mut conn = rusqlite::Connection::open(&path)?;
-//! let report = MIGRATIONS.runner().dry_run(true).run(&mut conn)?;
-//! assert!(report.planned.is_empty(), "already up to date");
+//! let report = MIGRATIONS.runner().target(Some(2)).atomic(true).run(&mut conn)?;
+//! assert_eq!(report.applied.len(), 2);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! The pure parts ([`naming`], [`checksum`], [`sql`], [`source`], [`plan`])
 //! need no SQLite; build with `default-features = false` to get only them.
+
+/// The README's code blocks, compiled as doctests so that they cannot rot
+/// (the quick start there is the one above, written for a user's crate).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
 
 pub mod checksum;
 pub mod dsl;

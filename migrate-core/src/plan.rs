@@ -129,7 +129,7 @@ pub struct Plan<'a> {
 ///
 /// ```
 /// use migrate_core::plan::{plan, PlanOptions};
-/// let set = migrate_core::Migrations::from_dir("../examples/flashmath/migrations").unwrap();
+/// let set = migrate_core::Migrations::from_dir("migrations").unwrap();
 /// let p = plan(set.as_slice(), &[], PlanOptions::default()).unwrap();
 /// assert_eq!(p.pending.len(), set.len());
 /// ```

@@ -15,7 +15,7 @@ use crate::source::Migrations;
 ///
 /// ```
 /// static MIGRATIONS: migrate_core::Migrations =
-///     migrate_macros::embed_migrations!("../examples/flashmath/migrations");
+///     migrate_macros::embed_migrations!("migrations");
 /// let schema = migrate_core::testing::schema(&MIGRATIONS).unwrap();
 /// assert!(schema.contains("CREATE TABLE users"));
 /// ```

@@ -4,7 +4,7 @@
 //!
 //! ```
 //! static MIGRATIONS: migrate_core::Migrations =
-//!     migrate_macros::embed_migrations!("../examples/flashmath/migrations");
+//!     migrate_macros::embed_migrations!("migrations");
 //! assert!(MIGRATIONS.len() > 0);
 //! ```
 //!
@@ -27,7 +27,7 @@ use syn::{LitStr, parse_macro_input};
 ///
 /// ```
 /// static MIGRATIONS: migrate_core::Migrations =
-///     migrate_macros::embed_migrations!("../examples/flashmath/migrations");
+///     migrate_macros::embed_migrations!("migrations");
 /// ```
 #[proc_macro]
 pub fn embed_migrations(input: TokenStream) -> TokenStream {

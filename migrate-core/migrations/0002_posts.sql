@@ -1,0 +1,5 @@
+CREATE TABLE posts (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users (id),
+  body TEXT NOT NULL
+);
