@@ -192,7 +192,8 @@ pub(crate) fn doctor(
         if c.problems.is_empty() {
             writeln!(out, "{} no problems found", style::ok())?;
         } else {
-            writeln!(out, "{} problems", c.problems.len())?;
+            let n = c.problems.len();
+            writeln!(out, "{n} {}", if n == 1 { "problem" } else { "problems" })?;
         }
     }
     Ok(if c.problems.is_empty() { 0 } else { 1 })

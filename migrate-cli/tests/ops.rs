@@ -119,7 +119,8 @@ fn backup_writes_a_checked_copy_and_refuses_to_overwrite() {
     let out = p.cli(&["backup", "copy.db"]);
     assert_eq!(code(&out), 1);
     assert!(
-        stderr(&out).contains("already exists; pass --force"),
+        stderr(&out).contains("already exists; choose another path")
+            && stderr(&out).contains("backup --force"),
         "{}",
         stderr(&out)
     );
