@@ -10,10 +10,10 @@ use std::path::Path;
 use rusqlite::{Connection, ErrorCode};
 
 use crate::dsl::catalogue::Scope;
-use crate::dsl::indexes::quote;
 use crate::dsl::pragmas;
 use crate::sets;
 use crate::source::Migrations;
+use crate::sql::quote_identifier as quote;
 
 /// Everything `doctor` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

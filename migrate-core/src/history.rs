@@ -41,7 +41,7 @@ impl Table {
         }
         Ok(Table {
             name: name.to_owned(),
-            quoted: format!("\"{name}\""),
+            quoted: crate::sql::quote_identifier(name),
         })
     }
 
@@ -104,7 +104,10 @@ pub(crate) fn drop_legacy(conn: &Connection, table: &Table) -> rusqlite::Result<
         .query_map([&legacy], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     if columns == ["id", "fingerprint"] {
-        conn.execute_batch(&format!("DROP TABLE \"{legacy}\""))?;
+        conn.execute_batch(&format!(
+            "DROP TABLE {}",
+            crate::sql::quote_identifier(&legacy)
+        ))?;
     }
     Ok(())
 }
@@ -113,8 +116,8 @@ pub(crate) fn drop_legacy(conn: &Connection, table: &Table) -> rusqlite::Result<
 /// prepare: no scan of the schema).
 pub(crate) fn has_legacy(conn: &Connection, table: &Table) -> bool {
     let sql = format!(
-        "SELECT 1 FROM \"{}\" LIMIT 0",
-        table.legacy_fingerprint_table()
+        "SELECT 1 FROM {} LIMIT 0",
+        crate::sql::quote_identifier(&table.legacy_fingerprint_table())
     );
     conn.prepare(&sql).is_ok()
 }

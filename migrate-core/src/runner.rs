@@ -14,7 +14,7 @@ use crate::naming::Kind;
 use crate::plan::{self, PlanOptions, StatusRow};
 use crate::sets::{self, StepError};
 use crate::source::{LoadError, LoadErrorKind, Migration, Migrations};
-use crate::sql::{self, Script};
+use crate::sql::{self, Script, quote_identifier as quote};
 
 /// The busy timeout [`Migrations::open`] sets: how long a connection waits
 /// for another's write lock before failing.
@@ -763,11 +763,6 @@ fn guard_drop(conn: &Connection, table: &str) -> Result<(), Failure> {
         table: parent,
         children,
     })
-}
-
-/// `name` as a quoted SQL identifier.
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 fn check_foreign_keys(conn: &Connection) -> Result<(), Failure> {

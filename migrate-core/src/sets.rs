@@ -7,11 +7,12 @@ use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 
 use crate::dsl::catalogue::Scope;
-use crate::dsl::indexes::{Expect, Index, IndexSet, quote};
+use crate::dsl::indexes::{Expect, Index, IndexSet};
 use crate::dsl::pragmas::{self, PragmaSet, Setting};
 use crate::error::Failure;
 use crate::naming::Kind;
 use crate::source::{Migration, Migrations};
+use crate::sql::quote_identifier as quote;
 
 /// A failed step: the line at fault (if known), the statement, and why.
 pub(crate) type StepError = (Option<u32>, Option<String>, Failure);

@@ -587,6 +587,16 @@ pub(crate) fn dropped_table(statement: &str) -> Option<String> {
     }
 }
 
+/// `name` as a quoted SQL identifier (`"a""b"`): the one way this crate
+/// writes a name into SQL.
+///
+/// ```
+/// assert_eq!(migrate_core::sql::quote_identifier("my \"t\""), "\"my \"\"t\"\"\"");
+/// ```
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// The statement shortened for an error message: one line, at most 80 chars.
 pub fn shorten(statement: &str) -> String {
     let one_line: String = statement.split_whitespace().collect::<Vec<_>>().join(" ");

@@ -7,6 +7,7 @@
 //! expect "SELECT * FROM sessions WHERE user_id = ?1 ORDER BY created_at DESC" uses idx_sessions_user_id_created_at
 //! ```
 
+use crate::sql::quote_identifier as quote;
 use std::fmt;
 
 use super::{DslError, did_you_mean, strip_comment, suggest};
@@ -57,11 +58,6 @@ pub struct Expect {
     pub index: String,
     /// The line it is on.
     pub line: u32,
-}
-
-/// `"name"`, with inner quotes doubled: safe in any SQL position.
-pub fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 impl Index {
