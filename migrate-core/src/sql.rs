@@ -416,6 +416,15 @@ fn words(statement: &str, n: usize) -> Vec<Word> {
 }
 
 fn classify(statement: &str) -> Class {
+    // Most statements (CREATE, INSERT, …) are told by their first word.
+    const FIRST: [&str; 11] = [
+        "begin", "commit", "end", "rollback", "vacuum", "attach", "detach", "pragma", "drop",
+        "alter", "explain",
+    ];
+    let first = words(statement, 1);
+    if !first.first().is_some_and(|w| FIRST.iter().any(|k| w.is(k))) {
+        return Class::Other;
+    }
     let mut words = words(statement, 12);
     // `EXPLAIN PRAGMA foreign_keys = OFF` switches them off all the same:
     // SQLite applies that pragma while it prepares the statement.
