@@ -207,3 +207,15 @@ fn a_rebuild_that_renames_the_old_table_away_keeps_the_rows_and_says_why_it_stop
     );
     assert_eq!(counts(&conn), ["3 1"]);
 }
+
+#[test]
+fn dropping_a_temp_table_of_the_same_name_is_not_a_cascade() {
+    let f = owners_and_pets();
+    f.write(
+        "2_scratch.sql",
+        "CREATE TEMP TABLE users (id INTEGER PRIMARY KEY); DROP TABLE temp.users;",
+    );
+    let mut conn = fk_conn(&f);
+    f.set().runner().run(&mut conn).unwrap();
+    assert_eq!(counts(&conn), ["3 1"]);
+}

@@ -586,13 +586,23 @@ pub(crate) fn replay_form(statement: &str) -> Replay {
     }
 }
 
-/// The table a `DROP TABLE` statement drops (its name lowercased, as SQLite
-/// compares names), or `None` for any other statement.
+/// The table of the main database that a `DROP TABLE` statement drops (its
+/// name lowercased, as SQLite compares names), or `None` for any other
+/// statement and for a table of another schema (`temp.x`, an attached one).
 #[cfg(feature = "sqlite")]
 pub(crate) fn dropped_table(statement: &str) -> Option<String> {
-    match classify(statement) {
-        Class::DropTable(name) => Some(name),
-        _ => None,
+    let Class::DropTable(name) = classify(statement) else {
+        return None;
+    };
+    let words = words(statement, 8);
+    let rest = if words.get(2).is_some_and(|w| w.is("if")) {
+        4
+    } else {
+        2
+    };
+    match words.get(rest..rest + 2) {
+        Some([schema, dot]) if dot.is(".") && schema.text != "main" => None,
+        _ => Some(name),
     }
 }
 
@@ -1183,6 +1193,18 @@ mod tests {
         );
         // Prose that merely mentions the word is not a directive.
         assert!(scan("-- migrate: users table\nSELECT 1;").is_ok());
+    }
+
+    #[test]
+    fn dropped_tables_of_the_main_schema_only() {
+        assert_eq!(dropped_table("DROP TABLE users;").as_deref(), Some("users"));
+        assert_eq!(
+            dropped_table("drop table if exists \"Main\".[Users]").as_deref(),
+            Some("users")
+        );
+        assert_eq!(dropped_table("DROP TABLE temp.users"), None);
+        assert_eq!(dropped_table("DROP TABLE IF EXISTS aux . users"), None);
+        assert_eq!(dropped_table("DROP INDEX users"), None);
     }
 
     #[test]
