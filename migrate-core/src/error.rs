@@ -39,6 +39,20 @@ pub enum Error {
         /// Its columns.
         columns: Vec<String>,
     },
+    /// A history row holds a value of a type this tool never writes: the
+    /// table was edited by hand.
+    #[error(
+        "the history table `{table}` has a row whose `{column}` is a {found} value, which this tool never writes: \
+         the table was edited by hand. Nothing was changed; correct the row (or restore the table from a backup)"
+    )]
+    EditedHistory {
+        /// The history table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The type found.
+        found: String,
+    },
     /// An embedded set older than its folder (debug builds only).
     #[error(
         "the migrations folder changed since this binary was built ({}); rebuild it (`cargo build`), and add `println!(\"cargo:rerun-if-changed=migrations\");` to build.rs so new files trigger rebuilds",

@@ -85,8 +85,11 @@ pub(crate) fn matches(conn: &Connection, table: &Table, set: &[Migration]) -> Re
         let Some(m) = expected.next() else {
             return Ok(false);
         };
-        let same = row.get_ref(0)?.as_i64().ok() == Some(m.version as i64)
-            && row.get_ref(1)?.as_bytes().ok() == Some(m.checksum.as_bytes());
+        // Only the types the full read accepts: a checksum turned into a
+        // BLOB by hand must not pass here and fail there.
+        use rusqlite::types::ValueRef;
+        let same = row.get_ref(0)? == ValueRef::Integer(m.version as i64)
+            && row.get_ref(1)? == ValueRef::Text(m.checksum.as_bytes());
         if !same {
             return Ok(false);
         }
@@ -157,7 +160,14 @@ pub(crate) fn read(conn: &Connection, table: &Table) -> Result<Vec<HistoryRow>, 
             Err(e) => return Err(foreign_table(conn, table)?.unwrap_or(e.into())),
         },
     };
-    Ok(rows(&mut stmt)?)
+    rows(&mut stmt).map_err(|e| match e {
+        rusqlite::Error::InvalidColumnType(_, column, found) => Error::EditedHistory {
+            table: table.name().to_owned(),
+            column,
+            found: format!("{found:?}").to_ascii_lowercase(),
+        },
+        other => other.into(),
+    })
 }
 
 /// The query behind [`read`]: every row, in version order.
