@@ -620,6 +620,7 @@ fn the_startup_check_agrees_with_status_after_any_hand_edit() {
         "DROP TABLE schema_migrations",
         "UPDATE schema_migrations SET checksum = CAST(checksum AS BLOB) WHERE version = 2",
         "UPDATE schema_migrations SET checksum = upper(checksum) WHERE version = 1",
+        "UPDATE schema_migrations SET version = -1 WHERE version = 1",
     ];
     for edit in edits {
         let f = Fixture::new(&[("1_users.sql", USERS), ("2_posts.sql", POSTS)]);
@@ -640,6 +641,25 @@ fn the_startup_check_agrees_with_status_after_any_hand_edit() {
             "{edit}: the startup check said up to date: {dry:?}"
         );
     }
+}
+
+#[test]
+fn informational_history_columns_edited_by_hand_do_not_stop_anything() {
+    let f = Fixture::new(&[("1_users.sql", USERS), ("2_posts.sql", POSTS)]);
+    run(&f).unwrap();
+    f.conn()
+        .execute_batch(
+            "UPDATE schema_migrations SET name = CAST(name AS BLOB), kind = 7, applied_at = 1.5, duration_ms = 'x'",
+        )
+        .unwrap();
+    let set = f.set();
+    let status = set.runner().status(&f.conn()).unwrap();
+    assert!(
+        status
+            .iter()
+            .all(|r| r.state == migrate_core::plan::State::Applied)
+    );
+    assert!(run(&f).unwrap().applied.is_empty());
 }
 
 #[test]

@@ -180,14 +180,24 @@ fn select_all(table: &Table) -> String {
 
 /// The rows of [`select_all`]'s statement.
 fn rows(stmt: &mut rusqlite::Statement<'_>) -> rusqlite::Result<Vec<HistoryRow>> {
+    // The version and checksum decide what is applied, so they must be what
+    // this tool writes (the startup check reads them the same way); the
+    // other columns only inform, and are shown whatever a hand put there.
+    use rusqlite::types::ValueRef;
+    let shown = |v: ValueRef<'_>| match v {
+        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Null => String::new(),
+    };
     stmt.query_map([], |r| {
         Ok(HistoryRow {
             version: r.get::<_, i64>(0)? as u64,
-            name: r.get(1)?,
-            kind: r.get(2)?,
+            name: shown(r.get_ref(1)?),
+            kind: shown(r.get_ref(2)?),
             checksum: r.get(3)?,
-            applied_at: r.get(4)?,
-            duration_ms: r.get::<_, i64>(5)?.max(0) as u64,
+            applied_at: shown(r.get_ref(4)?),
+            duration_ms: r.get_ref(5)?.as_i64().unwrap_or(0).max(0) as u64,
         })
     })?
     .collect()
