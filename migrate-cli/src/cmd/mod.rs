@@ -1,0 +1,12 @@
+//! One module per subcommand: its arguments and what it does.
+
+pub(crate) mod backup;
+pub(crate) mod checkpoint;
+pub(crate) mod doctor;
+pub(crate) mod new;
+pub(crate) mod optimize;
+pub(crate) mod schema;
+pub(crate) mod status;
+pub(crate) mod up;
+pub(crate) mod vacuum;
+pub(crate) mod verify;

@@ -1,0 +1,66 @@
+//! `verify`: the database against its migrations, reading only.
+
+use std::io::{self, Write};
+
+use clap::Args;
+
+use crate::context::Context;
+use crate::{Failure, style};
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// Print JSON: {"database", "ok", "applied", "pending": [...], "problems": [{"file", "line", "message"}]}.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+pub(crate) fn run(mut ctx: Context, args: &VerifyArgs) -> Result<u8, Failure> {
+    let conn = ctx.open_existing()?;
+    // Verify only reads: SQLite itself refuses any write on this connection.
+    conn.execute_batch("PRAGMA query_only = 1")?;
+    let v = migrate_core::verify::verify(&ctx.set, &conn, &ctx.table)
+        .map_err(|e| ctx.in_database(e))?;
+    let mut out = io::stdout().lock();
+    let code = if v.problems.is_empty() { 0 } else { 1 };
+    if args.json {
+        let problems: Vec<serde_json::Value> = v
+            .problems
+            .iter()
+            .map(|p| serde_json::json!({"file": p.file, "line": p.line, "message": p.message}))
+            .collect();
+        let doc = serde_json::json!({
+            "database": ctx.database.display().to_string(),
+            "ok": v.problems.is_empty(),
+            "applied": v.applied,
+            "pending": v.pending,
+            "problems": problems,
+        });
+        style::json(&mut out, &doc)?;
+        return Ok(code);
+    }
+    for p in &v.problems {
+        writeln!(out, "{} {p}", style::fail())?;
+    }
+    let pending = if v.pending.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = v.pending.iter().map(u64::to_string).collect();
+        format!("; pending (not checked): {}", list.join(", "))
+    };
+    if v.problems.is_empty() {
+        writeln!(
+            out,
+            "{} {} applied migrations verified{pending}",
+            style::ok(),
+            v.applied
+        )?;
+    } else {
+        let n = v.problems.len();
+        writeln!(
+            out,
+            "{n} problems in {} applied migrations{pending}",
+            v.applied
+        )?;
+    }
+    Ok(code)
+}
