@@ -228,14 +228,17 @@ fn optional_set(dir: &Path) -> Migrations {
     })
 }
 
-/// `-v`: every statement SQLite ran, when it finished, with its duration.
+/// `-v`: every statement SQLite ran, when it finished, with its duration:
+/// the whole statement, on one line (control characters escaped).
 fn log_statement(event: rusqlite::trace::TraceEvent<'_>) {
     if let rusqlite::trace::TraceEvent::Profile(stmt, took) = event {
+        let sql = stmt.sql();
+        let one_line = sql.split_whitespace().collect::<Vec<_>>().join(" ");
         eprintln!(
             "{} {:>7.2} ms  {}",
             style::dim("sql"),
             took.as_secs_f64() * 1000.0,
-            migrate_core::sql::shorten(&stmt.sql())
+            style::visible(&one_line)
         );
     }
 }

@@ -6,13 +6,19 @@
 //! transaction of the source connection (so no other connection can commit
 //! while a chunk is read), with `PRAGMA data_version` unchanged across the
 //! chunks (so every chunk comes from the same commit; otherwise the copy
-//! starts again, and after [`CHUNKED_TRIES`] tries it is made under one read
+//! starts again, and after three tries it is made under one read
 //! transaction). The kernel copies the bytes (`copy_file_range`), several
 //! times faster than the backup API, which reads and writes one page per
 //! system call. A WAL database (whose latest pages may be in the `-wal`
 //! file), an in-memory one, a connection inside a transaction, and other
-//! platforms go through SQLite's online backup API, [`PAGES_PER_STEP`] pages
-//! a step.
+//! platforms go through SQLite's online backup API, 1024 pages a step,
+//! under one read transaction held for the whole copy: every page comes
+//! from one commit, and a stream of commits cannot restart it.
+//!
+//! Wherever the copy comes from, it lands the same way: a locked scratch
+//! file beside the destination, an integrity check, a sync, then a hard
+//! link that never replaces an existing file (a rename with `force`). The
+//! database's own files, by any name, are never a destination.
 
 use std::fs::File;
 use std::ops::ControlFlow;
@@ -24,13 +30,13 @@ use rusqlite::backup::{Backup, StepResult};
 
 /// Pages copied per step of the backup API (4 MiB of 4 KiB pages): the
 /// source is locked only during a step, so writers wait at most one step.
-pub const PAGES_PER_STEP: i32 = 1024;
+pub(crate) const PAGES_PER_STEP: i32 = 1024;
 /// Bytes copied per read transaction when the file is copied: writers wait
 /// at most one chunk (tens of milliseconds).
 pub const CHUNK_BYTES: u64 = 64 << 20;
 /// Chunked tries before the file is copied under one read transaction, so
 /// that a steady stream of commits cannot keep a backup from finishing.
-pub const CHUNKED_TRIES: u32 = 3;
+pub(crate) const CHUNKED_TRIES: u32 = 3;
 /// The pause when another connection holds a lock the step needs.
 const BUSY_PAUSE: Duration = Duration::from_millis(20);
 
@@ -173,7 +179,7 @@ pub(crate) fn check_dest(conn: &Connection, dest: &Path, force: bool) -> Result<
 
 /// [`check_dest`]'s comparison, for any command that writes a new file
 /// beside a database (backup, `vacuum --into`).
-pub fn same_file_guard(database: &Path, dest: &Path) -> Result<(), BackupError> {
+pub(crate) fn same_file_guard(database: &Path, dest: &Path) -> Result<(), BackupError> {
     const FILES: [(&str, &str); 4] = [
         ("", "the file"),
         ("-wal", "the WAL file"),

@@ -418,6 +418,7 @@ fn list_migration_files(dir: &Path) -> std::io::Result<Vec<String>> {
 /// `20240131120000_init/migration.sql`). Hidden files, other extensions and
 /// other folders are ignored. Each file is read and checked on the same
 /// thread, on every core.
+#[doc(hidden)]
 pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, LoadErrors> {
     if !dir.is_dir() {
         return Err(error(dir, None, LoadErrorKind::NoFolder).into());

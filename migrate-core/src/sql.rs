@@ -617,7 +617,7 @@ pub fn quote_identifier(name: &str) -> String {
 }
 
 /// The statement shortened for an error message: one line, at most 80 chars.
-pub fn shorten(statement: &str) -> String {
+pub(crate) fn shorten(statement: &str) -> String {
     let one_line: String = statement.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.chars().count() <= 80 {
         one_line
