@@ -508,12 +508,13 @@ fn pragma_class(words: &[Word]) -> Class {
         "journal_mode" if matches!(value.as_str(), "off" | "memory") => {
             Class::JournalModeWithoutRollback(if value == "off" { "off" } else { "memory" })
         }
-        // Each of these fails inside a transaction, or is silently not applied
-        // to an existing database (page_size, auto_vacuum without VACUUM).
-        "journal_mode" | "synchronous" | "temp_store" | "page_size" | "auto_vacuum"
-        | "locking_mode" => Class::Refused(USE_PRAGMA_SET),
         "wal_checkpoint" | "incremental_vacuum" => Class::Refused(USE_NO_TRANSACTION),
-        _ => Class::Other,
+        // The catalogue says which pragmas fail inside a transaction or are
+        // silently not applied there (page_size, auto_vacuum without VACUUM).
+        name => match crate::dsl::catalogue::find(name) {
+            Some(p) if !p.in_transaction => Class::Refused(USE_PRAGMA_SET),
+            _ => Class::Other,
+        },
     }
 }
 
