@@ -45,16 +45,21 @@ fn project(steps: i64, pragmas_at: Option<i64>) -> Project {
     Project::new(&refs)
 }
 
-/// Every SQL step ran exactly once, and every step is recorded once.
-fn assert_each_applied_once(db: &Path, steps: i64, pragmas_at: Option<i64>, context: &str) {
-    let conn = Connection::open(db).unwrap();
-    let runs: Vec<i64> = conn
-        .prepare("SELECT version FROM runs ORDER BY version")
+/// The versions in `runs`, ordered by `order` (`version`, or `rowid` for
+/// the order the rows went in).
+fn runs(conn: &Connection, order: &str) -> Vec<i64> {
+    conn.prepare(&format!("SELECT version FROM runs ORDER BY {order}"))
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
         .map(Result::unwrap)
-        .collect();
+        .collect()
+}
+
+/// Every SQL step ran exactly once, and every step is recorded once.
+fn assert_each_applied_once(db: &Path, steps: i64, pragmas_at: Option<i64>, context: &str) {
+    let conn = Connection::open(db).unwrap();
+    let runs = runs(&conn, "version");
     let expected: Vec<i64> = (1..=steps).filter(|v| Some(*v) != pragmas_at).collect();
     assert_eq!(runs, expected, "{context}: each migration ran exactly once");
     let recorded: i64 = conn
@@ -140,13 +145,7 @@ fn up_waits_for_another_writer_within_the_busy_timeout() {
     assert_eq!(recorded, STEPS);
     // It waited: the holder's row went in before any row of the
     // migrations it had to wait for (4 and later), in commit order.
-    let order: Vec<i64> = conn
-        .prepare("SELECT version FROM runs ORDER BY rowid")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let order = runs(&conn, "rowid");
     let holder_at = order
         .iter()
         .position(|&v| v == 100)
