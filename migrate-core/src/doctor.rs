@@ -99,7 +99,7 @@ fn examine(
     full: bool,
     c: &mut Checkup,
 ) -> rusqlite::Result<()> {
-    c.journal_mode = sets::read_pragma(conn, "journal_mode")?;
+    c.journal_mode = crate::db::read_pragma(conn, "journal_mode")?;
     integrity(conn, full, c)?;
     if !c.problems.is_empty() {
         // The other checks would read a damaged file; the integrity report is what matters.

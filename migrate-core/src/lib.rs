@@ -46,6 +46,8 @@ pub mod sql;
 #[cfg(feature = "sqlite")]
 pub mod backup;
 #[cfg(feature = "sqlite")]
+mod db;
+#[cfg(feature = "sqlite")]
 pub mod doctor;
 #[cfg(feature = "sqlite")]
 pub mod error;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::sets::execute;
+use crate::db::execute;
 
 /// How hard a checkpoint tries (SQLite's `wal_checkpoint` modes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

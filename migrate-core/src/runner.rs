@@ -652,7 +652,7 @@ fn execute_all(
             guard_drop(conn, &table)
                 .map_err(|cause| (Some(s.line), Some(sql::shorten(text)), cause))?;
         }
-        sets::execute(conn, text).map_err(|e| {
+        crate::db::execute(conn, text).map_err(|e| {
             let line = match &e {
                 rusqlite::Error::SqlInputError { offset, .. } if *offset > 0 => {
                     let offset = (*offset as usize).min(text.len());

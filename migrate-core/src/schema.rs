@@ -73,7 +73,7 @@ pub fn dump_with_pragmas(
 ) -> rusqlite::Result<String> {
     let mut out = String::new();
     for name in PERSISTENT_PRAGMAS {
-        let value = crate::sets::read_pragma(conn, name)?;
+        let value = crate::db::read_pragma(conn, name)?;
         // auto_vacuum reports 0/1/2: show the name a pragma set would use.
         let value = match crate::dsl::catalogue::find(name).map(|p| p.value) {
             Some(crate::dsl::catalogue::ValueType::Enum(names)) => value

@@ -4,8 +4,8 @@
 use std::borrow::Cow;
 
 use rusqlite::Connection;
-use rusqlite::types::Value as SqlValue;
 
+use crate::db::{execute, execute_waiting, read_pragma};
 use crate::dsl::catalogue::Scope;
 use crate::dsl::indexes::{Expect, Index, IndexSet};
 use crate::dsl::pragmas::{self, PragmaSet, Setting};
@@ -19,50 +19,6 @@ pub(crate) type StepError = (Option<u32>, Option<String>, Failure);
 
 fn sql_error(line: Option<u32>, statement: &str) -> impl Fn(rusqlite::Error) -> StepError + '_ {
     move |e| (line, Some(statement.to_owned()), Failure::Sql(e))
-}
-
-/// Runs `sql` to completion, stepping through any rows it returns.
-pub(crate) fn execute(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare(sql)?;
-    let mut rows = stmt.raw_query();
-    while rows.next()?.is_some() {}
-    Ok(())
-}
-
-/// [`execute`], retried while SQLite reports the database busy, for up to
-/// the connection's busy timeout. Changing the journal mode needs every other
-/// connection out of the file, and SQLite returns SQLITE_BUSY for it at once
-/// instead of calling the busy handler, so concurrent runners would fail
-/// where they should wait.
-pub(crate) fn execute_waiting(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    let timeout = conn.query_row("PRAGMA busy_timeout", [], |r| r.get::<_, i64>(0))?;
-    let deadline =
-        std::time::Instant::now() + std::time::Duration::from_millis(timeout.max(0) as u64);
-    let mut pause = std::time::Duration::from_millis(1);
-    loop {
-        match execute(conn, sql) {
-            Err(e)
-                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(std::time::Duration::from_millis(50));
-            }
-            other => return other,
-        }
-    }
-}
-
-/// What `PRAGMA name` reports, as text.
-pub(crate) fn read_pragma(conn: &Connection, name: &str) -> rusqlite::Result<String> {
-    let value: SqlValue = conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?;
-    Ok(match value {
-        SqlValue::Integer(i) => i.to_string(),
-        SqlValue::Text(s) => s.to_ascii_lowercase(),
-        SqlValue::Real(f) => f.to_string(),
-        SqlValue::Null => "null".into(),
-        SqlValue::Blob(_) => "blob".into(),
-    })
 }
 
 /// Whether SQLite reports `setting`'s value back.
