@@ -223,7 +223,7 @@ fn indexes_of(conn: &Connection, table: &str) -> rusqlite::Result<Vec<IndexInfo>
     heads
         .into_iter()
         .map(|(name, unique, created, partial)| {
-            let keys = sets::index_keys(conn, &name)?;
+            let keys = crate::introspect::index_keys(conn, &name)?;
             Ok(IndexInfo {
                 name,
                 unique,

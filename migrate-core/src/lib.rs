@@ -54,6 +54,8 @@ pub mod error;
 #[cfg(feature = "sqlite")]
 pub mod history;
 #[cfg(feature = "sqlite")]
+mod introspect;
+#[cfg(feature = "sqlite")]
 pub mod maintenance;
 #[cfg(feature = "sqlite")]
 pub mod runner;

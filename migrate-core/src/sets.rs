@@ -10,6 +10,7 @@ use crate::dsl::catalogue::Scope;
 use crate::dsl::indexes::{Expect, Index, IndexSet};
 use crate::dsl::pragmas::{self, PragmaSet, Setting};
 use crate::error::Failure;
+use crate::introspect::{index_shape, same_sql};
 use crate::naming::Kind;
 use crate::source::{Migration, Migrations};
 use crate::sql::quote_identifier as quote;
@@ -272,27 +273,9 @@ fn existing_index(conn: &Connection, name: &str) -> rusqlite::Result<Option<Stri
     })
 }
 
-/// Whether two statements are the same but for spacing, case outside
-/// quotes, and comments.
-pub(crate) fn same_sql(a: &str, b: &str) -> bool {
-    sql_tokens(a) == sql_tokens(b)
-}
-
-/// What makes two indexes the same, as SQLite resolved them: the table,
-/// uniqueness, and each key column's name, direction and collation.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Shape {
-    table: String,
-    unique: bool,
-    keys: Vec<(String, bool, String)>,
-    /// A partial index's condition, as tokens.
-    condition: Vec<String>,
-}
-
 /// Whether the existing index `index.name` is `index`: same table,
 /// uniqueness, key columns (as SQLite resolved them, defaults included) and
-/// condition. The wanted index is built under a scratch name to compare, and
-/// dropped.
+/// condition.
 fn same_definition(conn: &Connection, index: &Index, existing_sql: &str) -> rusqlite::Result<bool> {
     if same_sql(existing_sql, &index.sql()) {
         return Ok(true);
@@ -308,64 +291,6 @@ fn same_definition(conn: &Connection, index: &Index, existing_sql: &str) -> rusq
     execute(&scratch, &table)?;
     execute(&scratch, &index.sql())?;
     Ok(index_shape(&scratch, &index.name)? == index_shape(conn, &index.name)?)
-}
-
-/// The shape of the index called `name` (and its condition's tokens).
-pub(crate) fn index_shape(conn: &Connection, name: &str) -> rusqlite::Result<Shape> {
-    let (table, sql): (String, String) = conn.query_row(
-        "SELECT tbl_name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND name = ?1 COLLATE NOCASE",
-        [name],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let keys = index_keys(conn, name)?;
-    let tokens = sql_tokens(&sql);
-    let unique = tokens.get(1).is_some_and(|w| w == "unique");
-    let condition = match tokens.iter().rposition(|t| t == "where") {
-        Some(i) => tokens[i + 1..].to_vec(),
-        None => Vec::new(),
-    };
-    Ok(Shape {
-        table: table.to_ascii_lowercase(),
-        unique,
-        keys,
-        condition,
-    })
-}
-
-/// An index's key columns as SQLite resolved them: name, descending,
-/// collation (names lowercased).
-pub(crate) fn index_keys(
-    conn: &Connection,
-    index: &str,
-) -> rusqlite::Result<Vec<(String, bool, String)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT name, \"desc\", coll FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
-    )?;
-    let keys = stmt.query_map([index], |r| {
-        Ok((
-            r.get::<_, Option<String>>(0)?
-                .unwrap_or_default()
-                .to_ascii_lowercase(),
-            r.get::<_, i64>(1)? != 0,
-            r.get::<_, String>(2)?.to_ascii_lowercase(),
-        ))
-    })?;
-    keys.collect()
-}
-
-/// A statement's tokens, lowercased outside quotes, for comparisons that
-/// ignore spacing and case.
-fn sql_tokens(sql: &str) -> Vec<String> {
-    crate::sql::tokens(sql)
-        .into_iter()
-        .map(|t| {
-            if t.starts_with(['\'', '"', '`', '[']) {
-                t.to_owned()
-            } else {
-                t.to_ascii_lowercase()
-            }
-        })
-        .collect()
 }
 
 /// For `verify`: `None` when the index exists with its definition, else

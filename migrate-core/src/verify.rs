@@ -14,6 +14,7 @@ use crate::dsl::catalogue::Scope;
 use crate::dsl::indexes;
 use crate::error::Error;
 use crate::history::{self, Table};
+use crate::introspect;
 use crate::naming::Kind;
 use crate::plan::{self, State};
 use crate::schema::{self, Object};
@@ -237,14 +238,14 @@ fn difference(
     files: &Connection,
     want: &Object,
 ) -> rusqlite::Result<Option<String>> {
-    if sets::same_sql(&have.sql, &want.sql) {
+    if introspect::same_sql(&have.sql, &want.sql) {
         return Ok(None);
     }
     match want.kind.as_str() {
         "table" => {
             let (h, w) = (
-                table_shape(live, &have.name)?,
-                table_shape(files, &want.name)?,
+                introspect::table_shape(live, &have.name)?,
+                introspect::table_shape(files, &want.name)?,
             );
             if h == w {
                 return Ok(None);
@@ -280,8 +281,8 @@ fn difference(
             )))
         }
         "index" => {
-            let same =
-                sets::index_shape(live, &have.name)? == sets::index_shape(files, &want.name)?;
+            let same = introspect::index_shape(live, &have.name)?
+                == introspect::index_shape(files, &want.name)?;
             Ok((!same).then(|| format!("\n  live:  {}\n  files: {}", have.sql, want.sql)))
         }
         _ => Ok(Some(format!(
@@ -289,57 +290,4 @@ fn difference(
             have.sql, want.sql
         ))),
     }
-}
-
-/// A column as `table_xinfo` reports it: name, type, not null, default,
-/// primary-key position, hidden.
-#[derive(Debug, PartialEq, Eq)]
-struct ColumnShape(String, String, bool, Option<String>, i64, i64);
-
-impl ColumnShape {
-    fn describe(&self) -> String {
-        let mut s = self.1.clone();
-        if self.2 {
-            s.push_str(" NOT NULL");
-        }
-        if let Some(d) = &self.3 {
-            s.push_str(&format!(" DEFAULT {d}"));
-        }
-        if self.4 > 0 {
-            s.push_str(" PRIMARY KEY");
-        }
-        s
-    }
-}
-
-/// A table's columns and foreign keys (child column, parent table, parent
-/// column, actions).
-type TableShape = (
-    Vec<ColumnShape>,
-    Vec<(String, String, String, String, String)>,
-);
-
-fn table_shape(conn: &Connection, table: &str) -> rusqlite::Result<TableShape> {
-    let mut stmt = conn.prepare("SELECT name, upper(type), \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid")?;
-    let columns = stmt
-        .query_map([table], |r| {
-            Ok(ColumnShape(
-                r.get::<_, String>(0)?.to_ascii_lowercase(),
-                r.get(1)?,
-                r.get::<_, i64>(2)? != 0,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut stmt = conn.prepare(
-        "SELECT lower(\"from\"), lower(\"table\"), lower(coalesce(\"to\", '')), on_update, on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
-    )?;
-    let keys = stmt
-        .query_map([table], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok((columns, keys))
 }
