@@ -480,17 +480,10 @@ fn check_can_roll_back(conn: &Connection) -> Result<(), Error> {
 /// Drops the fingerprint table of an earlier build, in its own short
 /// write transaction.
 fn upgrade_legacy(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let dropped = history::drop_legacy(conn, table);
-    let end = conn.execute_batch(if dropped.is_ok() {
-        "COMMIT"
-    } else {
-        "ROLLBACK"
-    });
-    if end.is_err() && !conn.is_autocommit() {
-        let _ = conn.execute_batch("ROLLBACK");
-    }
-    dropped.and(end)
+    // rusqlite's guard rolls back on drop, a failed COMMIT included.
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    history::drop_legacy(&tx, table)?;
+    tx.commit()
 }
 
 /// Maps a failure of the history write into a step error.
