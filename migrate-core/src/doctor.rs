@@ -238,23 +238,7 @@ fn indexes_of(conn: &Connection, table: &str) -> rusqlite::Result<Vec<IndexInfo>
 /// Foreign keys whose child columns lead no index: every parent delete or
 /// key update scans the child table.
 fn unindexed_foreign_keys(conn: &Connection, table: &str, c: &mut Checkup) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare(
-        "SELECT id, \"from\", \"table\" FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
-    )?;
-    let mut keys: Vec<(i64, Vec<String>, String)> = Vec::new();
-    for row in stmt.query_map([table], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })? {
-        let (id, from, parent) = row?;
-        match keys.last_mut() {
-            Some((last, cols, _)) if *last == id => cols.push(from),
-            _ => keys.push((id, vec![from], parent)),
-        }
-    }
+    let keys = crate::introspect::foreign_keys(conn, table)?;
     if keys.is_empty() {
         return Ok(());
     }
@@ -267,7 +251,10 @@ fn unindexed_foreign_keys(conn: &Connection, table: &str, c: &mut Checkup) -> ru
             |r| r.get(0),
         )
         .ok();
-    for (_, cols, parent) in keys {
+    for crate::introspect::ForeignKey {
+        from: cols, parent, ..
+    } in keys
+    {
         let lower: Vec<String> = cols.iter().map(|c| c.to_ascii_lowercase()).collect();
         let covered = indexes.iter().filter(|i| !i.partial).any(|i| {
             i.keys.len() >= lower.len()

@@ -138,3 +138,81 @@ pub(crate) fn table_shape(conn: &Connection, table: &str) -> rusqlite::Result<Ta
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((columns, keys))
 }
+
+/// One foreign key constraint, its columns grouped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ForeignKey {
+    /// The table that holds the key.
+    pub(crate) child: String,
+    /// The table it references, as written.
+    pub(crate) parent: String,
+    /// The child's columns, in key order.
+    pub(crate) from: Vec<String>,
+    /// The parent's columns; `None` where the key names none (the parent's
+    /// primary key).
+    pub(crate) to: Vec<Option<String>>,
+    /// `ON DELETE`, uppercase (`NO ACTION`, `CASCADE`, `SET NULL`, …).
+    pub(crate) on_delete: String,
+}
+
+/// The foreign keys that `table` holds.
+pub(crate) fn foreign_keys(conn: &Connection, table: &str) -> rusqlite::Result<Vec<ForeignKey>> {
+    read_foreign_keys(conn, "m.name = ?1", table)
+}
+
+/// The foreign keys of every other table of the main schema that reference
+/// `parent` (names compared as SQLite does, ASCII case aside).
+pub(crate) fn foreign_keys_to(
+    conn: &Connection,
+    parent: &str,
+) -> rusqlite::Result<Vec<ForeignKey>> {
+    read_foreign_keys(
+        conn,
+        "m.name <> ?1 AND lower(f.\"table\") = lower(?1)",
+        parent,
+    )
+}
+
+fn read_foreign_keys(
+    conn: &Connection,
+    condition: &str,
+    name: &str,
+) -> rusqlite::Result<Vec<ForeignKey>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT m.name, f.id, f.\"from\", f.\"to\", f.\"table\", upper(f.on_delete)
+         FROM main.sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f
+         WHERE m.type = 'table' AND {condition}
+         ORDER BY m.name, f.id, f.seq"
+    ))?;
+    let mut rows = stmt.query([name])?;
+    let mut keys: Vec<(i64, ForeignKey)> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let (child, id): (String, i64) = (r.get(0)?, r.get(1)?);
+        let (from, to): (String, Option<String>) = (r.get(2)?, r.get(3)?);
+        match keys.last_mut() {
+            Some((last, key)) if *last == id && key.child == child => {
+                key.from.push(from);
+                key.to.push(to);
+            }
+            _ => keys.push((
+                id,
+                ForeignKey {
+                    child,
+                    parent: r.get(4)?,
+                    from: vec![from],
+                    to: vec![to],
+                    on_delete: r.get(5)?,
+                },
+            )),
+        }
+    }
+    Ok(keys.into_iter().map(|(_, key)| key).collect())
+}
+
+/// The columns of `table`'s primary key, in key order (empty for a table
+/// whose only key is its rowid).
+pub(crate) fn primary_key(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+    conn.prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")?
+        .query_map([table], |r| r.get(0))?
+        .collect()
+}

@@ -685,40 +685,22 @@ fn guard_drop(conn: &Connection, table: &str) -> Result<(), Failure> {
     let Some(parent) = found else {
         return Ok(()); // DROP TABLE IF EXISTS of nothing, or another schema's
     };
-    // One entry per foreign key: (child, id), action, [(from, to)].
-    type Key = ((String, i64), String, Vec<(String, Option<String>)>);
-    let mut keys: Vec<Key> = Vec::new();
-    {
-        let mut stmt = conn
-            .prepare(
-                "SELECT m.name, f.id, f.\"from\", f.\"to\", upper(f.on_delete)
-                 FROM main.sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f
-                 WHERE m.type = 'table' AND m.name <> ?1 AND lower(f.\"table\") = lower(?1)
-                   AND upper(f.on_delete) IN ('CASCADE', 'SET NULL', 'SET DEFAULT')
-                 ORDER BY m.name, f.id, f.seq",
-            )
-            .map_err(sql)?;
-        let mut rows = stmt.query([&parent]).map_err(sql)?;
-        while let Some(r) = rows.next().map_err(sql)? {
-            let key = (r.get::<_, String>(0).map_err(sql)?, r.get(1).map_err(sql)?);
-            let pair = (r.get(2).map_err(sql)?, r.get(3).map_err(sql)?);
-            match keys.last_mut() {
-                Some((k, _, pairs)) if *k == key => pairs.push(pair),
-                _ => keys.push((key, r.get(4).map_err(sql)?, vec![pair])),
-            }
-        }
-    }
+    let keys: Vec<crate::introspect::ForeignKey> =
+        crate::introspect::foreign_keys_to(conn, &parent)
+            .map_err(sql)?
+            .into_iter()
+            .filter(|k| matches!(k.on_delete.as_str(), "CASCADE" | "SET NULL" | "SET DEFAULT"))
+            .collect();
     if keys.is_empty() {
         return Ok(());
     }
-    let primary_key: Vec<String> = conn
-        .prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")
-        .and_then(|mut s| s.query_map([&parent], |r| r.get(0))?.collect())
-        .map_err(sql)?;
+    let primary_key = crate::introspect::primary_key(conn, &parent).map_err(sql)?;
     let mut children: Vec<Cascade> = Vec::new();
-    for ((child, _), action, pairs) in keys {
-        let matches = pairs
+    for key in keys {
+        let matches = key
+            .from
             .iter()
+            .zip(&key.to)
             .enumerate()
             .map(|(i, (from, to))| {
                 let to = match to {
@@ -731,19 +713,19 @@ fn guard_drop(conn: &Connection, table: &str) -> Result<(), Failure> {
             .join(" AND ");
         let count = format!(
             "SELECT count(*) FROM main.{} AS c WHERE EXISTS (SELECT 1 FROM main.{} AS p WHERE {matches})",
-            quote(&child),
+            quote(&key.child),
             quote(&parent)
         );
         let rows: i64 = conn.query_row(&count, [], |r| r.get(0)).map_err(sql)?;
         if rows > 0 {
             match children
                 .iter_mut()
-                .find(|c| c.table == child && c.action == action)
+                .find(|c| c.table == key.child && c.action == key.on_delete)
             {
                 Some(c) => c.rows += rows as u64,
                 None => children.push(Cascade {
-                    table: child,
-                    action,
+                    table: key.child,
+                    action: key.on_delete,
                     rows: rows as u64,
                 }),
             }
