@@ -28,6 +28,8 @@ use std::time::Duration;
 use rusqlite::Connection;
 use rusqlite::backup::{Backup, StepResult};
 
+use crate::db::companion;
+
 /// Pages copied per step of the backup API (4 MiB of 4 KiB pages): the
 /// source is locked only during a step, so writers wait at most one step.
 pub(crate) const PAGES_PER_STEP: i32 = 1024;
@@ -132,21 +134,38 @@ pub fn backup(
     force: bool,
     mut progress: impl FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<BackupReport, BackupError> {
-    check_dest(conn, dest, force)?;
-    let scratch = Scratch::beside(dest)?;
-    let out = &scratch.file;
-    let pages = match copy_file(conn, out, &mut progress)? {
-        Some(pages) => pages,
-        None => copy_pages(conn, &scratch.path, &mut progress)?,
-    };
-    check_and_sync(&scratch.path, out)?;
-    let bytes = out.metadata()?.len();
-    publish(&scratch.path, dest, force)?;
+    let (pages, bytes) = write_copy(conn, dest, force, |scratch| {
+        match copy_file(conn, &scratch.file, &mut progress)? {
+            Some(pages) => Ok(pages),
+            None => copy_pages(conn, &scratch.path, &mut progress),
+        }
+    })?;
     Ok(BackupReport {
         dest: dest.to_path_buf(),
         pages,
         bytes,
     })
+}
+
+/// Writes a new copy of the database of `conn` at `dest`, the one way every
+/// copy lands (backup, `VACUUM INTO`): the destination is checked
+/// ([`check_dest`]), `copy` writes into a locked scratch file beside it,
+/// the scratch is integrity-checked and synced, then published without
+/// replacing an existing file unless `force`. Returns what `copy` returned
+/// and the size of the copy.
+pub(crate) fn write_copy<T>(
+    conn: &Connection,
+    dest: &Path,
+    force: bool,
+    copy: impl FnOnce(&Scratch) -> Result<T, BackupError>,
+) -> Result<(T, u64), BackupError> {
+    check_dest(conn, dest, force)?;
+    let scratch = Scratch::beside(dest)?;
+    let made = copy(&scratch)?;
+    check_and_sync(&scratch.path, &scratch.file)?;
+    let bytes = scratch.file.metadata()?.len();
+    publish(&scratch.path, dest, force)?;
+    Ok((made, bytes))
 }
 
 /// [`backup`] of the database of `conn`, which holds the write lock (the
@@ -180,17 +199,13 @@ pub(crate) fn check_dest(conn: &Connection, dest: &Path, force: bool) -> Result<
 /// [`check_dest`]'s comparison, for any command that writes a new file
 /// beside a database (backup, `vacuum --into`).
 pub(crate) fn same_file_guard(database: &Path, dest: &Path) -> Result<(), BackupError> {
-    const FILES: [(&str, &str); 4] = [
-        ("", "the file"),
-        ("-wal", "the WAL file"),
-        ("-journal", "the rollback journal"),
-        ("-shm", "the shared-memory file"),
-    ];
-    let with = |p: &Path, suffix: &str| {
-        let mut s = p.as_os_str().to_owned();
-        s.push(suffix);
-        PathBuf::from(s)
+    let what = |suffix: &str| match suffix {
+        "" => "the file",
+        "-wal" => "the WAL file",
+        "-journal" => "the rollback journal",
+        _ => "the shared-memory file",
     };
+    let files = std::iter::once("").chain(crate::db::COMPANIONS);
     let same = |what| BackupError::SameFile {
         dest: dest.to_path_buf(),
         database: database.to_path_buf(),
@@ -199,20 +214,20 @@ pub(crate) fn same_file_guard(database: &Path, dest: &Path) -> Result<(), Backup
     // By name: where `dest` would land, folder links resolved.
     let database_at = absolute(database);
     let dest_at = absolute(dest);
-    for (suffix, what) in FILES {
+    for suffix in files.clone() {
         if let (Some(d), Some(db)) = (&dest_at, &database_at)
-            && *d == with(db, suffix)
+            && *d == companion(db, suffix)
         {
-            return Err(same(what));
+            return Err(same(what(suffix)));
         }
     }
     // By identity: a hard link, or a name that resolves otherwise.
     if let Ok(target) = std::fs::metadata(dest) {
-        for (suffix, what) in FILES {
-            if let Ok(file) = std::fs::metadata(with(database, suffix))
+        for suffix in files {
+            if let Ok(file) = std::fs::metadata(companion(database, suffix))
                 && same_inode(&target, &file)
             {
-                return Err(same(what));
+                return Err(same(what(suffix)));
             }
         }
     }
@@ -246,7 +261,7 @@ fn same_inode(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
 /// `force` (a hard link fails when the name is taken, so two processes
 /// cannot both think they wrote it), then syncs the folder so that the new
 /// name survives a crash.
-pub(crate) fn publish(scratch: &Path, dest: &Path, force: bool) -> Result<(), BackupError> {
+fn publish(scratch: &Path, dest: &Path, force: bool) -> Result<(), BackupError> {
     if force {
         std::fs::rename(scratch, dest)?;
     } else {
@@ -307,7 +322,7 @@ fn copy_pages(
 
 /// Checks the copy at `path` while `written` (the same file) is synced to
 /// disk: the check reads what the sync writes out, so the two overlap.
-pub(crate) fn check_and_sync(path: &Path, written: &File) -> Result<(), BackupError> {
+fn check_and_sync(path: &Path, written: &File) -> Result<(), BackupError> {
     let (check, synced) = std::thread::scope(|s| {
         let sync = s.spawn(|| written.sync_all());
         let check = (|| {
@@ -325,9 +340,7 @@ pub(crate) fn check_and_sync(path: &Path, written: &File) -> Result<(), BackupEr
     synced.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
     // Closing the checking connection may have folded a WAL into the file.
     written.sync_all()?;
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    if Path::new(&wal).exists() {
+    if companion(path, "-wal").exists() {
         return Err(BackupError::Io(std::io::Error::other(
             "the copy's WAL could not be folded into it",
         )));
@@ -519,7 +532,7 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
-    pub(crate) fn beside(dest: &Path) -> Result<Scratch, BackupError> {
+    fn beside(dest: &Path) -> Result<Scratch, BackupError> {
         let name = dest
             .file_name()
             .map_or_else(|| "backup".into(), |n| n.to_string_lossy().into_owned());
@@ -572,10 +585,8 @@ impl Scratch {
     }
 
     fn remove_companions(&self) {
-        for suffix in ["-journal", "-wal", "-shm"] {
-            let mut p = self.path.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
+        for suffix in crate::db::COMPANIONS {
+            let _ = std::fs::remove_file(companion(&self.path, suffix));
         }
     }
 }

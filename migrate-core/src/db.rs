@@ -1,6 +1,8 @@
 //! Running statements on a connection: the few helpers the runner, the
 //! sets, the maintenance commands and the audits share.
 
+use std::path::{Path, PathBuf};
+
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 
@@ -46,4 +48,14 @@ pub(crate) fn read_pragma(conn: &Connection, name: &str) -> rusqlite::Result<Str
         SqlValue::Null => "null".into(),
         SqlValue::Blob(_) => "blob".into(),
     })
+}
+
+/// The files SQLite keeps beside a database file, by suffix.
+pub(crate) const COMPANIONS: [&str; 3] = ["-wal", "-journal", "-shm"];
+
+/// `database` with `suffix` appended to its file name (`app.db-wal`).
+pub(crate) fn companion(database: &Path, suffix: &str) -> PathBuf {
+    let mut path = database.as_os_str().to_owned();
+    path.push(suffix);
+    PathBuf::from(path)
 }

@@ -319,8 +319,7 @@ fn sizes(conn: &Connection, path: &Path, c: &mut Checkup) -> rusqlite::Result<()
     let page_size = int("PRAGMA page_size")?;
     let page_count = int("PRAGMA page_count")?;
     let freelist_count = int("PRAGMA freelist_count")?;
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
+    let wal = crate::db::companion(path, "-wal");
     c.sizes = Sizes {
         page_size,
         page_count,

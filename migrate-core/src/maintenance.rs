@@ -53,9 +53,11 @@ pub struct Checkpoint {
 /// Runs `PRAGMA wal_checkpoint(mode)`.
 pub fn checkpoint(conn: &Connection, mode: CheckpointMode) -> rusqlite::Result<Checkpoint> {
     let wal_bytes_before = match (mode, conn.path().filter(|p| !p.is_empty())) {
-        (CheckpointMode::Truncate, Some(path)) => std::fs::metadata(format!("{path}-wal"))
-            .ok()
-            .map(|m| m.len()),
+        (CheckpointMode::Truncate, Some(path)) => {
+            std::fs::metadata(crate::db::companion(Path::new(path), "-wal"))
+                .ok()
+                .map(|m| m.len())
+        }
         _ => None,
     };
     let (busy, log, done): (i64, i64, i64) =
@@ -166,16 +168,14 @@ pub enum VacuumError {
 /// place (never over an existing file); a kill or a full disk leaves
 /// nothing at `dest`.
 fn vacuum_into(conn: &Connection, dest: &Path) -> Result<(), crate::backup::BackupError> {
-    use crate::backup::{BackupError, Scratch};
-    crate::backup::check_dest(conn, dest, false)?;
-    let scratch = Scratch::beside(dest)?;
-    // SQLite writes into an existing file only when it is empty, as the
-    // scratch file is; a URI would let the name carry options, so none.
-    let target = scratch.path.to_string_lossy().into_owned();
-    conn.execute("VACUUM INTO ?1", [target])
-        .map_err(BackupError::Sqlite)?;
-    crate::backup::check_and_sync(&scratch.path, &scratch.file)?;
-    crate::backup::publish(&scratch.path, dest, false)
+    crate::backup::write_copy(conn, dest, false, |scratch| {
+        // SQLite writes into an existing file only when it is empty, as the
+        // scratch file is.
+        let target = scratch.path.to_string_lossy().into_owned();
+        conn.execute("VACUUM INTO ?1", [target])?;
+        Ok(())
+    })
+    .map(|_| ())
 }
 
 /// Runs the VACUUM asked for.

@@ -54,10 +54,8 @@ impl ScratchFile {
 
 impl Drop for ScratchFile {
     fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            let mut path = self.0.clone().into_os_string();
-            path.push(suffix);
-            let _ = std::fs::remove_file(path);
+        for suffix in std::iter::once("").chain(crate::db::COMPANIONS) {
+            let _ = std::fs::remove_file(crate::db::companion(&self.0, suffix));
         }
     }
 }
