@@ -261,7 +261,7 @@ fn fit_to_transaction(text: &str, script: &mut Script) -> Result<(), SqlError> {
             Class::ForeignKeys { on: true } => {}
             class => {
                 match &class {
-                    Class::DropTable(name) => dropped.push(name.clone()),
+                    Class::DropTable { name, .. } => dropped.push(name.clone()),
                     Class::RenameTable { to } => renamed_to.push(to.clone()),
                     _ => {}
                 }
@@ -336,7 +336,12 @@ enum Class {
     JournalModeWithoutRollback(&'static str),
     Refused(&'static str),
     /// `DROP TABLE`, with the table's name as SQLite reads it (lowercase).
-    DropTable(String),
+    DropTable {
+        /// The schema, when one is written (`temp`, an attached name).
+        schema: Option<String>,
+        /// The table.
+        name: String,
+    },
     /// `ALTER TABLE … RENAME TO name`.
     RenameTable {
         to: String,
@@ -447,17 +452,16 @@ fn classify(statement: &str) -> Class {
         "drop" if word(1) == Some("table") => {
             let rest = if word(2) == Some("if") { 4 } else { 2 };
             match qualified_name(&words[rest.min(words.len())..]) {
-                Some(name) => Class::DropTable(name),
+                Some((schema, name, _)) => Class::DropTable { schema, name },
                 None => Class::Other,
             }
         }
         "alter" if word(1) == Some("table") => {
             // ALTER TABLE [schema.]name RENAME TO new
-            let after = if words.get(3).is_some_and(|w| w.is(".")) {
-                5
-            } else {
-                3
+            let Some((_, _, used)) = qualified_name(&words[2.min(words.len())..]) else {
+                return Class::Other;
             };
+            let after = 2 + used;
             let is = |i: usize, k: &str| words.get(i).is_some_and(|w| w.is(k));
             match words.get(after + 2) {
                 Some(to) if is(after, "rename") && is(after + 1, "to") => Class::RenameTable {
@@ -470,11 +474,14 @@ fn classify(statement: &str) -> Class {
     }
 }
 
-/// `[schema .] name` at the start of `words`: the name.
-fn qualified_name(words: &[Word]) -> Option<String> {
+/// `[schema .] name` at the start of `words`: the schema (if written), the
+/// name, and how many words they took.
+fn qualified_name(words: &[Word]) -> Option<(Option<String>, String, usize)> {
     match words {
-        [_, dot, name, ..] if dot.is(".") => Some(name.text.clone()),
-        [name, ..] if !name.is(";") => Some(name.text.clone()),
+        [schema, dot, name, ..] if dot.is(".") => {
+            Some((Some(schema.text.clone()), name.text.clone(), 3))
+        }
+        [name, ..] if !name.is(";") => Some((None, name.text.clone(), 1)),
         _ => None,
     }
 }
@@ -522,7 +529,7 @@ fn pragma_class(words: &[Word]) -> Class {
 /// with a default of false): a value starting with a digit is an integer
 /// (`0x` hex too) truncated to its low byte; otherwise only `on`, `yes` and
 /// `true` are true, and anything else (`full`, `-1`, `banana`) is false.
-pub(crate) fn sqlite_boolean(value: &str) -> bool {
+fn sqlite_boolean(value: &str) -> bool {
     let b = value.as_bytes();
     if b.first().is_some_and(u8::is_ascii_digit) {
         return sqlite_atoi(value) & 0xff != 0;
@@ -592,18 +599,11 @@ pub(crate) fn replay_form(statement: &str) -> Replay {
 /// statement and for a table of another schema (`temp.x`, an attached one).
 #[cfg(feature = "sqlite")]
 pub(crate) fn dropped_table(statement: &str) -> Option<String> {
-    let Class::DropTable(name) = classify(statement) else {
-        return None;
-    };
-    let words = words(statement, 8);
-    let rest = if words.get(2).is_some_and(|w| w.is("if")) {
-        4
-    } else {
-        2
-    };
-    match words.get(rest..rest + 2) {
-        Some([schema, dot]) if dot.is(".") && schema.text != "main" => None,
-        _ => Some(name),
+    match classify(statement) {
+        Class::DropTable { schema, name } if schema.as_deref().is_none_or(|s| s == "main") => {
+            Some(name)
+        }
+        _ => None,
     }
 }
 
