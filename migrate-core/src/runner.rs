@@ -756,16 +756,18 @@ fn check_foreign_keys(conn: &Connection) -> Result<(), Failure> {
     if found.is_empty() {
         return Ok(());
     }
+    // Each parent once (a check can list thousands of rows), looked up in
+    // SQLite's in-memory schema.
+    let mut parents: Vec<&str> = found.iter().map(|v| v.parent.as_str()).collect();
+    parents.sort_unstable();
+    parents.dedup();
     let mut missing: Vec<String> = Vec::new();
-    for v in &found {
-        let exists = conn
-            .prepare_cached(
-                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
-            )
-            .and_then(|mut s| s.exists([&v.parent]))
-            .map_err(Failure::Sql)?;
-        if !exists && !missing.contains(&v.parent) {
-            missing.push(v.parent.clone());
+    for parent in parents {
+        if !conn
+            .table_exists(Some("main"), parent)
+            .map_err(Failure::Sql)?
+        {
+            missing.push(parent.to_owned());
         }
     }
     if missing.is_empty() {
