@@ -755,3 +755,24 @@ fn a_failure_while_recording_names_the_migration() {
         );
     }
 }
+
+#[test]
+fn a_history_checksum_of_another_type_is_named_with_its_version() {
+    let f = Fixture::new(&[("1_users.sql", USERS), ("2_posts.sql", POSTS)]);
+    run(&f).unwrap();
+    f.conn()
+        .execute_batch(
+            "UPDATE schema_migrations SET checksum = CAST(checksum AS BLOB) WHERE version = 2",
+        )
+        .unwrap();
+    let e = f.set().runner().status(&f.conn()).unwrap_err().to_string();
+    for part in [
+        "`schema_migrations`",
+        "version 2",
+        "`checksum`",
+        "blob",
+        "edited by hand",
+    ] {
+        assert!(e.contains(part), "{part:?} in {e}");
+    }
+}

@@ -42,12 +42,15 @@ pub enum Error {
     /// A history row holds a value of a type this tool never writes: the
     /// table was edited by hand.
     #[error(
-        "the history table `{table}` has a row whose `{column}` is a {found} value, which this tool never writes: \
-         the table was edited by hand. Nothing was changed; correct the row (or restore the table from a backup)"
+        "the history table `{table}` has, for version {version}, a `{column}` that is a {found} value, which this \
+         tool never writes: the table was edited by hand. Nothing was changed; correct that row (or restore the \
+         table from a backup)"
     )]
     EditedHistory {
         /// The history table.
         table: String,
+        /// The version of the row at fault.
+        version: u64,
         /// The column.
         column: String,
         /// The type found.

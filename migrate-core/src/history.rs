@@ -159,14 +159,7 @@ pub(crate) fn read(conn: &Connection, table: &Table) -> Result<Vec<HistoryRow>, 
             Err(e) => return Err(foreign_table(conn, table)?.unwrap_or(e.into())),
         },
     };
-    rows(&mut stmt).map_err(|e| match e {
-        rusqlite::Error::InvalidColumnType(_, column, found) => Error::EditedHistory {
-            table: table.name().to_owned(),
-            column,
-            found: format!("{found:?}").to_ascii_lowercase(),
-        },
-        other => other.into(),
-    })
+    rows(&mut stmt, table)
 }
 
 /// The query behind [`read`]: every row, in version order.
@@ -178,10 +171,11 @@ fn select_all(table: &Table) -> String {
 }
 
 /// The rows of [`select_all`]'s statement.
-fn rows(stmt: &mut rusqlite::Statement<'_>) -> rusqlite::Result<Vec<HistoryRow>> {
-    // The version and checksum decide what is applied, so they must be what
-    // this tool writes (the startup check reads them the same way); the
-    // other columns only inform, and are shown whatever a hand put there.
+fn rows(stmt: &mut rusqlite::Statement<'_>, table: &Table) -> Result<Vec<HistoryRow>, Error> {
+    // The checksum decides what is applied, so it must be what this tool
+    // writes (the startup check reads it the same way); the other columns
+    // only inform, and are shown whatever a hand put there. (The version is
+    // the rowid: always an integer.)
     use rusqlite::types::ValueRef;
     let shown = |v: ValueRef<'_>| match v {
         ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
@@ -189,17 +183,31 @@ fn rows(stmt: &mut rusqlite::Statement<'_>) -> rusqlite::Result<Vec<HistoryRow>>
         ValueRef::Real(f) => f.to_string(),
         ValueRef::Null => String::new(),
     };
-    stmt.query_map([], |r| {
-        Ok(HistoryRow {
-            version: r.get::<_, i64>(0)? as u64,
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let version = r.get::<_, i64>(0)? as u64;
+        let checksum = match r.get_ref(3)? {
+            ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+            other => {
+                return Err(Error::EditedHistory {
+                    table: table.name().to_owned(),
+                    version,
+                    column: "checksum".into(),
+                    found: other.data_type().to_string().to_ascii_lowercase(),
+                });
+            }
+        };
+        out.push(HistoryRow {
+            version,
             name: shown(r.get_ref(1)?),
             kind: shown(r.get_ref(2)?),
-            checksum: r.get(3)?,
+            checksum,
             applied_at: shown(r.get_ref(4)?),
             duration_ms: r.get_ref(5)?.as_i64().unwrap_or(0).max(0) as u64,
-        })
-    })?
-    .collect()
+        });
+    }
+    Ok(out)
 }
 
 /// The checksum recorded for `version`, if it is applied.
