@@ -302,7 +302,8 @@ impl<'m> Runner<'m> {
                 .map_err(sql)?
                 .is_none()
             {
-                self.record(conn, m, duration).map_err(fail_plain(&fail))?;
+                self.record(conn, m, duration)
+                    .map_err(|cause| fail((None, None, cause)))?;
             }
             tx.commit().map_err(sql)?;
             report.applied.push(step(m, duration));
@@ -484,11 +485,6 @@ fn upgrade_legacy(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
     let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
     history::drop_legacy(&tx, table)?;
     tx.commit()
-}
-
-/// Maps a failure of the history write into a step error.
-fn fail_plain<'a, T>(fail: &'a impl Fn(StepError) -> T) -> impl Fn(Failure) -> T + 'a {
-    move |cause| fail((None, None, cause))
 }
 
 /// What one run learns once instead of asking SQLite per migration.

@@ -66,10 +66,10 @@ fn problem(m: Option<&Migration>, line: Option<u32>, message: impl Into<String>)
 pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Verification, Error> {
     // One read transaction for every read: the history and the schema are
     // seen as of one commit, even while another process migrates.
-    let _snapshot = match conn.is_autocommit() {
-        true => Some(conn.unchecked_transaction()?),
-        false => None,
-    };
+    let _snapshot = conn
+        .is_autocommit()
+        .then(|| conn.unchecked_transaction())
+        .transpose()?;
     let history = history::read(conn, table)?;
     let mut v = Verification::default();
     let mut applied: Vec<&Migration> = Vec::new();
