@@ -128,7 +128,10 @@ pub struct MigrationError {
     pub line: Option<u32>,
     /// The failing statement, shortened.
     pub statement: Option<String>,
-    /// Versions this run applied and committed before the failure.
+    /// Applied, or reverted.
+    pub direction: crate::naming::Direction,
+    /// Versions this run applied (reverting: reverted) and committed
+    /// before the failure.
     pub applied_before: Vec<u64>,
     /// What was undone.
     pub undone: Undone,
@@ -299,7 +302,11 @@ fn violations(v: &[Violation]) -> String {
 
 impl fmt::Display for MigrationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "migration {} ({}", self.version, self.file)?;
+        let (what, done) = match self.direction {
+            crate::naming::Direction::Up => ("migration", "applied"),
+            crate::naming::Direction::Down => ("reverting migration", "reverted"),
+        };
+        write!(f, "{what} {} ({}", self.version, self.file)?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
         }
@@ -314,9 +321,9 @@ impl fmt::Display for MigrationError {
             .collect::<Vec<_>>()
             .join(", ");
         let before = if self.applied_before.is_empty() {
-            "this run applied nothing before it".to_owned()
+            format!("this run {done} nothing before it")
         } else {
-            format!("applied before it in this run: {before}")
+            format!("{done} before it in this run: {before}")
         };
         match self.undone {
             Undone::Migration => write!(f, "\n  it was rolled back; {before}"),
@@ -335,8 +342,12 @@ impl fmt::Display for MigrationError {
             Undone::NothingStarted => write!(f, "\n  nothing was changed"),
             Undone::Nothing => write!(
                 f,
-                "\n  it runs outside a transaction, so the statements before the failing one took effect; it was \
-                 not recorded as applied, so fix it and run again (no-transaction files must be safe to re-run); {before}"
+                "\n  it runs outside a transaction, so the statements before the failing one took effect; it {}, \
+                 so fix it and run again (no-transaction files must be safe to re-run); {before}",
+                match self.direction {
+                    crate::naming::Direction::Up => "was not recorded as applied",
+                    crate::naming::Direction::Down => "is still recorded as applied",
+                }
             ),
         }
     }

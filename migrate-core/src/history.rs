@@ -125,10 +125,12 @@ pub(crate) fn has_legacy(conn: &Connection, table: &Table) -> bool {
 }
 
 /// Whether the table exists.
-pub(crate) fn exists(conn: &Connection, table: &Table) -> Result<bool, Error> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?
-        .exists([table.name()])?)
+/// A query, not SQLite's cached schema (`table_exists`): running a
+/// statement checks the schema cookie, so a table another connection just
+/// created is seen.
+pub(crate) fn exists(conn: &Connection, table: &Table) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?
+        .exists([table.name()])
 }
 
 /// Creates the table if it is not there. Call inside a write transaction.
@@ -250,6 +252,15 @@ pub(crate) fn insert(
     // trigger changed (deleting or rewriting ours, or any other). A trigger
     // cannot alter NEW, so one row and nothing else is the row as written.
     Ok(inserted == 1 && conn.total_changes() == before + 1)
+}
+
+/// Deletes `version`'s row. `Ok(false)` when that was not exactly one row
+/// and nothing else (a trigger interfered), as for [`insert`].
+pub(crate) fn delete(conn: &Connection, table: &Table, version: u64) -> rusqlite::Result<bool> {
+    let sql = format!("DELETE FROM {} WHERE version = ?1", table.quoted);
+    let before = conn.total_changes();
+    let deleted = conn.prepare_cached(&sql)?.execute([version as i64])?;
+    Ok(deleted == 1 && conn.total_changes() == before + 1)
 }
 
 /// The triggers on the history table, by name (named in the error when a

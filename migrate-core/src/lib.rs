@@ -44,6 +44,8 @@ pub mod source;
 pub mod sql;
 
 #[cfg(feature = "sqlite")]
+mod backend;
+#[cfg(feature = "sqlite")]
 pub mod backup;
 #[cfg(feature = "sqlite")]
 mod db;
@@ -58,11 +60,15 @@ mod introspect;
 #[cfg(feature = "sqlite")]
 pub mod maintenance;
 #[cfg(feature = "sqlite")]
+mod pipeline;
+#[cfg(feature = "sqlite")]
 pub mod runner;
 #[cfg(feature = "sqlite")]
 pub mod schema;
 #[cfg(feature = "sqlite")]
 pub mod sets;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 #[cfg(feature = "sqlite")]
 pub mod testing;
 #[cfg(feature = "sqlite")]

@@ -67,9 +67,10 @@ pub enum PlanError {
         /// The highest version of the set.
         highest: Option<u64>,
     },
-    /// `--to` is below what is applied; that would need down migrations.
+    /// The target is below what is applied: going back is a revert.
     #[error(
-        "target version {target} is below the applied version {applied}; migrating down is not supported"
+        "target version {target} is below the applied version {applied}; applying never goes back: revert down \
+         to {target} instead"
     )]
     TargetBelowApplied {
         /// The version asked for.
@@ -77,6 +78,98 @@ pub enum PlanError {
         /// The highest applied version.
         applied: u64,
     },
+    /// A migration to revert that cannot be reverted.
+    #[error("version {version} ({file}) cannot be reverted: {reason}")]
+    Irreversible {
+        /// Its version.
+        version: u64,
+        /// Its file.
+        file: String,
+        /// Why not.
+        reason: Irreversible,
+    },
+}
+
+/// Why a migration cannot be reverted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Irreversible {
+    /// A SQL migration with no down file and no down section.
+    #[error(
+        "it has no down migration; add a `.down.sql` file of the same version beside it (or a \
+         `-- migrate:down` section at its end) that undoes it"
+    )]
+    NoDown,
+    /// A pragma set: what it replaced was never recorded, and some of its
+    /// settings rewrite the whole file.
+    #[error(
+        "it is a pragma set, and pragma sets are not reversible: the values they replaced were not recorded, \
+         and page_size, auto_vacuum and journal_mode rewrite the file; write a new pragma set with the values \
+         you want"
+    )]
+    PragmaSet,
+}
+
+/// How far a revert goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownTarget {
+    /// The last `n` applied migrations (highest versions first).
+    Steps(usize),
+    /// Every applied migration above this version (0: all of them).
+    To(u64),
+}
+
+/// The applied migrations a revert to `target` undoes, highest version
+/// first, each with its file; or why not: an applied version with no file,
+/// or a file edited since it ran.
+///
+/// ```
+/// use migrate_core::plan::{down, DownTarget};
+/// let set = migrate_core::Migrations::from_dir("migrations").unwrap();
+/// // Nothing is applied, so nothing is reverted.
+/// assert!(down(set.as_slice(), &[], DownTarget::To(0)).unwrap().is_empty());
+/// ```
+pub fn down<'a>(
+    set: &'a [Migration],
+    history: &[HistoryRow],
+    target: DownTarget,
+) -> Result<Vec<&'a Migration>, PlanError> {
+    if let DownTarget::To(t) = target
+        && t != 0
+        && set.binary_search_by_key(&t, |m| m.version).is_err()
+        && !history.iter().any(|r| r.version == t)
+    {
+        return Err(PlanError::TargetNotFound {
+            target: t,
+            highest: set.last().map(|m| m.version),
+        });
+    }
+    let chosen: Vec<&HistoryRow> = match target {
+        DownTarget::Steps(n) => history.iter().rev().take(n).collect(),
+        DownTarget::To(t) => history.iter().rev().take_while(|r| r.version > t).collect(),
+    };
+    let mut missing = Vec::new();
+    let mut modified = Vec::new();
+    let mut out = Vec::with_capacity(chosen.len());
+    for row in chosen {
+        match set.binary_search_by_key(&row.version, |m| m.version) {
+            Err(_) => missing.push((row.version, row.name.clone())),
+            Ok(i) if set[i].checksum != row.checksum => modified.push(Modified {
+                version: row.version,
+                file: set[i].file.to_string(),
+                applied: row.checksum.clone(),
+                now: set[i].checksum.to_string(),
+            }),
+            Ok(i) => out.push(&set[i]),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(PlanError::Missing(missing));
+    }
+    if !modified.is_empty() {
+        return Err(PlanError::Modified(modified));
+    }
+    Ok(out)
 }
 
 /// An applied migration whose file changed.

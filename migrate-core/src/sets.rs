@@ -15,8 +15,7 @@ use crate::naming::Kind;
 use crate::source::{Migration, Migrations};
 use crate::sql::quote_identifier as quote;
 
-/// A failed step: the line at fault (if known), the statement, and why.
-pub(crate) type StepError = (Option<u32>, Option<String>, Failure);
+pub(crate) use crate::backend::StepError;
 
 fn sql_error(line: Option<u32>, statement: &str) -> impl Fn(rusqlite::Error) -> StepError + '_ {
     move |e| (line, Some(statement.to_owned()), Failure::Sql(e))
@@ -221,6 +220,16 @@ pub(crate) fn create_indexes(conn: &Connection, set: &IndexSet) -> Result<(), St
     for table in tables {
         let sql = format!("ANALYZE {}", quote(table));
         execute(conn, &sql).map_err(sql_error(None, &sql))?;
+    }
+    Ok(())
+}
+
+/// Reverts an index set: drops each of its indexes (those already gone
+/// are passed over). Call inside the revert's transaction.
+pub(crate) fn drop_indexes(conn: &Connection, set: &IndexSet) -> Result<(), StepError> {
+    for index in &set.indexes {
+        let sql = format!("DROP INDEX IF EXISTS main.{}", quote(&index.name));
+        execute(conn, &sql).map_err(sql_error(Some(index.line), &sql))?;
     }
     Ok(())
 }

@@ -76,6 +76,20 @@ impl Migration {
     pub fn script(&self) -> Result<sql::Script, SqlError> {
         sql::scan(&self.text)
     }
+
+    /// The SQL that reverts this migration, with the file it is in and
+    /// that file's text: its `.down.sql` (or diesel `down.sql`) file, or the
+    /// down section of its own file (dbmate, goose). `None` when it has
+    /// neither.
+    pub fn down_script(&self) -> Result<Option<(&str, &str, sql::Script)>, SqlError> {
+        if let Some(down) = &self.down {
+            return Ok(Some((&down.file, &down.text, sql::scan(&down.text)?)));
+        }
+        if self.kind != Kind::Sql {
+            return Ok(None);
+        }
+        Ok(sql::scan_down(&self.text)?.map(|s| (self.file.as_ref(), self.text.as_ref(), s)))
+    }
 }
 
 /// An ordered, validated set of migrations.
@@ -562,8 +576,15 @@ fn validate(kind: Kind, text: &str) -> Vec<(u32, LoadErrorKind)> {
             .collect()
     };
     match kind {
-        Kind::Sql => match sql::scan(text) {
-            Ok(_) => Vec::new(),
+        // A down section (dbmate, goose) is checked like the up part; the
+        // markers are looked for first, so a plain file is scanned once.
+        Kind::Sql => match sql::scan(text).and_then(|_| {
+            if text.contains("migrate:down") || text.contains("+goose") {
+                sql::scan_down(text)?;
+            }
+            Ok(())
+        }) {
+            Ok(()) => Vec::new(),
             Err(e) => vec![(e.line, LoadErrorKind::Sql(e))],
         },
         Kind::Pragmas => pragmas::parse(text).err().map_or_else(Vec::new, dsl),
@@ -608,13 +629,7 @@ fn check_file(path: String, mut bytes: Vec<u8>) -> Result<Checked, Vec<LoadError
             return Err(vec![error(&path, Some(line), LoadErrorKind::NotUtf8)]);
         }
     };
-    if parsed.direction == Direction::Down {
-        return Ok(Checked::Down {
-            version: parsed.version,
-            path,
-            text,
-        });
-    }
+    // A down file is held to the rules of an up file: it runs the same way.
     let problems = validate(parsed.kind, &text);
     if !problems.is_empty() {
         // Each problem quotes at most its own line, shortened; a file that
@@ -634,6 +649,13 @@ fn check_file(path: String, mut bytes: Vec<u8>) -> Result<Checked, Vec<LoadError
             ));
         }
         return Err(errors);
+    }
+    if parsed.direction == Direction::Down {
+        return Ok(Checked::Down {
+            version: parsed.version,
+            path,
+            text,
+        });
     }
     Ok(Checked::Up(Migration {
         version: parsed.version,

@@ -149,6 +149,29 @@ pub enum SqlErrorKind {
 /// assert_eq!(lines, [2, 3]);
 /// ```
 pub fn scan(text: &str) -> Result<Script, SqlError> {
+    let script = scan_part(text, Section::Up)?;
+    Ok(script.expect("the up part of a file always scans to a script"))
+}
+
+/// Scans the reverse of a SQL migration written in one file: dbmate's
+/// `-- migrate:down` or goose's `-- +goose Down` section, under the same
+/// rules as the up part. `None` when the file has no down section, or one
+/// without statements (nothing to revert with).
+///
+/// ```
+/// use migrate_core::sql::scan_down;
+/// let text = "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n";
+/// let down = scan_down(text).unwrap().unwrap();
+/// assert_eq!(down.statements[0].text(text), "DROP TABLE t;");
+/// assert_eq!(scan_down("CREATE TABLE t (x);").unwrap(), None);
+/// ```
+pub fn scan_down(text: &str) -> Result<Option<Script>, SqlError> {
+    scan_part(text, Section::Down)
+}
+
+/// Scans the `part` of a file: `Section::Up` is the migration (the whole
+/// file when it has no sections), `Section::Down` its down section.
+fn scan_part(text: &str, part: Section) -> Result<Option<Script>, SqlError> {
     let items = split(text)?;
     if items.is_empty() && !has_comment(text) {
         return Err(SqlError {
@@ -157,12 +180,16 @@ pub fn scan(text: &str) -> Result<Script, SqlError> {
         });
     }
 
+    // Directives before the first statement apply to both parts; a
+    // section marker's own (`transaction:false`) to its part only.
     let mut no_transaction = false;
+    let mut down_no_transaction = false;
     let mut foreign_keys_off = false;
     let mut seen_statement = false;
     let mut section = Section::None;
     let mut marker = None;
     let mut statements = Vec::new();
+    let mut down = Vec::new();
     let mut unsectioned = Vec::new();
     for item in items {
         match item {
@@ -190,7 +217,7 @@ pub fn scan(text: &str) -> Result<Script, SqlError> {
                         marker = Some(m);
                         no_transaction |= !transaction;
                     }
-                    Directive::Down => {
+                    Directive::Down { transaction } => {
                         if marker.is_none() {
                             return Err(SqlError {
                                 line,
@@ -198,6 +225,7 @@ pub fn scan(text: &str) -> Result<Script, SqlError> {
                             });
                         }
                         section = Section::Down;
+                        down_no_transaction |= !transaction;
                     }
                     Directive::Unknown(d) => {
                         return Err(SqlError {
@@ -213,7 +241,7 @@ pub fn scan(text: &str) -> Result<Script, SqlError> {
                 match section {
                     Section::None => unsectioned.push(s),
                     Section::Up => statements.push(s),
-                    Section::Down => {}
+                    Section::Down => down.push(s),
                 }
             }
         }
@@ -228,6 +256,13 @@ pub fn scan(text: &str) -> Result<Script, SqlError> {
             }
         }
         None => statements = unsectioned,
+    }
+    if part == Section::Down {
+        if down.is_empty() {
+            return Ok(None);
+        }
+        statements = down;
+        no_transaction |= down_no_transaction;
     }
 
     let mut script = Script {
@@ -246,7 +281,7 @@ pub fn scan(text: &str) -> Result<Script, SqlError> {
         fit_to_transaction(text, &mut script)?;
     }
     refuse_rollback_loss(text, &script)?;
-    Ok(script)
+    Ok(Some(script))
 }
 
 /// Leaves out what the runner does itself (foreign-key switching, the
@@ -683,7 +718,9 @@ enum Directive {
         marker: &'static str,
         transaction: bool,
     },
-    Down,
+    Down {
+        transaction: bool,
+    },
     Unknown(String),
     Ignored,
 }
@@ -712,7 +749,9 @@ fn directive(comment: &str) -> Option<Directive> {
                 marker: "-- migrate:up",
                 transaction: !words.any(|w| w == "transaction:false"),
             },
-            "down" => Directive::Down,
+            "down" => Directive::Down {
+                transaction: !words.any(|w| w == "transaction:false"),
+            },
             _ => Directive::Unknown(format!("migrate:{name}")),
         });
     }
@@ -723,7 +762,7 @@ fn directive(comment: &str) -> Option<Directive> {
                 marker: "-- +goose Up",
                 transaction: true,
             },
-            "down" => Directive::Down,
+            "down" => Directive::Down { transaction: true },
             "no transaction" => Directive::NoTransaction("+goose NO TRANSACTION"),
             _ => Directive::Ignored,
         });

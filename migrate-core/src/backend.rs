@@ -1,0 +1,80 @@
+//! The database seam: everything the step pipeline asks of a database.
+//!
+//! Modelled on sqlx's `Migrate` trait. The pipeline (see `pipeline.rs`)
+//! holds the rules (what runs in which transaction, what is re-read under
+//! the lock, what is recorded when); a backend only knows how its database
+//! does each of these things. SQLite is the one backend today
+//! (`sqlite.rs`); a second one implements this trait and nothing else.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::error::{Error, Failure};
+use crate::pipeline::Set;
+use crate::plan::HistoryRow;
+use crate::source::Migration;
+
+/// A failed statement: the line at fault (if known), the statement as shown
+/// to the user, and why.
+pub(crate) type StepError = (Option<u32>, Option<String>, Failure);
+
+/// What the step pipeline needs from a database.
+pub(crate) trait Backend {
+    /// Refuses, before any change, a run that could not be undone (no
+    /// rollback journal, a read-only session) or whose backup could not be
+    /// written to `backup_to`.
+    fn check_can_run(&mut self, backup_to: Option<&Path>) -> Result<(), Error>;
+
+    /// Whether the recorded history is exactly `set` (the startup check of
+    /// a run with nothing to do). May tidy bookkeeping left by earlier
+    /// builds.
+    fn is_current(&mut self, set: &[Migration], tidy: bool) -> Result<bool, Error>;
+
+    /// Every history row, in version order; empty when there is no history.
+    fn history(&mut self) -> Result<Vec<HistoryRow>, Error>;
+
+    /// Waits for the write lock and begins a transaction that holds it. The
+    /// history table exists inside it (created by the first write).
+    fn begin(&mut self) -> Result<(), Failure>;
+
+    /// Commits the open transaction.
+    fn commit(&mut self) -> Result<(), Failure>;
+
+    /// Rolls back the open transaction, if any, and undoes what
+    /// [`Backend::prepare`] set. Never fails: called on every way out of a
+    /// step.
+    fn rollback(&mut self);
+
+    /// The checksum recorded for `version`, read in the open transaction.
+    fn recorded(&mut self, version: u64) -> Result<Option<String>, Failure>;
+
+    /// Writes `m`'s history row in the open transaction, checked: a row
+    /// that did not go in as written is a failure.
+    fn record(&mut self, m: &Migration, duration: Duration) -> Result<(), Failure>;
+
+    /// Deletes `version`'s history row in the open transaction, checked.
+    fn remove(&mut self, version: u64) -> Result<(), Failure>;
+
+    /// Runs one statement of a file; `line` is where it starts there.
+    fn execute(&mut self, statement: &str, line: u32) -> Result<(), StepError>;
+
+    /// Applies a set (pragmas, indexes) the way the database needs.
+    /// Returns notes for the report.
+    fn apply_set(&mut self, set: &Set) -> Result<Vec<String>, StepError>;
+
+    /// Outside any transaction, before a step: switches foreign-key
+    /// enforcement off when `foreign_keys_off` (the table rebuild).
+    fn prepare(&mut self, foreign_keys_off: bool) -> Result<(), Failure>;
+
+    /// After a step that ran outside a transaction: puts back the session
+    /// settings it must not change for the steps after it (`sql`), or
+    /// learns them again (a pragma set may change them on purpose).
+    fn settle(&mut self, sql: bool) -> Result<(), Failure>;
+
+    /// Before commit: the integrity checks the step needs (foreign keys).
+    fn check(&mut self, foreign_keys_off: bool) -> Result<(), Failure>;
+
+    /// Copies the database to `dest` while this session holds the write
+    /// lock.
+    fn backup(&mut self, dest: &Path) -> Result<(), Error>;
+}

@@ -1,0 +1,387 @@
+//! The step pipeline: the one place where migrations are applied or
+//! reverted, whatever their kind and however the run is grouped.
+//!
+//! Each group of steps (one step, or every step of an atomic run) goes
+//! through the same stages: prepare outside the transaction, take the lock,
+//! re-read the history under it, take the backup, run, record or remove the
+//! history rows, check, commit. A step that runs outside a transaction
+//! releases the lock to run and takes it again to record. The differences
+//! between kinds, directions and modes are data ([`Unit`]), not code.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::backend::{Backend, StepError};
+use crate::dsl::indexes::{self, IndexSet};
+use crate::dsl::pragmas::{self, PragmaSet};
+use crate::error::{Error, Failure, MigrationError, Undone};
+use crate::naming::{Direction, Kind};
+use crate::plan::{Modified, PlanError};
+use crate::runner::{Report, Step};
+use crate::source::{LoadError, LoadErrorKind, Migration};
+use crate::sql::Script;
+
+/// A set a backend applies its own way.
+pub(crate) enum Set {
+    /// A pragma set.
+    Pragmas(PragmaSet),
+    /// An index set.
+    Indexes(IndexSet),
+    /// An index set reverted: its indexes, dropped.
+    DropIndexes(IndexSet),
+}
+
+/// What a step runs.
+pub(crate) enum Work<'a> {
+    /// Statements of `text`: a file, or one section of it.
+    Sql { text: &'a str, script: Script },
+    /// A set.
+    Set(Set),
+}
+
+/// One step of a run: a migration applied or reverted.
+pub(crate) struct Unit<'a> {
+    /// The migration.
+    pub m: &'a Migration,
+    /// The file whose text runs (a revert's down file).
+    pub file: &'a str,
+    /// What runs.
+    pub work: Work<'a>,
+    /// Applied (recorded after) or reverted (its record removed).
+    pub direction: Direction,
+}
+
+impl<'a> Unit<'a> {
+    /// The step that applies `m`. Files were validated when the set was
+    /// loaded; they are parsed again only for what runs now.
+    pub fn apply(m: &'a Migration) -> Result<Unit<'a>, Error> {
+        let first = |errors: Vec<crate::dsl::DslError>| {
+            let e = errors.into_iter().next().expect("a parse error");
+            invalid(&m.file, e.line, LoadErrorKind::Dsl(e))
+        };
+        let work = match m.kind {
+            Kind::Pragmas => Work::Set(Set::Pragmas(pragmas::parse(&m.text).map_err(first)?)),
+            Kind::Indexes => Work::Set(Set::Indexes(indexes::parse(&m.text).map_err(first)?)),
+            _ => Work::Sql {
+                text: &m.text,
+                script: m
+                    .script()
+                    .map_err(|e| invalid(&m.file, e.line, LoadErrorKind::Sql(e)))?,
+            },
+        };
+        Ok(Unit {
+            m,
+            file: &m.file,
+            work,
+            direction: Direction::Up,
+        })
+    }
+
+    /// The step that reverts `m`, or why it cannot be reverted.
+    pub fn revert(m: &'a Migration) -> Result<Unit<'a>, Error> {
+        let refuse = |reason| {
+            Error::Plan(PlanError::Irreversible {
+                version: m.version,
+                file: m.file.to_string(),
+                reason,
+            })
+        };
+        let work = match m.kind {
+            Kind::Pragmas => return Err(refuse(crate::plan::Irreversible::PragmaSet)),
+            Kind::Indexes => {
+                let Work::Set(Set::Indexes(set)) = Unit::apply(m)?.work else {
+                    unreachable!("an index set parses to an index set")
+                };
+                Work::Set(Set::DropIndexes(set))
+            }
+            _ => {
+                let down = m.down_script().map_err(|e| {
+                    let file = m.down.as_ref().map_or(&m.file, |d| &d.file);
+                    invalid(file, e.line, LoadErrorKind::Sql(e))
+                })?;
+                let Some((file, text, script)) = down else {
+                    return Err(refuse(crate::plan::Irreversible::NoDown));
+                };
+                return Ok(Unit {
+                    m,
+                    file,
+                    work: Work::Sql { text, script },
+                    direction: Direction::Down,
+                });
+            }
+        };
+        Ok(Unit {
+            m,
+            file: &m.file,
+            work,
+            direction: Direction::Down,
+        })
+    }
+
+    /// Runs inside the group's transaction (else before the history write).
+    pub fn transactional(&self) -> bool {
+        match &self.work {
+            Work::Sql { script, .. } => !script.no_transaction,
+            Work::Set(Set::Pragmas(_)) => false,
+            Work::Set(_) => true,
+        }
+    }
+
+    fn foreign_keys_off(&self) -> bool {
+        matches!(&self.work, Work::Sql { script, .. } if script.foreign_keys_off)
+    }
+
+    fn step(&self, duration: Duration) -> Step {
+        Step {
+            version: self.m.version,
+            name: self.m.name.to_string(),
+            kind: self.m.kind,
+            file: self.file.to_owned(),
+            direction: self.direction,
+            duration,
+        }
+    }
+
+    /// The step as a dry run lists it.
+    pub fn planned(&self) -> Step {
+        self.step(Duration::ZERO)
+    }
+
+    /// Whether this step still has to run, judged under the lock: another
+    /// process may have applied (or reverted) it since the plan was made.
+    fn due(&self, db: &mut impl Backend) -> Result<bool, Error> {
+        let recorded = db
+            .recorded(self.m.version)
+            .map_err(|cause| self.failure(None, None, cause, &[], Undone::NothingStarted))?;
+        let Some(checksum) = recorded else {
+            return Ok(self.direction == Direction::Up);
+        };
+        if checksum != *self.m.checksum {
+            return Err(PlanError::Modified(vec![Modified {
+                version: self.m.version,
+                file: self.m.file.to_string(),
+                applied: checksum,
+                now: self.m.checksum.to_string(),
+            }])
+            .into());
+        }
+        Ok(self.direction == Direction::Down)
+    }
+
+    /// Runs the step's statements or set; returns notes for the report.
+    fn execute(&self, db: &mut impl Backend) -> Result<Vec<String>, StepError> {
+        match &self.work {
+            Work::Sql { text, script } => {
+                for s in &script.statements {
+                    db.execute(s.text(text), s.line)?;
+                }
+                Ok(Vec::new())
+            }
+            Work::Set(set) => db.apply_set(set),
+        }
+    }
+
+    fn failure(
+        &self,
+        line: Option<u32>,
+        statement: Option<String>,
+        cause: Failure,
+        before: &[u64],
+        undone: Undone,
+    ) -> Error {
+        Error::Migration(Box::new(MigrationError {
+            version: self.m.version,
+            name: self.m.name.to_string(),
+            file: self.file.to_owned(),
+            line,
+            statement,
+            direction: self.direction,
+            applied_before: before.to_vec(),
+            undone,
+            cause,
+        }))
+    }
+}
+
+fn invalid(file: &str, line: u32, kind: LoadErrorKind) -> Error {
+    Error::Load(
+        LoadError {
+            file: file.into(),
+            line: Some(line),
+            kind,
+        }
+        .into(),
+    )
+}
+
+/// How a run is grouped, and what it does besides its steps.
+pub(crate) struct Options<'r> {
+    /// Every step in one transaction: all or nothing.
+    pub atomic: bool,
+    /// A copy of the database taken before the first change.
+    pub backup_to: Option<&'r Path>,
+}
+
+/// Runs `units` in order: each in its own transaction, or all in one.
+pub(crate) fn run(
+    db: &mut impl Backend,
+    units: &[Unit],
+    options: &Options,
+    report: &mut Report,
+) -> Result<(), Error> {
+    if !options.atomic {
+        for unit in units {
+            group(db, std::slice::from_ref(unit), options, report)?;
+        }
+        return Ok(());
+    }
+    if let Some(u) = units.iter().find(|u| !u.transactional()) {
+        return Err(u.failure(None, None, Failure::NotAtomic, &[], Undone::NothingStarted));
+    }
+    group(db, units, options, report)
+}
+
+/// One group through the pipeline; whatever happens, the transaction is
+/// closed and the settings changed for it are put back.
+fn group(
+    db: &mut impl Backend,
+    units: &[Unit],
+    options: &Options,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let result = try_group(db, units, options, report);
+    db.rollback();
+    result
+}
+
+fn try_group(
+    db: &mut impl Backend,
+    units: &[Unit],
+    options: &Options,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let Some(first) = units.first() else {
+        return Ok(());
+    };
+    let undone = if options.atomic {
+        Undone::Run
+    } else {
+        Undone::Migration
+    };
+    let foreign_keys_off = units.iter().any(Unit::foreign_keys_off);
+    let not_started = |cause| first.failure(None, None, cause, &[], Undone::NothingStarted);
+    db.prepare(foreign_keys_off).map_err(not_started)?;
+    db.begin().map_err(not_started)?;
+    let mut due = Vec::with_capacity(units.len());
+    for unit in units {
+        if unit.due(db)? {
+            due.push(unit);
+        } else {
+            report.skipped.push(unit.m.version);
+        }
+    }
+    if due.is_empty() {
+        return Ok(());
+    }
+    if let Some(dest) = options.backup_to
+        && report.backup.is_none()
+    {
+        // Under the lock, so that the copy is the database exactly as this
+        // run's first change finds it.
+        db.backup(dest)?;
+        report.backup = Some(dest.to_owned());
+    }
+    let before = done(report, first.direction);
+    if !first.transactional() {
+        return untransacted(db, first, before, report);
+    }
+
+    let mut ran: Vec<(&Unit, Duration, Vec<String>)> = Vec::with_capacity(due.len());
+    for unit in due {
+        let start = Instant::now();
+        let notes = unit.execute(db).map_err(|(line, statement, cause)| {
+            let mut before = before.clone();
+            before.extend(ran.iter().map(|(u, ..)| u.m.version));
+            unit.failure(line, statement, cause, &before, undone)
+        })?;
+        ran.push((unit, start.elapsed(), notes));
+    }
+    // The history writes go in after the last step of the group: in an
+    // atomic run, one statement prepared once (after each step's DDL it
+    // would be prepared again).
+    let last = ran.last().expect("a step ran").0;
+    for (i, (unit, duration, _)) in ran.iter().enumerate() {
+        let written = match unit.direction {
+            Direction::Up => db.record(unit.m, *duration),
+            Direction::Down => db.remove(unit.m.version),
+        };
+        written.map_err(|cause| {
+            let mut before = before.clone();
+            before.extend(ran[..i].iter().map(|(u, ..)| u.m.version));
+            unit.failure(None, None, cause, &before, undone)
+        })?;
+    }
+    let fail = |cause| {
+        let mut before = before.clone();
+        before.extend(ran[..ran.len() - 1].iter().map(|(u, ..)| u.m.version));
+        last.failure(None, None, cause, &before, undone)
+    };
+    db.check(foreign_keys_off).map_err(fail)?;
+    db.commit().map_err(fail)?;
+    for (unit, duration, notes) in ran {
+        finish(report, unit, duration, notes);
+    }
+    Ok(())
+}
+
+/// A step outside a transaction (a `no-transaction` file, a pragma set):
+/// the lock is released while it runs and taken again to record it, which
+/// happens only if no other process recorded it meanwhile.
+fn untransacted(
+    db: &mut impl Backend,
+    unit: &Unit,
+    before: Vec<u64>,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let fail = |(line, statement, cause): StepError| {
+        unit.failure(line, statement, cause, &before, Undone::Nothing)
+    };
+    db.commit().map_err(|e| fail((None, None, e)))?;
+    let start = Instant::now();
+    let executed = unit.execute(db);
+    let settled = db.settle(matches!(unit.work, Work::Sql { .. }));
+    let notes = executed.map_err(fail)?;
+    settled.map_err(|e| fail((None, None, e)))?;
+    let duration = start.elapsed();
+    db.begin().map_err(|e| fail((None, None, e)))?;
+    if unit.due(db)? {
+        let written = match unit.direction {
+            Direction::Up => db.record(unit.m, duration),
+            Direction::Down => db.remove(unit.m.version),
+        };
+        written.map_err(|e| fail((None, None, e)))?;
+    }
+    db.commit().map_err(|e| fail((None, None, e)))?;
+    finish(report, unit, duration, notes);
+    Ok(())
+}
+
+/// The versions this run applied (or reverted) so far.
+fn done(report: &Report, direction: Direction) -> Vec<u64> {
+    let steps = match direction {
+        Direction::Up => &report.applied,
+        Direction::Down => &report.reverted,
+    };
+    steps.iter().map(|s| s.version).collect()
+}
+
+fn finish(report: &mut Report, unit: &Unit, duration: Duration, notes: Vec<String>) {
+    let step = unit.step(duration);
+    match unit.direction {
+        Direction::Up => report.applied.push(step),
+        Direction::Down => report.reverted.push(step),
+    }
+    report
+        .notes
+        .extend(notes.into_iter().map(|n| format!("{}: {n}", unit.file)));
+}

@@ -1,0 +1,395 @@
+//! The SQLite backend of the step pipeline: a user's `rusqlite::Connection`
+//! behind the [`Backend`] seam.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::backend::{Backend, StepError};
+use crate::error::{Cascade, Error, Failure, Violation};
+use crate::history::{self, Table};
+use crate::introspect;
+use crate::pipeline::Set;
+use crate::plan::HistoryRow;
+use crate::sets;
+use crate::source::Migration;
+use crate::sql::{self, quote_identifier as quote};
+
+/// A connection being migrated, and what the run has learnt about it.
+pub(crate) struct Sqlite<'c> {
+    conn: &'c Connection,
+    table: &'c Table,
+    /// Replaying files into an in-memory database for `verify`: pragma sets
+    /// are skipped, `ATTACH` attaches memory, `VACUUM` is left out.
+    replay: bool,
+    /// The history table is known to exist (`rollback` forgets it: the
+    /// table may have been created in the transaction it undid).
+    history_ready: bool,
+    /// An earlier build's fingerprint table was looked for (and dropped).
+    legacy_done: bool,
+    /// Whether the connection enforces foreign keys; `None` until asked,
+    /// and again after a pragma set (which may change it on purpose).
+    foreign_keys: Option<bool>,
+    /// Foreign keys were switched off for a step: switch them back on.
+    restore_foreign_keys: bool,
+    /// A transaction of ours is open.
+    open: bool,
+}
+
+impl<'c> Sqlite<'c> {
+    /// The backend for `conn`, with the history in `table`.
+    pub fn new(conn: &'c Connection, table: &'c Table, replay: bool) -> Sqlite<'c> {
+        Sqlite {
+            conn,
+            table,
+            replay,
+            history_ready: false,
+            legacy_done: false,
+            foreign_keys: None,
+            restore_foreign_keys: false,
+            open: false,
+        }
+    }
+
+    fn foreign_keys_on(&mut self) -> rusqlite::Result<bool> {
+        if let Some(on) = self.foreign_keys {
+            return Ok(on);
+        }
+        let on = foreign_keys_on(self.conn)?;
+        self.foreign_keys = Some(on);
+        Ok(on)
+    }
+}
+
+impl Backend for Sqlite<'_> {
+    fn check_can_run(&mut self, backup_to: Option<&Path>) -> Result<(), Error> {
+        let conn = self.conn;
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        let mode = mode.to_ascii_lowercase();
+        let in_memory = conn.path().is_none_or(str::is_empty);
+        if mode == "off" || (mode == "memory" && !in_memory) {
+            return Err(Error::NoRollback { mode });
+        }
+        if conn.query_row("PRAGMA query_only", [], |r| r.get::<_, i64>(0))? != 0 {
+            return Err(Error::QueryOnly);
+        }
+        if let Some(dest) = backup_to {
+            // Refused early; the backup itself is taken under the write
+            // lock, just before the first change.
+            crate::backup::check_dest(conn, dest, false)?;
+        }
+        Ok(())
+    }
+
+    fn is_current(&mut self, set: &[Migration], tidy: bool) -> Result<bool, Error> {
+        if !history::matches(self.conn, self.table, set)? {
+            return Ok(false);
+        }
+        if tidy && history::has_legacy(self.conn, self.table) {
+            // Upgrade a database of an earlier build in place; a read-only
+            // database simply keeps the old table.
+            let _ = upgrade_legacy(self.conn, self.table);
+        }
+        Ok(true)
+    }
+
+    fn history(&mut self) -> Result<Vec<HistoryRow>, Error> {
+        let rows = history::read(self.conn, self.table)?;
+        self.history_ready = !rows.is_empty();
+        Ok(rows)
+    }
+
+    fn begin(&mut self) -> Result<(), Failure> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(Failure::Sql)?;
+        self.open = true;
+        if !self.legacy_done {
+            if history::has_legacy(self.conn, self.table) {
+                history::drop_legacy(self.conn, self.table).map_err(Failure::Sql)?;
+            }
+            self.legacy_done = true;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), Failure> {
+        self.conn.execute_batch("COMMIT").map_err(Failure::Sql)?;
+        self.open = false;
+        Ok(())
+    }
+
+    fn rollback(&mut self) {
+        if self.open && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            // A history table created in it is gone with it.
+            self.history_ready = false;
+        }
+        self.open = false;
+        if std::mem::take(&mut self.restore_foreign_keys) {
+            let _ = self.conn.execute_batch("PRAGMA foreign_keys = ON");
+        }
+    }
+
+    fn recorded(&mut self, version: u64) -> Result<Option<String>, Failure> {
+        if !self.history_ready {
+            if !history::exists(self.conn, self.table).map_err(Failure::Sql)? {
+                return Ok(None);
+            }
+            self.history_ready = true;
+        }
+        history::checksum_of(self.conn, self.table, version).map_err(Failure::Sql)
+    }
+
+    fn record(&mut self, m: &Migration, duration: Duration) -> Result<(), Failure> {
+        // Created with the first row, in its transaction: a failed first
+        // run leaves no empty history table behind.
+        if !self.history_ready {
+            history::create(self.conn, self.table).map_err(Failure::Sql)?;
+            self.history_ready = true;
+        }
+        let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        if history::insert(self.conn, self.table, m, millis).map_err(Failure::Sql)? {
+            return Ok(());
+        }
+        Err(self.not_written())
+    }
+
+    fn remove(&mut self, version: u64) -> Result<(), Failure> {
+        if history::delete(self.conn, self.table, version).map_err(Failure::Sql)? {
+            return Ok(());
+        }
+        Err(self.not_written())
+    }
+
+    fn execute(&mut self, written: &str, line: u32) -> Result<(), StepError> {
+        let attach;
+        let text = match self.replay.then(|| sql::replay_form(written)) {
+            Some(sql::Replay::Skip) => return Ok(()),
+            Some(sql::Replay::AttachMemory(name)) => {
+                attach = format!("ATTACH ':memory:' AS {}", quote(&name));
+                attach.as_str()
+            }
+            _ => written,
+        };
+        if let Some(table) = sql::dropped_table(text) {
+            guard_drop(self.conn, &table)
+                .map_err(|cause| (Some(line), Some(sql::shorten(text)), cause))?;
+        }
+        crate::db::execute(self.conn, text).map_err(|e| {
+            let line = match &e {
+                rusqlite::Error::SqlInputError { offset, .. } if *offset > 0 => {
+                    let offset = (*offset as usize).min(text.len());
+                    line + text.as_bytes()[..offset]
+                        .iter()
+                        .filter(|&&b| b == b'\n')
+                        .count() as u32
+                }
+                _ => line,
+            };
+            (Some(line), Some(sql::shorten(text)), Failure::Sql(e))
+        })
+    }
+
+    fn apply_set(&mut self, set: &Set) -> Result<Vec<String>, StepError> {
+        match set {
+            Set::Pragmas(_) if self.replay => Ok(Vec::new()),
+            Set::Pragmas(set) => sets::apply_pragmas(self.conn, set),
+            Set::Indexes(set) => sets::create_indexes(self.conn, set).map(|()| Vec::new()),
+            Set::DropIndexes(set) => sets::drop_indexes(self.conn, set).map(|()| Vec::new()),
+        }
+    }
+
+    fn prepare(&mut self, foreign_keys_off: bool) -> Result<(), Failure> {
+        // Inside a transaction the pragma is a silent no-op, so this runs
+        // before `BEGIN`; `rollback` switches them back on.
+        // The setting is learnt here (once: it is cached) so that `settle`
+        // can put it back after a step outside a transaction.
+        let on = self.foreign_keys_on().map_err(Failure::Sql)?;
+        if foreign_keys_off && on {
+            self.conn
+                .execute_batch("PRAGMA foreign_keys = OFF")
+                .map_err(Failure::Sql)?;
+            self.restore_foreign_keys = true;
+        }
+        Ok(())
+    }
+
+    fn settle(&mut self, sql: bool) -> Result<(), Failure> {
+        let Some(before) = self.foreign_keys.filter(|_| sql) else {
+            // A pragma set's per-connection pragmas are the connection
+            // profile: what it set stays, and is asked again when needed.
+            self.foreign_keys = None;
+            return Ok(());
+        };
+        // A no-transaction file does not get to change the foreign-key
+        // setting of the steps after it.
+        if foreign_keys_on(self.conn).map_err(Failure::Sql)? != before {
+            self.conn
+                .execute_batch(if before {
+                    "PRAGMA foreign_keys = ON"
+                } else {
+                    "PRAGMA foreign_keys = OFF"
+                })
+                .map_err(Failure::Sql)?;
+        }
+        Ok(())
+    }
+
+    fn check(&mut self, foreign_keys_off: bool) -> Result<(), Failure> {
+        if foreign_keys_off
+            || self.restore_foreign_keys
+            || self.foreign_keys_on().map_err(Failure::Sql)?
+        {
+            check_foreign_keys(self.conn)?;
+        }
+        Ok(())
+    }
+
+    fn backup(&mut self, dest: &Path) -> Result<(), Error> {
+        crate::backup::backup_locked(self.conn, dest)?;
+        Ok(())
+    }
+}
+
+impl Sqlite<'_> {
+    /// A history write that did not go in as written: a trigger on the
+    /// history table changed it.
+    fn not_written(&self) -> Failure {
+        Failure::HistoryNotWritten {
+            table: self.table.name().to_owned(),
+            triggers: history::triggers(self.conn, self.table).unwrap_or_default(),
+        }
+    }
+}
+
+/// Drops the fingerprint table of an earlier build, in its own short
+/// write transaction.
+fn upgrade_legacy(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
+    // rusqlite's guard rolls back on drop, a failed COMMIT included.
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    history::drop_legacy(&tx, table)?;
+    tx.commit()
+}
+
+/// Stops a `DROP TABLE` that would delete or change rows of other tables:
+/// with foreign keys on, SQLite deletes every row of the table first, and
+/// that fires the `ON DELETE CASCADE`, `SET NULL` and `SET DEFAULT` actions
+/// of the tables that reference it (a silent loss in a table rebuild
+/// written without `PRAGMA foreign_keys = OFF`). Counts, before the drop,
+/// the child rows that reference a row of the table.
+fn guard_drop(conn: &Connection, table: &str) -> Result<(), Failure> {
+    let sql = |e| Failure::Sql(e);
+    if !foreign_keys_on(conn).map_err(sql)? {
+        return Ok(());
+    }
+    let found: Option<String> = conn
+        .query_row(
+            "SELECT name FROM main.sqlite_schema WHERE type = 'table' AND lower(name) = ?1",
+            [table],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql)?;
+    let Some(parent) = found else {
+        return Ok(()); // DROP TABLE IF EXISTS of nothing, or another schema's
+    };
+    let keys: Vec<introspect::ForeignKey> = introspect::foreign_keys_to(conn, &parent)
+        .map_err(sql)?
+        .into_iter()
+        .filter(|k| matches!(k.on_delete.as_str(), "CASCADE" | "SET NULL" | "SET DEFAULT"))
+        .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let primary_key = introspect::primary_key(conn, &parent).map_err(sql)?;
+    let mut children: Vec<Cascade> = Vec::new();
+    for key in keys {
+        let matches = key
+            .from
+            .iter()
+            .zip(&key.to)
+            .enumerate()
+            .map(|(i, (from, to))| {
+                let to = match to {
+                    Some(to) => quote(to),
+                    None => primary_key.get(i).map_or("rowid".into(), |c| quote(c)),
+                };
+                format!("p.{to} = c.{}", quote(from))
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let count = format!(
+            "SELECT count(*) FROM main.{} AS c WHERE EXISTS (SELECT 1 FROM main.{} AS p WHERE {matches})",
+            quote(&key.child),
+            quote(&parent)
+        );
+        let rows: i64 = conn.query_row(&count, [], |r| r.get(0)).map_err(sql)?;
+        if rows > 0 {
+            match children
+                .iter_mut()
+                .find(|c| c.table == key.child && c.action == key.on_delete)
+            {
+                Some(c) => c.rows += rows as u64,
+                None => children.push(Cascade {
+                    table: key.child,
+                    action: key.on_delete,
+                    rows: rows as u64,
+                }),
+            }
+        }
+    }
+    if children.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::CascadingDrop {
+        table: parent,
+        children,
+    })
+}
+
+fn check_foreign_keys(conn: &Connection) -> Result<(), Failure> {
+    let found = (|| {
+        let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Violation {
+                table: r.get(0)?,
+                rowid: r.get(1)?,
+                parent: r.get(2)?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+    })()
+    .map_err(Failure::Sql)?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    // Each parent once (a check can list thousands of rows), looked up in
+    // SQLite's in-memory schema.
+    let mut parents: Vec<&str> = found.iter().map(|v| v.parent.as_str()).collect();
+    parents.sort_unstable();
+    parents.dedup();
+    let mut missing: Vec<String> = Vec::new();
+    for parent in parents {
+        if !conn
+            .table_exists(Some("main"), parent)
+            .map_err(Failure::Sql)?
+        {
+            missing.push(parent.to_owned());
+        }
+    }
+    if missing.is_empty() {
+        Err(Failure::ForeignKeys(found))
+    } else {
+        Err(Failure::MissingParent {
+            violations: found,
+            missing,
+        })
+    }
+}
+
+fn foreign_keys_on(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row("PRAGMA foreign_keys", [], |r| r.get::<_, i64>(0))
+        .map(|v| v != 0)
+}
