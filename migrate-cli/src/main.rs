@@ -69,6 +69,10 @@ enum ColorChoice {
 enum Command {
     /// Apply pending migrations, each in its own transaction.
     Up(up::UpArgs),
+    /// Revert applied migrations, newest first (default: the last one), each in its own transaction.
+    Down(down::DownArgs),
+    /// Revert the last applied migration, then apply it again.
+    Redo(redo::RedoArgs),
     /// Show every migration and whether it is applied, pending, modified or missing.
     Status(status::StatusArgs),
     /// Check the database against its migrations: checksums, drift, pragmas, indexes, plan assertions.
@@ -148,6 +152,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
         Command::New(args) => new::run(g, &args),
         Command::Up(args) => up::run(Context::migrating(g)?, args),
+        Command::Down(args) => down::run(Context::migrating(g)?, args),
+        Command::Redo(args) => redo::run(Context::migrating(g)?, args),
         Command::Status(args) => status::run(Context::migrating(g)?, args),
         Command::Verify(args) => verify::run(Context::migrating(g)?, &args),
         Command::Schema(args) => schema::run(Context::operating(g)?, &args),

@@ -34,6 +34,11 @@ const FIXTURES: &[(&str, &[File])] = &[
     ("pragma_out_of_range", &[("1_settings.pragmas", b"busy_timeout = 2147483648\n")]),
     ("synchronous", &[("1_sync.sql", b"-- speed things up\n\nPRAGMA synchronous = NORMAL;\n")]),
     ("vacuum", &[("1_vacuum.sql", b"DELETE FROM a;\nVACUUM;\n")]),
+    ("down_vacuum", &[
+        ("1_a.up.sql", b"CREATE TABLE a (x);\n"),
+        ("1_a.down.sql", b"DROP TABLE a;\nVACUUM;\n"),
+    ]),
+    ("down_section", &[("1_a.sql", b"-- +goose Up\nCREATE TABLE a (x);\n\n-- +goose Down\nDROP TABLE a;\nPRAGMA journal_mode = off;\n")]),
     ("unknown_pragma", &[("1_settings.pragmas", b"preset balanced\njornal_mode = wal\n")]),
     ("bad_pragma_value", &[("1_settings.pragmas", b"synchronous = sometimes\n")]),
     ("bad_preset", &[("1_settings.pragmas", b"-- tuning\npreset fastest\n")]),

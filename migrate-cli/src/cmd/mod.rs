@@ -3,8 +3,10 @@
 pub(crate) mod backup;
 pub(crate) mod checkpoint;
 pub(crate) mod doctor;
+pub(crate) mod down;
 pub(crate) mod new;
 pub(crate) mod optimize;
+pub(crate) mod redo;
 pub(crate) mod schema;
 pub(crate) mod status;
 pub(crate) mod up;

@@ -21,8 +21,12 @@ impl Project {
         p
     }
 
+    /// Writes `migrations/<name>`; `name` may hold a folder (diesel's
+    /// `2024-01-31-120000_users/up.sql`).
     pub fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.dir.path().join("migrations").join(name), text).unwrap();
+        let path = self.dir.path().join("migrations").join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
     }
 
     pub fn db(&self) -> PathBuf {

@@ -1,0 +1,5 @@
+static MIGRATIONS: migrate_core::Migrations = migrate_macros::embed_migrations!("fixtures/down_vacuum");
+
+fn main() {
+    let _ = MIGRATIONS.len();
+}
