@@ -108,6 +108,11 @@ impl Context {
         self.open(false)
     }
 
+    /// A runner for the set, keeping its history in the chosen table.
+    pub(crate) fn runner(&self) -> migrate_core::Runner<'_> {
+        self.set.runner().table(self.table.clone())
+    }
+
     /// A database error says which database.
     pub(crate) fn in_database(&self, e: migrate_core::Error) -> Failure {
         let database = self.database.display();

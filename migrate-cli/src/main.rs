@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod cmd;
 mod context;
+mod report;
 mod style;
 use cmd::*;
 use context::Context;

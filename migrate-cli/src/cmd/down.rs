@@ -1,16 +1,13 @@
 //! `down`: revert applied migrations, newest first.
 
-use std::io::{self, Write};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
-use migrate_core::Report;
+use migrate_core::naming::Direction;
 use migrate_core::plan::DownTarget;
 
-use crate::Failure;
-use crate::cmd::up::ms;
 use crate::context::Context;
+use crate::{Failure, report};
 
 #[derive(Debug, Args)]
 pub(crate) struct DownArgs {
@@ -35,78 +32,11 @@ pub(crate) fn run(mut ctx: Context, args: DownArgs) -> Result<u8, Failure> {
     };
     let mut conn = ctx.open_existing()?;
     let report = ctx
-        .set
         .runner()
-        .table(ctx.table.clone())
         .dry_run(args.dry_run)
         .backup_to(args.backup)
         .down(&mut conn, target)
         .map_err(|e| ctx.in_database(e))?;
-    print_report(&report, args.dry_run)?;
+    report::print(&report, args.dry_run, Direction::Down)?;
     Ok(0)
-}
-
-/// Prints what a revert (or a redo) did, or would do.
-pub(crate) fn print_report(report: &Report, dry_run: bool) -> io::Result<()> {
-    if let Some(path) = &report.backup {
-        eprintln!(
-            "note: backed up to {} before the first change",
-            path.display()
-        );
-    }
-    let mut out = io::stdout().lock();
-    if dry_run {
-        if report.planned.is_empty() {
-            writeln!(out, "nothing to revert")?;
-        }
-        for s in &report.planned {
-            let verb = match s.direction {
-                migrate_core::naming::Direction::Down => "would revert",
-                migrate_core::naming::Direction::Up => "would apply",
-            };
-            writeln!(out, "{verb} {} {} ({})", s.version, s.name, s.file)?;
-        }
-        return Ok(());
-    }
-    for s in &report.reverted {
-        writeln!(
-            out,
-            "reverted {} {} ({:.1} ms)",
-            s.version,
-            s.name,
-            ms(s.duration)
-        )?;
-    }
-    for s in &report.applied {
-        writeln!(
-            out,
-            "applied {} {} ({:.1} ms)",
-            s.version,
-            s.name,
-            ms(s.duration)
-        )?;
-    }
-    for v in &report.skipped {
-        writeln!(out, "skipped {v} (changed by another process meanwhile)")?;
-    }
-    if report.reverted.is_empty() && report.skipped.is_empty() {
-        writeln!(out, "nothing to revert")?;
-    } else {
-        let steps = report.reverted.iter().chain(&report.applied);
-        let total: Duration = steps.map(|s| s.duration).sum();
-        let applied = match report.applied.len() {
-            0 => String::new(),
-            n => format!(" and {n} applied"),
-        };
-        writeln!(
-            out,
-            "{} reverted{applied} in {:.1} ms",
-            report.reverted.len(),
-            ms(total)
-        )?;
-    }
-    for note in &report.notes {
-        eprintln!("note: {note}");
-    }
-    Ok(())
 }

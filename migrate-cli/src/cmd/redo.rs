@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::Failure;
-use crate::cmd::down::print_report;
+use migrate_core::naming::Direction;
+
 use crate::context::Context;
+use crate::{Failure, report};
 
 #[derive(Debug, Args)]
 pub(crate) struct RedoArgs {
@@ -21,16 +22,11 @@ pub(crate) struct RedoArgs {
 pub(crate) fn run(mut ctx: Context, args: RedoArgs) -> Result<u8, Failure> {
     let mut conn = ctx.open_existing()?;
     let report = ctx
-        .set
         .runner()
-        .table(ctx.table.clone())
         .dry_run(args.dry_run)
         .backup_to(args.backup)
         .redo(&mut conn)
         .map_err(|e| ctx.in_database(e))?;
-    print_report(&report, args.dry_run)?;
-    for warning in &report.warnings {
-        eprintln!("{} {warning}", crate::style::warning());
-    }
+    report::print(&report, args.dry_run, Direction::Down)?;
     Ok(0)
 }

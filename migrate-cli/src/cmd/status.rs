@@ -25,11 +25,7 @@ pub(crate) fn run(mut ctx: Context, args: StatusArgs) -> Result<u8, Failure> {
     // Status never creates the database: a missing file has everything pending.
     let rows = if ctx.database.exists() {
         let conn = ctx.open(false)?;
-        ctx.set
-            .runner()
-            .table(ctx.table.clone())
-            .status(&conn)
-            .map_err(|e| ctx.in_database(e))?
+        ctx.runner().status(&conn).map_err(|e| ctx.in_database(e))?
     } else {
         eprintln!("note: {} does not exist yet", ctx.database.display());
         ctx.set.runner().status(&Connection::open_in_memory()?)?
