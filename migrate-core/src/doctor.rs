@@ -169,7 +169,7 @@ fn foreign_keys(conn: &Connection, c: &mut Checkup) -> rusqlite::Result<()> {
 
 fn pragmas_of(conn: &Connection, set: &Migrations, c: &mut Checkup) -> rusqlite::Result<()> {
     let persistent: Vec<(String, pragmas::Setting)> =
-        sets::settings_of(set.iter(), Scope::Persistent)
+        crate::profile::settings_of(set.iter(), Scope::Persistent)
             .into_iter()
             .map(|(m, s)| (m.file.to_string(), s))
             .collect();

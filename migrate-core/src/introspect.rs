@@ -4,6 +4,9 @@
 
 use rusqlite::Connection;
 
+use crate::db::execute;
+use crate::dsl::indexes::{Expect, Index};
+
 /// Whether two statements are the same but for spacing, case outside
 /// quotes, and comments.
 pub(crate) fn same_sql(a: &str, b: &str) -> bool {
@@ -215,4 +218,78 @@ pub(crate) fn primary_key(conn: &Connection, table: &str) -> rusqlite::Result<Ve
     conn.prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")?
         .query_map([table], |r| r.get(0))?
         .collect()
+}
+
+/// The names of `table`'s columns, hidden ones included.
+pub(crate) fn table_columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1)")?;
+    let rows = stmt.query_map([table], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// The names of every table.
+pub(crate) fn tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// The SQL of the index called `name`, if there is one.
+pub(crate) fn existing_index(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
+    let mut stmt = conn.prepare("SELECT coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND name = ?1 COLLATE NOCASE")?;
+    let mut rows = stmt.query([name])?;
+    Ok(match rows.next()? {
+        Some(r) => Some(r.get(0)?),
+        None => None,
+    })
+}
+
+/// Whether the existing index `index.name` is `index`: same table,
+/// uniqueness, key columns (as SQLite resolved them, defaults included) and
+/// condition.
+pub(crate) fn same_definition(
+    conn: &Connection,
+    index: &Index,
+    existing_sql: &str,
+) -> rusqlite::Result<bool> {
+    if same_sql(existing_sql, &index.sql()) {
+        return Ok(true);
+    }
+    // The wanted index is built on an empty copy of its table in memory:
+    // nothing is written to the database, and no rows are indexed.
+    let table: String = conn.query_row(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+        [&index.table],
+        |r| r.get(0),
+    )?;
+    let scratch = Connection::open_in_memory()?;
+    execute(&scratch, &table)?;
+    execute(&scratch, &index.sql())?;
+    Ok(index_shape(&scratch, &index.name)? == index_shape(conn, &index.name)?)
+}
+
+/// Checks an `expect` line: the query's plan must use the index. On failure,
+/// the plan as SQLite reported it.
+pub(crate) fn check_expect(conn: &Connection, expect: &Expect) -> Result<(), String> {
+    let plan =
+        query_plan(conn, &expect.query).map_err(|e| format!("cannot plan the query: {e}"))?;
+    let uses = plan.iter().any(|detail| {
+        let words: Vec<&str> = detail.split([' ', '(']).collect();
+        words
+            .windows(2)
+            .any(|w| w[0] == "INDEX" && w[1].eq_ignore_ascii_case(&expect.index))
+    });
+    if uses { Ok(()) } else { Err(plan.join("; ")) }
+}
+
+/// The plan's detail lines. Parameters stay unbound (NULL): planning does
+/// not depend on their values.
+fn query_plan(conn: &Connection, query: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {query}"))?;
+    let mut rows = stmt.raw_query();
+    let mut details = Vec::new();
+    while let Some(row) = rows.next()? {
+        details.push(row.get::<_, String>(3)?);
+    }
+    Ok(details)
 }

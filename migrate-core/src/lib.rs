@@ -6,6 +6,7 @@ pub mod checksum;
 pub mod dsl;
 pub mod naming;
 pub mod plan;
+pub mod profile;
 pub mod source;
 pub mod sql;
 

@@ -1,7 +1,6 @@
 //! The runner: validates the whole plan, then applies each migration in its
 //! own `BEGIN IMMEDIATE` transaction and records it in the history table.
 
-use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -13,41 +12,12 @@ use crate::history::{self, Table};
 use crate::naming::{Direction, Kind};
 use crate::pipeline::{self, Unit};
 use crate::plan::{self, DownTarget, PlanOptions, StatusRow};
-use crate::sets;
 use crate::source::Migrations;
 use crate::sqlite::Sqlite;
 
 /// The busy timeout [`Migrations::open`] sets: how long a connection waits
 /// for another's write lock before failing.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
-
-impl Migrations {
-    /// A runner for this set, with default options.
-    pub fn runner(&self) -> Runner<'_> {
-        Runner::new(self)
-    }
-
-    /// Opens (or creates) the database at `path`, sets a busy timeout of
-    /// 5 s, applies the connection profile (the per-connection pragmas of
-    /// every pragma set, whose `busy_timeout` wins), and applies every
-    /// pending migration.
-    ///
-    /// ```
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);").unwrap();
-    /// # let set = migrate_core::Migrations::from_dir(dir.path()).unwrap();
-    /// let conn = set.open(dir.path().join("app.db"))?;
-    /// conn.execute("INSERT INTO users (id) VALUES (1)", [])?;
-    /// # Ok::<(), migrate_core::Error>(())
-    /// ```
-    pub fn open(&self, path: impl AsRef<Path>) -> Result<Connection, Error> {
-        let mut conn = Connection::open(path)?;
-        conn.busy_timeout(DEFAULT_BUSY_TIMEOUT)?;
-        self.profile().apply(&conn)?;
-        self.runner().run(&mut conn)?;
-        Ok(conn)
-    }
-}
 
 /// Applies a [`Migrations`] set to a connection.
 #[derive(Debug, Clone)]
@@ -187,7 +157,7 @@ impl<'m> Runner<'m> {
                 continue;
             };
             for e in &set.expects {
-                if let Err(plan) = sets::check_expect(conn, e) {
+                if let Err(plan) = crate::introspect::check_expect(conn, e) {
                     report.warnings.push(format!(
                         "{}:{}: the plan of \"{}\" does not use {}: {plan}",
                         m.file, e.line, e.query, e.index

@@ -1,18 +1,12 @@
-//! Applying pragma sets and index sets the way SQLite needs, and the
-//! connection profile that per-connection pragmas form.
-
-use std::borrow::Cow;
+//! Applying pragma sets and index sets the way SQLite needs.
 
 use rusqlite::Connection;
 
 use crate::db::{execute, execute_waiting, read_pragma};
-use crate::dsl::catalogue::Scope;
-use crate::dsl::indexes::{Expect, Index, IndexSet};
-use crate::dsl::pragmas::{self, PragmaSet, Setting};
+use crate::dsl::indexes::{Index, IndexSet};
+use crate::dsl::pragmas::{PragmaSet, Setting};
 use crate::error::Failure;
-use crate::introspect::{index_shape, same_sql};
-use crate::naming::Kind;
-use crate::source::{Migration, Migrations};
+use crate::introspect::{existing_index, same_definition, table_columns, tables};
 use crate::sql::quote_identifier as quote;
 
 pub(crate) use crate::backend::StepError;
@@ -107,84 +101,6 @@ pub(crate) fn apply_pragmas(conn: &Connection, set: &PragmaSet) -> Result<Vec<St
     Ok(notes)
 }
 
-/// The per-connection pragmas of every pragma set of a migration set (later
-/// sets override earlier keys). [`Migrations::open`] and the CLI apply it to
-/// every connection they open, since these pragmas do not persist.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Profile {
-    /// The settings, each with the file that set it.
-    pub settings: Vec<(Cow<'static, str>, Setting)>,
-}
-
-impl Profile {
-    /// Applies every setting to `conn`, `busy_timeout` first so that the
-    /// others wait for locks. Does not read them back (see [`Profile::check`]).
-    pub fn apply(&self, conn: &Connection) -> rusqlite::Result<()> {
-        let (first, rest): (Vec<_>, Vec<_>) = self
-            .settings
-            .iter()
-            .partition(|(_, s)| s.pragma.name == "busy_timeout");
-        for (_, s) in first.into_iter().chain(rest) {
-            execute(conn, &s.sql())?;
-        }
-        Ok(())
-    }
-
-    /// Each setting that `conn` does not report back, with its file.
-    pub fn check(&self, conn: &Connection) -> Vec<(String, u32, Failure)> {
-        self.settings
-            .iter()
-            .filter_map(|(file, s)| {
-                check_setting(conn, s)
-                    .err()
-                    .map(|f| (file.to_string(), s.line, f))
-            })
-            .collect()
-    }
-
-    /// True when there is nothing to apply.
-    pub fn is_empty(&self) -> bool {
-        self.settings.is_empty()
-    }
-}
-
-impl Migrations {
-    /// The connection profile: the per-connection settings of every pragma
-    /// set, later sets overriding earlier ones. Parsed once per set.
-    pub fn profile(&self) -> &Profile {
-        self.profile.get_or_init(|| self.parse_profile())
-    }
-
-    fn parse_profile(&self) -> Profile {
-        Profile {
-            settings: settings_of(self.iter(), Scope::Connection)
-                .into_iter()
-                .map(|(m, s)| (m.file.clone(), s))
-                .collect(),
-        }
-    }
-}
-
-/// The settings of `scope` that the pragma sets among `migrations` leave in
-/// force, a later set overriding an earlier one's key, each with its set.
-pub(crate) fn settings_of<'a>(
-    migrations: impl Iterator<Item = &'a Migration>,
-    scope: Scope,
-) -> Vec<(&'a Migration, Setting)> {
-    let mut settings: Vec<(&Migration, Setting)> = Vec::new();
-    for m in migrations.filter(|m| m.kind == Kind::Pragmas) {
-        // Validated when the set was built; a bad set adds nothing here.
-        let Ok(set) = pragmas::parse(&m.text) else {
-            continue;
-        };
-        for s in set.settings.into_iter().filter(|s| s.scope() == scope) {
-            settings.retain(|(_, old)| old.pragma.name != s.pragma.name);
-            settings.push((m, s));
-        }
-    }
-    settings
-}
-
 /// Checks every table and column of `set` against the live schema, then
 /// creates its indexes (an existing one must have the same definition) and
 /// analyses the tables. Call inside the migration's transaction.
@@ -237,7 +153,7 @@ pub(crate) fn drop_indexes(conn: &Connection, set: &IndexSet) -> Result<(), Step
 fn check_columns(conn: &Connection, index: &Index) -> Result<(), Failure> {
     let columns = table_columns(conn, &index.table).map_err(Failure::Sql)?;
     if columns.is_empty() {
-        let tables = crate::sets::tables(conn).map_err(Failure::Sql)?;
+        let tables = tables(conn).map_err(Failure::Sql)?;
         let suggestion =
             crate::dsl::suggest(&index.table, tables.iter().map(String::as_str)).map(str::to_owned);
         return Err(Failure::NoSuchTable {
@@ -258,96 +174,4 @@ fn check_columns(conn: &Connection, index: &Index) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-fn table_columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1)")?;
-    let rows = stmt.query_map([table], |r| r.get(0))?;
-    rows.collect()
-}
-
-fn tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
-    rows.collect()
-}
-
-/// The SQL of the index called `name`, if there is one.
-fn existing_index(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
-    let mut stmt = conn.prepare("SELECT coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND name = ?1 COLLATE NOCASE")?;
-    let mut rows = stmt.query([name])?;
-    Ok(match rows.next()? {
-        Some(r) => Some(r.get(0)?),
-        None => None,
-    })
-}
-
-/// Whether the existing index `index.name` is `index`: same table,
-/// uniqueness, key columns (as SQLite resolved them, defaults included) and
-/// condition.
-fn same_definition(conn: &Connection, index: &Index, existing_sql: &str) -> rusqlite::Result<bool> {
-    if same_sql(existing_sql, &index.sql()) {
-        return Ok(true);
-    }
-    // The wanted index is built on an empty copy of its table in memory:
-    // nothing is written to the database, and no rows are indexed.
-    let table: String = conn.query_row(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
-        [&index.table],
-        |r| r.get(0),
-    )?;
-    let scratch = Connection::open_in_memory()?;
-    execute(&scratch, &table)?;
-    execute(&scratch, &index.sql())?;
-    Ok(index_shape(&scratch, &index.name)? == index_shape(conn, &index.name)?)
-}
-
-/// For `verify`: `None` when the index exists with its definition, else
-/// what is wrong. Only reads the database (a definition that differs in
-/// text is compared with one built in memory).
-pub(crate) fn verify_index(conn: &Connection, index: &Index) -> rusqlite::Result<Option<String>> {
-    let Some(existing) = existing_index(conn, &index.name)? else {
-        return Ok(Some(format!(
-            "index `{}` is missing; wanted: {}",
-            index.name,
-            index.sql()
-        )));
-    };
-    if same_sql(&existing, &index.sql()) {
-        return Ok(None);
-    }
-    let same = same_definition(conn, index, &existing)?;
-    Ok((!same).then(|| {
-        format!(
-            "index `{}` has another definition\n  existing: {existing}\n  wanted:   {}",
-            index.name,
-            index.sql()
-        )
-    }))
-}
-
-/// Checks an `expect` line: the query's plan must use the index. On failure,
-/// the plan as SQLite reported it.
-pub fn check_expect(conn: &Connection, expect: &Expect) -> Result<(), String> {
-    let plan =
-        query_plan(conn, &expect.query).map_err(|e| format!("cannot plan the query: {e}"))?;
-    let uses = plan.iter().any(|detail| {
-        let words: Vec<&str> = detail.split([' ', '(']).collect();
-        words
-            .windows(2)
-            .any(|w| w[0] == "INDEX" && w[1].eq_ignore_ascii_case(&expect.index))
-    });
-    if uses { Ok(()) } else { Err(plan.join("; ")) }
-}
-
-/// The plan's detail lines. Parameters stay unbound (NULL): planning does
-/// not depend on their values.
-fn query_plan(conn: &Connection, query: &str) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {query}"))?;
-    let mut rows = stmt.raw_query();
-    let mut details = Vec::new();
-    while let Some(row) = rows.next()? {
-        details.push(row.get::<_, String>(3)?);
-    }
-    Ok(details)
 }

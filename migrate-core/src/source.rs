@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::checksum::checksum;
 use crate::dsl::{DslError, indexes, pragmas};
 use crate::naming::{self, Direction, Kind, NameError};
+use crate::profile::Profile;
 use crate::sql::{self, SqlError};
 
 /// One migration: a numbered file and what the runner needs to apply it.
@@ -101,9 +102,8 @@ pub struct Migrations {
     list: Cow<'static, [Migration]>,
     dir: Option<Cow<'static, str>>,
     embedded: bool,
-    /// The connection profile, parsed on first use.
-    #[cfg(feature = "sqlite")]
-    pub(crate) profile: std::sync::OnceLock<crate::sets::Profile>,
+    /// The connection profile, parsed from the set's pragma sets on first use.
+    profile: std::sync::OnceLock<Profile>,
 }
 
 impl Migrations {
@@ -119,7 +119,6 @@ impl Migrations {
                 None => None,
             },
             embedded: true,
-            #[cfg(feature = "sqlite")]
             profile: std::sync::OnceLock::new(),
         }
     }
@@ -147,9 +146,42 @@ impl Migrations {
             list,
             dir,
             embedded: false,
-            #[cfg(feature = "sqlite")]
             profile: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The connection profile: the per-connection settings of every pragma
+    /// set, later sets overriding earlier ones. Parsed once per set.
+    pub fn profile(&self) -> &Profile {
+        self.profile.get_or_init(|| Profile::of(self.iter()))
+    }
+
+    /// A runner for this set, with default options.
+    #[cfg(feature = "sqlite")]
+    pub fn runner(&self) -> crate::Runner<'_> {
+        crate::Runner::new(self)
+    }
+
+    /// Opens (or creates) the database at `path`, sets a busy timeout of
+    /// 5 s, applies the connection profile (the per-connection pragmas of
+    /// every pragma set, whose `busy_timeout` wins), and applies every
+    /// pending migration.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);").unwrap();
+    /// # let set = migrate_core::Migrations::from_dir(dir.path()).unwrap();
+    /// let conn = set.open(dir.path().join("app.db"))?;
+    /// conn.execute("INSERT INTO users (id) VALUES (1)", [])?;
+    /// # Ok::<(), migrate_core::Error>(())
+    /// ```
+    #[cfg(feature = "sqlite")]
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<rusqlite::Connection, crate::Error> {
+        let mut conn = rusqlite::Connection::open(path)?;
+        conn.busy_timeout(crate::runner::DEFAULT_BUSY_TIMEOUT)?;
+        self.profile().apply(&conn)?;
+        self.runner().run(&mut conn)?;
+        Ok(conn)
     }
 
     /// The migrations of this set whose versions `keep` accepts.

@@ -106,7 +106,7 @@ pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Veri
     v.applied = applied.len();
 
     // Persistent pragmas: the applied sets' final values.
-    let persistent = sets::settings_of(applied.iter().copied(), Scope::Persistent);
+    let persistent = crate::profile::settings_of(applied.iter().copied(), Scope::Persistent);
     for (m, s) in &persistent {
         if let Err(f) = sets::check_setting(conn, s) {
             v.problems
@@ -129,13 +129,13 @@ pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Veri
             continue;
         };
         for index in &parsed.indexes {
-            match sets::verify_index(conn, index)? {
+            match verify_index(conn, index)? {
                 None => {}
                 Some(message) => v.problems.push(problem(Some(m), Some(index.line), message)),
             }
         }
         for e in &parsed.expects {
-            if let Err(plan) = sets::check_expect(conn, e) {
+            if let Err(plan) = introspect::check_expect(conn, e) {
                 v.problems.push(problem(
                     Some(m),
                     Some(e.line),
@@ -290,4 +290,28 @@ fn difference(
             have.sql, want.sql
         ))),
     }
+}
+
+/// For `verify`: `None` when the index exists with its definition, else
+/// what is wrong. Only reads the database (a definition that differs in
+/// text is compared with one built in memory).
+fn verify_index(conn: &Connection, index: &indexes::Index) -> rusqlite::Result<Option<String>> {
+    let Some(existing) = introspect::existing_index(conn, &index.name)? else {
+        return Ok(Some(format!(
+            "index `{}` is missing; wanted: {}",
+            index.name,
+            index.sql()
+        )));
+    };
+    if introspect::same_sql(&existing, &index.sql()) {
+        return Ok(None);
+    }
+    let same = introspect::same_definition(conn, index, &existing)?;
+    Ok((!same).then(|| {
+        format!(
+            "index `{}` has another definition\n  existing: {existing}\n  wanted:   {}",
+            index.name,
+            index.sql()
+        )
+    }))
 }
