@@ -125,3 +125,65 @@ fn schema_dump_is_identical_across_runs_and_databases() {
         "{with_history}"
     );
 }
+
+/// Drift is a list of values, which a later `diff` can turn into SQL.
+#[test]
+fn schema_differences_are_values() {
+    use migrate_core::rusqlite::Connection;
+    use schema::{Change, Difference, Schema};
+    let want = Connection::open_in_memory().unwrap();
+    want.execute_batch(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
+         CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));
+         CREATE INDEX by_user ON posts (user_id);
+         CREATE VIEW v AS SELECT 1;",
+    )
+    .unwrap();
+    let live = Connection::open_in_memory().unwrap();
+    live.execute_batch(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, nickname TEXT);
+         CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));
+         CREATE INDEX by_user ON posts (user_id DESC);
+         CREATE TABLE extra (x);",
+    )
+    .unwrap();
+    let (live, want) = (
+        Schema::read(&live, None).unwrap(),
+        Schema::read(&want, None).unwrap(),
+    );
+    let found = live.differences(&want, |_| false);
+    let kinds: Vec<(&str, &str)> = found
+        .iter()
+        .map(|d| match d {
+            Difference::Missing { name, .. } => ("missing", name.as_str()),
+            Difference::Extra { name, .. } => ("extra", name.as_str()),
+            Difference::Changed { name, .. } => ("changed", name.as_str()),
+            _ => ("other", ""),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("changed", "users"),
+            ("changed", "by_user"),
+            ("missing", "v"),
+            ("extra", "extra")
+        ]
+    );
+    let Difference::Changed { changes, .. } = &found[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        changes,
+        &[
+            Change::ColumnAdded("nickname".into()),
+            Change::Column {
+                name: "email".into(),
+                live: "TEXT".into(),
+                want: "TEXT NOT NULL".into()
+            }
+        ]
+    );
+    assert_eq!(live.table("USERS").unwrap().columns.len(), 3);
+    assert_eq!(want.indexes_of("posts").count(), 1);
+}

@@ -11,6 +11,7 @@ use rusqlite::{Connection, ErrorCode};
 
 use crate::dsl::catalogue::Scope;
 use crate::dsl::pragmas;
+use crate::schema::{Column, ForeignKey, Index, Schema, TableSchema};
 use crate::sets;
 use crate::source::Migrations;
 use crate::sql::quote_identifier as quote;
@@ -107,9 +108,10 @@ fn examine(
     }
     foreign_keys(conn, c)?;
     pragmas_of(conn, set, c)?;
-    for table in &user_tables(conn)? {
-        unindexed_foreign_keys(conn, table, c)?;
-        redundant_indexes(conn, table, c)?;
+    let schema = Schema::read(conn, None)?;
+    for table in &schema.tables {
+        unindexed_foreign_keys(&schema, table, c);
+        redundant_indexes(&schema, &table.name, c);
     }
     sizes(conn, path, c)?;
     advise(conn, c)
@@ -189,102 +191,46 @@ fn pragmas_of(conn: &Connection, set: &Migrations, c: &mut Checkup) -> rusqlite:
     Ok(())
 }
 
-fn user_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-    )?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
-    rows.collect()
-}
-
-/// An index's key columns (lowercased names), and what kind of index it is.
-struct IndexInfo {
-    name: String,
-    unique: bool,
-    created: bool,
-    partial: bool,
-    keys: Vec<(String, bool, String)>,
-}
-
-fn indexes_of(conn: &Connection, table: &str) -> rusqlite::Result<Vec<IndexInfo>> {
-    let mut list = conn.prepare(
-        "SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1) ORDER BY name",
-    )?;
-    let heads = list
-        .query_map([table], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)? != 0,
-                r.get::<_, String>(2)? == "c",
-                r.get::<_, i64>(3)? != 0,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    heads
-        .into_iter()
-        .map(|(name, unique, created, partial)| {
-            let keys = crate::introspect::index_keys(conn, &name)?;
-            Ok(IndexInfo {
-                name,
-                unique,
-                created,
-                partial,
-                keys,
-            })
-        })
-        .collect()
-}
-
 /// Foreign keys whose child columns lead no index: every parent delete or
 /// key update scans the child table.
-fn unindexed_foreign_keys(conn: &Connection, table: &str, c: &mut Checkup) -> rusqlite::Result<()> {
-    let keys = crate::introspect::foreign_keys(conn, table)?;
-    if keys.is_empty() {
-        return Ok(());
-    }
-    let indexes = indexes_of(conn, table)?;
-    let rowid_alias: Option<String> = conn
-        .query_row(
-            "SELECT name FROM pragma_table_info(?1) WHERE pk = 1 AND upper(type) = 'INTEGER'
-             AND (SELECT count(*) FROM pragma_table_info(?1) WHERE pk > 0) = 1",
-            [table],
-            |r| r.get(0),
-        )
-        .ok();
-    for crate::introspect::ForeignKey {
+fn unindexed_foreign_keys(schema: &Schema, table: &TableSchema, c: &mut Checkup) {
+    let name = table.name.as_str();
+    // A single INTEGER PRIMARY KEY is the rowid: the table's own index.
+    let key: Vec<&Column> = table.columns.iter().filter(|c| c.primary_key > 0).collect();
+    let rowid_alias = match key.as_slice() {
+        [only] if only.declared_type == "INTEGER" => Some(only.name.as_str()),
+        _ => None,
+    };
+    for ForeignKey {
         from: cols, parent, ..
-    } in keys
+    } in &table.foreign_keys
     {
         let lower: Vec<String> = cols.iter().map(|c| c.to_ascii_lowercase()).collect();
-        let covered = indexes.iter().filter(|i| !i.partial).any(|i| {
+        let covered = schema.indexes_of(name).filter(|i| !i.partial).any(|i| {
             i.keys.len() >= lower.len()
                 && i.keys[..lower.len()]
                     .iter()
-                    .all(|(k, _, _)| lower.contains(k))
-        }) || (lower.len() == 1
-            && rowid_alias
-                .as_deref()
-                .is_some_and(|a| a.eq_ignore_ascii_case(&lower[0])));
+                    .all(|k| lower.contains(&k.column))
+        }) || (lower.len() == 1 && rowid_alias == Some(lower[0].as_str()));
         if !covered {
-            let name = format!("idx_{table}_{}", cols.join("_"));
+            let index = format!("idx_{name}_{}", cols.join("_"));
             let quoted: Vec<String> = cols.iter().map(|c| quote(c)).collect();
             c.problems.push(Finding {
                 check: "unindexed_foreign_key",
                 message: format!(
-                    "{table} ({}) references {parent} but no index starts with those columns: every delete or key change in {parent} scans {table}",
+                    "{name} ({}) references {parent} but no index starts with those columns: every delete or key change in {parent} scans {name}",
                     cols.join(", ")
                 ),
-                fix: Some(format!("CREATE INDEX {} ON {} ({});", quote(&name), quote(table), quoted.join(", "))),
+                fix: Some(format!("CREATE INDEX {} ON {} ({});", quote(&index), quote(name), quoted.join(", "))),
             });
         }
     }
-    Ok(())
 }
 
 /// Indexes whose columns lead another index of the same table: the longer one
 /// serves every lookup the shorter one does, and each costs every write.
-fn redundant_indexes(conn: &Connection, table: &str, c: &mut Checkup) -> rusqlite::Result<()> {
-    let indexes = indexes_of(conn, table)?;
+fn redundant_indexes(schema: &Schema, table: &str, c: &mut Checkup) {
+    let indexes: Vec<&Index> = schema.indexes_of(table).collect();
     for a in indexes
         .iter()
         .filter(|a| a.created && !a.partial && !a.unique)
@@ -308,7 +254,6 @@ fn redundant_indexes(conn: &Connection, table: &str, c: &mut Checkup) -> rusqlit
             });
         }
     }
-    Ok(())
 }
 
 fn sizes(conn: &Connection, path: &Path, c: &mut Checkup) -> rusqlite::Result<()> {

@@ -1,70 +1,542 @@
-//! Reading a schema as SQLite resolved it: an index's key columns,
-//! direction, collation and condition; a table's columns and foreign keys.
-//! Index sets, verify's drift check and doctor compare through it.
+//! Reading a schema as SQLite resolved it, into one structured model:
+//! tables with their columns, primary and foreign keys; indexes with their
+//! key columns, direction, collation and condition; views and triggers.
+//!
+//! The schema dump, verify's drift check, doctor and the index sets all
+//! read through it, and drift is a list of [`Difference`] values (what a
+//! later `diff` would turn into SQL), not text.
+
+use std::fmt;
 
 use rusqlite::Connection;
 
 use crate::db::execute;
-use crate::dsl::indexes::{Expect, Index};
+use crate::dsl::indexes::{Expect, Index as WantedIndex};
+use crate::history::Table as History;
+
+/// A database's main schema. SQLite's internal objects (`sqlite_%`) are
+/// left out, and so is the history table when asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Schema {
+    /// Tables, by name.
+    pub tables: Vec<Table>,
+    /// Indexes, by name; automatic ones (of `UNIQUE` and `PRIMARY KEY`
+    /// constraints, named `sqlite_autoindex_…`) included, with no SQL.
+    pub indexes: Vec<Index>,
+    /// Views, by name.
+    pub views: Vec<Object>,
+    /// Triggers, by name.
+    pub triggers: Vec<Object>,
+}
+
+/// A schema object as stored: its kind, name, table and SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    /// `table`, `index`, `view` or `trigger`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// The table it belongs to (its own name for tables and views).
+    pub table: String,
+    /// Its `CREATE` statement, trailing whitespace trimmed.
+    pub sql: String,
+}
+
+/// A table and what SQLite resolved of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    /// Its name.
+    pub name: String,
+    /// Its `CREATE TABLE` statement.
+    pub sql: String,
+    /// Its columns, in order, hidden (generated) ones included.
+    pub columns: Vec<Column>,
+    /// Its foreign keys, in declaration order.
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+/// A column as `table_xinfo` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// Its name, lowercased (SQLite compares names without ASCII case).
+    pub name: String,
+    /// Its declared type, uppercased.
+    pub declared_type: String,
+    /// `NOT NULL`.
+    pub not_null: bool,
+    /// Its default, as written.
+    pub default: Option<String>,
+    /// Its position in the primary key (1-based), or 0.
+    pub primary_key: u32,
+    /// 0 for a plain column; otherwise hidden or generated.
+    pub hidden: i64,
+}
+
+impl fmt::Display for Column {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.declared_type)?;
+        if self.not_null {
+            f.write_str(" NOT NULL")?;
+        }
+        if let Some(d) = &self.default {
+            write!(f, " DEFAULT {d}")?;
+        }
+        if self.primary_key > 0 {
+            f.write_str(" PRIMARY KEY")?;
+        }
+        Ok(())
+    }
+}
+
+/// One foreign key constraint, its columns grouped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    /// The table that holds the key.
+    pub child: String,
+    /// The table it references, as written.
+    pub parent: String,
+    /// The child's columns, in key order.
+    pub from: Vec<String>,
+    /// The parent's columns; `None` where the key names none (the parent's
+    /// primary key).
+    pub to: Vec<Option<String>>,
+    /// `ON UPDATE`, uppercase (`NO ACTION`, `CASCADE`, …).
+    pub on_update: String,
+    /// `ON DELETE`, uppercase (`NO ACTION`, `CASCADE`, `SET NULL`, …).
+    pub on_delete: String,
+}
+
+impl ForeignKey {
+    /// The key with its names lowercased (SQLite compares them without
+    /// ASCII case), for comparisons.
+    fn normalised(&self) -> ForeignKey {
+        let lower = |s: &String| s.to_ascii_lowercase();
+        ForeignKey {
+            child: lower(&self.child),
+            parent: lower(&self.parent),
+            from: self.from.iter().map(lower).collect(),
+            to: self.to.iter().map(|t| t.as_ref().map(lower)).collect(),
+            on_update: self.on_update.clone(),
+            on_delete: self.on_delete.clone(),
+        }
+    }
+}
+
+/// An index as SQLite resolved it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    /// Its name.
+    pub name: String,
+    /// Its table.
+    pub table: String,
+    /// Its `CREATE INDEX` statement; `None` for an automatic index.
+    pub sql: Option<String>,
+    /// `UNIQUE`.
+    pub unique: bool,
+    /// Made by `CREATE INDEX` (not by a constraint).
+    pub created: bool,
+    /// A partial index (`WHERE …`).
+    pub partial: bool,
+    /// Its key columns.
+    pub keys: Vec<Key>,
+}
+
+/// One key column of an index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    /// The column's name, lowercased; empty for an expression.
+    pub column: String,
+    /// Descending.
+    pub desc: bool,
+    /// The collation, lowercased.
+    pub collation: String,
+}
+
+impl Index {
+    /// What makes two indexes the same: table, uniqueness, key columns
+    /// (with direction and collation) and condition, whatever the text.
+    fn same_as(&self, other: &Index) -> bool {
+        let condition = |i: &Index| {
+            let tokens = sql_tokens(i.sql.as_deref().unwrap_or(""));
+            match tokens.iter().rposition(|t| t == "where") {
+                Some(at) => tokens[at + 1..].to_vec(),
+                None => Vec::new(),
+            }
+        };
+        self.table.eq_ignore_ascii_case(&other.table)
+            && self.unique == other.unique
+            && self.keys == other.keys
+            && condition(self) == condition(other)
+    }
+}
+
+impl Schema {
+    /// Reads the main schema of `conn`, without the history table `history`
+    /// (and the fingerprint table of earlier builds) when given.
+    pub fn read(conn: &Connection, history: Option<&History>) -> rusqlite::Result<Schema> {
+        let mut stmt = conn.prepare(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master
+             WHERE (name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+                    OR (type = 'index' AND name LIKE 'sqlite\\_autoindex\\_%' ESCAPE '\\'))
+               AND tbl_name NOT IN (?1, ?2)
+               AND (sql IS NOT NULL OR type = 'index')
+             ORDER BY name",
+        )?;
+        let skip = history.map_or((String::new(), String::new()), |t| {
+            (t.name().to_owned(), t.legacy_fingerprint_table())
+        });
+        let rows = stmt
+            .query_map([&skip.0, &skip.1], |r| {
+                Ok(Object {
+                    kind: r.get(0)?,
+                    name: r.get(1)?,
+                    table: r.get(2)?,
+                    sql: r
+                        .get::<_, Option<String>>(3)?
+                        .unwrap_or_default()
+                        .trim_end()
+                        .to_owned(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<Object>>>()?;
+        let mut schema = Schema::default();
+        for o in rows {
+            match o.kind.as_str() {
+                "table" => schema.tables.push(read_table(conn, o.name, o.sql)?),
+                "index" => schema
+                    .indexes
+                    .push(read_index(conn, &o.name)?.expect("listed")),
+                "view" => schema.views.push(o),
+                "trigger" => schema.triggers.push(o),
+                _ => {}
+            }
+        }
+        Ok(schema)
+    }
+
+    /// The table called `name` (ASCII case aside).
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The indexes of `table`, by name.
+    pub fn indexes_of<'s>(&'s self, table: &'s str) -> impl Iterator<Item = &'s Index> + 's {
+        self.indexes
+            .iter()
+            .filter(move |i| i.table.eq_ignore_ascii_case(table))
+    }
+
+    /// Every object with SQL: tables, then indexes, views and triggers, each
+    /// sorted by name (automatic indexes, which have no SQL, left out).
+    pub fn objects(&self) -> Vec<Object> {
+        let tables = self.tables.iter().map(|t| Object {
+            kind: "table".into(),
+            name: t.name.clone(),
+            table: t.name.clone(),
+            sql: t.sql.clone(),
+        });
+        let indexes = self.indexes.iter().filter_map(|i| {
+            Some(Object {
+                kind: "index".into(),
+                name: i.name.clone(),
+                table: i.table.clone(),
+                sql: i.sql.clone()?,
+            })
+        });
+        tables
+            .chain(indexes)
+            .chain(self.views.iter().cloned())
+            .chain(self.triggers.iter().cloned())
+            .collect()
+    }
+
+    /// How this (live) schema differs from `want` (the schema the migrations
+    /// make), object by object; objects whose text differs are compared by
+    /// structure before they are called changed. `skip_index` leaves out
+    /// indexes checked another way (those of index sets).
+    pub fn differences(&self, want: &Schema, skip_index: impl Fn(&str) -> bool) -> Vec<Difference> {
+        let (live, files) = (self.objects(), want.objects());
+        let key = |o: &Object| (o.kind.clone(), o.name.to_ascii_lowercase());
+        let skipped = |o: &Object| o.kind == "index" && skip_index(&o.name);
+        let mut found = Vec::new();
+        for w in files.iter().filter(|o| !skipped(o)) {
+            match live.iter().find(|o| key(o) == key(w)) {
+                None => found.push(Difference::Missing {
+                    kind: w.kind.clone(),
+                    name: w.name.clone(),
+                }),
+                Some(h) => {
+                    if let Some(changes) = self.changes(h, want, w) {
+                        found.push(Difference::Changed {
+                            kind: w.kind.clone(),
+                            name: w.name.clone(),
+                            changes,
+                            live: h.sql.clone(),
+                            want: w.sql.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        for h in live
+            .iter()
+            .filter(|o| !files.iter().any(|w| key(w) == key(o)))
+        {
+            found.push(Difference::Extra {
+                kind: h.kind.clone(),
+                name: h.name.clone(),
+            });
+        }
+        found
+    }
+
+    /// What changed between `have` (here) and `want` (in `files`), or
+    /// `None` when they are the same.
+    fn changes(&self, have: &Object, files: &Schema, want: &Object) -> Option<Vec<Change>> {
+        if same_sql(&have.sql, &want.sql) {
+            return None;
+        }
+        match want.kind.as_str() {
+            "table" => {
+                let (h, w) = (self.table(&have.name)?, files.table(&want.name)?);
+                let same_keys = h
+                    .foreign_keys
+                    .iter()
+                    .map(ForeignKey::normalised)
+                    .eq(w.foreign_keys.iter().map(ForeignKey::normalised));
+                if h.columns == w.columns && same_keys {
+                    return None;
+                }
+                let mut changes = Vec::new();
+                for c in w
+                    .columns
+                    .iter()
+                    .filter(|c| !h.columns.iter().any(|x| x.name == c.name))
+                {
+                    changes.push(Change::ColumnMissing(c.name.clone()));
+                }
+                for c in h
+                    .columns
+                    .iter()
+                    .filter(|c| !w.columns.iter().any(|x| x.name == c.name))
+                {
+                    changes.push(Change::ColumnAdded(c.name.clone()));
+                }
+                for c in &w.columns {
+                    if let Some(x) = h.columns.iter().find(|x| x.name == c.name && *x != c) {
+                        changes.push(Change::Column {
+                            name: c.name.clone(),
+                            live: x.to_string(),
+                            want: c.to_string(),
+                        });
+                    }
+                }
+                if !same_keys {
+                    changes.push(Change::ForeignKeys);
+                }
+                if changes.is_empty() {
+                    changes.push(Change::Constraints);
+                }
+                Some(changes)
+            }
+            "index" => {
+                let find = |s: &'_ Schema, name: &str| {
+                    s.indexes
+                        .iter()
+                        .find(|i| i.name.eq_ignore_ascii_case(name))
+                        .cloned()
+                };
+                let (h, w) = (find(self, &have.name)?, find(files, &want.name)?);
+                (!h.same_as(&w)).then(|| vec![Change::Definition])
+            }
+            _ => Some(vec![Change::Definition]),
+        }
+    }
+}
+
+/// One way a live schema differs from the schema its migrations make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Difference {
+    /// The migrations create it; the database does not have it.
+    Missing {
+        /// `table`, `index`, `view` or `trigger`.
+        kind: String,
+        /// Its name.
+        name: String,
+    },
+    /// The database has it; no migration creates it.
+    Extra {
+        /// `table`, `index`, `view` or `trigger`.
+        kind: String,
+        /// Its name.
+        name: String,
+    },
+    /// Both have it, defined differently.
+    Changed {
+        /// `table`, `index`, `view` or `trigger`.
+        kind: String,
+        /// Its name.
+        name: String,
+        /// What differs.
+        changes: Vec<Change>,
+        /// Its SQL in the database.
+        live: String,
+        /// Its SQL as the migrations make it.
+        want: String,
+    },
+}
+
+/// What differs in an object both schemas have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// A column the migrations make is not there.
+    ColumnMissing(String),
+    /// A column no migration makes is there.
+    ColumnAdded(String),
+    /// A column is defined differently.
+    Column {
+        /// The column.
+        name: String,
+        /// Its definition in the database.
+        live: String,
+        /// Its definition as the migrations make it.
+        want: String,
+    },
+    /// The table's foreign keys differ.
+    ForeignKeys,
+    /// The table's other constraints differ.
+    Constraints,
+    /// The definition differs (an index, a view, a trigger).
+    Definition,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::ColumnMissing(c) => write!(f, "column `{c}` is missing"),
+            Change::ColumnAdded(c) => write!(f, "column `{c}` was added"),
+            Change::Column { name, live, want } => {
+                write!(
+                    f,
+                    "column `{name}` is `{live}`, the migrations make it `{want}`"
+                )
+            }
+            Change::ForeignKeys => f.write_str("its foreign keys differ"),
+            Change::Constraints => f.write_str("its constraints differ"),
+            Change::Definition => f.write_str("its definition differs"),
+        }
+    }
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Difference::Missing { kind, name } => {
+                write!(
+                    f,
+                    "drift: {kind} `{name}` is missing (the migrations create it)"
+                )
+            }
+            Difference::Extra { kind, name } => {
+                write!(f, "drift: {kind} `{name}` is not created by any migration")
+            }
+            Difference::Changed {
+                kind,
+                name,
+                changes,
+                live,
+                want,
+            } => {
+                write!(
+                    f,
+                    "drift: {kind} `{name}` was changed outside the migrations: "
+                )?;
+                // A table says what differs; for the others the SQL does.
+                if kind == "table" {
+                    let notes: Vec<String> = changes.iter().map(Change::to_string).collect();
+                    f.write_str(&notes.join("; "))?;
+                }
+                write!(f, "\n  live:  {live}\n  files: {want}")
+            }
+        }
+    }
+}
+
+/// Reads the table `name` whose SQL is `sql`.
+fn read_table(conn: &Connection, name: String, sql: String) -> rusqlite::Result<Table> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, upper(type), \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid",
+    )?;
+    let columns = stmt
+        .query_map([&name], |r| {
+            Ok(Column {
+                name: r.get::<_, String>(0)?.to_ascii_lowercase(),
+                declared_type: r.get(1)?,
+                not_null: r.get::<_, i64>(2)? != 0,
+                default: r.get(3)?,
+                primary_key: r.get(4)?,
+                hidden: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let foreign_keys = foreign_keys(conn, &name)?;
+    Ok(Table {
+        name,
+        sql,
+        columns,
+        foreign_keys,
+    })
+}
+
+/// Reads the index called `name` (ASCII case aside), if there is one.
+pub(crate) fn read_index(conn: &Connection, name: &str) -> rusqlite::Result<Option<Index>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.name, m.tbl_name, m.sql, l.\"unique\", l.origin = 'c', l.partial
+         FROM sqlite_master AS m, pragma_index_list(m.tbl_name) AS l
+         WHERE m.type = 'index' AND m.name = ?1 COLLATE NOCASE AND l.name = m.name",
+    )?;
+    let mut rows = stmt.query([name])?;
+    let Some(r) = rows.next()? else {
+        return Ok(None);
+    };
+    let name: String = r.get(0)?;
+    let mut index = Index {
+        table: r.get(1)?,
+        sql: r
+            .get::<_, Option<String>>(2)?
+            .map(|s| s.trim_end().to_owned()),
+        unique: r.get::<_, i64>(3)? != 0,
+        created: r.get(4)?,
+        partial: r.get::<_, i64>(5)? != 0,
+        keys: Vec::new(),
+        name,
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, \"desc\", coll FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
+    )?;
+    index.keys = stmt
+        .query_map([&index.name], |r| {
+            Ok(Key {
+                column: r
+                    .get::<_, Option<String>>(0)?
+                    .unwrap_or_default()
+                    .to_ascii_lowercase(),
+                desc: r.get::<_, i64>(1)? != 0,
+                collation: r.get::<_, String>(2)?.to_ascii_lowercase(),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Some(index))
+}
 
 /// Whether two statements are the same but for spacing, case outside
 /// quotes, and comments.
 pub(crate) fn same_sql(a: &str, b: &str) -> bool {
     sql_tokens(a) == sql_tokens(b)
-}
-
-/// What makes two indexes the same, as SQLite resolved them: the table,
-/// uniqueness, and each key column's name, direction and collation.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Shape {
-    table: String,
-    unique: bool,
-    keys: Vec<(String, bool, String)>,
-    /// A partial index's condition, as tokens.
-    condition: Vec<String>,
-}
-
-/// The shape of the index called `name` (and its condition's tokens).
-pub(crate) fn index_shape(conn: &Connection, name: &str) -> rusqlite::Result<Shape> {
-    let (table, sql): (String, String) = conn.query_row(
-        "SELECT tbl_name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND name = ?1 COLLATE NOCASE",
-        [name],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let keys = index_keys(conn, name)?;
-    let tokens = sql_tokens(&sql);
-    let unique = tokens.get(1).is_some_and(|w| w == "unique");
-    let condition = match tokens.iter().rposition(|t| t == "where") {
-        Some(i) => tokens[i + 1..].to_vec(),
-        None => Vec::new(),
-    };
-    Ok(Shape {
-        table: table.to_ascii_lowercase(),
-        unique,
-        keys,
-        condition,
-    })
-}
-
-/// An index's key columns as SQLite resolved them: name, descending,
-/// collation (names lowercased).
-pub(crate) fn index_keys(
-    conn: &Connection,
-    index: &str,
-) -> rusqlite::Result<Vec<(String, bool, String)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT name, \"desc\", coll FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
-    )?;
-    let keys = stmt.query_map([index], |r| {
-        Ok((
-            r.get::<_, Option<String>>(0)?
-                .unwrap_or_default()
-                .to_ascii_lowercase(),
-            r.get::<_, i64>(1)? != 0,
-            r.get::<_, String>(2)?.to_ascii_lowercase(),
-        ))
-    })?;
-    keys.collect()
 }
 
 /// A statement's tokens, lowercased outside quotes, for comparisons that
@@ -80,82 +552,6 @@ fn sql_tokens(sql: &str) -> Vec<String> {
             }
         })
         .collect()
-}
-
-/// A column as `table_xinfo` reports it: name, type, not null, default,
-/// primary-key position, hidden.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct ColumnShape(
-    pub(crate) String,
-    pub(crate) String,
-    pub(crate) bool,
-    pub(crate) Option<String>,
-    pub(crate) i64,
-    pub(crate) i64,
-);
-
-impl ColumnShape {
-    pub(crate) fn describe(&self) -> String {
-        let mut s = self.1.clone();
-        if self.2 {
-            s.push_str(" NOT NULL");
-        }
-        if let Some(d) = &self.3 {
-            s.push_str(&format!(" DEFAULT {d}"));
-        }
-        if self.4 > 0 {
-            s.push_str(" PRIMARY KEY");
-        }
-        s
-    }
-}
-
-/// A table's columns and foreign keys (child column, parent table, parent
-/// column, actions).
-pub(crate) type TableShape = (
-    Vec<ColumnShape>,
-    Vec<(String, String, String, String, String)>,
-);
-
-pub(crate) fn table_shape(conn: &Connection, table: &str) -> rusqlite::Result<TableShape> {
-    let mut stmt = conn.prepare("SELECT name, upper(type), \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid")?;
-    let columns = stmt
-        .query_map([table], |r| {
-            Ok(ColumnShape(
-                r.get::<_, String>(0)?.to_ascii_lowercase(),
-                r.get(1)?,
-                r.get::<_, i64>(2)? != 0,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut stmt = conn.prepare(
-        "SELECT lower(\"from\"), lower(\"table\"), lower(coalesce(\"to\", '')), on_update, on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
-    )?;
-    let keys = stmt
-        .query_map([table], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok((columns, keys))
-}
-
-/// One foreign key constraint, its columns grouped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ForeignKey {
-    /// The table that holds the key.
-    pub(crate) child: String,
-    /// The table it references, as written.
-    pub(crate) parent: String,
-    /// The child's columns, in key order.
-    pub(crate) from: Vec<String>,
-    /// The parent's columns; `None` where the key names none (the parent's
-    /// primary key).
-    pub(crate) to: Vec<Option<String>>,
-    /// `ON DELETE`, uppercase (`NO ACTION`, `CASCADE`, `SET NULL`, …).
-    pub(crate) on_delete: String,
 }
 
 /// The foreign keys that `table` holds.
@@ -181,8 +577,8 @@ fn read_foreign_keys(
     condition: &str,
     name: &str,
 ) -> rusqlite::Result<Vec<ForeignKey>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT m.name, f.id, f.\"from\", f.\"to\", f.\"table\", upper(f.on_delete)
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT m.name, f.id, f.\"from\", f.\"to\", f.\"table\", upper(f.on_update), upper(f.on_delete)
          FROM main.sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f
          WHERE m.type = 'table' AND {condition}
          ORDER BY m.name, f.id, f.seq"
@@ -204,7 +600,8 @@ fn read_foreign_keys(
                     parent: r.get(4)?,
                     from: vec![from],
                     to: vec![to],
-                    on_delete: r.get(5)?,
+                    on_update: r.get(5)?,
+                    on_delete: r.get(6)?,
                 },
             )),
         }
@@ -215,14 +612,15 @@ fn read_foreign_keys(
 /// The columns of `table`'s primary key, in key order (empty for a table
 /// whose only key is its rowid).
 pub(crate) fn primary_key(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
-    conn.prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")?
+    conn.prepare_cached("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")?
         .query_map([table], |r| r.get(0))?
         .collect()
 }
 
-/// The names of `table`'s columns, hidden ones included.
+/// The names of `table`'s columns, hidden ones included (empty when there
+/// is no such table).
 pub(crate) fn table_columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1)")?;
+    let mut stmt = conn.prepare_cached("SELECT name FROM pragma_table_xinfo(?1)")?;
     let rows = stmt.query_map([table], |r| r.get(0))?;
     rows.collect()
 }
@@ -234,38 +632,32 @@ pub(crate) fn tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     rows.collect()
 }
 
-/// The SQL of the index called `name`, if there is one.
-pub(crate) fn existing_index(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
-    let mut stmt = conn.prepare("SELECT coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND name = ?1 COLLATE NOCASE")?;
-    let mut rows = stmt.query([name])?;
-    Ok(match rows.next()? {
-        Some(r) => Some(r.get(0)?),
-        None => None,
-    })
-}
-
-/// Whether the existing index `index.name` is `index`: same table,
+/// Whether the existing index `wanted.name` is `wanted`: same table,
 /// uniqueness, key columns (as SQLite resolved them, defaults included) and
-/// condition.
-pub(crate) fn same_definition(
+/// condition. `None` when there is no index of that name.
+pub(crate) fn same_index(
     conn: &Connection,
-    index: &Index,
-    existing_sql: &str,
-) -> rusqlite::Result<bool> {
-    if same_sql(existing_sql, &index.sql()) {
-        return Ok(true);
+    wanted: &WantedIndex,
+) -> rusqlite::Result<Option<(bool, String)>> {
+    let Some(existing) = read_index(conn, &wanted.name)? else {
+        return Ok(None);
+    };
+    let existing_sql = existing.sql.clone().unwrap_or_default();
+    if same_sql(&existing_sql, &wanted.sql()) {
+        return Ok(Some((true, existing_sql)));
     }
     // The wanted index is built on an empty copy of its table in memory:
     // nothing is written to the database, and no rows are indexed.
     let table: String = conn.query_row(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
-        [&index.table],
+        [&wanted.table],
         |r| r.get(0),
     )?;
     let scratch = Connection::open_in_memory()?;
     execute(&scratch, &table)?;
-    execute(&scratch, &index.sql())?;
-    Ok(index_shape(&scratch, &index.name)? == index_shape(conn, &index.name)?)
+    execute(&scratch, &wanted.sql())?;
+    let built = read_index(&scratch, &wanted.name)?.expect("just created");
+    Ok(Some((built.same_as(&existing), existing_sql)))
 }
 
 /// Checks an `expect` line: the query's plan must use the index. On failure,

@@ -1,4 +1,5 @@
-//! A deterministic dump of a database's schema, for snapshots and diffs.
+//! A database's schema: read into a structured model ([`Schema`]), and
+//! dumped deterministically, for snapshots and diffs.
 
 use rusqlite::Connection;
 
@@ -13,41 +14,16 @@ pub const PERSISTENT_PRAGMAS: [&str; 5] = [
     "application_id",
 ];
 
-/// One schema object: its type, name, table and SQL as SQLite stores it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Object {
-    /// `table`, `index`, `view` or `trigger`.
-    pub kind: String,
-    /// Its name.
-    pub name: String,
-    /// The table it belongs to (its own name for tables and views).
-    pub table: String,
-    /// Its `CREATE` statement, trailing whitespace trimmed.
-    pub sql: String,
-}
+pub use crate::introspect::{
+    Change, Column, Difference, ForeignKey, Index, Key, Object, Schema, Table as TableSchema,
+};
 
 /// The objects of `conn`'s main database, tables first, then indexes, views
 /// and triggers, each sorted by name. SQLite's internal objects (`sqlite_%`)
 /// and automatic indexes (which have no SQL) are left out, and so are the
 /// history table `history` and its fingerprint table when given.
 pub fn objects(conn: &Connection, history: Option<&Table>) -> rusqlite::Result<Vec<Object>> {
-    let mut stmt = conn.prepare(
-        "SELECT type, name, tbl_name, sql FROM sqlite_master
-         WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND tbl_name NOT IN (?1, ?2)
-         ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'view' THEN 2 ELSE 3 END, name",
-    )?;
-    let skip = history.map_or((String::new(), String::new()), |t| {
-        (t.name().to_owned(), t.legacy_fingerprint_table())
-    });
-    let rows = stmt.query_map([&skip.0, &skip.1], |r| {
-        Ok(Object {
-            kind: r.get(0)?,
-            name: r.get(1)?,
-            table: r.get(2)?,
-            sql: r.get::<_, String>(3)?.trim_end().to_owned(),
-        })
-    })?;
-    rows.collect()
+    Ok(Schema::read(conn, history)?.objects())
 }
 
 /// The schema as SQL, one object a paragraph (see [`objects`]), without the

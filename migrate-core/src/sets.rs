@@ -6,7 +6,7 @@ use crate::db::{execute, execute_waiting, read_pragma};
 use crate::dsl::indexes::{Index, IndexSet};
 use crate::dsl::pragmas::{PragmaSet, Setting};
 use crate::error::Failure;
-use crate::introspect::{existing_index, same_definition, table_columns, tables};
+use crate::introspect::{same_index, table_columns, tables};
 use crate::sql::quote_identifier as quote;
 
 pub(crate) use crate::backend::StepError;
@@ -111,21 +111,18 @@ pub(crate) fn create_indexes(conn: &Connection, set: &IndexSet) -> Result<(), St
     let mut tables: Vec<&str> = Vec::new();
     for index in &set.indexes {
         let sql = index.sql();
-        match existing_index(conn, &index.name).map_err(sql_error(Some(index.line), &sql))? {
-            Some(existing) => {
-                if !same_definition(conn, index, &existing)
-                    .map_err(sql_error(Some(index.line), &sql))?
-                {
-                    return Err((
-                        Some(index.line),
-                        None,
-                        Failure::IndexConflict {
-                            index: index.name.clone(),
-                            existing,
-                            wanted: sql,
-                        },
-                    ));
-                }
+        match same_index(conn, index).map_err(sql_error(Some(index.line), &sql))? {
+            Some((true, _)) => {}
+            Some((false, existing)) => {
+                return Err((
+                    Some(index.line),
+                    None,
+                    Failure::IndexConflict {
+                        index: index.name.clone(),
+                        existing,
+                        wanted: sql,
+                    },
+                ));
             }
             None => execute(conn, &sql).map_err(sql_error(Some(index.line), &sql))?,
         }

@@ -17,7 +17,7 @@ use crate::history::{self, Table};
 use crate::introspect;
 use crate::naming::Kind;
 use crate::plan::{self, State};
-use crate::schema::{self, Object};
+use crate::schema::Schema;
 use crate::sets;
 use crate::source::{Migration, Migrations};
 
@@ -178,9 +178,8 @@ fn drift(
             ),
         )]);
     }
-    let live = schema::objects(conn, Some(table))?;
-    let files = schema::objects(&memory, Some(table))?;
-    let key = |o: &Object| (o.kind.clone(), o.name.to_ascii_lowercase());
+    let live = Schema::read(conn, Some(table))?;
+    let files = Schema::read(&memory, Some(table))?;
     // Indexes of index sets are checked against their line instead.
     let from_sets: Vec<String> = applied
         .iter()
@@ -188,130 +187,30 @@ fn drift(
         .filter_map(|m| indexes::parse(&m.text).ok())
         .flat_map(|s| s.indexes.into_iter().map(|i| i.name.to_ascii_lowercase()))
         .collect();
-    let checked_elsewhere =
-        |o: &Object| o.kind == "index" && from_sets.contains(&o.name.to_ascii_lowercase());
-    let mut problems = Vec::new();
-    for want in files.iter().filter(|o| !checked_elsewhere(o)) {
-        match live.iter().find(|o| key(o) == key(want)) {
-            None => problems.push(problem(
-                None,
-                None,
-                format!(
-                    "drift: {} `{}` is missing (the migrations create it)",
-                    want.kind, want.name
-                ),
-            )),
-            Some(have) => {
-                if let Some(how) = difference(conn, have, &memory, want)? {
-                    problems.push(problem(
-                        None,
-                        None,
-                        format!(
-                            "drift: {} `{}` was changed outside the migrations: {how}",
-                            want.kind, want.name
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-    for have in live
-        .iter()
-        .filter(|o| !files.iter().any(|w| key(w) == key(o)))
-    {
-        problems.push(problem(
-            None,
-            None,
-            format!(
-                "drift: {} `{}` is not created by any migration",
-                have.kind, have.name
-            ),
-        ));
-    }
-    Ok(problems)
-}
-
-/// How `have` (in `live`) differs from `want` (in `files`), or `None`.
-fn difference(
-    live: &Connection,
-    have: &Object,
-    files: &Connection,
-    want: &Object,
-) -> rusqlite::Result<Option<String>> {
-    if introspect::same_sql(&have.sql, &want.sql) {
-        return Ok(None);
-    }
-    match want.kind.as_str() {
-        "table" => {
-            let (h, w) = (
-                introspect::table_shape(live, &have.name)?,
-                introspect::table_shape(files, &want.name)?,
-            );
-            if h == w {
-                return Ok(None);
-            }
-            let mut notes = Vec::new();
-            for c in w.0.iter().filter(|c| !h.0.iter().any(|x| x.0 == c.0)) {
-                notes.push(format!("column `{}` is missing", c.0));
-            }
-            for c in h.0.iter().filter(|c| !w.0.iter().any(|x| x.0 == c.0)) {
-                notes.push(format!("column `{}` was added", c.0));
-            }
-            for c in w.0.iter() {
-                if let Some(x) = h.0.iter().find(|x| x.0 == c.0 && *x != c) {
-                    notes.push(format!(
-                        "column `{}` is `{}`, the migrations make it `{}`",
-                        c.0,
-                        x.describe(),
-                        c.describe()
-                    ));
-                }
-            }
-            if h.1 != w.1 {
-                notes.push("its foreign keys differ".into());
-            }
-            if notes.is_empty() {
-                notes.push("its constraints differ".into());
-            }
-            Ok(Some(format!(
-                "{}\n  live:  {}\n  files: {}",
-                notes.join("; "),
-                have.sql,
-                want.sql
-            )))
-        }
-        "index" => {
-            let same = introspect::index_shape(live, &have.name)?
-                == introspect::index_shape(files, &want.name)?;
-            Ok((!same).then(|| format!("\n  live:  {}\n  files: {}", have.sql, want.sql)))
-        }
-        _ => Ok(Some(format!(
-            "\n  live:  {}\n  files: {}",
-            have.sql, want.sql
-        ))),
-    }
+    let differences = live.differences(&files, |index| {
+        from_sets.contains(&index.to_ascii_lowercase())
+    });
+    Ok(differences
+        .into_iter()
+        .map(|d| problem(None, None, d.to_string()))
+        .collect())
 }
 
 /// For `verify`: `None` when the index exists with its definition, else
 /// what is wrong. Only reads the database (a definition that differs in
 /// text is compared with one built in memory).
 fn verify_index(conn: &Connection, index: &indexes::Index) -> rusqlite::Result<Option<String>> {
-    let Some(existing) = introspect::existing_index(conn, &index.name)? else {
-        return Ok(Some(format!(
+    Ok(match introspect::same_index(conn, index)? {
+        None => Some(format!(
             "index `{}` is missing; wanted: {}",
             index.name,
             index.sql()
-        )));
-    };
-    if introspect::same_sql(&existing, &index.sql()) {
-        return Ok(None);
-    }
-    let same = introspect::same_definition(conn, index, &existing)?;
-    Ok((!same).then(|| {
-        format!(
+        )),
+        Some((true, _)) => None,
+        Some((false, existing)) => Some(format!(
             "index `{}` has another definition\n  existing: {existing}\n  wanted:   {}",
             index.name,
             index.sql()
-        )
-    }))
+        )),
+    })
 }
