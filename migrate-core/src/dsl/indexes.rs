@@ -10,7 +10,7 @@
 use crate::sql::quote_identifier as quote;
 use std::fmt;
 
-use super::{DslError, did_you_mean, strip_comment, suggest};
+use super::{DslError, DslErrorKind, strip_comment, suggest};
 
 /// A parsed index set.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -129,17 +129,17 @@ pub fn parse(text: &str) -> Result<IndexSet, Vec<DslError>> {
                 {
                     errors.push(DslError::new(
                         line,
-                        format!(
-                            "the index name `{}` is already used on line {}; give one of them another name",
-                            index.name, other.line
-                        ),
+                        DslErrorKind::DuplicateIndexName {
+                            name: index.name.clone(),
+                            first_line: other.line,
+                        },
                     ));
                 } else {
                     set.indexes.push(index);
                 }
             }
             Ok(Line::Expect(expect)) => set.expects.push(expect),
-            Err(message) => errors.push(DslError::new(line, message)),
+            Err(kind) => errors.push(DslError::new(line, kind)),
         }
     }
     if errors.is_empty() {
@@ -154,10 +154,36 @@ enum Line {
     Expect(Expect),
 }
 
-const SHAPE: &str = "expected `[unique] index [name] on table (column [asc|desc], ...) [where condition]` \
+/// The two shapes of an index-set line, for messages.
+pub(crate) const SHAPE: &str = "expected `[unique] index [name] on table (column [asc|desc], ...) [where condition]` \
      or `expect \"query\" uses index`";
 
-fn parse_line(body: &str, line: u32) -> Result<Line, String> {
+fn parse_line(body: &str, line: u32) -> Result<Line, DslErrorKind> {
+    parse_shape(body, line).map_err(|e| match e {
+        Bad::Kind(kind) => kind,
+        Bad::Syntax(message) => DslErrorKind::Syntax(message),
+    })
+}
+
+/// A line that does not parse: a kind of its own, or a syntax message.
+enum Bad {
+    Kind(DslErrorKind),
+    Syntax(String),
+}
+
+impl From<String> for Bad {
+    fn from(message: String) -> Bad {
+        Bad::Syntax(message)
+    }
+}
+
+impl From<&str> for Bad {
+    fn from(message: &str) -> Bad {
+        Bad::Syntax(message.to_owned())
+    }
+}
+
+fn parse_shape(body: &str, line: u32) -> Result<Line, Bad> {
     let mut p = Parser { rest: body };
     let first = p
         .word()
@@ -178,8 +204,10 @@ fn parse_line(body: &str, line: u32) -> Result<Line, String> {
     if unique {
         p.keyword("index")?;
     } else if !first.eq_ignore_ascii_case("index") {
-        let hint = did_you_mean(suggest(&first, ["index", "unique", "expect"]));
-        return Err(format!("unknown word `{first}`{hint}; {SHAPE}"));
+        return Err(Bad::Kind(DslErrorKind::UnknownWord {
+            suggestion: suggest(&first, ["index", "unique", "expect"]),
+            word: first,
+        }));
     }
     let name = match p.ident() {
         Some(w) if w.eq_ignore_ascii_case("on") => None,
@@ -196,9 +224,7 @@ fn parse_line(body: &str, line: u32) -> Result<Line, String> {
     loop {
         if p.peek(')') {
             if columns.is_empty() {
-                return Err(format!(
-                    "the column list of `{table}` is empty; name at least one column"
-                ));
+                return Err(Bad::Kind(DslErrorKind::EmptyColumnList { table }));
             }
             return Err("expected a column after `,`".into());
         }
@@ -225,11 +251,11 @@ fn parse_line(body: &str, line: u32) -> Result<Line, String> {
                     )
                 }
                 _ => {
-                    let hint = did_you_mean(suggest(&word, ["asc", "desc", "collate"]));
-                    return Err(format!(
-                        "unknown direction `{word}` after column `{}`; expected `asc` or `desc`{hint}",
-                        column.name
-                    ));
+                    return Err(Bad::Kind(DslErrorKind::UnknownDirection {
+                        suggestion: suggest(&word, ["asc", "desc", "collate"]),
+                        column: column.name,
+                        word,
+                    }));
                 }
             }
         }
@@ -252,7 +278,8 @@ fn parse_line(body: &str, line: u32) -> Result<Line, String> {
         Some(w) => {
             return Err(format!(
                 "unexpected `{w}` after the column list; expected `where` or the end of the line"
-            ));
+            )
+            .into());
         }
     };
     let name = name.unwrap_or_else(|| {

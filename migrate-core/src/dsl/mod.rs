@@ -14,15 +14,112 @@ pub mod pragmas;
 pub struct DslError {
     /// 1-based line in the file.
     pub line: u32,
-    /// What is wrong, what was expected, and a fix where there is one.
+    /// What is wrong, to match on.
+    pub kind: DslErrorKind,
+    /// What is wrong, what was expected, and a fix where there is one: the
+    /// kind, as text.
     pub message: String,
 }
 
+/// What is wrong on a line of a pragma set or an index set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DslErrorKind {
+    /// A line of neither shape the file allows, or a shape cut short.
+    #[error("{0}")]
+    Syntax(String),
+    /// `preset NAME` with a name that is not a preset.
+    #[error(
+        "unknown preset `{name}`{}; the presets are `safety`, `balanced` and `speed`",
+        did_you_mean(*.suggestion)
+    )]
+    UnknownPreset {
+        /// The name as written.
+        name: String,
+        /// The preset it is closest to.
+        suggestion: Option<&'static str>,
+    },
+    /// A pragma that is not in the catalogue.
+    #[error("unknown pragma `{name}`{}", did_you_mean(*.suggestion))]
+    UnknownPragma {
+        /// The name as written.
+        name: String,
+        /// The pragma it is closest to.
+        suggestion: Option<&'static str>,
+    },
+    /// A pragma that only reports (`page_count`).
+    #[error("`{name}` only reports; it cannot be set in a pragma set")]
+    ReadOnlyPragma {
+        /// The name as written.
+        name: String,
+    },
+    /// A value the pragma does not take.
+    #[error("bad value `{value}` for `{pragma}`: expected {expected}")]
+    BadValue {
+        /// The pragma.
+        pragma: &'static str,
+        /// The value as written.
+        value: String,
+        /// What it takes.
+        expected: String,
+    },
+    /// A setting that would take rollback away (`journal_mode = off`).
+    #[error(
+        "`{pragma} = {value}` is refused: without a rollback journal on disk a failed migration cannot be \
+         undone (it stays half-applied) and a crash can corrupt the file; use `wal`, or `delete`, `truncate` \
+         or `persist`"
+    )]
+    NoRollback {
+        /// The pragma.
+        pragma: &'static str,
+        /// The value asked for.
+        value: String,
+    },
+    /// A word an index set does not know where a line starts.
+    #[error("unknown word `{word}`{}; {}", did_you_mean(*.suggestion), indexes::SHAPE)]
+    UnknownWord {
+        /// The word.
+        word: String,
+        /// The keyword it is closest to.
+        suggestion: Option<&'static str>,
+    },
+    /// A column direction that is not `asc` or `desc`.
+    #[error(
+        "unknown direction `{word}` after column `{column}`; expected `asc` or `desc`{}",
+        did_you_mean(*.suggestion)
+    )]
+    UnknownDirection {
+        /// The column.
+        column: String,
+        /// The word after it.
+        word: String,
+        /// The keyword it is closest to.
+        suggestion: Option<&'static str>,
+    },
+    /// An index with no columns.
+    #[error("the column list of `{table}` is empty; name at least one column")]
+    EmptyColumnList {
+        /// The table.
+        table: String,
+    },
+    /// Two indexes of one set with the same name.
+    #[error(
+        "the index name `{name}` is already used on line {first_line}; give one of them another name"
+    )]
+    DuplicateIndexName {
+        /// The name.
+        name: String,
+        /// The line that used it first.
+        first_line: u32,
+    },
+}
+
 impl DslError {
-    pub(crate) fn new(line: u32, message: impl Into<String>) -> DslError {
+    pub(crate) fn new(line: u32, kind: DslErrorKind) -> DslError {
         DslError {
             line,
-            message: message.into(),
+            message: kind.to_string(),
+            kind,
         }
     }
 }
@@ -103,6 +200,31 @@ mod tests {
         assert_eq!(suggest("dsc", ["asc", "desc"]), Some("desc"));
         assert_eq!(suggest("itmes", ["items", "users"]), Some("items"));
         assert_eq!(suggest("é", ["a"]), Some("a"));
+    }
+
+    #[test]
+    fn errors_have_kinds_to_match_on() {
+        let e = &pragmas::parse("jornal_mode = wal\njournal_mode = off\n").unwrap_err();
+        assert_eq!(
+            e[0].kind,
+            DslErrorKind::UnknownPragma {
+                name: "jornal_mode".into(),
+                suggestion: Some("journal_mode")
+            }
+        );
+        assert!(matches!(
+            e[1].kind,
+            DslErrorKind::NoRollback {
+                pragma: "journal_mode",
+                ..
+            }
+        ));
+        assert_eq!(e[1].line, 2);
+        let e = &indexes::parse("index on t (a dsc)\nindex on t ()\n").unwrap_err();
+        assert!(matches!(&e[0].kind, DslErrorKind::UnknownDirection { word, .. } if word == "dsc"));
+        assert!(matches!(&e[1].kind, DslErrorKind::EmptyColumnList { table } if table == "t"));
+        // The message is the kind's text.
+        assert_eq!(e[0].message, e[0].kind.to_string());
     }
 
     #[test]

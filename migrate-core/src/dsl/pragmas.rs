@@ -11,7 +11,7 @@
 use std::fmt;
 
 use super::catalogue::{self, Pragma, Scope, ValueType};
-use super::{DslError, did_you_mean, strip_comment, suggest};
+use super::{DslError, DslErrorKind, did_you_mean, strip_comment, suggest};
 
 /// A parsed pragma set, presets expanded; one setting per pragma (a later
 /// line overrides an earlier one).
@@ -175,7 +175,7 @@ fn parse_line(line: &str, number: u32) -> Result<Vec<Setting>, DslError> {
     if line.is_empty() {
         return Ok(Vec::new());
     }
-    let err = |m: String| DslError::new(number, m);
+    let err = |kind: DslErrorKind| DslError::new(number, kind);
     let mut words = line.split_whitespace();
     if words
         .next()
@@ -183,16 +183,16 @@ fn parse_line(line: &str, number: u32) -> Result<Vec<Setting>, DslError> {
     {
         let name = words.next().unwrap_or_default();
         let Some(preset) = PRESETS.iter().find(|p| p.name.eq_ignore_ascii_case(name)) else {
-            let hint = did_you_mean(suggest(name, PRESETS.iter().map(|p| p.name)));
-            return Err(err(format!(
-                "unknown preset `{name}`{hint}; the presets are `safety`, `balanced` and `speed`"
-            )));
+            return Err(err(DslErrorKind::UnknownPreset {
+                name: name.to_owned(),
+                suggestion: suggest(name, PRESETS.iter().map(|p| p.name)),
+            }));
         };
         if let Some(extra) = words.next() {
-            return Err(err(format!(
+            return Err(err(DslErrorKind::Syntax(format!(
                 "unexpected `{extra}` after `preset {}`",
                 preset.name
-            )));
+            ))));
         }
         return preset
             .lines
@@ -204,31 +204,36 @@ fn parse_line(line: &str, number: u32) -> Result<Vec<Setting>, DslError> {
     // Accept a pasted `PRAGMA name = value;` as well as `name = value`.
     let body = strip_keyword(line, "pragma").unwrap_or(line);
     let Some((name, value)) = body.split_once('=') else {
-        return Err(err(format!(
+        return Err(err(DslErrorKind::Syntax(format!(
             "expected `name = value` or `preset NAME`, like `journal_mode = wal`; found `{}`",
             crate::sql::shorten(line)
-        )));
+        ))));
     };
     let name = name.trim();
     let name = name.strip_prefix("main.").unwrap_or(name);
     let Some(pragma) = catalogue::find(name) else {
         if catalogue::READ_ONLY.contains(&name.to_ascii_lowercase().as_str()) {
-            return Err(err(format!(
-                "`{name}` only reports; it cannot be set in a pragma set"
-            )));
+            return Err(err(DslErrorKind::ReadOnlyPragma {
+                name: name.to_owned(),
+            }));
         }
-        let hint = did_you_mean(suggest(name, catalogue::PRAGMAS.iter().map(|p| p.name)));
-        return Err(err(format!("unknown pragma `{name}`{hint}")));
+        return Err(err(DslErrorKind::UnknownPragma {
+            name: name.to_owned(),
+            suggestion: suggest(name, catalogue::PRAGMAS.iter().map(|p| p.name)),
+        }));
     };
     let value = parse_value(pragma, unquote(value.trim())).map_err(|expected| {
-        err(format!(
-            "bad value `{}` for `{}`: expected {expected}",
-            value.trim(),
-            pragma.name
-        ))
+        err(DslErrorKind::BadValue {
+            pragma: pragma.name,
+            value: value.trim().to_owned(),
+            expected,
+        })
     })?;
-    if let Some(reason) = breaks_rollback(pragma, &value) {
-        return Err(err(reason));
+    if let Some(mode) = breaks_rollback(pragma, &value) {
+        return Err(err(DslErrorKind::NoRollback {
+            pragma: pragma.name,
+            value: mode.to_owned(),
+        }));
     }
     Ok(vec![Setting {
         pragma,
@@ -255,13 +260,9 @@ fn unquote(s: &str) -> &str {
 /// Why a setting is refused although SQLite would take it: the set's
 /// connection profile applies to the connection that runs the migrations,
 /// and these take away the rollback every migration relies on.
-fn breaks_rollback(pragma: &Pragma, value: &Value) -> Option<String> {
+fn breaks_rollback(pragma: &Pragma, value: &Value) -> Option<&'static str> {
     match (pragma.name, value) {
-        ("journal_mode", Value::Name(mode @ ("off" | "memory"))) => Some(format!(
-            "`journal_mode = {mode}` is refused: without a rollback journal on disk a failed migration cannot be \
-             undone (it stays half-applied) and a crash can corrupt the file; use `wal`, or `delete`, `truncate` \
-             or `persist`"
-        )),
+        ("journal_mode", Value::Name(mode @ ("off" | "memory"))) => Some(mode),
         _ => None,
     }
 }
