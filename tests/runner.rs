@@ -514,7 +514,7 @@ fn another_tools_history_table_is_not_touched() {
         matches!(&e, Error::ForeignHistory { columns, .. } if columns == &["version", "dirty"]),
         "{e}"
     );
-    assert!(e.to_string().contains("--table"), "{e}");
+    assert!(e.to_string().contains("`Runner::table`"), "{e}");
     assert_eq!(tables(&f.conn()), ["schema_migrations"]);
     // With its own table name, the run goes ahead beside it.
     f.run_with(|r| r.table(Table::new("app_migrations").unwrap()))

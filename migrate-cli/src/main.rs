@@ -127,11 +127,11 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(f) if is_broken_pipe(&*f.error) => ExitCode::SUCCESS,
         Err(f) => {
-            let mut message = format!("{} {}", style::error(), f.error);
+            let mut message = format!("{} {}", style::error(), with_flags(&f.error.to_string()));
             let mut source = f.error.source();
             while let Some(s) = source {
                 // Causes whose text is already in the message add nothing.
-                let text = s.to_string();
+                let text = with_flags(&s.to_string());
                 if !message.contains(&text) {
                     message.push_str(&format!("\n  caused by: {text}"));
                 }
@@ -141,6 +141,24 @@ fn main() -> ExitCode {
             ExitCode::from(f.code)
         }
     }
+}
+
+/// The library's options named in its messages, and the flags that set
+/// them here.
+const FLAGS: [(&str, &str); 6] = [
+    ("`Runner::allow_missing`", "`--allow-missing`"),
+    ("`Runner::allow_out_of_order`", "`--allow-out-of-order`"),
+    ("`Runner::table`", "`--table`"),
+    ("`Runner::atomic`", "`--atomic`"),
+    ("`Connection::busy_timeout`", "--busy-timeout"),
+    ("`force`", "`backup --force`"),
+];
+
+/// A library message as a CLI user reads it: options named as flags.
+fn with_flags(message: &str) -> String {
+    FLAGS.iter().fold(message.to_owned(), |m, (option, flag)| {
+        m.replace(option, flag)
+    })
 }
 
 fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {

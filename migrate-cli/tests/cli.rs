@@ -273,3 +273,22 @@ fn verify_needs_an_existing_database() {
     assert_eq!(stderr(&out), "error: app.db: no such database\n");
     assert!(!p.db().exists());
 }
+
+/// The library names its own options (`Runner::allow_missing`); the CLI
+/// says which flag sets each.
+#[test]
+fn library_options_are_named_as_flags() {
+    let p = Project::new(&[("0001_users.sql", USERS), ("0002_posts.sql", POSTS)]);
+    assert_eq!(code(&p.cli(&["up"])), 0);
+    std::fs::remove_file(p.dir.path().join("migrations/0002_posts.sql")).unwrap();
+    let out = p.cli(&["up"]);
+    assert_eq!(code(&out), 1);
+    let e = stderr(&out);
+    assert!(e.contains("`--allow-missing`") && !e.contains("Runner::"), "{e}");
+    p.write("0000_early.sql", "CREATE TABLE early (x);\n");
+    let out = p.cli(&["up", "--allow-missing"]);
+    let e = stderr(&out);
+    assert!(e.contains("`--allow-out-of-order`") && !e.contains("Runner::"), "{e}");
+    let out = p.cli(&["up", "--allow-missing", "--allow-out-of-order"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}

@@ -30,7 +30,7 @@ pub enum Error {
     /// A table with the history table's name exists but has other columns:
     /// another tool's history (golang-migrate and dbmate use the same name).
     #[error(
-        "the table `{table}` exists but is not a migrate history table (its columns: {}); it may belong to another migration tool. Nothing was changed. Use another name with --table / Runner::table",
+        "the table `{table}` exists but is not a migrate history table (its columns: {}); it may belong to another migration tool. Nothing was changed. Keep the history under another name with `Runner::table`",
         .columns.join(", ")
     )]
     ForeignHistory {
@@ -195,7 +195,7 @@ pub enum Failure {
     /// A step that runs outside a transaction (a pragma set, a
     /// no-transaction file) cannot be part of an atomic run.
     #[error(
-        "it runs outside a transaction (a pragma set or a no-transaction file), so it cannot be part of an atomic run; run without --atomic, or apply up to the version before it first"
+        "it runs outside a transaction (a pragma set or a no-transaction file), so it cannot be part of an atomic run; run without `Runner::atomic`, or apply up to the version before it first"
     )]
     NotAtomic,
     /// SQLite did not take a pragma's value.
@@ -363,7 +363,7 @@ fn hint(e: &rusqlite::Error) -> &'static str {
     use rusqlite::ErrorCode::*;
     match e.sqlite_error_code() {
         Some(DatabaseBusy | DatabaseLocked) => {
-            " (another connection held the lock for longer than the busy timeout; raise --busy-timeout or a pragma \
+            " (another connection held the lock for longer than the busy timeout; raise `Connection::busy_timeout` or a pragma \
              set's busy_timeout, keep other write transactions short, or find the holder with `fuser` or `lsof`)"
         }
         Some(ReadOnly) => {

@@ -44,13 +44,13 @@ pub enum PlanError {
     Modified(Vec<Modified>),
     /// Applied versions with no file.
     #[error(
-        "the database has applied migrations that are not in the migrations folder: {} (the database is ahead of this code, or branches diverged; accept it with --allow-missing, or `Runner::allow_missing` in the library)",
+        "the database has applied migrations that are not in the migrations folder: {} (the database is ahead of this code, or branches diverged; accept it with `Runner::allow_missing`)",
         versions(.0)
     )]
     Missing(Vec<(u64, String)>),
     /// Pending versions below the highest applied one.
     #[error(
-        "pending migrations are older than the newest applied one ({highest}): {} (a branch merged late? renumber them above {highest}, or accept them with --allow-out-of-order, or `Runner::allow_out_of_order` in the library)",
+        "pending migrations are older than the newest applied one ({highest}): {} (a branch merged late? renumber them above {highest}, or accept them with `Runner::allow_out_of_order`)",
         versions(.pending)
     )]
     OutOfOrder {
