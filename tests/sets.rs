@@ -260,12 +260,14 @@ fn a_failing_expect_warns_in_up_and_fails_verify_and_the_helper() {
     let report = run(&f, &mut conn).unwrap();
     assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
     assert!(
-        report.warnings[0].starts_with("2_hot.indexes:3: the plan of"),
+        report.warnings[0]
+            .to_string()
+            .starts_with("2_hot.indexes:3: the plan of"),
         "{}",
         report.warnings[0]
     );
     assert!(
-        report.warnings[0].contains("SCAN items"),
+        report.warnings[0].plan.contains("SCAN items"),
         "{}",
         report.warnings[0]
     );

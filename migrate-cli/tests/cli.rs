@@ -284,11 +284,17 @@ fn library_options_are_named_as_flags() {
     let out = p.cli(&["up"]);
     assert_eq!(code(&out), 1);
     let e = stderr(&out);
-    assert!(e.contains("`--allow-missing`") && !e.contains("Runner::"), "{e}");
+    assert!(
+        e.contains("`--allow-missing`") && !e.contains("Runner::"),
+        "{e}"
+    );
     p.write("0000_early.sql", "CREATE TABLE early (x);\n");
     let out = p.cli(&["up", "--allow-missing"]);
     let e = stderr(&out);
-    assert!(e.contains("`--allow-out-of-order`") && !e.contains("Runner::"), "{e}");
+    assert!(
+        e.contains("`--allow-out-of-order`") && !e.contains("Runner::"),
+        "{e}"
+    );
     let out = p.cli(&["up", "--allow-missing", "--allow-out-of-order"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::error::{Error, Failure};
 use crate::pipeline::Set;
 use crate::plan::HistoryRow;
+use crate::runner::NoteKind;
 use crate::source::Migration;
 
 /// A failed statement: the line at fault (if known), the statement as shown
@@ -60,7 +61,7 @@ pub(crate) trait Backend {
 
     /// Applies a set (pragmas, indexes) the way the database needs.
     /// Returns notes for the report.
-    fn apply_set(&mut self, set: &Set) -> Result<Vec<String>, StepError>;
+    fn apply_set(&mut self, set: &Set) -> Result<Vec<NoteKind>, StepError>;
 
     /// Outside any transaction, before a step: switches foreign-key
     /// enforcement off when `foreign_keys_off` (the table rebuild).

@@ -47,6 +47,6 @@ pub use source::{LoadError, LoadErrors, Migration, Migrations};
 #[cfg(feature = "sqlite")]
 pub use error::{Error, MigrationError};
 #[cfg(feature = "sqlite")]
-pub use runner::{Report, Runner, Step};
+pub use runner::{Note, NoteKind, PlanWarning, Report, Runner, Step};
 #[cfg(feature = "sqlite")]
 pub use rusqlite;

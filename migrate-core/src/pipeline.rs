@@ -17,7 +17,7 @@ use crate::dsl::pragmas::{self, PragmaSet};
 use crate::error::{Error, Failure, MigrationError, Undone};
 use crate::naming::{Direction, Kind};
 use crate::plan::{Modified, PlanError};
-use crate::runner::{Report, Step};
+use crate::runner::{Note, NoteKind, Report, Step};
 use crate::source::{LoadError, LoadErrorKind, Migration};
 use crate::sql::Script;
 
@@ -169,7 +169,7 @@ impl<'a> Unit<'a> {
     }
 
     /// Runs the step's statements or set; returns notes for the report.
-    fn execute(&self, db: &mut impl Backend) -> Result<Vec<String>, StepError> {
+    fn execute(&self, db: &mut impl Backend) -> Result<Vec<NoteKind>, StepError> {
         match &self.work {
             Work::Sql { text, script } => {
                 for s in &script.statements {
@@ -296,7 +296,7 @@ fn try_group(
         return untransacted(db, first, before, report);
     }
 
-    let mut ran: Vec<(&Unit, Duration, Vec<String>)> = Vec::with_capacity(due.len());
+    let mut ran: Vec<(&Unit, Duration, Vec<NoteKind>)> = Vec::with_capacity(due.len());
     for unit in due {
         let start = Instant::now();
         let notes = unit.execute(db).map_err(|(line, statement, cause)| {
@@ -375,13 +375,14 @@ fn done(report: &Report, direction: Direction) -> Vec<u64> {
     steps.iter().map(|s| s.version).collect()
 }
 
-fn finish(report: &mut Report, unit: &Unit, duration: Duration, notes: Vec<String>) {
+fn finish(report: &mut Report, unit: &Unit, duration: Duration, notes: Vec<NoteKind>) {
     let step = unit.step(duration);
     match unit.direction {
         Direction::Up => report.applied.push(step),
         Direction::Down => report.reverted.push(step),
     }
-    report
-        .notes
-        .extend(notes.into_iter().map(|n| format!("{}: {n}", unit.file)));
+    report.notes.extend(notes.into_iter().map(|kind| Note {
+        file: unit.file.to_owned(),
+        kind,
+    }));
 }

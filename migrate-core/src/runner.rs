@@ -1,6 +1,7 @@
 //! The runner: validates the whole plan, then applies each migration in its
 //! own `BEGIN IMMEDIATE` transaction and records it in the history table.
 
+use std::fmt;
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -18,6 +19,73 @@ use crate::sqlite::Sqlite;
 /// The busy timeout [`Migrations::open`] sets: how long a connection waits
 /// for another's write lock before failing.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// Something a step did that the user should know, with its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// The migration file.
+    pub file: String,
+    /// What happened.
+    pub kind: NoteKind,
+}
+
+/// What a step did besides its statements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NoteKind {
+    /// A pragma set ran `VACUUM` so that these settings took effect.
+    Vacuumed {
+        /// `page_size`, `auto_vacuum`.
+        pragmas: Vec<&'static str>,
+    },
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            NoteKind::Vacuumed { pragmas } => write!(
+                f,
+                "{}: ran VACUUM so that {} took effect",
+                self.file,
+                pragmas.join(" and ")
+            ),
+        }
+    }
+}
+
+/// A note reads as its text, so that it compares with one.
+impl PartialEq<&str> for Note {
+    fn eq(&self, text: &&str) -> bool {
+        self.to_string().as_str() == *text
+    }
+}
+
+/// An `expect` line of an index set whose query does not use its index
+/// after the set ran (a plan depends on data, so `up` warns and `verify`
+/// fails).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanWarning {
+    /// The index set.
+    pub file: String,
+    /// The `expect` line.
+    pub line: u32,
+    /// Its query.
+    pub query: String,
+    /// The index it expects.
+    pub index: String,
+    /// The plan SQLite chose, its detail lines joined with `; `.
+    pub plan: String,
+}
+
+impl fmt::Display for PlanWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: the plan of \"{}\" does not use {}: {}",
+            self.file, self.line, self.query, self.index, self.plan
+        )
+    }
+}
 
 /// Applies a [`Migrations`] set to a connection.
 #[derive(Debug, Clone)]
@@ -62,9 +130,9 @@ pub struct Report {
     /// for the lock.
     pub skipped: Vec<u64>,
     /// Things the user should know (`file: ran VACUUM so that page_size took effect`).
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
     /// Query-plan assertions that did not hold (`up` warns; `verify` fails).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<PlanWarning>,
     /// Where the backup taken before the first change went.
     pub backup: Option<std::path::PathBuf>,
 }
@@ -158,10 +226,13 @@ impl<'m> Runner<'m> {
             };
             for e in &set.expects {
                 if let Err(plan) = crate::introspect::check_expect(conn, e) {
-                    report.warnings.push(format!(
-                        "{}:{}: the plan of \"{}\" does not use {}: {plan}",
-                        m.file, e.line, e.query, e.index
-                    ));
+                    report.warnings.push(PlanWarning {
+                        file: m.file.to_string(),
+                        line: e.line,
+                        query: e.query.clone(),
+                        index: e.index.clone(),
+                        plan,
+                    });
                 }
             }
         }

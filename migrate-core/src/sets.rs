@@ -7,6 +7,7 @@ use crate::dsl::indexes::{Index, IndexSet};
 use crate::dsl::pragmas::{PragmaSet, Setting};
 use crate::error::Failure;
 use crate::introspect::{same_index, table_columns, tables};
+use crate::runner::NoteKind;
 use crate::sql::quote_identifier as quote;
 
 pub(crate) use crate::backend::StepError;
@@ -42,7 +43,10 @@ pub(crate) fn check_setting(conn: &Connection, setting: &Setting) -> Result<(), 
 /// `auto_vacuum` first (with the VACUUM they need on a database that has
 /// pages, out of WAL mode while it runs), then the rest in file order; every
 /// value is read back. Returns notes for the report.
-pub(crate) fn apply_pragmas(conn: &Connection, set: &PragmaSet) -> Result<Vec<String>, StepError> {
+pub(crate) fn apply_pragmas(
+    conn: &Connection,
+    set: &PragmaSet,
+) -> Result<Vec<NoteKind>, StepError> {
     let mut notes = Vec::new();
     let get = |name: &str| set.settings.iter().find(|s| s.pragma.name == name);
     let read =
@@ -87,10 +91,9 @@ pub(crate) fn apply_pragmas(conn: &Connection, set: &PragmaSet) -> Result<Vec<St
             execute_waiting(conn, "PRAGMA journal_mode = wal")
                 .map_err(sql_error(line, "PRAGMA journal_mode = wal"))?;
         }
-        notes.push(format!(
-            "ran VACUUM so that {} took effect",
-            vacuum_for.join(" and ")
-        ));
+        notes.push(NoteKind::Vacuumed {
+            pragmas: vacuum_for,
+        });
     }
     for s in set.settings.iter().filter(|s| !s.pragma.needs_vacuum) {
         execute_waiting(conn, &s.sql()).map_err(sql_error(Some(s.line), &s.sql()))?;

@@ -12,6 +12,7 @@ use crate::history::{self, Table};
 use crate::introspect;
 use crate::pipeline::Set;
 use crate::plan::HistoryRow;
+use crate::runner::NoteKind;
 use crate::sets;
 use crate::source::Migration;
 use crate::sql::{self, quote_identifier as quote};
@@ -192,7 +193,7 @@ impl Backend for Sqlite<'_> {
         })
     }
 
-    fn apply_set(&mut self, set: &Set) -> Result<Vec<String>, StepError> {
+    fn apply_set(&mut self, set: &Set) -> Result<Vec<NoteKind>, StepError> {
         match set {
             Set::Pragmas(_) if self.replay => Ok(Vec::new()),
             Set::Pragmas(set) => sets::apply_pragmas(self.conn, set),
