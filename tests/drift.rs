@@ -187,3 +187,28 @@ fn schema_differences_are_values() {
     assert_eq!(live.table("USERS").unwrap().columns.len(), 3);
     assert_eq!(want.indexes_of("posts").count(), 1);
 }
+
+/// verify's problems carry their kind: a drift problem holds the
+/// difference itself.
+#[test]
+fn verify_problems_have_kinds() {
+    use migrate_core::verify::ProblemKind;
+    let f = Fixture::new(FILES);
+    let set = f.set();
+    let conn = set.open(f.db()).unwrap();
+    conn.execute_batch("CREATE TABLE notes (x); DROP INDEX idx_accounts_email;")
+        .unwrap();
+    let v = verify(&set, &conn, &Table::default()).unwrap();
+    let kinds: Vec<&ProblemKind> = v.problems.iter().map(|p| &p.kind).collect();
+    assert!(
+        kinds.iter().any(|k| matches!(k, ProblemKind::Drift(schema::Difference::Extra { name, .. }) if name == "notes")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.iter().any(|k| matches!(k, ProblemKind::Index { existing: None, index, .. } if index == "idx_accounts_email")),
+        "{kinds:?}"
+    );
+    for p in &v.problems {
+        assert_eq!(p.message, p.kind.to_string());
+    }
+}

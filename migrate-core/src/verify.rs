@@ -17,7 +17,7 @@ use crate::history::{self, Table};
 use crate::introspect;
 use crate::naming::Kind;
 use crate::plan::{self, State};
-use crate::schema::Schema;
+use crate::schema::{Difference, Schema};
 use crate::sets;
 use crate::source::{Migration, Migrations};
 
@@ -39,8 +39,106 @@ pub struct Problem {
     pub file: Option<String>,
     /// The line in it.
     pub line: Option<u32>,
-    /// What does not hold.
+    /// What does not hold, to match on.
+    pub kind: ProblemKind,
+    /// What does not hold: the kind, as text.
     pub message: String,
+}
+
+/// What does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProblemKind {
+    /// An applied file edited since it ran.
+    Edited {
+        /// The checksum recorded when it ran.
+        applied: String,
+        /// The file's checksum now.
+        now: String,
+    },
+    /// An applied version with no file.
+    NoFile {
+        /// The version.
+        version: u64,
+        /// Its name in the history.
+        name: String,
+    },
+    /// A pragma without the value its set gave it, on the database or (for
+    /// a per-connection one) on this connection.
+    Pragma {
+        /// Per-connection: checked on the connection, as its profile.
+        profile: bool,
+        /// What SQLite reported.
+        detail: String,
+    },
+    /// The live schema differs from the one the applied files make.
+    Drift(Difference),
+    /// The applied files do not replay into an empty database, so drift
+    /// was not checked.
+    NotReplayed(String),
+    /// An index of an index set is missing, or defined differently.
+    Index {
+        /// Its name.
+        index: String,
+        /// Its definition in the database, if it exists.
+        existing: Option<String>,
+        /// The definition its line makes.
+        wanted: String,
+    },
+    /// An `expect` line whose query does not use its index.
+    Plan {
+        /// The query.
+        query: String,
+        /// The index it expects.
+        index: String,
+        /// The plan SQLite chose.
+        plan: String,
+    },
+}
+
+impl fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProblemKind::Edited { applied, now } => write!(
+                f,
+                "edited after it was applied: applied with checksum {applied}, the file now has {now}"
+            ),
+            ProblemKind::NoFile { version, name } => {
+                write!(f, "version {version} ({name}) is applied but has no file")
+            }
+            ProblemKind::Pragma {
+                profile: false,
+                detail,
+            } => f.write_str(detail),
+            ProblemKind::Pragma {
+                profile: true,
+                detail,
+            } => {
+                write!(f, "{detail} on this connection (the connection profile)")
+            }
+            ProblemKind::Drift(d) => write!(f, "{d}"),
+            ProblemKind::NotReplayed(e) => write!(
+                f,
+                "drift not checked: the applied migrations do not replay into an empty in-memory database: {e}"
+            ),
+            ProblemKind::Index {
+                index,
+                existing: None,
+                wanted,
+            } => write!(f, "index `{index}` is missing; wanted: {wanted}"),
+            ProblemKind::Index {
+                index,
+                existing: Some(existing),
+                wanted,
+            } => write!(
+                f,
+                "index `{index}` has another definition\n  existing: {existing}\n  wanted:   {wanted}"
+            ),
+            ProblemKind::Plan { query, index, plan } => {
+                write!(f, "the plan of \"{query}\" does not use {index}: {plan}")
+            }
+        }
+    }
 }
 
 impl fmt::Display for Problem {
@@ -53,11 +151,12 @@ impl fmt::Display for Problem {
     }
 }
 
-fn problem(m: Option<&Migration>, line: Option<u32>, message: impl Into<String>) -> Problem {
+fn problem(m: Option<&Migration>, line: Option<u32>, kind: ProblemKind) -> Problem {
     Problem {
         file: m.map(|m| m.file.to_string()),
         line,
-        message: message.into(),
+        message: kind.to_string(),
+        kind,
     }
 }
 
@@ -87,19 +186,19 @@ pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Veri
                 v.problems.push(problem(
                     m,
                     None,
-                    format!(
-                        "edited after it was applied: applied with checksum {}, the file now has {now}",
-                        was.unwrap_or_default()
-                    ),
+                    ProblemKind::Edited {
+                        applied: was.unwrap_or_default(),
+                        now,
+                    },
                 ));
             }
             State::Missing => v.problems.push(problem(
                 None,
                 None,
-                format!(
-                    "version {} ({}) is applied but has no file",
-                    row.version, row.name
-                ),
+                ProblemKind::NoFile {
+                    version: row.version,
+                    name: row.name,
+                },
             )),
         }
     }
@@ -109,15 +208,23 @@ pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Veri
     let persistent = crate::profile::settings_of(applied.iter().copied(), Scope::Persistent);
     for (m, s) in &persistent {
         if let Err(f) = sets::check_setting(conn, s) {
-            v.problems
-                .push(problem(Some(m), Some(s.line), f.to_string()));
+            let kind = ProblemKind::Pragma {
+                profile: false,
+                detail: f.to_string(),
+            };
+            v.problems.push(problem(Some(m), Some(s.line), kind));
         }
     }
     for (file, line, f) in set.profile().check(conn) {
+        let kind = ProblemKind::Pragma {
+            profile: true,
+            detail: f.to_string(),
+        };
         v.problems.push(Problem {
             file: Some(file),
             line: Some(line),
-            message: format!("{f} on this connection (the connection profile)"),
+            message: kind.to_string(),
+            kind,
         });
     }
 
@@ -129,21 +236,18 @@ pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Veri
             continue;
         };
         for index in &parsed.indexes {
-            match verify_index(conn, index)? {
-                None => {}
-                Some(message) => v.problems.push(problem(Some(m), Some(index.line), message)),
+            if let Some(kind) = verify_index(conn, index)? {
+                v.problems.push(problem(Some(m), Some(index.line), kind));
             }
         }
         for e in &parsed.expects {
             if let Err(plan) = introspect::check_expect(conn, e) {
-                v.problems.push(problem(
-                    Some(m),
-                    Some(e.line),
-                    format!(
-                        "the plan of \"{}\" does not use {}: {plan}",
-                        e.query, e.index
-                    ),
-                ));
+                let kind = ProblemKind::Plan {
+                    query: e.query.clone(),
+                    index: e.index.clone(),
+                    plan,
+                };
+                v.problems.push(problem(Some(m), Some(e.line), kind));
             }
         }
     }
@@ -173,9 +277,7 @@ fn drift(
         return Ok(vec![problem(
             None,
             None,
-            format!(
-                "drift not checked: the applied migrations do not replay into an empty in-memory database: {e}"
-            ),
+            ProblemKind::NotReplayed(e.to_string()),
         )]);
     }
     let live = Schema::read(conn, Some(table))?;
@@ -192,25 +294,25 @@ fn drift(
     });
     Ok(differences
         .into_iter()
-        .map(|d| problem(None, None, d.to_string()))
+        .map(|d| problem(None, None, ProblemKind::Drift(d)))
         .collect())
 }
 
 /// For `verify`: `None` when the index exists with its definition, else
 /// what is wrong. Only reads the database (a definition that differs in
 /// text is compared with one built in memory).
-fn verify_index(conn: &Connection, index: &indexes::Index) -> rusqlite::Result<Option<String>> {
-    Ok(match introspect::same_index(conn, index)? {
-        None => Some(format!(
-            "index `{}` is missing; wanted: {}",
-            index.name,
-            index.sql()
-        )),
-        Some((true, _)) => None,
-        Some((false, existing)) => Some(format!(
-            "index `{}` has another definition\n  existing: {existing}\n  wanted:   {}",
-            index.name,
-            index.sql()
-        )),
-    })
+fn verify_index(
+    conn: &Connection,
+    index: &indexes::Index,
+) -> rusqlite::Result<Option<ProblemKind>> {
+    let existing = match introspect::same_index(conn, index)? {
+        Some((true, _)) => return Ok(None),
+        Some((false, existing)) => Some(existing),
+        None => None,
+    };
+    Ok(Some(ProblemKind::Index {
+        index: index.name.clone(),
+        existing,
+        wanted: index.sql(),
+    }))
 }
