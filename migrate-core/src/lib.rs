@@ -2,12 +2,24 @@
 // The README shows a build script, whose `fn main` is the point.
 #![allow(clippy::needless_doctest_main)]
 
+// The public API: the items re-exported below, and the operations'
+// modules (backup, doctor, maintenance, schema, testing, verify). The
+// hidden modules are the workspace's own plumbing: the macro crate and the
+// CLI share the parsers and the discovery code through them, so that there
+// is one of each; they are not an interface to build on.
+#[doc(hidden)]
 pub mod checksum;
+#[doc(hidden)]
 pub mod dsl;
+#[doc(hidden)]
 pub mod naming;
+#[doc(hidden)]
 pub mod plan;
+#[doc(hidden)]
 pub mod profile;
+#[doc(hidden)]
 pub mod source;
+#[doc(hidden)]
 pub mod sql;
 
 #[cfg(feature = "sqlite")]
@@ -19,8 +31,10 @@ mod db;
 #[cfg(feature = "sqlite")]
 pub mod doctor;
 #[cfg(feature = "sqlite")]
+#[doc(hidden)]
 pub mod error;
 #[cfg(feature = "sqlite")]
+#[doc(hidden)]
 pub mod history;
 #[cfg(feature = "sqlite")]
 mod introspect;
@@ -29,11 +43,12 @@ pub mod maintenance;
 #[cfg(feature = "sqlite")]
 mod pipeline;
 #[cfg(feature = "sqlite")]
+#[doc(hidden)]
 pub mod runner;
 #[cfg(feature = "sqlite")]
 pub mod schema;
 #[cfg(feature = "sqlite")]
-pub mod sets;
+mod sets;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(feature = "sqlite")]
@@ -41,12 +56,16 @@ pub mod testing;
 #[cfg(feature = "sqlite")]
 pub mod verify;
 
-pub use naming::Kind;
-pub use source::{LoadError, LoadErrors, Migration, Migrations};
+pub use naming::{Direction, Kind};
+pub use plan::{DownTarget, Irreversible, Modified, PlanError, State, StatusRow};
+pub use profile::Profile;
+pub use source::{LoadError, LoadErrorKind, LoadErrors, Migration, Migrations};
 
 #[cfg(feature = "sqlite")]
-pub use error::{Error, MigrationError};
+pub use error::{Cascade, Error, Failure, MigrationError, Undone, Violation};
 #[cfg(feature = "sqlite")]
-pub use runner::{Note, NoteKind, PlanWarning, Report, Runner, Step};
+pub use history::{DEFAULT_TABLE, Table};
+#[cfg(feature = "sqlite")]
+pub use runner::{DEFAULT_BUSY_TIMEOUT, Note, NoteKind, PlanWarning, Report, Runner, Step};
 #[cfg(feature = "sqlite")]
 pub use rusqlite;
