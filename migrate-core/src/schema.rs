@@ -6,13 +6,7 @@ use rusqlite::Connection;
 use crate::history::Table;
 
 /// The persistent pragmas a dump starts with, in this order.
-pub const PERSISTENT_PRAGMAS: [&str; 5] = [
-    "page_size",
-    "auto_vacuum",
-    "journal_mode",
-    "user_version",
-    "application_id",
-];
+pub const PERSISTENT_PRAGMAS: [&str; 5] = crate::dsl::catalogue::PERSISTENT;
 
 pub use crate::introspect::{
     Change, Column, Difference, ForeignKey, Index, Key, Object, Schema, Table as TableSchema,

@@ -23,14 +23,7 @@ pub(crate) fn check_setting(conn: &Connection, setting: &Setting) -> Result<(), 
     if found == asked {
         return Ok(());
     }
-    let note = match setting.pragma.name {
-        "journal_mode" if found == "memory" => {
-            " (WAL needs a database file; an in-memory or temporary database keeps journal_mode = memory)"
-        }
-        "mmap_size" => " (SQLite caps mmap_size at its compile-time SQLITE_MAX_MMAP_SIZE)",
-        "max_page_count" => " (it cannot be set below the database's current page count)",
-        _ => "",
-    };
+    let note = setting.pragma.not_taken_note(&found);
     Err(Failure::PragmaNotTaken {
         pragma: setting.pragma.name,
         asked: setting.value.to_string(),

@@ -547,15 +547,17 @@ fn pragma_class(words: &[Word]) -> Class {
         "foreign_keys" => Class::ForeignKeys {
             on: sqlite_boolean(&value),
         },
-        "journal_mode" if matches!(value.as_str(), "off" | "memory") => {
-            Class::JournalModeWithoutRollback(if value == "off" { "off" } else { "memory" })
-        }
         "wal_checkpoint" | "incremental_vacuum" => Class::Refused(USE_NO_TRANSACTION),
-        // The catalogue says which pragmas fail inside a transaction or are
-        // silently not applied there (page_size, auto_vacuum without VACUUM).
+        // The catalogue says which values take rollback away, and which
+        // pragmas fail inside a transaction or are silently not applied
+        // there (page_size, auto_vacuum without VACUUM).
         name => match crate::dsl::catalogue::find(name) {
-            Some(p) if !p.in_transaction => Class::Refused(USE_PRAGMA_SET),
-            _ => Class::Other,
+            Some(p) => match p.without_rollback.iter().find(|v| **v == value) {
+                Some(v) => Class::JournalModeWithoutRollback(v),
+                None if !p.in_transaction => Class::Refused(USE_PRAGMA_SET),
+                None => Class::Other,
+            },
+            None => Class::Other,
         },
     }
 }

@@ -48,6 +48,19 @@ pub struct Pragma {
     pub in_transaction: bool,
     /// Whether a change on a database that has pages needs VACUUM.
     pub needs_vacuum: bool,
+    /// SQLite reports the value back by name (`wal`), not by its number
+    /// in the list.
+    pub reports_name: bool,
+    /// For a pragma whose values live in different places: the values
+    /// kept in the file (the others last for the connection only).
+    pub persistent_values: &'static [&'static str],
+    /// Values refused everywhere, because they take rollback away from
+    /// every migration after them (a pragma set's connection profile also
+    /// applies to the connection that runs the migrations).
+    pub without_rollback: &'static [&'static str],
+    /// Why SQLite may report another value than the one set, when there is
+    /// a reason the user can act on.
+    pub not_taken: &'static str,
 }
 
 const fn p(name: &'static str, value: ValueType, scope: Scope, in_transaction: bool) -> Pragma {
@@ -57,6 +70,38 @@ const fn p(name: &'static str, value: ValueType, scope: Scope, in_transaction: b
         scope,
         in_transaction,
         needs_vacuum: false,
+        reports_name: false,
+        persistent_values: &[],
+        without_rollback: &[],
+        not_taken: "",
+    }
+}
+
+impl Pragma {
+    /// Where `value` (a name, lowercase) lives when this pragma is set to it.
+    pub fn scope_of(&self, value: &str) -> Scope {
+        if self.persistent_values.is_empty() {
+            self.scope
+        } else if self.persistent_values.contains(&value) {
+            Persistent
+        } else {
+            Connection
+        }
+    }
+
+    /// Whether setting it to `value` (lowercase) would take rollback away.
+    pub fn breaks_rollback(&self, value: &str) -> bool {
+        self.without_rollback.contains(&value)
+    }
+
+    /// The reason to add when SQLite reports `found` instead of the value
+    /// set, or `""`.
+    pub fn not_taken_note(&self, found: &str) -> &'static str {
+        // WAL needs a file: in memory, any mode reads back as `memory`.
+        if self.name == "journal_mode" && found != "memory" {
+            return "";
+        }
+        self.not_taken
     }
 }
 
@@ -82,11 +127,13 @@ pub static PRAGMAS: &[Pragma] = &[
     // Changing between none and full/incremental on a database with tables
     // takes effect only through VACUUM ("auto_vacuum" in pragma.html).
     Pragma {
-        name: "auto_vacuum",
-        value: Enum(&["none", "full", "incremental"]),
-        scope: Persistent,
-        in_transaction: false,
         needs_vacuum: true,
+        ..p(
+            "auto_vacuum",
+            Enum(&["none", "full", "incremental"]),
+            Persistent,
+            false,
+        )
     },
     p("automatic_index", Bool, Connection, true),
     p("busy_timeout", NON_NEGATIVE_I32, Connection, true),
@@ -100,39 +147,51 @@ pub static PRAGMAS: &[Pragma] = &[
     // last for the connection only ("journal_mode" in pragma.html). `off`
     // and `memory` are listed so that the parser can say why it refuses
     // them: they take rollback away from every migration after the set.
-    p(
-        "journal_mode",
-        Enum(&["delete", "truncate", "persist", "memory", "wal", "off"]),
-        Persistent,
-        false,
-    ),
+    Pragma {
+        reports_name: true,
+        persistent_values: &["wal", "delete"],
+        without_rollback: &["off", "memory"],
+        not_taken: " (WAL needs a database file; an in-memory or temporary database keeps journal_mode = memory)",
+        ..p(
+            "journal_mode",
+            Enum(&["delete", "truncate", "persist", "memory", "wal", "off"]),
+            Persistent,
+            false,
+        )
+    },
     // -1: no limit.
     p("journal_size_limit", Bytes { min: -1 }, Connection, true),
     p("legacy_alter_table", Bool, Connection, true),
-    p(
-        "locking_mode",
-        Enum(&["normal", "exclusive"]),
-        Connection,
-        false,
-    ),
-    p(
-        "max_page_count",
-        Int {
-            min: 1,
-            max: u32::MAX as i64,
-        },
-        Connection,
-        true,
-    ),
-    p("mmap_size", Bytes { min: 0 }, Connection, true),
+    Pragma {
+        reports_name: true,
+        ..p(
+            "locking_mode",
+            Enum(&["normal", "exclusive"]),
+            Connection,
+            false,
+        )
+    },
+    Pragma {
+        not_taken: " (it cannot be set below the database's current page count)",
+        ..p(
+            "max_page_count",
+            Int {
+                min: 1,
+                max: u32::MAX as i64,
+            },
+            Connection,
+            true,
+        )
+    },
+    Pragma {
+        not_taken: " (SQLite caps mmap_size at its compile-time SQLITE_MAX_MMAP_SIZE)",
+        ..p("mmap_size", Bytes { min: 0 }, Connection, true)
+    },
     // Changes take effect on an existing database only through VACUUM, and
     // VACUUM cannot change it in WAL mode ("page_size" in pragma.html).
     Pragma {
-        name: "page_size",
-        value: PageSize,
-        scope: Persistent,
-        in_transaction: false,
         needs_vacuum: true,
+        ..p("page_size", PageSize, Persistent, false)
     },
     p("query_only", Bool, Connection, true),
     p("recursive_triggers", Bool, Connection, true),
@@ -195,15 +254,15 @@ pub fn find(name: &str) -> Option<&'static Pragma> {
         .map(|i| &PRAGMAS[i])
 }
 
-/// Where `journal_mode = value` lives: WAL and DELETE are recorded in the
-/// file; the other modes last for the connection only.
-pub fn journal_mode_scope(value: &str) -> Scope {
-    if matches!(value, "wal" | "delete") {
-        Persistent
-    } else {
-        Connection
-    }
-}
+/// The pragmas whose values live in the file, in the order a schema dump
+/// shows them: every `Persistent` entry of the catalogue.
+pub const PERSISTENT: [&str; 5] = [
+    "page_size",
+    "auto_vacuum",
+    "journal_mode",
+    "user_version",
+    "application_id",
+];
 
 #[cfg(test)]
 mod tests {
@@ -238,5 +297,14 @@ mod tests {
             assert!(find(name).is_some(), "{name}");
         }
         assert_eq!(find("JOURNAL_MODE").map(|p| p.name), Some("journal_mode"));
+        let mut persistent: Vec<&str> = PRAGMAS
+            .iter()
+            .filter(|p| p.scope == Persistent)
+            .map(|p| p.name)
+            .collect();
+        let mut dumped = PERSISTENT.to_vec();
+        persistent.sort_unstable();
+        dumped.sort_unstable();
+        assert_eq!(persistent, dumped);
     }
 }

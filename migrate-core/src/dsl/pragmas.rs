@@ -50,15 +50,11 @@ impl Value {
         match (self, pragma.value) {
             (Value::Bool(b), _) => i64::from(*b).to_string(),
             (Value::Int(i), _) => i.to_string(),
-            (Value::Name(n), ValueType::Enum(names))
-                if !matches!(pragma.name, "journal_mode" | "locking_mode") =>
-            {
-                names
-                    .iter()
-                    .position(|x| x == n)
-                    .unwrap_or_default()
-                    .to_string()
-            }
+            (Value::Name(n), ValueType::Enum(names)) if !pragma.reports_name => names
+                .iter()
+                .position(|x| x == n)
+                .unwrap_or_default()
+                .to_string(),
             (Value::Name(n), _) => (*n).to_owned(),
         }
     }
@@ -79,8 +75,8 @@ impl Setting {
     /// Where this setting lives: its pragma's scope, except that only WAL and
     /// DELETE journal modes are kept in the file.
     pub fn scope(&self) -> Scope {
-        match (self.pragma.name, self.value) {
-            ("journal_mode", Value::Name(mode)) => catalogue::journal_mode_scope(mode),
+        match self.value {
+            Value::Name(name) => self.pragma.scope_of(name),
             _ => self.pragma.scope,
         }
     }
@@ -229,10 +225,12 @@ fn parse_line(line: &str, number: u32) -> Result<Vec<Setting>, DslError> {
             expected,
         })
     })?;
-    if let Some(mode) = breaks_rollback(pragma, &value) {
+    if let Value::Name(name) = value
+        && pragma.breaks_rollback(name)
+    {
         return Err(err(DslErrorKind::NoRollback {
             pragma: pragma.name,
-            value: mode.to_owned(),
+            value: name.to_owned(),
         }));
     }
     Ok(vec![Setting {
@@ -255,16 +253,6 @@ fn unquote(s: &str) -> &str {
         }
     }
     s
-}
-
-/// Why a setting is refused although SQLite would take it: the set's
-/// connection profile applies to the connection that runs the migrations,
-/// and these take away the rollback every migration relies on.
-fn breaks_rollback(pragma: &Pragma, value: &Value) -> Option<&'static str> {
-    match (pragma.name, value) {
-        ("journal_mode", Value::Name(mode @ ("off" | "memory"))) => Some(mode),
-        _ => None,
-    }
 }
 
 /// The value, or a description of what was expected.
