@@ -203,9 +203,9 @@ impl Schema {
         for o in rows {
             match o.kind.as_str() {
                 "table" => schema.tables.push(read_table(conn, o.name, o.sql)?),
-                "index" => schema
-                    .indexes
-                    .push(read_index(conn, &o.name)?.expect("listed")),
+                // An index whose table does not list it (a damaged schema)
+                // is left out rather than trusted.
+                "index" => schema.indexes.extend(read_index(conn, &o.name)?),
                 "view" => schema.views.push(o),
                 "trigger" => schema.triggers.push(o),
                 _ => {}
@@ -656,7 +656,7 @@ pub(crate) fn same_index(
     let scratch = Connection::open_in_memory()?;
     execute(&scratch, &table)?;
     execute(&scratch, &wanted.sql())?;
-    let built = read_index(&scratch, &wanted.name)?.expect("just created");
+    let built = read_index(&scratch, &wanted.name)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
     Ok(Some((built.same_as(&existing), existing_sql)))
 }
 

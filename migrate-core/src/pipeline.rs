@@ -55,10 +55,7 @@ impl<'a> Unit<'a> {
     /// The step that applies `m`. Files were validated when the set was
     /// loaded; they are parsed again only for what runs now.
     pub fn apply(m: &'a Migration) -> Result<Unit<'a>, Error> {
-        let first = |errors: Vec<crate::dsl::DslError>| {
-            let e = errors.into_iter().next().expect("a parse error");
-            invalid(&m.file, e.line, LoadErrorKind::Dsl(e))
-        };
+        let first = |errors| first_problem(&m.file, errors);
         let work = match m.kind {
             Kind::Pragmas => Work::Set(Set::Pragmas(pragmas::parse(&m.text).map_err(first)?)),
             Kind::Indexes => Work::Set(Set::Indexes(indexes::parse(&m.text).map_err(first)?)),
@@ -88,12 +85,9 @@ impl<'a> Unit<'a> {
         };
         let work = match m.kind {
             Kind::Pragmas => return Err(refuse(crate::plan::Irreversible::PragmaSet)),
-            Kind::Indexes => {
-                let Work::Set(Set::Indexes(set)) = Unit::apply(m)?.work else {
-                    unreachable!("an index set parses to an index set")
-                };
-                Work::Set(Set::DropIndexes(set))
-            }
+            Kind::Indexes => Work::Set(Set::DropIndexes(
+                indexes::parse(&m.text).map_err(|errors| first_problem(&m.file, errors))?,
+            )),
             _ => {
                 let down = m.down_script().map_err(|e| {
                     let file = m.down.as_ref().map_or(&m.file, |d| &d.file);
@@ -201,6 +195,17 @@ impl<'a> Unit<'a> {
             cause,
         }))
     }
+}
+
+/// The first problem a parser found in a set that was valid when loaded.
+fn first_problem(file: &str, errors: Vec<crate::dsl::DslError>) -> Error {
+    use crate::dsl::{DslError, DslErrorKind};
+    // A parser that fails names at least one problem.
+    let e = errors
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| DslError::new(1, DslErrorKind::Syntax("the set does not parse".into())));
+    invalid(file, e.line, LoadErrorKind::Dsl(e))
 }
 
 fn invalid(file: &str, line: u32, kind: LoadErrorKind) -> Error {
