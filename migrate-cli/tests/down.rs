@@ -307,6 +307,15 @@ fn refusals_name_the_migration_and_change_nothing() {
     );
     // A version that is no migration.
     refused(&["down", "--to", "20240101000009"], &["20240101000009"]);
+    // An applied version whose files are gone.
+    p.write("20240101000002_posts.up.sql", &files[2].1);
+    for gone in ["20240101000005_seed.sql", "20240101000005_seed.down.sql"] {
+        std::fs::remove_file(p.dir.path().join("migrations").join(gone)).unwrap();
+    }
+    refused(
+        &["down"],
+        &["20240101000005 (seed)", "not in the migrations folder"],
+    );
 }
 
 #[test]
@@ -455,5 +464,9 @@ fn killed_downs_leave_the_database_consistent() {
     assert!(
         landed.len() >= 3,
         "kills landed at too few points: {landed:?}"
+    );
+    eprintln!(
+        "down crash suite: 20 kills, landing after {} distinct history lengths",
+        landed.len()
     );
 }

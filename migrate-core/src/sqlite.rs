@@ -88,9 +88,13 @@ impl Backend for Sqlite<'_> {
             return Ok(false);
         }
         if tidy && history::has_legacy(self.conn, self.table) {
-            // Upgrade a database of an earlier build in place; a read-only
-            // database simply keeps the old table.
-            let _ = upgrade_legacy(self.conn, self.table);
+            // Upgrade a database of an earlier build in place, in a short
+            // write transaction of its own (`begin` drops the old table); a
+            // read-only database simply keeps it.
+            if self.begin().is_ok() {
+                let _ = self.commit();
+            }
+            self.rollback();
         }
         Ok(true)
     }
@@ -263,15 +267,6 @@ impl Sqlite<'_> {
             triggers: history::triggers(self.conn, self.table).unwrap_or_default(),
         }
     }
-}
-
-/// Drops the fingerprint table of an earlier build, in its own short
-/// write transaction.
-fn upgrade_legacy(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
-    // rusqlite's guard rolls back on drop, a failed COMMIT included.
-    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
-    history::drop_legacy(&tx, table)?;
-    tx.commit()
 }
 
 /// Stops a `DROP TABLE` that would delete or change rows of other tables:
