@@ -470,3 +470,64 @@ fn killed_downs_leave_the_database_consistent() {
         landed.len()
     );
 }
+
+#[test]
+fn downs_outside_a_transaction_and_empty_sections() {
+    let p = Project::new(&[
+        (
+            "001_a.sql",
+            "-- migrate:up\nCREATE TABLE a (x);\n-- migrate:down\n",
+        ),
+        (
+            "002_b.sql",
+            "-- migrate:up\nCREATE TABLE b (x);\n-- migrate:down transaction:false\nDELETE FROM b;\nDROP TABLE b;\n",
+        ),
+        (
+            "003_c.sql",
+            "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE TABLE IF NOT EXISTS c (x);\n-- +goose Down\nDROP TABLE IF EXISTS c;\n",
+        ),
+        ("004_d.up.sql", "CREATE TABLE d (x);\n"),
+        (
+            "004_d.down.sql",
+            "-- migrate:no-transaction\nDROP TABLE IF EXISTS d;\nVACUUM;\n",
+        ),
+    ]);
+    ok(&p, &["up"]);
+    let out = ok(&p, &["down", "--steps", "3"]);
+    assert!(out.contains("3 reverted"), "{out}");
+    assert_eq!(recorded(&p), [1]);
+    let (schema, _) = snapshot(&p);
+    assert_eq!(schema, ["CREATE TABLE a (x)"]);
+    // An empty down section is no down: refused, naming the file.
+    let out = p.cli(&["down"]);
+    assert_eq!(code(&out), 1);
+    let e = stderr(&out);
+    assert!(
+        e.contains("version 1 (001_a.sql)") && e.contains("has no statement"),
+        "{e}"
+    );
+    assert_eq!(recorded(&p), [1]);
+}
+
+#[test]
+fn two_concurrent_downs_revert_each_migration_once() {
+    let p = Project::new(&[]);
+    for v in 1..=30 {
+        p.write(
+            &format!("{v:03}_t{v}.up.sql"),
+            &format!("CREATE TABLE t{v} (x);\n"),
+        );
+        p.write(
+            &format!("{v:03}_t{v}.down.sql"),
+            &format!("DROP TABLE t{v};\n"),
+        );
+    }
+    ok(&p, &["up"]);
+    let commands = vec![
+        p.command(&["down", "--to", "0"]),
+        p.command(&["down", "--to", "0"]),
+    ];
+    run_at_once(commands, "two downs");
+    assert!(recorded(&p).is_empty());
+    assert_eq!(snapshot(&p), (vec![], vec![]));
+}

@@ -96,6 +96,11 @@ impl<'a> Unit<'a> {
                 let Some((file, text, script)) = down else {
                     return Err(refuse(crate::plan::Irreversible::NoDown));
                 };
+                if script.statements.is_empty() {
+                    return Err(refuse(crate::plan::Irreversible::EmptyDown {
+                        file: file.to_owned(),
+                    }));
+                }
                 return Ok(Unit {
                     m,
                     file,

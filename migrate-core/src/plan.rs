@@ -91,7 +91,7 @@ pub enum PlanError {
 }
 
 /// Why a migration cannot be reverted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Irreversible {
     /// A SQL migration with no down file and no down section.
@@ -100,6 +100,16 @@ pub enum Irreversible {
          `-- migrate:down` section at its end) that undoes it"
     )]
     NoDown,
+    /// A down file or section without a statement: nothing says how to
+    /// undo the migration.
+    #[error(
+        "its down migration ({file}) has no statement; write the SQL that undoes it (or a statement such as \
+         `SELECT 1;` if undoing it needs nothing)"
+    )]
+    EmptyDown {
+        /// The down file (or the migration's own file, for a section).
+        file: String,
+    },
     /// A pragma set: what it replaced was never recorded, and some of its
     /// settings rewrite the whole file.
     #[error(

@@ -155,8 +155,8 @@ pub fn scan(text: &str) -> Result<Script, SqlError> {
 
 /// Scans the reverse of a SQL migration written in one file: dbmate's
 /// `-- migrate:down` or goose's `-- +goose Down` section, under the same
-/// rules as the up part. `None` when the file has no down section, or one
-/// without statements (nothing to revert with).
+/// rules as the up part. `None` when the file has no down section (an
+/// empty one scans to a script without statements).
 ///
 /// ```
 /// use migrate_core::sql::scan_down;
@@ -164,6 +164,8 @@ pub fn scan(text: &str) -> Result<Script, SqlError> {
 /// let down = scan_down(text).unwrap().unwrap();
 /// assert_eq!(down.statements[0].text(text), "DROP TABLE t;");
 /// assert_eq!(scan_down("CREATE TABLE t (x);").unwrap(), None);
+/// let empty = scan_down("-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\n").unwrap();
+/// assert!(empty.unwrap().statements.is_empty());
 /// ```
 pub fn scan_down(text: &str) -> Result<Option<Script>, SqlError> {
     scan_part(text, Section::Down)
@@ -190,6 +192,7 @@ fn scan_part(text: &str, part: Section) -> Result<Option<Script>, SqlError> {
     let mut marker = None;
     let mut statements = Vec::new();
     let mut down = Vec::new();
+    let mut has_down = false;
     let mut unsectioned = Vec::new();
     for item in items {
         match item {
@@ -225,6 +228,7 @@ fn scan_part(text: &str, part: Section) -> Result<Option<Script>, SqlError> {
                             });
                         }
                         section = Section::Down;
+                        has_down = true;
                         down_no_transaction |= !transaction;
                     }
                     Directive::Unknown(d) => {
@@ -258,7 +262,7 @@ fn scan_part(text: &str, part: Section) -> Result<Option<Script>, SqlError> {
         None => statements = unsectioned,
     }
     if part == Section::Down {
-        if down.is_empty() {
+        if !has_down {
             return Ok(None);
         }
         statements = down;
