@@ -258,6 +258,15 @@ impl Backend for Sqlite<'_> {
     }
 }
 
+/// Whatever way a run ends (a panic in a caller's code included), the
+/// connection goes back to the caller with no transaction of ours open and
+/// its foreign-key setting as it was.
+impl Drop for Sqlite<'_> {
+    fn drop(&mut self) {
+        self.rollback();
+    }
+}
+
 impl Sqlite<'_> {
     /// A history write that did not go in as written: a trigger on the
     /// history table changed it.
