@@ -306,13 +306,11 @@ fn try_group(
         return untransacted(db, first, before, report);
     }
 
-    let mut ran: Vec<(&Unit, Duration, Vec<NoteKind>)> = Vec::with_capacity(due.len());
+    let mut ran: Vec<Ran> = Vec::with_capacity(due.len());
     for unit in due {
         let start = Instant::now();
         let notes = unit.execute(db).map_err(|(line, statement, cause)| {
-            let mut before = before.clone();
-            before.extend(ran.iter().map(|(u, ..)| u.m.version));
-            unit.failure(line, statement, cause, &before, undone)
+            unit.failure(line, statement, cause, &done_before(&before, &ran), undone)
         })?;
         ran.push((unit, start.elapsed(), notes));
     }
@@ -326,15 +324,12 @@ fn try_group(
             Direction::Down => db.remove(unit.m.version),
         };
         written.map_err(|cause| {
-            let mut before = before.clone();
-            before.extend(ran[..i].iter().map(|(u, ..)| u.m.version));
-            unit.failure(None, None, cause, &before, undone)
+            unit.failure(None, None, cause, &done_before(&before, &ran[..i]), undone)
         })?;
     }
     let fail = |cause| {
-        let mut before = before.clone();
-        before.extend(ran[..ran.len() - 1].iter().map(|(u, ..)| u.m.version));
-        last.failure(None, None, cause, &before, undone)
+        let earlier = &ran[..ran.len() - 1];
+        last.failure(None, None, cause, &done_before(&before, earlier), undone)
     };
     db.check(foreign_keys_off).map_err(fail)?;
     db.commit().map_err(fail)?;
@@ -374,6 +369,16 @@ fn untransacted(
     db.commit().map_err(|e| fail((None, None, e)))?;
     finish(report, unit, duration, notes);
     Ok(())
+}
+
+/// A step of a group that ran: how long it took, and its notes.
+type Ran<'u, 'a> = (&'u Unit<'a>, Duration, Vec<NoteKind>);
+
+/// The versions done before a failing step: those of earlier groups, then
+/// the steps of its own group that ran before it.
+fn done_before(before: &[u64], ran: &[Ran]) -> Vec<u64> {
+    let group = ran.iter().map(|(u, ..)| u.m.version);
+    before.iter().copied().chain(group).collect()
 }
 
 /// The versions this run applied (or reverted) so far.
