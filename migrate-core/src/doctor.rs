@@ -32,13 +32,47 @@ pub struct Checkup {
 /// One problem, with the statement that fixes it where there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    /// Which check found it: `integrity`, `foreign_keys`, `pragmas`,
-    /// `unindexed_foreign_key`, `redundant_index`.
-    pub check: &'static str,
+    /// Which check found it.
+    pub check: Check,
     /// What is wrong.
     pub message: String,
     /// SQL that fixes it.
     pub fix: Option<String>,
+}
+
+/// The checks whose findings fail a checkup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Check {
+    /// `quick_check` / `integrity_check`, or a file SQLite cannot read.
+    Integrity,
+    /// `foreign_key_check`: rows whose parent is missing.
+    ForeignKeys,
+    /// A pragma without the value its migrations (or profile) give it.
+    Pragmas,
+    /// A foreign key whose columns lead no index.
+    UnindexedForeignKey,
+    /// An index whose columns lead another index of its table.
+    RedundantIndex,
+}
+
+impl Check {
+    /// Its name in reports and JSON (`redundant_index`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Integrity => "integrity",
+            Check::ForeignKeys => "foreign_keys",
+            Check::Pragmas => "pragmas",
+            Check::UnindexedForeignKey => "unindexed_foreign_key",
+            Check::RedundantIndex => "redundant_index",
+        }
+    }
+}
+
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Sizes of the database and its WAL.
@@ -80,7 +114,7 @@ pub fn doctor(
             ) =>
         {
             c.problems.push(Finding {
-                check: "integrity",
+                check: Check::Integrity,
                 message: format!(
                     "{e}: the file is damaged; restore it from a backup (`.recover` in the sqlite3 shell can salvage rows)"
                 ),
@@ -129,7 +163,7 @@ fn integrity(conn: &Connection, full: bool, c: &mut Checkup) -> rusqlite::Result
         .collect::<rusqlite::Result<_>>()?;
     for row in rows.into_iter().filter(|r| r != "ok") {
         c.problems.push(Finding {
-            check: "integrity",
+            check: Check::Integrity,
             message: format!(
                 "{row} (restore from a backup; `.recover` in the sqlite3 shell can salvage rows)"
             ),
@@ -153,7 +187,7 @@ fn foreign_keys(conn: &Connection, c: &mut Checkup) -> rusqlite::Result<()> {
         let (table, rowid, parent) = row?;
         if i == 20 {
             c.problems.push(Finding {
-                check: "foreign_keys",
+                check: Check::ForeignKeys,
                 message: "more foreign key violations than shown".into(),
                 fix: None,
             });
@@ -161,7 +195,7 @@ fn foreign_keys(conn: &Connection, c: &mut Checkup) -> rusqlite::Result<()> {
         }
         let at = rowid.map_or(String::new(), |id| format!(" rowid {id}"));
         c.problems.push(Finding {
-            check: "foreign_keys",
+            check: Check::ForeignKeys,
             message: format!("{table}{at} references a row missing from {parent}"),
             fix: None,
         });
@@ -183,7 +217,7 @@ fn pragmas_of(conn: &Connection, set: &Migrations, c: &mut Checkup) -> rusqlite:
     });
     for (file, line, failure) in persistent.chain(profile) {
         c.problems.push(Finding {
-            check: "pragmas",
+            check: Check::Pragmas,
             message: format!("{failure} ({file}:{line})"),
             fix: None,
         });
@@ -216,7 +250,7 @@ fn unindexed_foreign_keys(schema: &Schema, table: &TableSchema, c: &mut Checkup)
             let index = format!("idx_{name}_{}", cols.join("_"));
             let quoted: Vec<String> = cols.iter().map(|c| quote(c)).collect();
             c.problems.push(Finding {
-                check: "unindexed_foreign_key",
+                check: Check::UnindexedForeignKey,
                 message: format!(
                     "{name} ({}) references {parent} but no index starts with those columns: every delete or key change in {parent} scans {name}",
                     cols.join(", ")
@@ -245,7 +279,7 @@ fn redundant_indexes(schema: &Schema, table: &str, c: &mut Checkup) {
         });
         if let Some(b) = covering {
             c.problems.push(Finding {
-                check: "redundant_index",
+                check: Check::RedundantIndex,
                 message: format!(
                     "index {} on {table} is redundant: its columns lead index {}, which serves the same lookups",
                     a.name, b.name

@@ -27,7 +27,7 @@ pub(crate) fn run(mut ctx: Context, args: &DoctorArgs) -> Result<u8, Failure> {
         let problems: Vec<serde_json::Value> = c
             .problems
             .iter()
-            .map(|p| serde_json::json!({"check": p.check, "message": p.message, "fix": p.fix}))
+            .map(|p| serde_json::json!({"check": p.check.as_str(), "message": p.message, "fix": p.fix}))
             .collect();
         let s = c.sizes;
         let doc = serde_json::json!({
