@@ -34,7 +34,7 @@ pub(crate) struct Global {
     /// or `file:PATH` (with `?mode=rwc` or `?mode=rw` at most).
     #[arg(long, short = 'd', env = "MIGRATE_DATABASE", global = true)]
     pub(crate) database: Option<String>,
-    /// The migrations folder [default for up, down, redo, status, verify and new:
+    /// The migrations folder [default for up, down, redo, baseline, repair, status, verify and new:
     /// ./migrations; other commands read one only when given].
     #[arg(long, env = "MIGRATE_DIR", global = true)]
     pub(crate) dir: Option<PathBuf>,
@@ -74,6 +74,10 @@ enum Command {
     Down(down::DownArgs),
     /// Revert the last applied migration, then apply it again.
     Redo(redo::RedoArgs),
+    /// Record migrations up to a version as applied without running them, after checking that the database has their schema.
+    Baseline(baseline::BaselineArgs),
+    /// Re-record applied files edited without changing their schema; remove the rows of deleted files.
+    Repair(repair::RepairArgs),
     /// Show every migration and whether it is applied, pending, modified or missing.
     Status(status::StatusArgs),
     /// Check the database against its migrations: checksums, drift, pragmas, indexes, plan assertions.
@@ -145,13 +149,14 @@ fn main() -> ExitCode {
 
 /// The library's options named in its messages, and the flags that set
 /// them here.
-const FLAGS: [(&str, &str); 6] = [
+const FLAGS: [(&str, &str); 7] = [
     ("`Runner::allow_missing`", "`--allow-missing`"),
     ("`Runner::allow_out_of_order`", "`--allow-out-of-order`"),
     ("`Runner::table`", "`--table`"),
     ("`Runner::atomic`", "`--atomic`"),
     ("`Connection::busy_timeout`", "--busy-timeout"),
     ("`force`", "`backup --force`"),
+    ("`Runner::repair`", "`migrate-cli repair`"),
 ];
 
 /// A library message as a CLI user reads it: options named as flags.
@@ -173,6 +178,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Up(args) => up::run(Context::migrating(g)?, args),
         Command::Down(args) => down::run(Context::migrating(g)?, args),
         Command::Redo(args) => redo::run(Context::migrating(g)?, args),
+        Command::Baseline(args) => baseline::run(Context::migrating(g)?, args),
+        Command::Repair(args) => repair::run(Context::migrating(g)?, args),
         Command::Status(args) => status::run(Context::migrating(g)?, args),
         Command::Verify(args) => verify::run(Context::migrating(g)?, &args),
         Command::Schema(args) => schema::run(Context::operating(g)?, &args),

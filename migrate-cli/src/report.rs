@@ -85,6 +85,36 @@ pub(crate) fn print(report: &Report, dry_run: bool, direction: Direction) -> io:
     Ok(())
 }
 
+/// Prints what `baseline` or `repair` wrote (or would write).
+pub(crate) fn print_bookkeeping(done: &migrate_core::Bookkeeping, dry_run: bool) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    let would = if dry_run { "would " } else { "" };
+    if done.is_empty() {
+        writeln!(out, "nothing to record")?;
+    }
+    for s in &done.recorded {
+        writeln!(
+            out,
+            "{would}record {} {} as applied (not run)",
+            s.version, s.name
+        )?;
+    }
+    for m in &done.rechecked {
+        writeln!(
+            out,
+            "{would}re-record {} ({}): checksum {} -> {}",
+            m.version, m.file, m.applied, m.now
+        )?;
+    }
+    for (version, name) in &done.removed {
+        writeln!(
+            out,
+            "{would}remove the row of {version} ({name}): its file is gone"
+        )?;
+    }
+    Ok(())
+}
+
 /// A duration in milliseconds, for printing with one decimal.
 pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0

@@ -95,6 +95,53 @@ pub enum Error {
         /// Each problem, `file:line: message`.
         problems: Vec<String>,
     },
+    /// `baseline` on a database that already has a history.
+    #[error(
+        "the database already has {applied} applied migrations in its history; baseline is for a database that \
+         has none (apply with `up`, or re-record edited files with `Runner::repair`); nothing was changed"
+    )]
+    AlreadyManaged {
+        /// How many rows the history holds.
+        applied: usize,
+    },
+    /// `baseline` or `repair` found that the files do not make the live
+    /// schema.
+    #[error(
+        "{operation} refused: the migrations make another schema than the database has, so recording them \
+         would hide a real change; nothing was changed:\n  {mismatch}"
+    )]
+    SchemaDiffers {
+        /// `baseline` or `repair`.
+        operation: &'static str,
+        /// What differs.
+        mismatch: crate::bookkeeping::Mismatch,
+    },
+    /// The files do not replay into an empty database, so the schema they
+    /// make is unknown.
+    #[error(
+        "the migrations do not replay into an empty in-memory database, so the schema they make cannot be \
+         compared; nothing was changed: {0}"
+    )]
+    NotReplayed(String),
+    /// `repair` of an edited pragma set, whose effect the schema does not
+    /// show.
+    #[error(
+        "version {version} ({file}) is a pragma set edited after it was applied; repair re-records only edits \
+         that the schema shows unchanged, and a pragma set's are not in it: restore the file and add a new \
+         pragma set; nothing was changed"
+    )]
+    PragmaSetEdited {
+        /// Its version.
+        version: u64,
+        /// Its file.
+        file: String,
+    },
+    /// Another process changed the history between the check and the write.
+    #[error("another process changed the history meanwhile; nothing was changed, run it again")]
+    ChangedMeanwhile,
+    /// A history write that did not go in as written, outside a migration.
+    #[error("{0}; nothing was changed")]
+    History(Failure),
     /// A database error outside any migration (opening, reading the history).
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -254,6 +254,26 @@ pub(crate) fn insert(
     Ok(inserted == 1 && conn.total_changes() == before + 1)
 }
 
+/// Writes `checksum` into `version`'s row. `Ok(false)` when that was not
+/// exactly one row and nothing else (a trigger interfered), as for
+/// [`insert`].
+pub(crate) fn set_checksum(
+    conn: &Connection,
+    table: &Table,
+    version: u64,
+    checksum: &str,
+) -> rusqlite::Result<bool> {
+    let sql = format!(
+        "UPDATE {} SET checksum = ?2 WHERE version = ?1",
+        table.quoted
+    );
+    let before = conn.total_changes();
+    let updated = conn
+        .prepare_cached(&sql)?
+        .execute(params![version as i64, checksum])?;
+    Ok(updated == 1 && conn.total_changes() == before + 1)
+}
+
 /// Deletes `version`'s row. `Ok(false)` when that was not exactly one row
 /// and nothing else (a trigger interfered), as for [`insert`].
 pub(crate) fn delete(conn: &Connection, table: &Table, version: u64) -> rusqlite::Result<bool> {

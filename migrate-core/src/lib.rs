@@ -27,6 +27,8 @@ mod backend;
 #[cfg(feature = "sqlite")]
 pub mod backup;
 #[cfg(feature = "sqlite")]
+mod bookkeeping;
+#[cfg(feature = "sqlite")]
 mod db;
 #[cfg(feature = "sqlite")]
 pub mod doctor;
@@ -61,6 +63,8 @@ pub use plan::{DownTarget, Irreversible, Modified, PlanError, State, StatusRow};
 pub use profile::Profile;
 pub use source::{LoadError, LoadErrorKind, LoadErrors, Migration, Migrations};
 
+#[cfg(feature = "sqlite")]
+pub use bookkeeping::{Bookkeeping, Mismatch};
 #[cfg(feature = "sqlite")]
 pub use error::{Cascade, Error, Failure, MigrationError, Undone, Violation};
 #[cfg(feature = "sqlite")]

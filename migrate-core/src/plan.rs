@@ -40,11 +40,11 @@ pub struct PlanOptions {
 #[non_exhaustive]
 pub enum PlanError {
     /// Applied files edited since they ran.
-    #[error("{}", list(.0, "applied migrations were edited after they ran (restore the files from version control; to change the schema, add a new migration)"))]
+    #[error("{}", list(.0, "applied migrations were edited after they ran (restore the files from version control; to change the schema, add a new migration; if only comments or spacing changed, `Runner::repair` re-records them)"))]
     Modified(Vec<Modified>),
     /// Applied versions with no file.
     #[error(
-        "the database has applied migrations that are not in the migrations folder: {} (the database is ahead of this code, or branches diverged; accept it with `Runner::allow_missing`)",
+        "the database has applied migrations that are not in the migrations folder: {} (the database is ahead of this code, or branches diverged; accept it with `Runner::allow_missing`, or remove their rows with `Runner::repair`)",
         versions(.0)
     )]
     Missing(Vec<(u64, String)>),

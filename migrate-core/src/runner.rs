@@ -184,6 +184,21 @@ impl<'m> Runner<'m> {
         self
     }
 
+    /// The set it runs.
+    pub(crate) fn set(&self) -> &Migrations {
+        self.set
+    }
+
+    /// The history table.
+    pub(crate) fn history_table(&self) -> &Table {
+        &self.table
+    }
+
+    /// A dry run: nothing is written.
+    pub(crate) fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
+
     /// Skips pragma sets: for replaying the schema into an in-memory
     /// database, which cannot hold persistent pragmas.
     pub(crate) fn schema_only(mut self) -> Self {
@@ -308,7 +323,7 @@ impl<'m> Runner<'m> {
 
     /// What every run checks first: the build is current, and the
     /// connection is not inside a transaction of the caller's.
-    fn check_connection(&self, conn: &Connection) -> Result<(), Error> {
+    pub(crate) fn check_connection(&self, conn: &Connection) -> Result<(), Error> {
         let stale = self.set.stale_files();
         if !stale.is_empty() {
             return Err(Error::StaleBuild { files: stale });

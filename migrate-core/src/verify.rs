@@ -255,16 +255,45 @@ pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Veri
 }
 
 /// Drift: the live schema against the schema the applied files produce when
-/// replayed into an in-memory database, object by object. Objects whose
-/// text differs are compared by structure (columns and foreign keys of a
-/// table, key columns of an index) before they are called changed.
+/// replayed into an in-memory database, object by object (see
+/// [`replay_differences`]). The indexes of index sets are left out: they
+/// are checked against their lines instead.
 fn drift(
     set: &Migrations,
     conn: &Connection,
     table: &Table,
     applied: &[&Migration],
 ) -> Result<Vec<Problem>, Error> {
-    let versions: Vec<u64> = applied.iter().map(|m| m.version).collect();
+    let from_sets: Vec<String> = applied
+        .iter()
+        .filter(|m| m.kind == Kind::Indexes)
+        .filter_map(|m| indexes::parse(&m.text).ok())
+        .flat_map(|s| s.indexes.into_iter().map(|i| i.name.to_ascii_lowercase()))
+        .collect();
+    let found = replay_differences(set, applied, conn, table, |index| {
+        from_sets.contains(&index.to_ascii_lowercase())
+    })?;
+    Ok(match found {
+        Ok(differences) => differences
+            .into_iter()
+            .map(|d| problem(None, None, ProblemKind::Drift(d)))
+            .collect(),
+        Err(e) => vec![problem(None, None, ProblemKind::NotReplayed(e))],
+    })
+}
+
+/// How the live schema of `conn` differs from the schema `migrations` (of
+/// `set`, in order) make when replayed into an empty in-memory database,
+/// their pragma sets left out and no file written. `Ok(Err(why))` when
+/// they do not replay. `skip_index` leaves out indexes checked another way.
+pub(crate) fn replay_differences(
+    set: &Migrations,
+    migrations: &[&Migration],
+    conn: &Connection,
+    table: &Table,
+    skip_index: impl Fn(&str) -> bool,
+) -> Result<Result<Vec<Difference>, String>, Error> {
+    let versions: Vec<u64> = migrations.iter().map(|m| m.version).collect();
     let replay_set = set.subset(|v| versions.contains(&v));
     let mut memory = Connection::open_in_memory()?;
     if let Err(e) = replay_set
@@ -274,28 +303,11 @@ fn drift(
         .allow_out_of_order(true)
         .run(&mut memory)
     {
-        return Ok(vec![problem(
-            None,
-            None,
-            ProblemKind::NotReplayed(e.to_string()),
-        )]);
+        return Ok(Err(e.to_string()));
     }
     let live = Schema::read(conn, Some(table))?;
     let files = Schema::read(&memory, Some(table))?;
-    // Indexes of index sets are checked against their line instead.
-    let from_sets: Vec<String> = applied
-        .iter()
-        .filter(|m| m.kind == Kind::Indexes)
-        .filter_map(|m| indexes::parse(&m.text).ok())
-        .flat_map(|s| s.indexes.into_iter().map(|i| i.name.to_ascii_lowercase()))
-        .collect();
-    let differences = live.differences(&files, |index| {
-        from_sets.contains(&index.to_ascii_lowercase())
-    });
-    Ok(differences
-        .into_iter()
-        .map(|d| problem(None, None, ProblemKind::Drift(d)))
-        .collect())
+    Ok(Ok(live.differences(&files, skip_index)))
 }
 
 /// For `verify`: `None` when the index exists with its definition, else

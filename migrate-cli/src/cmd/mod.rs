@@ -1,12 +1,14 @@
 //! One module per subcommand: its arguments and what it does.
 
 pub(crate) mod backup;
+pub(crate) mod baseline;
 pub(crate) mod checkpoint;
 pub(crate) mod doctor;
 pub(crate) mod down;
 pub(crate) mod new;
 pub(crate) mod optimize;
 pub(crate) mod redo;
+pub(crate) mod repair;
 pub(crate) mod schema;
 pub(crate) mod status;
 pub(crate) mod up;

@@ -1,0 +1,220 @@
+//! `baseline` and `repair` through the real binary: the history written
+//! without running migrations, only when the schema says it is true.
+
+mod common;
+
+use common::*;
+use migrate_core::rusqlite::Connection;
+
+const USERS: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\n";
+const POSTS: &str = "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));\nCREATE INDEX posts_user ON posts (user_id);\n";
+const TAGS: &str = "CREATE TABLE tags (name TEXT PRIMARY KEY);\n";
+
+fn project() -> Project {
+    Project::new(&[
+        ("0001_users.sql", USERS),
+        ("0002_posts.sql", POSTS),
+        ("0003_version.pragmas", "user_version = 3\n"),
+        ("0004_tags.sql", TAGS),
+    ])
+}
+
+/// A database made by hand: the schema of versions 1 to 3, some rows.
+fn made_by_hand(p: &Project) {
+    let conn = Connection::open(p.db()).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
+         CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id));
+         CREATE INDEX posts_user ON posts(user_id);
+         INSERT INTO users VALUES (1, 'a@x');
+         PRAGMA user_version = 3;",
+    )
+    .unwrap();
+}
+
+fn bytes(p: &Project) -> Vec<u8> {
+    std::fs::read(p.db()).unwrap()
+}
+
+fn recorded(p: &Project) -> Vec<(i64, String)> {
+    let conn = Connection::open(p.db()).unwrap();
+    let Ok(mut stmt) =
+        conn.prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")
+    else {
+        return Vec::new();
+    };
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn ok(p: &Project, args: &[&str]) -> String {
+    let out = p.cli(args);
+    assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// Refused with exit 1, the database byte for byte as it was.
+fn refused(p: &Project, args: &[&str], wanted: &[&str]) {
+    let before = bytes(p);
+    let out = p.cli(args);
+    assert_eq!(code(&out), 1, "{args:?}: {}", stdout(&out));
+    let e = stderr(&out);
+    for w in wanted {
+        assert!(e.contains(w), "{args:?}: {w:?} not in {e}");
+    }
+    assert!(e.contains("nothing was changed"), "{e}");
+    assert_eq!(bytes(p), before, "{args:?} changed the file");
+}
+
+#[test]
+fn baseline_records_a_hand_made_database_after_comparing_it() {
+    let p = project();
+    made_by_hand(&p);
+    let before = bytes(&p);
+    let out = ok(&p, &["baseline", "--to", "3", "--dry-run"]);
+    assert_eq!(
+        out,
+        "would record 1 users as applied (not run)\nwould record 2 posts as applied (not run)\nwould record 3 version as applied (not run)\n"
+    );
+    assert_eq!(bytes(&p), before, "a dry run writes nothing");
+
+    let out = ok(&p, &["baseline", "--to", "3"]);
+    assert!(out.starts_with("record 1 users"), "{out}");
+    assert_eq!(recorded(&p).len(), 3);
+    let status = ok(&p, &["status"]);
+    assert!(status.contains("3 applied, 1 pending"), "{status}");
+    // The next file applies as usual; the rows made by hand are kept.
+    let out = ok(&p, &["up"]);
+    assert!(out.contains("applied 4 tags"), "{out}");
+    let conn = Connection::open(p.db()).unwrap();
+    let users: i64 = conn
+        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(users, 1);
+    assert!(ok(&p, &["verify"]).starts_with("ok"));
+    // Once there is a history, baseline is refused.
+    refused(
+        &p,
+        &["baseline", "--to", "3"],
+        &["already has 4 applied migrations"],
+    );
+}
+
+#[test]
+fn baseline_refuses_what_the_files_do_not_make() {
+    let p = project();
+    let conn = Connection::open(p.db()).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);
+         CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id));
+         CREATE TABLE extra (x);",
+    )
+    .unwrap();
+    drop(conn);
+    refused(
+        &p,
+        &["baseline", "--to", "2"],
+        &[
+            "baseline refused",
+            "column `email` is `TEXT`, the migrations make it `TEXT NOT NULL`",
+            "index `posts_user` is missing",
+            "table `extra` is not created by any migration",
+        ],
+    );
+    // A persistent pragma of a pragma set up to the version is compared too.
+    let p = project();
+    made_by_hand(&p);
+    Connection::open(p.db())
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 0")
+        .unwrap();
+    refused(
+        &p,
+        &["baseline", "--to", "3"],
+        &["0003_version.pragmas:1", "user_version"],
+    );
+    refused(
+        &p,
+        &["baseline", "--to", "9"],
+        &["target version 9 is not a migration"],
+    );
+    assert!(recorded(&p).is_empty());
+}
+
+#[test]
+fn repair_rerecords_edits_that_keep_the_schema() {
+    let p = project();
+    ok(&p, &["up"]);
+    let before = recorded(&p);
+    // A comment and other spacing: the same schema.
+    p.write(
+        "0002_posts.sql",
+        "-- posts of users\nCREATE TABLE posts (\n  id INTEGER PRIMARY KEY,\n  user_id INTEGER REFERENCES users (id)\n);\nCREATE INDEX posts_user ON posts (user_id);\n",
+    );
+    let out = p.cli(&["up"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("`migrate-cli repair` re-records them"),
+        "{}",
+        stderr(&out)
+    );
+    let dry = ok(&p, &["repair", "--dry-run"]);
+    assert!(
+        dry.starts_with("would re-record 2 (0002_posts.sql)"),
+        "{dry}"
+    );
+    assert_eq!(recorded(&p), before, "a dry run writes nothing");
+    let out = ok(&p, &["repair"]);
+    assert!(out.starts_with("re-record 2 (0002_posts.sql)"), "{out}");
+    let after = recorded(&p);
+    assert_ne!(after[1].1, before[1].1);
+    assert_eq!((&after[0], &after[2]), (&before[0], &before[2]));
+    assert!(ok(&p, &["up"]).contains("up to date"));
+    assert_eq!(ok(&p, &["repair"]), "nothing to record\n");
+}
+
+#[test]
+fn repair_refuses_what_would_hide_a_change() {
+    let p = project();
+    ok(&p, &["up"]);
+    // An edit that changes the schema the file makes.
+    p.write(
+        "0004_tags.sql",
+        "CREATE TABLE tags (name TEXT PRIMARY KEY, color TEXT);\n",
+    );
+    refused(
+        &p,
+        &["repair"],
+        &["repair refused", "table `tags`", "column `color`"],
+    );
+    p.write("0004_tags.sql", TAGS);
+    // A pragma set's edit is not in the schema: refused.
+    p.write("0003_version.pragmas", "user_version = 4\n");
+    refused(
+        &p,
+        &["repair"],
+        &["version 3 (0003_version.pragmas) is a pragma set edited"],
+    );
+}
+
+#[test]
+fn repair_removes_the_rows_of_deleted_files_after_showing_them() {
+    let p = project();
+    ok(&p, &["up"]);
+    std::fs::remove_file(p.dir.path().join("migrations/0004_tags.sql")).unwrap();
+    let out = p.cli(&["up"]);
+    assert!(
+        stderr(&out).contains("remove their rows with `migrate-cli repair`"),
+        "{}",
+        stderr(&out)
+    );
+    let dry = ok(&p, &["repair", "--dry-run"]);
+    assert_eq!(dry, "would remove the row of 4 (tags): its file is gone\n");
+    assert_eq!(recorded(&p).len(), 4);
+    let out = ok(&p, &["repair"]);
+    assert_eq!(out, "remove the row of 4 (tags): its file is gone\n");
+    assert_eq!(recorded(&p).len(), 3);
+    assert!(ok(&p, &["up"]).contains("up to date"));
+}

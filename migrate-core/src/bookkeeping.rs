@@ -1,0 +1,243 @@
+//! Writing the history without running migrations: `baseline`, for a
+//! database made by hand or by scripts, and `repair`, for applied files
+//! edited without changing the schema they make, and for files deleted.
+//!
+//! Both first replay the files into an empty in-memory database and compare
+//! the schema they make with the live one (the comparison `verify` makes);
+//! any difference refuses the change, listed, with nothing written.
+
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::backend::Backend;
+use crate::dsl::catalogue::Scope;
+use crate::error::{Error, Failure};
+use crate::history;
+use crate::naming::{Direction, Kind};
+use crate::plan::{Modified, PlanError, State};
+use crate::runner::{Runner, Step};
+use crate::schema::Difference;
+use crate::source::Migration;
+use crate::sqlite::Sqlite;
+
+/// What `baseline` or `repair` wrote to the history (in a dry run: would
+/// write).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bookkeeping {
+    /// Migrations recorded as applied without being run (`baseline`).
+    pub recorded: Vec<Step>,
+    /// Applied files whose new checksum was recorded (`repair`).
+    pub rechecked: Vec<Modified>,
+    /// Rows removed because their files are gone (`repair`): version and
+    /// the name the row holds.
+    pub removed: Vec<(u64, String)>,
+}
+
+impl Bookkeeping {
+    /// True when nothing was (or would be) written.
+    pub fn is_empty(&self) -> bool {
+        self.recorded.is_empty() && self.rechecked.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// Why the files' schema is not the live one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.lines().join("\n  "))]
+pub struct Mismatch {
+    /// Objects that differ.
+    pub differences: Vec<Difference>,
+    /// Persistent pragmas whose value is not the one the pragma sets give.
+    pub pragmas: Vec<String>,
+}
+
+impl Mismatch {
+    fn lines(&self) -> Vec<String> {
+        let differences = self.differences.iter().map(ToString::to_string);
+        differences.chain(self.pragmas.iter().cloned()).collect()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.differences.is_empty() && self.pragmas.is_empty()
+    }
+}
+
+impl Runner<'_> {
+    /// Records every migration up to and including `version` as applied,
+    /// without running them: for a database whose schema was made by hand
+    /// or by scripts. Refused, with nothing written, when the database
+    /// already has a history, or when its schema (and the persistent
+    /// pragmas of the pragma sets up to `version`) is not the one those
+    /// files make.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);").unwrap();
+    /// let set = migrate_core::Migrations::from_dir(dir.path())?;
+    /// let mut conn = rusqlite::Connection::open_in_memory()?;
+    /// conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY)")?;
+    /// let done = set.runner().baseline(&mut conn, 1)?;
+    /// assert_eq!(done.recorded.len(), 1);
+    /// assert!(set.runner().run(&mut conn)?.applied.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn baseline(&self, conn: &mut Connection, version: u64) -> Result<Bookkeeping, Error> {
+        let conn = &*conn;
+        self.check_connection(conn)?;
+        let set = self.set();
+        if !set.iter().any(|m| m.version == version) {
+            return Err(PlanError::TargetNotFound {
+                target: version,
+                highest: set.as_slice().last().map(|m| m.version),
+            }
+            .into());
+        }
+        let applied = history::read(conn, self.history_table())?;
+        if !applied.is_empty() {
+            return Err(Error::AlreadyManaged {
+                applied: applied.len(),
+            });
+        }
+        let chosen: Vec<&Migration> = set.iter().filter(|m| m.version <= version).collect();
+        let mut mismatch = self.compare(conn, &chosen)?;
+        for (m, setting) in crate::profile::settings_of(chosen.iter().copied(), Scope::Persistent) {
+            if let Err(f) = crate::sets::check_setting(conn, &setting) {
+                mismatch
+                    .pragmas
+                    .push(format!("{}:{}: {f}", m.file, setting.line));
+            }
+        }
+        if !mismatch.is_empty() {
+            return Err(Error::SchemaDiffers {
+                operation: "baseline",
+                mismatch,
+            });
+        }
+        let done = Bookkeeping {
+            recorded: chosen.iter().map(|m| recorded_step(m)).collect(),
+            ..Bookkeeping::default()
+        };
+        if self.is_dry_run() {
+            return Ok(done);
+        }
+        let mut db = Sqlite::new(conn, self.history_table(), false);
+        db.check_can_run(None)?;
+        let sql = Error::History;
+        db.begin().map_err(sql)?;
+        // Under the lock: another process may have migrated meanwhile.
+        if !history::read(conn, self.history_table())?.is_empty() {
+            return Err(Error::ChangedMeanwhile);
+        }
+        for m in &chosen {
+            db.record(m, Duration::ZERO).map_err(sql)?;
+        }
+        db.commit().map_err(sql)?;
+        Ok(done)
+    }
+
+    /// Re-records the checksums of applied files edited without changing
+    /// the schema they make (comments, spacing), and removes the rows of
+    /// applied versions whose files are gone. Refused, with nothing
+    /// written, when the applied files no longer make the live schema, or
+    /// when an edited file is a pragma set (its effect is not in the
+    /// schema).
+    pub fn repair(&self, conn: &mut Connection) -> Result<Bookkeeping, Error> {
+        let conn = &*conn;
+        self.check_connection(conn)?;
+        let set = self.set();
+        let history = history::read(conn, self.history_table())?;
+        let mut done = Bookkeeping::default();
+        let mut applied: Vec<&Migration> = Vec::new();
+        for row in crate::plan::status(set.as_slice(), &history) {
+            let m = set.iter().find(|m| m.version == row.version);
+            match (row.state, m) {
+                (State::Applied, Some(m)) => applied.push(m),
+                (State::Modified, Some(m)) => {
+                    if m.kind == Kind::Pragmas {
+                        return Err(Error::PragmaSetEdited {
+                            version: m.version,
+                            file: m.file.to_string(),
+                        });
+                    }
+                    applied.push(m);
+                    let recorded = history.iter().find(|h| h.version == m.version);
+                    done.rechecked.push(Modified {
+                        version: m.version,
+                        file: m.file.to_string(),
+                        applied: recorded.map(|h| h.checksum.clone()).unwrap_or_default(),
+                        now: m.checksum.to_string(),
+                    });
+                }
+                (State::Missing, _) => done.removed.push((row.version, row.name.clone())),
+                _ => {}
+            }
+        }
+        if done.is_empty() {
+            return Ok(done);
+        }
+        if !done.rechecked.is_empty() {
+            let mismatch = self.compare(conn, &applied)?;
+            if !mismatch.is_empty() {
+                return Err(Error::SchemaDiffers {
+                    operation: "repair",
+                    mismatch,
+                });
+            }
+        }
+        if self.is_dry_run() {
+            return Ok(done);
+        }
+        let mut db = Sqlite::new(conn, self.history_table(), false);
+        db.check_can_run(None)?;
+        let sql = Error::History;
+        db.begin().map_err(sql)?;
+        for fix in &done.rechecked {
+            // Under the lock, only the row as it was read.
+            if db.recorded(fix.version).map_err(sql)?.as_deref() != Some(fix.applied.as_str()) {
+                return Err(Error::ChangedMeanwhile);
+            }
+            let written = history::set_checksum(conn, self.history_table(), fix.version, &fix.now)
+                .map_err(Error::from)?;
+            if !written {
+                return Err(Error::History(Failure::HistoryNotWritten {
+                    table: self.history_table().name().to_owned(),
+                    triggers: history::triggers(conn, self.history_table()).unwrap_or_default(),
+                }));
+            }
+        }
+        for (version, _) in &done.removed {
+            db.remove(*version).map_err(sql)?;
+        }
+        db.commit().map_err(sql)?;
+        Ok(done)
+    }
+
+    /// The live schema against the one `migrations` make, replayed.
+    fn compare(&self, conn: &Connection, migrations: &[&Migration]) -> Result<Mismatch, Error> {
+        let found = crate::verify::replay_differences(
+            self.set(),
+            migrations,
+            conn,
+            self.history_table(),
+            |_| false,
+        )?;
+        match found {
+            Ok(differences) => Ok(Mismatch {
+                differences,
+                pragmas: Vec::new(),
+            }),
+            Err(why) => Err(Error::NotReplayed(why)),
+        }
+    }
+}
+
+fn recorded_step(m: &Migration) -> Step {
+    Step {
+        version: m.version,
+        name: m.name.to_string(),
+        kind: m.kind,
+        file: m.file.to_string(),
+        direction: Direction::Up,
+        duration: Duration::ZERO,
+    }
+}
