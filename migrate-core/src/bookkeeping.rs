@@ -178,8 +178,16 @@ impl Runner<'_> {
         if !done.rechecked.is_empty() {
             let mismatch = self.compare(conn, &applied)?;
             if !mismatch.is_empty() {
+                // The objects of deleted files are still in the database,
+                // and the replay cannot make them.
+                let operation = if done.removed.is_empty() {
+                    "repair"
+                } else {
+                    "repair (some applied files are deleted, and their objects, still in the database, are not in \
+                     the replay: restore those files, repair the edits, then delete them and repair again)"
+                };
                 return Err(Error::SchemaDiffers {
-                    operation: "repair",
+                    operation,
                     mismatch,
                 });
             }
