@@ -218,3 +218,46 @@ fn dropping_a_temp_table_of_the_same_name_is_not_a_cascade() {
     f.set().runner().run(&mut conn).unwrap();
     assert_eq!(counts(&conn), ["3 1"]);
 }
+
+/// drizzle leaves its runner's transaction to switch foreign keys off for a
+/// rebuild (`COMMIT; PRAGMA foreign_keys=OFF; BEGIN; … COMMIT; PRAGMA
+/// foreign_keys=ON; BEGIN;`): the file runs as a foreign-keys-off
+/// migration, in one transaction, and keeps every child row.
+#[test]
+fn drizzles_foreign_keys_workaround_runs_as_a_foreign_keys_off_migration() {
+    for sql in [
+        "COMMIT;--> statement-breakpoint\nPRAGMA foreign_keys=OFF;--> statement-breakpoint\nBEGIN;--> statement-breakpoint\n\
+         CREATE TABLE `__new_users` (`id` integer PRIMARY KEY, `email` text DEFAULT '' NOT NULL);--> statement-breakpoint\n\
+         INSERT INTO `__new_users`(\"id\", \"email\") SELECT \"id\", coalesce(\"email\", '') FROM `users`;--> statement-breakpoint\n\
+         DROP TABLE `users`;--> statement-breakpoint\n\
+         ALTER TABLE `__new_users` RENAME TO `users`;--> statement-breakpoint\n\
+         COMMIT;--> statement-breakpoint\nPRAGMA foreign_keys=ON;--> statement-breakpoint\nBEGIN;",
+        "commit; pragma foreign_keys = off; begin transaction;
+         create table n (id integer primary key, email text);
+         insert into n select * from users; drop table users; alter table n rename to users;
+         end; pragma foreign_keys = on; begin immediate;",
+    ] {
+        let f = owners_and_pets();
+        f.write("2_rebuild.sql", sql);
+        let mut conn = fk_conn(&f);
+        let report = f
+            .set()
+            .runner()
+            .run(&mut conn)
+            .unwrap_or_else(|e| panic!("{sql}\n{e}"));
+        assert_eq!(report.applied.len(), 1);
+        assert_eq!(counts(&conn), ["3 1"], "{sql}");
+        assert_eq!(column(&conn, "PRAGMA foreign_keys"), ["1"], "restored");
+    }
+    // Only the whole pattern: a COMMIT in the middle of a file is still
+    // refused.
+    let f = owners_and_pets();
+    f.write(
+        "2_half.sql",
+        "COMMIT;\nPRAGMA foreign_keys=OFF;\nBEGIN;\nDROP TABLE users;\n",
+    );
+    let e = Migrations::from_dir(f.migrations())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("2_half.sql:1") && e.contains("COMMIT"), "{e}");
+}

@@ -291,11 +291,39 @@ fn scan_part(text: &str, part: Section) -> Result<Option<Script>, SqlError> {
 /// Leaves out what the runner does itself (foreign-key switching, the
 /// transaction) and refuses what cannot run inside a transaction.
 fn fit_to_transaction(text: &str, script: &mut Script) -> Result<(), SqlError> {
-    let mut kept = Vec::with_capacity(script.statements.len());
+    let mut classified: Vec<(Statement, Class)> = script
+        .statements
+        .drain(..)
+        .map(|s| {
+            let class = classify(s.text(text));
+            (s, class)
+        })
+        .collect();
+    // drizzle's way out of the transaction its runner holds, to switch
+    // foreign keys off for a table rebuild: `COMMIT; PRAGMA foreign_keys=OFF;
+    // BEGIN; … COMMIT; PRAGMA foreign_keys=ON; BEGIN;`. Its intent is a
+    // foreign-keys-off migration, which is how it runs here.
+    let classes: Vec<&Class> = classified.iter().map(|(_, c)| c).collect();
+    if let [
+        Class::Commit,
+        Class::ForeignKeys { on: false },
+        Class::Begin,
+        ..,
+        Class::Commit,
+        Class::ForeignKeys { on: true },
+        Class::Begin,
+    ] = classes.as_slice()
+    {
+        let n = classified.len();
+        classified.drain(n - 3..);
+        classified.drain(..3);
+        script.foreign_keys_off = true;
+    }
+    let mut kept = Vec::with_capacity(classified.len());
     let mut dropped = Vec::new();
     let mut renamed_to = Vec::new();
-    for s in script.statements.drain(..) {
-        match classify(s.text(text)) {
+    for (s, class) in classified {
+        match class {
             Class::ForeignKeys { on: false } => script.foreign_keys_off = true,
             Class::ForeignKeys { on: true } => {}
             class => {
