@@ -460,7 +460,7 @@ fn bad_folders_report_every_file() {
     let f = Fixture::new(&[
         ("1_a.sql", USERS),
         ("001_b.sql", TAGS),
-        ("V2__init.sql", POSTS),
+        ("2.init.sql", POSTS),
         ("3_empty.sql", "  \n"),
         (
             "4_wal.sql",
@@ -487,7 +487,7 @@ fn bad_folders_report_every_file() {
     assert!(msg.contains("9_gone.sql: cannot read it"), "{msg}");
     for expected in [
         "1_a.sql: version 1 is also used by `001_b.sql`",
-        "V2__init.sql: expected `<version>_<name>.<kind>`",
+        "2.init.sql: expected `<version>_<name>.<kind>`",
         "rename it `2_init.sql`",
         "3_empty.sql:1: the file has no statements",
         "4_wal.sql:3: `PRAGMA journal_mode = WAL;` cannot run inside the migration's transaction",

@@ -60,7 +60,8 @@ fn duplicate_versions() {
 #[test]
 fn misnamed_files() {
     let p = applied(&[("0001_users.sql", USERS)]);
-    p.write("V2__posts.sql", POSTS);
+    p.write("2.posts.sql", POSTS);
+    p.write("U5__undo.sql", POSTS);
     p.write("3-tags.sql", POSTS);
     p.write("0004_.sql", POSTS);
     refuses(
@@ -68,7 +69,8 @@ fn misnamed_files() {
         &["up"],
         1,
         &[
-            "V2__posts.sql: expected",
+            "2.posts.sql: expected",
+            "U5__undo.sql: `U…` names an undo migration in Flyway and an unversioned migration in refinery",
             "rename it `2_posts.sql`",
             "3-tags.sql",
             "0004_.sql: the name after the version is empty",

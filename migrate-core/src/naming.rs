@@ -53,6 +53,27 @@ pub enum Direction {
     Down,
 }
 
+/// How a folder names its migrations; one folder holds one layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Layout {
+    /// `0001_name.sql` (sqlx, golang-migrate, dbmate, goose, this tool).
+    Numbered,
+    /// `V1__name.sql` (Flyway, refinery).
+    Flyway,
+    /// `2024-01-31-120000_name/up.sql` (diesel) or `…/migration.sql` (prisma).
+    Folder,
+}
+
+impl fmt::Display for Layout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Layout::Numbered => "numbered files (`0001_name.sql`)",
+            Layout::Flyway => "Flyway/refinery names (`V1__name.sql`)",
+            Layout::Folder => "versioned folders (`2024-01-31-120000_name/up.sql`)",
+        })
+    }
+}
+
 /// A parsed migration file name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileName {
@@ -64,6 +85,8 @@ pub struct FileName {
     pub kind: Kind,
     /// `.down.sql` files are reverses of their `.up.sql` twin.
     pub direction: Direction,
+    /// The naming scheme it follows.
+    pub layout: Layout,
 }
 
 /// Why a file name that looks like a migration is not a valid one.
@@ -91,6 +114,28 @@ pub enum NameError {
         /// The digits as found.
         digits: String,
     },
+    /// Flyway's dotted versions (`V1.1__x.sql`, `V1_1__x.sql`).
+    #[error(
+        "Flyway's dotted version `{version}` is not read: versions here are whole numbers; rename the files \
+         `V1__…`, `V2__…` in the same order"
+    )]
+    DottedVersion {
+        /// The version as written.
+        version: String,
+    },
+    /// `U1__x.sql`: an undo migration in Flyway, an unversioned one in
+    /// refinery.
+    #[error(
+        "`U…` names an undo migration in Flyway and an unversioned migration in refinery; neither is read here: \
+         a reverse is `<version>_<name>.down.sql` beside its migration, and every migration needs a version"
+    )]
+    UndoOrUnversioned,
+    /// `R__x.sql`: a Flyway repeatable migration.
+    #[error(
+        "Flyway repeatable migrations (`R__…`) are not read: they run again whenever they change, which a \
+         history of applied versions cannot record; put their statements in a numbered migration"
+    )]
+    Repeatable,
     /// `.down` on a kind that has no reverse.
     #[error("only SQL migrations have `.down` files; `{kind}` sets are not reversible")]
     DownNotSql {
@@ -107,7 +152,9 @@ pub enum NameError {
 /// let f = parse("0003_add_email.sql").unwrap().unwrap();
 /// assert_eq!((f.version, f.name.as_str(), f.kind), (3, "add_email", Kind::Sql));
 /// assert!(parse("README.md").unwrap().is_none());
-/// assert!(parse("V1__init.sql").is_err());
+/// assert!(parse("1-init.sql").is_err());
+/// // Flyway and refinery names are read.
+/// assert_eq!(parse("V2__add_email.sql").unwrap().unwrap().version, 2);
 /// ```
 pub fn parse(file_name: &str) -> Result<Option<FileName>, NameError> {
     if file_name.starts_with('.') {
@@ -119,6 +166,9 @@ pub fn parse(file_name: &str) -> Result<Option<FileName>, NameError> {
     let Some(kind) = Kind::from_name(ext) else {
         return Ok(None);
     };
+    if let Some(flyway) = flyway(stem, kind)? {
+        return Ok(Some(flyway));
+    }
     let (stem, direction) = if let Some(s) = stem.strip_suffix(".up") {
         (s, Direction::Up)
     } else if let Some(s) = stem.strip_suffix(".down") {
@@ -140,7 +190,54 @@ pub fn parse(file_name: &str) -> Result<Option<FileName>, NameError> {
         name: name.to_owned(),
         kind,
         direction,
+        layout: Layout::Numbered,
     }))
+}
+
+/// A Flyway or refinery name (`V1__init`), `None` for any other, or why it
+/// cannot be read (`U1__…`, `R__…`, `V1.1__…`).
+fn flyway(stem: &str, kind: Kind) -> Result<Option<FileName>, NameError> {
+    let Some(prefix) = stem.chars().next().filter(|c| "VvUuRr".contains(*c)) else {
+        return Ok(None);
+    };
+    let Some((version, name)) = stem[1..].split_once("__") else {
+        return Ok(None);
+    };
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let dotted =
+        |s: &str| s.split(['.', '_']).all(numeric) && s.contains(['.', '_']) && numeric(&s[..1]);
+    match prefix.to_ascii_uppercase() {
+        'R' if version.is_empty() && !name.is_empty() => Err(NameError::Repeatable),
+        'U' if numeric(version) || dotted(version) => Err(NameError::UndoOrUnversioned),
+        'V' if dotted(version) => Err(NameError::DottedVersion {
+            version: version.to_owned(),
+        }),
+        'V' if numeric(version) => {
+            let parsed = version
+                .parse::<u64>()
+                .ok()
+                .filter(|&v| i64::try_from(v).is_ok())
+                .ok_or_else(|| NameError::VersionTooLarge {
+                    digits: version.to_owned(),
+                })?;
+            if name.is_empty() {
+                return Err(NameError::EmptyName);
+            }
+            if !valid_name(name) {
+                return Err(NameError::BadName {
+                    name: name.to_owned(),
+                });
+            }
+            Ok(Some(FileName {
+                version: parsed,
+                name: name.to_owned(),
+                kind,
+                direction: Direction::Up,
+                layout: Layout::Flyway,
+            }))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Splits `0001_create_users` into `(1, "create_users")`. With `dashes`,
@@ -260,14 +357,6 @@ pub fn valid_name(name: &str) -> bool {
 /// A rename suggestion for names written for other tools; `ext` is what
 /// follows the stem (`.sql`, `.up.sql`), empty for folders.
 fn hint_for(stem: &str, ext: &str) -> String {
-    // Flyway and refinery: V1__init, U1__init, R__views.
-    let flyway = stem
-        .strip_prefix(['V', 'v', 'U', 'u'])
-        .and_then(|s| s.split_once("__"))
-        .filter(|(v, n)| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()) && !n.is_empty());
-    if let Some((v, n)) = flyway {
-        return format!(" (Flyway/refinery names are not read; rename it `{v}_{n}{ext}`)");
-    }
     // 1-init: a dash where the underscore belongs.
     let digits = stem.chars().take_while(char::is_ascii_digit).count();
     if digits > 0
@@ -315,8 +404,6 @@ mod tests {
 
     #[test]
     fn rejects_misnamed_files_with_a_hint() {
-        let e = parse("V1__init.sql").unwrap_err().to_string();
-        assert!(e.contains("rename it `1_init.sql`"), "{e}");
         let e = parse("1-init.sql").unwrap_err().to_string();
         assert!(e.contains("rename it `1_init.sql`"), "{e}");
         assert_eq!(parse("0003_.sql"), Err(NameError::EmptyName));

@@ -316,6 +316,19 @@ pub enum LoadErrorKind {
     /// A file name that is not valid UTF-8.
     #[error("the file name is not valid UTF-8; rename it with letters, digits, `_` and `-`")]
     NameNotUtf8,
+    /// A file of another naming layout than the folder's others.
+    #[error(
+        "this file uses {this}, and `{example}` uses {other}: one folder holds one tool's layout, since each \
+         orders its names its own way; rename the files to one of them"
+    )]
+    MixedLayouts {
+        /// This file's layout.
+        this: naming::Layout,
+        /// The other layout of the folder.
+        other: naming::Layout,
+        /// A file of the other layout.
+        example: String,
+    },
     /// A `.down.sql` file with no migration of its version.
     #[error(
         "a down migration with no up migration of version {version}; add `{version}_<name>.up.sql`"
@@ -445,13 +458,29 @@ pub fn written_versions(dir: &Path) -> std::io::Result<Vec<String>> {
         .files
         .iter()
         .map(|f| {
-            f.chars()
+            f.strip_prefix(['V', 'v'])
+                .unwrap_or(f)
+                .chars()
                 .take_while(|c| c.is_ascii_digit() || *c == '-')
                 .filter(char::is_ascii_digit)
                 .collect::<String>()
         })
         .filter(|v| !v.is_empty())
         .collect())
+}
+
+/// Whether the SQL migrations of `dir` use Flyway/refinery names
+/// (`V1__name.sql`), so that a new file is named the same way.
+pub fn uses_flyway_names(dir: &Path) -> std::io::Result<bool> {
+    Ok(list(dir)?.files.iter().any(|f| {
+        matches!(
+            naming::parse(f),
+            Ok(Some(naming::FileName {
+                layout: naming::Layout::Flyway,
+                ..
+            }))
+        )
+    }))
 }
 
 fn list_migration_files(dir: &Path) -> std::io::Result<Vec<String>> {
@@ -596,6 +625,7 @@ fn parse_path(path: &str) -> Result<Option<naming::FileName>, NameError> {
         name: name.to_owned(),
         kind: Kind::Sql,
         direction,
+        layout: naming::Layout::Folder,
     }))
 }
 
@@ -629,7 +659,7 @@ const MAX_PROBLEMS_PER_FILE: usize = 3;
 
 /// One file after its own checks, before it meets the others.
 enum Checked {
-    Up(Migration),
+    Up(Migration, naming::Layout),
     Down {
         version: u64,
         path: String,
@@ -689,15 +719,18 @@ fn check_file(path: String, mut bytes: Vec<u8>) -> Result<Checked, Vec<LoadError
             text,
         });
     }
-    Ok(Checked::Up(Migration {
-        version: parsed.version,
-        name: Cow::Owned(parsed.name),
-        kind: parsed.kind,
-        file: Cow::Owned(path),
-        checksum: Cow::Owned(sum),
-        text: Cow::Owned(text),
-        down: None,
-    }))
+    Ok(Checked::Up(
+        Migration {
+            version: parsed.version,
+            name: Cow::Owned(parsed.name),
+            kind: parsed.kind,
+            file: Cow::Owned(path),
+            checksum: Cow::Owned(sum),
+            text: Cow::Owned(text),
+            down: None,
+        },
+        parsed.layout,
+    ))
 }
 
 /// Puts checked files together: versions unique, each down file with its
@@ -708,6 +741,9 @@ fn merge(
 ) -> Result<Vec<Migration>, LoadErrors> {
     let mut ups: BTreeMap<u64, Migration> = BTreeMap::new();
     let mut downs: Vec<(u64, String, String)> = Vec::new();
+    // The SQL files of each layout (sets of this tool's own kinds go with
+    // any layout).
+    let mut layouts: BTreeMap<naming::Layout, Vec<String>> = BTreeMap::new();
     for checked in checked {
         match checked {
             Err(problems) => errors.extend(problems),
@@ -717,7 +753,7 @@ fn merge(
                 path,
                 text,
             }) => downs.push((version, path, text)),
-            Ok(Checked::Up(m)) => match ups.get(&m.version) {
+            Ok(Checked::Up(m, layout)) => match ups.get(&m.version) {
                 Some(other) => errors.push(error(
                     m.file.as_ref(),
                     None,
@@ -727,9 +763,31 @@ fn merge(
                     },
                 )),
                 None => {
+                    if m.kind == Kind::Sql {
+                        layouts.entry(layout).or_default().push(m.file.to_string());
+                    }
                     ups.insert(m.version, m);
                 }
             },
+        }
+    }
+    if layouts.len() > 1 {
+        // Each tool orders its own names; two in one folder have no one
+        // order, so the folder is refused whole.
+        let found: Vec<(naming::Layout, Vec<String>)> = layouts.into_iter().collect();
+        let (first, rest) = found.split_first().expect("two layouts");
+        for (layout, files) in rest {
+            for file in files {
+                errors.push(error(
+                    file.as_str(),
+                    None,
+                    LoadErrorKind::MixedLayouts {
+                        this: *layout,
+                        other: first.0,
+                        example: first.1[0].clone(),
+                    },
+                ));
+            }
         }
     }
     for (version, path, text) in downs {

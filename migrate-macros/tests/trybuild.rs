@@ -25,7 +25,7 @@ const FIXTURES: &[(&str, &[File])] = &[
         ("1_a.sql", b"CREATE TABLE a (x);\n"),
         ("001_b.sql", b"CREATE TABLE b (x);\n"),
     ]),
-    ("misnamed_file", &[("V1__init.sql", b"CREATE TABLE a (x);\n")]),
+    ("misnamed_file", &[("1-init.sql", b"CREATE TABLE a (x);\n")]),
     ("invalid_utf8", &[("1_latin1.sql", b"CREATE TABLE a (x);\nINSERT INTO a VALUES ('caf\xe9');\n")]),
     ("empty_file", &[("1_empty.sql", b"\n   \n")]),
     ("journal_mode", &[("1_wal.sql", b"CREATE TABLE a (x);\nPRAGMA journal_mode = WAL;\n")]),

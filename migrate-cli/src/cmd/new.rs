@@ -54,7 +54,11 @@ pub(crate) fn run(g: &Global, args: &NewArgs) -> Result<u8, Failure> {
             .into(),
         });
     };
-    let path = g.dir().join(format!("{version}_{name}.{ext}"));
+    let path = if migrate_core::source::uses_flyway_names(g.dir())? {
+        g.dir().join(format!("V{version}__{name}.{ext}"))
+    } else {
+        g.dir().join(format!("{version}_{name}.{ext}"))
+    };
     // create_new: never overwrite, even if another process raced us here.
     let mut file = std::fs::OpenOptions::new()
         .write(true)
