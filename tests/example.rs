@@ -61,6 +61,7 @@ static ONE: [Migration; 1] = [Migration::embedded(
     "CREATE TABLE users (id INTEGER PRIMARY KEY);",
     "x",
     None,
+    false,
 )];
 
 #[test]

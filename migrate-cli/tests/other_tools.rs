@@ -113,3 +113,52 @@ fn a_folder_mixing_layouts_is_refused_naming_the_files() {
     assert!(!e.contains("0003_settings.pragmas"), "{e}");
     assert!(!p.db().exists());
 }
+
+/// diesel's `metadata.toml` with `run_in_transaction = false` makes the
+/// folder's migration (and its down) run outside a transaction.
+#[test]
+fn diesel_metadata_runs_a_folder_outside_a_transaction() {
+    let p = Project::new(&[
+        (
+            "2024-01-01-000000_items/up.sql",
+            "CREATE TABLE items (x);\nINSERT INTO items VALUES (1), (2);\n",
+        ),
+        ("2024-01-01-000000_items/down.sql", "DROP TABLE items;\n"),
+        (
+            "2024-01-02-000000_compact/up.sql",
+            "DELETE FROM items WHERE x = 1;\nVACUUM;\n",
+        ),
+        ("2024-01-02-000000_compact/down.sql", "VACUUM;\n"),
+    ]);
+    // Without the metadata, VACUUM is refused in a transactional file.
+    let out = p.cli(&["up"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("2024-01-02-000000_compact/up.sql:2: `VACUUM;` cannot run inside"),
+        "{}",
+        stderr(&out)
+    );
+    p.write(
+        "2024-01-02-000000_compact/metadata.toml",
+        "# diesel\nrun_in_transaction = false\n",
+    );
+    let out = p.cli(&["up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("2 applied"), "{}", stdout(&out));
+    let out = p.cli(&["redo"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // A setting diesel does not have is named, with its line.
+    p.write(
+        "2024-01-02-000000_compact/metadata.toml",
+        "run_in_transaction = false\nrun_in_transction = true\n",
+    );
+    let out = p.cli(&["status"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains(
+            "2024-01-02-000000_compact/metadata.toml:2: expected `run_in_transaction = true`"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

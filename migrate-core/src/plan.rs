@@ -405,7 +405,7 @@ mod tests {
     use super::*;
 
     fn m(version: u64, sql: &'static str) -> Migration {
-        Migration::embedded(version, "m", Kind::Sql, "f.sql", sql, sql, None)
+        Migration::embedded(version, "m", Kind::Sql, "f.sql", sql, sql, None, false)
     }
 
     fn row(version: u64, checksum: &str) -> HistoryRow {

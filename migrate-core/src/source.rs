@@ -33,6 +33,9 @@ pub struct Migration {
     pub checksum: Cow<'static, str>,
     /// The reverse migration (`.down.sql`), kept but never applied by `up`.
     pub down: Option<Down>,
+    /// Runs outside a transaction whatever the file says: diesel's
+    /// `run_in_transaction = false` in the folder's `metadata.toml`.
+    pub outside_transaction: bool,
 }
 
 /// The reverse half of a reversible pair.
@@ -47,6 +50,9 @@ pub struct Down {
 impl Migration {
     /// A migration whose parts were validated by `embed_migrations!`.
     #[doc(hidden)]
+    // One argument per field: only the macro calls it, and a const fn
+    // cannot take a builder.
+    #[allow(clippy::too_many_arguments)]
     pub const fn embedded(
         version: u64,
         name: &'static str,
@@ -55,6 +61,7 @@ impl Migration {
         text: &'static str,
         checksum: &'static str,
         down: Option<(&'static str, &'static str)>,
+        outside_transaction: bool,
     ) -> Migration {
         Migration {
             version,
@@ -70,12 +77,13 @@ impl Migration {
                 }),
                 None => None,
             },
+            outside_transaction,
         }
     }
 
     /// The SQL script of a `sql` migration, scanned into statements.
     pub fn script(&self) -> Result<sql::Script, SqlError> {
-        sql::scan(&self.text)
+        sql::scan_as(&self.text, self.outside_transaction)
     }
 
     /// The SQL that reverts this migration, with the file it is in and
@@ -83,13 +91,16 @@ impl Migration {
     /// down section of its own file (dbmate, goose). `None` when it has
     /// neither.
     pub fn down_script(&self) -> Result<Option<(&str, &str, sql::Script)>, SqlError> {
+        let outside = self.outside_transaction;
         if let Some(down) = &self.down {
-            return Ok(Some((&down.file, &down.text, sql::scan(&down.text)?)));
+            let script = sql::scan_as(&down.text, outside)?;
+            return Ok(Some((&down.file, &down.text, script)));
         }
         if self.kind != Kind::Sql {
             return Ok(None);
         }
-        Ok(sql::scan_down(&self.text)?.map(|s| (self.file.as_ref(), self.text.as_ref(), s)))
+        let script = sql::scan_down_as(&self.text, outside)?;
+        Ok(script.map(|s| (self.file.as_ref(), self.text.as_ref(), s)))
     }
 }
 
@@ -316,6 +327,12 @@ pub enum LoadErrorKind {
     /// A file name that is not valid UTF-8.
     #[error("the file name is not valid UTF-8; rename it with letters, digits, `_` and `-`")]
     NameNotUtf8,
+    /// A diesel `metadata.toml` this tool cannot read.
+    #[error("{message}")]
+    Metadata {
+        /// What is wrong.
+        message: String,
+    },
     /// A file of another naming layout than the folder's others.
     #[error(
         "this file uses {this}, and `{example}` uses {other}: one folder holds one tool's layout, since each \
@@ -401,6 +418,8 @@ const FOLDER_FILES: [(&str, Direction); 3] = [
 /// folders that hold no up file (a mistake, never skipped).
 struct Listing {
     files: Vec<String>,
+    /// Versioned folders with a diesel `metadata.toml`.
+    metadata: Vec<String>,
     empty_folders: Vec<String>,
     /// Names that are not UTF-8 but look like migrations (shown lossily).
     bad_names: Vec<String>,
@@ -410,6 +429,7 @@ struct Listing {
 fn list(dir: &Path) -> std::io::Result<Listing> {
     let mut listing = Listing {
         files: Vec::new(),
+        metadata: Vec::new(),
         empty_folders: Vec::new(),
         bad_names: Vec::new(),
     };
@@ -441,6 +461,9 @@ fn list(dir: &Path) -> std::io::Result<Listing> {
             .collect();
         if inside.iter().all(|f| *f == "down.sql") {
             listing.empty_folders.push(name.clone());
+        }
+        if entry.path().join(METADATA).is_file() {
+            listing.metadata.push(name.clone());
         }
         listing
             .files
@@ -513,9 +536,28 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, LoadErrors> {
             LoadErrorKind::Name(NameError::NoVersion { hint: hint.into() }),
         )
     }));
-    let checked = par_map(listing.files, |path| match read_regular(&dir.join(&path)) {
-        Ok(bytes) => check_file(path, bytes),
-        Err(kind) => Err(vec![error(&path, None, kind)]),
+    // diesel's metadata.toml: which folders run outside a transaction.
+    let mut outside: Vec<&str> = Vec::new();
+    for folder in &listing.metadata {
+        let path = format!("{folder}/{METADATA}");
+        let read = read_regular(&dir.join(&path))
+            .and_then(|bytes| String::from_utf8(bytes).map_err(|_| LoadErrorKind::NotUtf8));
+        match read.map(|text| run_in_transaction(&text)) {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => outside.push(folder),
+            Ok(Err((line, message))) => {
+                errors.push(error(path, Some(line), LoadErrorKind::Metadata { message }))
+            }
+            Err(kind) => errors.push(error(path, None, kind)),
+        }
+    }
+    let checked = par_map(listing.files, |path| {
+        let folder = path.split_once('/').map(|(f, _)| f);
+        let outside = folder.is_some_and(|f| outside.contains(&f));
+        match read_regular(&dir.join(&path)) {
+            Ok(bytes) => check_file(path, bytes, outside),
+            Err(kind) => Err(vec![error(&path, None, kind)]),
+        }
     });
     merge(checked, errors)
 }
@@ -630,7 +672,38 @@ fn parse_path(path: &str) -> Result<Option<naming::FileName>, NameError> {
 }
 
 /// Every problem in a file's text, by line, from the parser of its kind.
-fn validate(kind: Kind, text: &str) -> Vec<(u32, LoadErrorKind)> {
+/// diesel's per-migration settings file, in a versioned folder.
+const METADATA: &str = "metadata.toml";
+
+/// `run_in_transaction` from a diesel `metadata.toml` (true when absent),
+/// or the line that is not `run_in_transaction = true|false`.
+fn run_in_transaction(text: &str) -> Result<bool, (u32, String)> {
+    let mut value = true;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let setting = line.split_once('=').map(|(k, v)| (k.trim(), v.trim()));
+        value = match setting {
+            Some(("run_in_transaction", "true")) => true,
+            Some(("run_in_transaction", "false")) => false,
+            _ => {
+                return Err((
+                    i as u32 + 1,
+                    format!(
+                        "expected `run_in_transaction = true` or `run_in_transaction = false` (the one setting \
+                         diesel reads here); found `{}`",
+                        sql::shorten(line)
+                    ),
+                ));
+            }
+        };
+    }
+    Ok(value)
+}
+
+fn validate(kind: Kind, text: &str, outside: bool) -> Vec<(u32, LoadErrorKind)> {
     let dsl = |errors: Vec<DslError>| {
         errors
             .into_iter()
@@ -640,9 +713,9 @@ fn validate(kind: Kind, text: &str) -> Vec<(u32, LoadErrorKind)> {
     match kind {
         // A down section (dbmate, goose) is checked like the up part; the
         // markers are looked for first, so a plain file is scanned once.
-        Kind::Sql => match sql::scan(text).and_then(|_| {
+        Kind::Sql => match sql::scan_as(text, outside).and_then(|_| {
             if text.contains("migrate:down") || text.contains("+goose") {
-                sql::scan_down(text)?;
+                sql::scan_down_as(text, outside)?;
             }
             Ok(())
         }) {
@@ -670,7 +743,7 @@ enum Checked {
 
 /// The checks that need only the file itself: its name, its encoding, its
 /// content, and its checksum.
-fn check_file(path: String, mut bytes: Vec<u8>) -> Result<Checked, Vec<LoadError>> {
+fn check_file(path: String, mut bytes: Vec<u8>, outside: bool) -> Result<Checked, Vec<LoadError>> {
     let parsed = match parse_path(&path) {
         Ok(Some(p)) => p,
         Ok(None) => return Ok(Checked::NotAMigration),
@@ -692,7 +765,7 @@ fn check_file(path: String, mut bytes: Vec<u8>) -> Result<Checked, Vec<LoadError
         }
     };
     // A down file is held to the rules of an up file: it runs the same way.
-    let problems = validate(parsed.kind, &text);
+    let problems = validate(parsed.kind, &text, outside);
     if !problems.is_empty() {
         // Each problem quotes at most its own line, shortened; a file that
         // is not a migration at all (a link to some other file) shows only
@@ -728,6 +801,7 @@ fn check_file(path: String, mut bytes: Vec<u8>) -> Result<Checked, Vec<LoadError
             checksum: Cow::Owned(sum),
             text: Cow::Owned(text),
             down: None,
+            outside_transaction: outside,
         },
         parsed.layout,
     ))

@@ -149,7 +149,13 @@ pub enum SqlErrorKind {
 /// assert_eq!(lines, [2, 3]);
 /// ```
 pub fn scan(text: &str) -> Result<Script, SqlError> {
-    let script = scan_part(text, Section::Up)?;
+    scan_as(text, false)
+}
+
+/// [`scan`], for a file that runs outside a transaction whatever it says
+/// (diesel's `run_in_transaction = false` in the folder's `metadata.toml`).
+pub fn scan_as(text: &str, outside_transaction: bool) -> Result<Script, SqlError> {
+    let script = scan_part(text, Section::Up, outside_transaction)?;
     Ok(script.expect("the up part of a file always scans to a script"))
 }
 
@@ -168,12 +174,18 @@ pub fn scan(text: &str) -> Result<Script, SqlError> {
 /// assert!(empty.unwrap().statements.is_empty());
 /// ```
 pub fn scan_down(text: &str) -> Result<Option<Script>, SqlError> {
-    scan_part(text, Section::Down)
+    scan_down_as(text, false)
+}
+
+/// [`scan_down`], for a file that runs outside a transaction whatever it
+/// says.
+pub fn scan_down_as(text: &str, outside_transaction: bool) -> Result<Option<Script>, SqlError> {
+    scan_part(text, Section::Down, outside_transaction)
 }
 
 /// Scans the `part` of a file: `Section::Up` is the migration (the whole
 /// file when it has no sections), `Section::Down` its down section.
-fn scan_part(text: &str, part: Section) -> Result<Option<Script>, SqlError> {
+fn scan_part(text: &str, part: Section, outside: bool) -> Result<Option<Script>, SqlError> {
     let items = split(text)?;
     if items.is_empty() && !has_comment(text) {
         return Err(SqlError {
@@ -271,7 +283,7 @@ fn scan_part(text: &str, part: Section) -> Result<Option<Script>, SqlError> {
 
     let mut script = Script {
         statements,
-        no_transaction,
+        no_transaction: no_transaction || outside,
         foreign_keys_off,
         wrapped: false,
     };

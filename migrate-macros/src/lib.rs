@@ -99,10 +99,20 @@ fn migration(dir: &std::path::Path, m: &Migration) -> TokenStream2 {
         }
         None => (quote!(::core::option::Option::None), quote!()),
     };
+    let outside = m.outside_transaction;
+    // diesel's metadata.toml changes how the folder's files run: an edit
+    // must rebuild too.
+    let track_metadata = match file.split_once('/') {
+        Some((folder, _)) if dir.join(folder).join("metadata.toml").is_file() => {
+            track(&format!("{folder}/metadata.toml"))
+        }
+        _ => quote!(),
+    };
     quote!({
         #track_up
         #track_down
-        ::migrate_core::Migration::embedded(#version, #name, #kind, #file, #text, #checksum, #down)
+        #track_metadata
+        ::migrate_core::Migration::embedded(#version, #name, #kind, #file, #text, #checksum, #down, #outside)
     })
 }
 
