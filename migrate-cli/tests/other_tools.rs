@@ -138,6 +138,13 @@ fn diesel_metadata_runs_a_folder_outside_a_transaction() {
         "{}",
         stderr(&out)
     );
+    // Its down file is not reported as a down without an up: that would
+    // only repeat the up file's problem.
+    assert!(
+        !stderr(&out).contains("a down migration with no up migration"),
+        "{}",
+        stderr(&out)
+    );
     p.write(
         "2024-01-02-000000_compact/metadata.toml",
         "# diesel\nrun_in_transaction = false\n",

@@ -818,9 +818,18 @@ fn merge(
     // The SQL files of each layout (sets of this tool's own kinds go with
     // any layout).
     let mut layouts: BTreeMap<naming::Layout, Vec<String>> = BTreeMap::new();
+    // Versions whose up file has its own errors: their down files are not
+    // "without an up" (that would only repeat the problem).
+    let mut failed: Vec<u64> = Vec::new();
     for checked in checked {
         match checked {
-            Err(problems) => errors.extend(problems),
+            Err(problems) => {
+                failed.extend(problems.iter().filter_map(|p| {
+                    let parsed = parse_path(p.file.to_str()?).ok()??;
+                    (parsed.direction == Direction::Up).then_some(parsed.version)
+                }));
+                errors.extend(problems)
+            }
             Ok(Checked::NotAMigration) => {}
             Ok(Checked::Down {
                 version,
@@ -872,6 +881,7 @@ fn merge(
                     text: Cow::Owned(text),
                 })
             }
+            None if failed.contains(&version) => {}
             None => errors.push(error(path, None, LoadErrorKind::DownWithoutUp { version })),
         }
     }
