@@ -49,12 +49,6 @@ fn recorded(p: &Project) -> Vec<(i64, String)> {
         .collect()
 }
 
-fn ok(p: &Project, args: &[&str]) -> String {
-    let out = p.cli(args);
-    assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
-    stdout(&out)
-}
-
 /// Refused with exit 1, the database byte for byte as it was.
 fn refused(p: &Project, args: &[&str], wanted: &[&str]) {
     let before = bytes(p);

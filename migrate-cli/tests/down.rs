@@ -116,12 +116,6 @@ fn recorded(p: &Project) -> Vec<i64> {
         .collect()
 }
 
-fn ok(p: &Project, args: &[&str]) -> String {
-    let out = p.cli(args);
-    assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
-    stdout(&out)
-}
-
 #[test]
 fn every_format_goes_down_to_zero_and_up_again_to_the_same_schema() {
     for tool in ["sqlx", "golang-migrate", "dbmate", "goose", "diesel"] {

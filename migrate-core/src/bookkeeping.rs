@@ -120,18 +120,16 @@ impl Runner<'_> {
         if self.is_dry_run() {
             return Ok(done);
         }
-        let mut db = Sqlite::new(conn, self.history_table(), false);
-        db.check_can_run(None)?;
-        let sql = Error::History;
-        db.begin().map_err(sql)?;
-        // Under the lock: another process may have migrated meanwhile.
-        if !history::read(conn, self.history_table())?.is_empty() {
-            return Err(Error::ChangedMeanwhile);
-        }
-        for m in &chosen {
-            db.record(m, Duration::ZERO).map_err(sql)?;
-        }
-        db.commit().map_err(sql)?;
+        self.write(conn, |db| {
+            // Under the lock: another process may have migrated meanwhile.
+            if !history::read(conn, self.history_table())?.is_empty() {
+                return Err(Error::ChangedMeanwhile);
+            }
+            for m in &chosen {
+                db.record(m, Duration::ZERO).map_err(Error::History)?;
+            }
+            Ok(())
+        })?;
         Ok(done)
     }
 
@@ -195,29 +193,43 @@ impl Runner<'_> {
         if self.is_dry_run() {
             return Ok(done);
         }
+        self.write(conn, |db| {
+            let sql = Error::History;
+            for fix in &done.rechecked {
+                // Under the lock, only the row as it was read.
+                if db.recorded(fix.version).map_err(sql)?.as_deref() != Some(fix.applied.as_str()) {
+                    return Err(Error::ChangedMeanwhile);
+                }
+                let written =
+                    history::set_checksum(conn, self.history_table(), fix.version, &fix.now)
+                        .map_err(Error::from)?;
+                if !written {
+                    return Err(Error::History(Failure::HistoryNotWritten {
+                        table: self.history_table().name().to_owned(),
+                        triggers: history::triggers(conn, self.history_table()).unwrap_or_default(),
+                    }));
+                }
+            }
+            for (version, _) in &done.removed {
+                db.remove(*version).map_err(sql)?;
+            }
+            Ok(())
+        })?;
+        Ok(done)
+    }
+
+    /// Runs `write` in one `BEGIN IMMEDIATE` transaction of the SQLite
+    /// backend (checked first, rolled back on any error) and commits it.
+    fn write(
+        &self,
+        conn: &Connection,
+        write: impl FnOnce(&mut Sqlite) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         let mut db = Sqlite::new(conn, self.history_table(), false);
         db.check_can_run(None)?;
-        let sql = Error::History;
-        db.begin().map_err(sql)?;
-        for fix in &done.rechecked {
-            // Under the lock, only the row as it was read.
-            if db.recorded(fix.version).map_err(sql)?.as_deref() != Some(fix.applied.as_str()) {
-                return Err(Error::ChangedMeanwhile);
-            }
-            let written = history::set_checksum(conn, self.history_table(), fix.version, &fix.now)
-                .map_err(Error::from)?;
-            if !written {
-                return Err(Error::History(Failure::HistoryNotWritten {
-                    table: self.history_table().name().to_owned(),
-                    triggers: history::triggers(conn, self.history_table()).unwrap_or_default(),
-                }));
-            }
-        }
-        for (version, _) in &done.removed {
-            db.remove(*version).map_err(sql)?;
-        }
-        db.commit().map_err(sql)?;
-        Ok(done)
+        db.begin().map_err(Error::History)?;
+        write(&mut db)?;
+        db.commit().map_err(Error::History)
     }
 
     /// The live schema against the one `migrations` make, replayed.

@@ -213,21 +213,7 @@ fn flyway(stem: &str, kind: Kind) -> Result<Option<FileName>, NameError> {
             version: version.to_owned(),
         }),
         'V' if numeric(version) => {
-            let parsed = version
-                .parse::<u64>()
-                .ok()
-                .filter(|&v| i64::try_from(v).is_ok())
-                .ok_or_else(|| NameError::VersionTooLarge {
-                    digits: version.to_owned(),
-                })?;
-            if name.is_empty() {
-                return Err(NameError::EmptyName);
-            }
-            if !valid_name(name) {
-                return Err(NameError::BadName {
-                    name: name.to_owned(),
-                });
-            }
+            let (parsed, name) = checked(version, version, name)?;
             Ok(Some(FileName {
                 version: parsed,
                 name: name.to_owned(),
@@ -259,13 +245,19 @@ pub fn split_version(stem: &str, dashes: bool) -> Result<(u64, &str), NameError>
             hint: hint_for(stem, ""),
         });
     };
+    checked(&plain, digits, name)
+}
+
+/// The version from its digits (`plain`; `written` as in the name, for the
+/// message) and the name, each checked.
+fn checked<'a>(plain: &str, written: &str, name: &'a str) -> Result<(u64, &'a str), NameError> {
     // SQLite integers are signed 64-bit, so that is the largest version.
     let version = plain
         .parse::<u64>()
         .ok()
         .filter(|&v| i64::try_from(v).is_ok())
         .ok_or_else(|| NameError::VersionTooLarge {
-            digits: digits.to_owned(),
+            digits: written.to_owned(),
         })?;
     if name.is_empty() {
         return Err(NameError::EmptyName);

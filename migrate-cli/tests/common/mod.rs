@@ -59,6 +59,13 @@ impl Project {
     }
 }
 
+/// Runs the binary with `--database app.db`; it must exit 0. Its stdout.
+pub fn ok(p: &Project, args: &[&str]) -> String {
+    let out = p.cli(args);
+    assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
