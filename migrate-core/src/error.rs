@@ -431,6 +431,42 @@ fn hint(e: &rusqlite::Error) -> &'static str {
 fn message(e: &rusqlite::Error) -> String {
     match e {
         rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        rusqlite::Error::SqliteFailure(f, _) => match readonly_variant(f.extended_code) {
+            Some(variant) => format!("{e} [{variant}]"),
+            None => e.to_string(),
+        },
         other => other.to_string(),
+    }
+}
+
+/// The name of a SQLITE_READONLY variant: they share one message, and
+/// tell apart a file moved under the connection, a WAL index that could
+/// only be opened read-only, a folder that cannot hold the journal, ….
+fn readonly_variant(extended_code: i32) -> Option<&'static str> {
+    Some(match extended_code {
+        264 => "SQLITE_READONLY_RECOVERY",
+        520 => "SQLITE_READONLY_CANTLOCK",
+        776 => "SQLITE_READONLY_ROLLBACK",
+        1032 => "SQLITE_READONLY_DBMOVED",
+        1288 => "SQLITE_READONLY_CANTINIT",
+        1544 => "SQLITE_READONLY_DIRECTORY",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_readonly_failure_names_its_variant() {
+        let moved = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(1032), None);
+        assert!(
+            message(&moved).ends_with("[SQLITE_READONLY_DBMOVED]"),
+            "{}",
+            message(&moved)
+        );
+        let plain = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(8), None);
+        assert_eq!(message(&plain), plain.to_string());
     }
 }
