@@ -212,3 +212,47 @@ fn repair_removes_the_rows_of_deleted_files_after_showing_them() {
     assert_eq!(recorded(&p).len(), 3);
     assert!(ok(&p, &["up"]).contains("up to date"));
 }
+
+/// A database golang-migrate migrated: its `schema_migrations(version,
+/// dirty)` collides with this tool's default table name, so ours goes
+/// under another; theirs is left as it was, and is not drift.
+#[test]
+fn baseline_of_a_golang_migrate_database_keeps_its_history() {
+    let p = Project::new(&[
+        ("000001_users.up.sql", USERS),
+        ("000001_users.down.sql", "DROP TABLE users;\n"),
+        ("000002_posts.up.sql", POSTS),
+        ("000002_posts.down.sql", "DROP TABLE posts;\n"),
+    ]);
+    let conn = Connection::open(p.db()).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE schema_migrations (version uint64, dirty bool);
+         CREATE UNIQUE INDEX version_unique ON schema_migrations (version);
+         INSERT INTO schema_migrations VALUES (2, 0);
+         CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
+         CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));
+         CREATE INDEX posts_user ON posts (user_id);",
+    )
+    .unwrap();
+    drop(conn);
+    let before = bytes(&p);
+    let out = p.cli(&["baseline", "--to", "2"]);
+    assert_eq!(code(&out), 1);
+    let e = stderr(&out);
+    assert!(
+        e.contains("not a migrate history table") && e.contains("`--table`"),
+        "{e}"
+    );
+    assert_eq!(bytes(&p), before);
+    let table = ["--table", "migrate_history"];
+    let out = ok(&p, &[&table[..], &["baseline", "--to", "2"]].concat());
+    assert!(out.contains("record 2 posts"), "{out}");
+    assert!(ok(&p, &[&table[..], &["verify"]].concat()).starts_with("ok"));
+    let conn = Connection::open(p.db()).unwrap();
+    let theirs: (i64, i64) = conn
+        .query_row("SELECT version, dirty FROM schema_migrations", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(theirs, (2, 0), "the other tool's history is kept");
+}

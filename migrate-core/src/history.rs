@@ -12,6 +12,20 @@ use crate::source::Migration;
 /// The default name of the history table.
 pub const DEFAULT_TABLE: &str = "schema_migrations";
 
+/// The history tables of other migration tools (lowercase): bookkeeping a
+/// switch from them leaves in place, never part of the schema the
+/// migrations make (drift, baseline and repair leave them out).
+pub(crate) const OTHER_TOOLS: [&str; 8] = [
+    "_sqlx_migrations",
+    "schema_migrations",
+    "goose_db_version",
+    "__diesel_schema_migrations",
+    "refinery_schema_history",
+    "flyway_schema_history",
+    "__drizzle_migrations",
+    "ar_internal_metadata",
+];
+
 /// A validated history table name: an identifier, never pasted raw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {

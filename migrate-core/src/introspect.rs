@@ -12,7 +12,7 @@ use rusqlite::Connection;
 
 use crate::db::execute;
 use crate::dsl::indexes::{Expect, Index as WantedIndex};
-use crate::history::Table as History;
+use crate::history::{self, Table as History};
 
 /// A database's main schema. SQLite's internal objects (`sqlite_%`) are
 /// left out, and so is the history table when asked.
@@ -171,8 +171,10 @@ impl Index {
 }
 
 impl Schema {
-    /// Reads the main schema of `conn`, without the history table `history`
-    /// (and the fingerprint table of earlier builds) when given.
+    /// Reads the main schema of `conn`. With `history`, the bookkeeping is
+    /// left out: that history table, the fingerprint table of earlier
+    /// builds, and the history tables of other migration tools (which a
+    /// switch from them leaves in place).
     pub fn read(conn: &Connection, history: Option<&History>) -> rusqlite::Result<Schema> {
         let mut stmt = conn.prepare(
             "SELECT type, name, tbl_name, sql FROM sqlite_master
@@ -200,7 +202,10 @@ impl Schema {
             })?
             .collect::<rusqlite::Result<Vec<Object>>>()?;
         let mut schema = Schema::default();
-        for o in rows {
+        let bookkeeping = |table: &str| {
+            history.is_some() && history::OTHER_TOOLS.contains(&table.to_ascii_lowercase().as_str())
+        };
+        for o in rows.into_iter().filter(|o| !bookkeeping(&o.table)) {
             match o.kind.as_str() {
                 "table" => schema.tables.push(read_table(conn, o.name, o.sql)?),
                 // An index whose table does not list it (a damaged schema)
