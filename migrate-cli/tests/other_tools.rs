@@ -138,6 +138,12 @@ fn diesel_metadata_runs_a_folder_outside_a_transaction() {
         "{}",
         stderr(&out)
     );
+    // The way out is said the diesel way.
+    assert!(
+        stderr(&out).contains("`metadata.toml` says `run_in_transaction = false`"),
+        "{}",
+        stderr(&out)
+    );
     // Its down file is not reported as a down without an up: that would
     // only repeat the up file's problem.
     assert!(

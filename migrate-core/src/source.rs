@@ -765,7 +765,20 @@ fn check_file(path: String, mut bytes: Vec<u8>, outside: bool) -> Result<Checked
         }
     };
     // A down file is held to the rules of an up file: it runs the same way.
-    let problems = validate(parsed.kind, &text, outside);
+    let mut problems = validate(parsed.kind, &text, outside);
+    if parsed.layout == naming::Layout::Folder {
+        // In a diesel folder, the way out of the transaction is diesel's.
+        for (_, kind) in &mut problems {
+            if let LoadErrorKind::Sql(SqlError {
+                kind: sql::SqlErrorKind::NotInTransaction { advice, .. },
+                ..
+            }) = kind
+                && *advice == sql::USE_NO_TRANSACTION
+            {
+                *advice = sql::USE_DIESEL_METADATA;
+            }
+        }
+    }
     if !problems.is_empty() {
         // Each problem quotes at most its own line, shortened; a file that
         // is not a migration at all (a link to some other file) shows only

@@ -430,8 +430,11 @@ enum Class {
 
 const USE_PRAGMA_SET: &str = "set it in a `.pragmas` set, which runs outside transactions and checks that \
      SQLite took the value, or put `-- migrate:no-transaction` at the top of this file";
-const USE_NO_TRANSACTION: &str =
+pub(crate) const USE_NO_TRANSACTION: &str =
     "put it in its own file that starts with `-- migrate:no-transaction`";
+/// [`USE_NO_TRANSACTION`], said the way of a diesel folder.
+pub(crate) const USE_DIESEL_METADATA: &str = "put it in its own migration folder whose `metadata.toml` says \
+     `run_in_transaction = false` (or start the file with `-- migrate:no-transaction`)";
 
 /// One token as SQLite's parser reads it: a name or keyword with its quotes
 /// removed (doubled quotes undoubled), or a punctuation character.
