@@ -175,3 +175,69 @@ fn diesel_metadata_runs_a_folder_outside_a_transaction() {
         stderr(&out)
     );
 }
+
+/// diesel orders its folders by the version as text: `2024-03-13_170000_x`
+/// (version 20240313) comes after `2024-01-01-000000_y` (20240101000000),
+/// though it is the smaller number. Applying, reverting and the
+/// out-of-order check follow that order.
+#[test]
+fn diesel_folders_run_in_diesels_text_order() {
+    let p = Project::new(&[
+        (
+            "2024-01-01-000000_users/up.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        ),
+        ("2024-01-01-000000_users/down.sql", "DROP TABLE users;\n"),
+        (
+            "2024-03-13_170000_emails/up.sql",
+            "ALTER TABLE users ADD COLUMN email TEXT;\n",
+        ),
+        (
+            "2024-03-13_170000_emails/down.sql",
+            "ALTER TABLE users DROP COLUMN email;\n",
+        ),
+    ]);
+    let out = ok(&p, &["up"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("applied 20240101000000 users"),
+        "{out}"
+    );
+    // diesel's version is what comes before the first `_`: the rest is the name.
+    assert!(
+        lines[1].starts_with("applied 20240313 170000_emails"),
+        "{out}"
+    );
+    assert!(ok(&p, &["up"]).contains("up to date"));
+    // A new folder after them in text order applies; one before the newest
+    // applied is out of order, as it would be for diesel.
+    p.write(
+        "2024-06-01-000000_posts/up.sql",
+        "CREATE TABLE posts (id INTEGER PRIMARY KEY);\n",
+    );
+    p.write("2024-06-01-000000_posts/down.sql", "DROP TABLE posts;\n");
+    assert!(ok(&p, &["up"]).contains("applied 20240601000000 posts"));
+    p.write(
+        "2024-02-01-000000_tags/up.sql",
+        "CREATE TABLE tags (name TEXT);\n",
+    );
+    let out = p.cli(&["up"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("older than the newest applied one (20240601000000)"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_dir_all(p.dir.path().join("migrations/2024-02-01-000000_tags")).unwrap();
+    // Newest first in that order: posts, then emails, then users.
+    let out = ok(&p, &["down", "--to", "0"]);
+    let order: Vec<&str> = out.lines().take(3).collect();
+    assert!(
+        order[0].contains(" posts ")
+            && order[1].contains(" 170000_emails ")
+            && order[2].contains(" users "),
+        "{out}"
+    );
+    assert!(ok(&p, &["up"]).contains("3 applied"));
+    assert!(ok(&p, &["verify"]).starts_with("ok"));
+}

@@ -98,7 +98,13 @@ impl Runner<'_> {
                 applied: applied.len(),
             });
         }
-        let chosen: Vec<&Migration> = set.iter().filter(|m| m.version <= version).collect();
+        // Up to and including it in the set's order (diesel's folders are
+        // ordered by their versions as text).
+        let end = set
+            .iter()
+            .position(|m| m.version == version)
+            .map_or(0, |i| i + 1);
+        let chosen: Vec<&Migration> = set.iter().take(end).collect();
         let mut mismatch = self.compare(conn, &chosen)?;
         for (m, setting) in crate::profile::settings_of(chosen.iter().copied(), Scope::Persistent) {
             if let Err(f) = crate::sets::check_setting(conn, &setting) {

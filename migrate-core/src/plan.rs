@@ -144,33 +144,42 @@ pub fn down<'a>(
     history: &[HistoryRow],
     target: DownTarget,
 ) -> Result<Vec<&'a Migration>, PlanError> {
-    if let DownTarget::To(t) = target
-        && t != 0
-        && set.binary_search_by_key(&t, |m| m.version).is_err()
-        && !history.iter().any(|r| r.version == t)
-    {
-        return Err(PlanError::TargetNotFound {
-            target: t,
-            highest: set.last().map(|m| m.version),
-        });
-    }
+    let order = Order::of(set);
+    let not_found = |t| PlanError::TargetNotFound {
+        target: t,
+        highest: set.last().map(|m| m.version),
+    };
+    let floor = match target {
+        DownTarget::To(0) | DownTarget::Steps(_) => None,
+        DownTarget::To(t) if order.find(t).is_none() && !history.iter().any(|r| r.version == t) => {
+            return Err(not_found(t));
+        }
+        DownTarget::To(t) => Some(order.rank(t).ok_or_else(|| not_found(t))?),
+    };
+    // Newest first, in the set's order (a row without a file sorts last,
+    // so that it is named rather than passed over).
+    let mut applied: Vec<&HistoryRow> = history.iter().collect();
+    applied.sort_by_key(|r| std::cmp::Reverse(order.rank(r.version).unwrap_or(u64::MAX)));
     let chosen: Vec<&HistoryRow> = match target {
-        DownTarget::Steps(n) => history.iter().rev().take(n).collect(),
-        DownTarget::To(t) => history.iter().rev().take_while(|r| r.version > t).collect(),
+        DownTarget::Steps(n) => applied.into_iter().take(n).collect(),
+        DownTarget::To(_) => applied
+            .into_iter()
+            .take_while(|r| floor.is_none_or(|f| order.rank(r.version).is_none_or(|k| k > f)))
+            .collect(),
     };
     let mut missing = Vec::new();
     let mut modified = Vec::new();
     let mut out = Vec::with_capacity(chosen.len());
     for row in chosen {
-        match set.binary_search_by_key(&row.version, |m| m.version) {
-            Err(_) => missing.push((row.version, row.name.clone())),
-            Ok(i) if set[i].checksum != row.checksum => modified.push(Modified {
+        match order.find(row.version).map(|i| &set[i]) {
+            None => missing.push((row.version, row.name.clone())),
+            Some(m) if m.checksum != row.checksum => modified.push(Modified {
                 version: row.version,
-                file: set[i].file.to_string(),
+                file: m.file.to_string(),
                 applied: row.checksum.clone(),
-                now: set[i].checksum.to_string(),
+                now: m.checksum.to_string(),
             }),
-            Ok(i) => out.push(&set[i]),
+            Some(m) => out.push(m),
         }
     }
     if !missing.is_empty() {
@@ -180,6 +189,43 @@ pub fn down<'a>(
         return Err(PlanError::Modified(modified));
     }
     Ok(out)
+}
+
+/// Where versions stand in a set's order. A set in numeric order (every
+/// layout but versioned folders whose versions differ in length, which
+/// diesel orders as text) ranks a version by its number, so that a row
+/// without a file still has its place; any other set ranks by position.
+struct Order {
+    /// Each version's position in the set.
+    positions: std::collections::HashMap<u64, usize>,
+    numeric: bool,
+}
+
+impl Order {
+    fn of(set: &[Migration]) -> Order {
+        Order {
+            positions: set
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.version, i))
+                .collect(),
+            numeric: set.windows(2).all(|w| w[0].version < w[1].version),
+        }
+    }
+
+    /// The position of `version` in the set.
+    fn find(&self, version: u64) -> Option<usize> {
+        self.positions.get(&version).copied()
+    }
+
+    /// The rank of `version`; `None` for a version the set does not hold,
+    /// when the set is not in numeric order.
+    fn rank(&self, version: u64) -> Option<u64> {
+        if self.numeric {
+            return Some(version);
+        }
+        self.find(version).map(|i| i as u64)
+    }
 }
 
 /// An applied migration whose file changed.
@@ -241,11 +287,8 @@ pub fn plan<'a>(
     history: &[HistoryRow],
     options: PlanOptions,
 ) -> Result<Plan<'a>, PlanError> {
-    let find = |v: u64| {
-        set.binary_search_by_key(&v, |m| m.version)
-            .ok()
-            .map(|i| &set[i])
-    };
+    let order = Order::of(set);
+    let find = |v: u64| order.find(v).map(|i| &set[i]);
 
     let modified: Vec<Modified> = history
         .iter()
@@ -272,32 +315,37 @@ pub fn plan<'a>(
         return Err(PlanError::Missing(missing));
     }
 
-    let highest_applied = history.iter().map(|r| r.version).max();
+    // The newest applied version in the set's order, with its rank.
+    let highest_applied = history
+        .iter()
+        .filter_map(|r| Some((order.rank(r.version)?, r.version)))
+        .max();
+    let mut target_rank = None;
     if let Some(target) = options.target {
-        if find(target).is_none() {
+        let Some(rank) = find(target).and_then(|_| order.rank(target)) else {
             return Err(PlanError::TargetNotFound {
                 target,
                 highest: set.last().map(|m| m.version),
             });
-        }
-        if let Some(applied) = highest_applied.filter(|&a| a > target) {
+        };
+        if let Some((_, applied)) = highest_applied.filter(|&(a, _)| a > rank) {
             return Err(PlanError::TargetBelowApplied { target, applied });
         }
+        target_rank = Some(rank);
     }
 
-    let mut applied_versions: Vec<u64> = history.iter().map(|r| r.version).collect();
-    applied_versions.sort_unstable();
-    let applied = |v: u64| applied_versions.binary_search(&v).is_ok();
+    let applied: std::collections::HashSet<u64> = history.iter().map(|r| r.version).collect();
+    let rank = |m: &Migration| order.rank(m.version).unwrap_or(u64::MAX);
     let pending: Vec<&Migration> = set
         .iter()
-        .filter(|m| !applied(m.version))
-        .filter(|m| options.target.is_none_or(|t| m.version <= t))
+        .filter(|m| !applied.contains(&m.version))
+        .filter(|m| target_rank.is_none_or(|t| rank(m) <= t))
         .collect();
 
-    if let Some(highest) = highest_applied.filter(|_| !options.allow_out_of_order) {
+    if let Some((highest_rank, highest)) = highest_applied.filter(|_| !options.allow_out_of_order) {
         let early: Vec<(u64, String)> = pending
             .iter()
-            .filter(|m| m.version < highest)
+            .filter(|m| rank(m) < highest_rank)
             .map(|m| (m.version, m.file.to_string()))
             .collect();
         if !early.is_empty() {
@@ -383,8 +431,9 @@ pub fn status(set: &[Migration], history: &[HistoryRow]) -> Vec<StatusRow> {
             }
         })
         .collect();
+    let in_set: std::collections::HashSet<u64> = set.iter().map(|m| m.version).collect();
     for r in history {
-        if set.binary_search_by_key(&r.version, |m| m.version).is_err() {
+        if !in_set.contains(&r.version) {
             rows.push(StatusRow {
                 version: r.version,
                 name: r.name.clone(),
@@ -396,7 +445,10 @@ pub fn status(set: &[Migration], history: &[HistoryRow]) -> Vec<StatusRow> {
             });
         }
     }
-    rows.sort_by_key(|r| r.version);
+    // In the set's order (a row without a file, in a set ordered as text,
+    // last).
+    let order = Order::of(set);
+    rows.sort_by_key(|r| (order.rank(r.version).unwrap_or(u64::MAX), r.version));
     rows
 }
 

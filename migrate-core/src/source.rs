@@ -480,14 +480,7 @@ pub fn written_versions(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(list(dir)?
         .files
         .iter()
-        .map(|f| {
-            f.strip_prefix(['V', 'v'])
-                .unwrap_or(f)
-                .chars()
-                .take_while(|c| c.is_ascii_digit() || *c == '-')
-                .filter(char::is_ascii_digit)
-                .collect::<String>()
-        })
+        .map(|f| written_version(f))
         .filter(|v| !v.is_empty())
         .collect())
 }
@@ -820,6 +813,20 @@ fn check_file(path: String, mut bytes: Vec<u8>, outside: bool) -> Result<Checked
     ))
 }
 
+/// A migration's version as its file name writes it, dashes left out
+/// (`2024-03-13_170000_x/up.sql` is `20240313`; `0003_x.pragmas` is `0003`).
+fn written_version(file: &str) -> String {
+    let name = file.split('/').next().unwrap_or(file);
+    let name = name
+        .strip_prefix(['V', 'v'])
+        .filter(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(name);
+    name.chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '-')
+        .filter(char::is_ascii_digit)
+        .collect()
+}
+
 /// Puts checked files together: versions unique, each down file with its
 /// up, everything sorted; `errors` are problems found before.
 fn merge(
@@ -867,6 +874,7 @@ fn merge(
             },
         }
     }
+    let text_order = layouts.len() == 1 && layouts.contains_key(&naming::Layout::Folder);
     if layouts.len() > 1 {
         // Each tool orders its own names; two in one folder have no one
         // order, so the folder is refused whole.
@@ -899,7 +907,14 @@ fn merge(
         }
     }
     if errors.is_empty() {
-        Ok(ups.into_values().collect())
+        let mut list: Vec<Migration> = ups.into_values().collect();
+        if text_order {
+            // diesel (and prisma) order their folders by the version as
+            // text: `2024-03-13_170000_x` (version 20240313) comes after
+            // `2024-01-01-000000_y` (20240101000000), not before it.
+            list.sort_by_cached_key(|m| written_version(&m.file));
+        }
+        Ok(list)
     } else {
         errors.sort_by(|a, b| a.file.cmp(&b.file));
         Err(LoadErrors(errors))
