@@ -4,19 +4,11 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Output;
-
 use common::*;
 use migrate_core::rusqlite::Connection;
 
 const USERS: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE);\n";
 const POSTS: &str = "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id), title TEXT);\n";
-
-/// The database file's bytes, or `None` when it does not exist.
-fn bytes(path: &Path) -> Option<Vec<u8>> {
-    std::fs::read(path).ok()
-}
 
 /// A project whose database already holds `applied`.
 fn applied(files: &[(&str, &str)]) -> Project {
@@ -24,24 +16,6 @@ fn applied(files: &[(&str, &str)]) -> Project {
     let out = p.cli(&["up"]);
     assert_eq!(code(&out), 0, "setup: {}", stderr(&out));
     p
-}
-
-/// Runs `args`, expecting exit `want` and every one of `says` in stderr
-/// (or stdout, for reports); the database must not change.
-fn refuses(p: &Project, args: &[&str], want: i32, says: &[&str]) -> Output {
-    let before = bytes(&p.db());
-    let out = p.cli(args);
-    let (o, e) = (stdout(&out), stderr(&out));
-    assert_eq!(code(&out), want, "{args:?}\nstdout: {o}\nstderr: {e}");
-    assert!(!e.contains("panicked"), "{e}");
-    for s in says {
-        assert!(
-            e.contains(s) || o.contains(s),
-            "{args:?}: expected {s:?}\nstdout: {o}\nstderr: {e}"
-        );
-    }
-    assert!(bytes(&p.db()) == before, "{args:?} changed the database");
-    out
 }
 
 #[test]

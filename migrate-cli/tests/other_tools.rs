@@ -26,6 +26,8 @@ fn flyway_and_refinery_names_apply_in_version_order() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
+    // Three steps and the total: a missing step cannot hide in the zip.
+    assert_eq!(lines.len(), 4, "{text}");
     for (line, wanted) in lines.iter().zip([
         "applied 1 create_users",
         "applied 2 create_posts",

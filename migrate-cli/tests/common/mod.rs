@@ -1,7 +1,7 @@
 //! Helpers shared by the CLI tests: a project folder and the real binary.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_migrate-cli");
@@ -64,6 +64,36 @@ pub fn ok(p: &Project, args: &[&str]) -> String {
     let out = p.cli(args);
     assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
     stdout(&out)
+}
+
+/// The database file's bytes, or `None` when it does not exist.
+pub fn bytes(path: &Path) -> Option<Vec<u8>> {
+    std::fs::read(path).ok()
+}
+
+/// Runs `args`, expecting exit `want` and every one of `says` in stderr
+/// (or stdout, for reports); the database must not change.
+pub fn refuses(p: &Project, args: &[&str], want: i32, says: &[&str]) -> Output {
+    let before = bytes(&p.db());
+    let out = p.cli(args);
+    let (o, e) = (stdout(&out), stderr(&out));
+    assert_eq!(code(&out), want, "{args:?}\nstdout: {o}\nstderr: {e}");
+    assert!(!e.contains("panicked"), "{e}");
+    for s in says {
+        assert!(
+            e.contains(s) || o.contains(s),
+            "{args:?}: expected {s:?}\nstdout: {o}\nstderr: {e}"
+        );
+    }
+    assert!(bytes(&p.db()) == before, "{args:?} changed the database");
+    out
+}
+
+/// [`refuses`] with exit 1, for a refusal that says it changed nothing.
+pub fn refused(p: &Project, args: &[&str], says: &[&str]) {
+    let mut says = says.to_vec();
+    says.push("nothing was changed");
+    refuses(p, args, 1, &says);
 }
 
 pub fn stdout(o: &Output) -> String {
