@@ -236,3 +236,26 @@ fn baseline_of_a_golang_migrate_database_keeps_its_history() {
         .unwrap();
     assert_eq!(theirs, (2, 0), "the other tool's history is kept");
 }
+
+/// A trigger that swallows the history write: repair fails naming the
+/// version whose row it was writing, and nothing changes.
+#[test]
+fn a_history_write_that_does_not_go_in_names_its_version() {
+    let p = project();
+    ok(&p, &["up"]);
+    p.write(
+        "0002_posts.sql",
+        "-- posts\nCREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));\nCREATE INDEX posts_user ON posts (user_id);\n",
+    );
+    Connection::open(p.db())
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER keep BEFORE UPDATE ON schema_migrations BEGIN SELECT RAISE(IGNORE); END;",
+        )
+        .unwrap();
+    refused(
+        &p,
+        &["repair"],
+        &["writing the history of version 2 failed", "keep"],
+    );
+}

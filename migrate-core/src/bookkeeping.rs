@@ -129,10 +129,11 @@ impl Runner<'_> {
         self.write(conn, |db| {
             // Under the lock: another process may have migrated meanwhile.
             if !history::read(conn, self.history_table())?.is_empty() {
-                return Err(Error::ChangedMeanwhile);
+                return Err(Error::ChangedMeanwhile { version: None });
             }
             for m in &chosen {
-                db.record(m, Duration::ZERO).map_err(Error::History)?;
+                db.record(m, Duration::ZERO)
+                    .map_err(|cause| history_failed(Some(m.version), cause))?;
             }
             Ok(())
         })?;
@@ -200,24 +201,21 @@ impl Runner<'_> {
             return Ok(done);
         }
         self.write(conn, |db| {
-            let sql = Error::History;
             for fix in &done.rechecked {
+                let failed = |cause| history_failed(Some(fix.version), cause);
                 // Under the lock, only the row as it was read.
-                if db.recorded(fix.version).map_err(sql)?.as_deref() != Some(fix.applied.as_str()) {
-                    return Err(Error::ChangedMeanwhile);
+                if db.recorded(fix.version).map_err(failed)?.as_deref()
+                    != Some(fix.applied.as_str())
+                {
+                    return Err(Error::ChangedMeanwhile {
+                        version: Some(fix.version),
+                    });
                 }
-                let written =
-                    history::set_checksum(conn, self.history_table(), fix.version, &fix.now)
-                        .map_err(Error::from)?;
-                if !written {
-                    return Err(Error::History(Failure::HistoryNotWritten {
-                        table: self.history_table().name().to_owned(),
-                        triggers: history::triggers(conn, self.history_table()).unwrap_or_default(),
-                    }));
-                }
+                db.set_checksum(fix.version, &fix.now).map_err(failed)?;
             }
             for (version, _) in &done.removed {
-                db.remove(*version).map_err(sql)?;
+                db.remove(*version)
+                    .map_err(|cause| history_failed(Some(*version), cause))?;
             }
             Ok(())
         })?;
@@ -233,9 +231,9 @@ impl Runner<'_> {
     ) -> Result<(), Error> {
         let mut db = Sqlite::new(conn, self.history_table(), false);
         db.check_can_run(None)?;
-        db.begin().map_err(Error::History)?;
+        db.begin().map_err(|cause| history_failed(None, cause))?;
         write(&mut db)?;
-        db.commit().map_err(Error::History)
+        db.commit().map_err(|cause| history_failed(None, cause))
     }
 
     /// The live schema against the one `migrations` make, replayed.
@@ -255,6 +253,10 @@ impl Runner<'_> {
             Err(why) => Err(Error::NotReplayed(why)),
         }
     }
+}
+
+fn history_failed(version: Option<u64>, cause: Failure) -> Error {
+    Error::History { version, cause }
 }
 
 fn recorded_step(m: &Migration) -> Step {

@@ -137,14 +137,32 @@ pub enum Error {
         file: String,
     },
     /// Another process changed the history between the check and the write.
-    #[error("another process changed the history meanwhile; nothing was changed, run it again")]
-    ChangedMeanwhile,
-    /// A history write that did not go in as written, outside a migration.
-    #[error("{0}; nothing was changed")]
-    History(Failure),
+    #[error(
+        "another process changed the history{} meanwhile; nothing was changed, run it again",
+        of_version(*.version)
+    )]
+    ChangedMeanwhile {
+        /// The version whose row changed, when one is known.
+        version: Option<u64>,
+    },
+    /// A history write outside a migration (baseline, repair) that failed.
+    #[error("writing the history{} failed: {cause}; nothing was changed", of_version(*.version))]
+    History {
+        /// The version whose row was being written, when one was.
+        version: Option<u64>,
+        /// Why.
+        cause: Failure,
+    },
     /// A database error outside any migration (opening, reading the history).
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+}
+
+/// " of version 3", or nothing.
+fn of_version(version: Option<u64>) -> String {
+    version
+        .map(|v| format!(" of version {v}"))
+        .unwrap_or_default()
 }
 
 /// What a failure undid.

@@ -268,6 +268,15 @@ impl Drop for Sqlite<'_> {
 }
 
 impl Sqlite<'_> {
+    /// Writes `checksum` into `version`'s history row in the open
+    /// transaction, checked like [`Backend::record`].
+    pub(crate) fn set_checksum(&mut self, version: u64, checksum: &str) -> Result<(), Failure> {
+        if history::set_checksum(self.conn, self.table, version, checksum).map_err(Failure::Sql)? {
+            return Ok(());
+        }
+        Err(self.not_written())
+    }
+
     /// A history write that did not go in as written: a trigger on the
     /// history table changed it.
     fn not_written(&self) -> Failure {
