@@ -474,21 +474,13 @@ fn list(dir: &Path) -> std::io::Result<Listing> {
     Ok(listing)
 }
 
-/// The version digits of every migration in `dir` as written (`0003`),
-/// without validating the files: what `new` numbers after.
-pub fn written_versions(dir: &Path) -> std::io::Result<Vec<String>> {
-    Ok(list(dir)?
-        .files
-        .iter()
-        .map(|f| written_version(f))
-        .filter(|v| !v.is_empty())
-        .collect())
-}
-
-/// Whether the SQL migrations of `dir` use Flyway/refinery names
-/// (`V1__name.sql`), so that a new file is named the same way.
-pub fn uses_flyway_names(dir: &Path) -> std::io::Result<bool> {
-    Ok(list(dir)?.files.iter().any(|f| {
+/// What `new` numbers after, from one listing of `dir` and without
+/// validating the files: the version digits of every migration as written
+/// (`0003`), and whether they use Flyway/refinery names (`V1__name.sql`),
+/// so that the new file is named the same way.
+pub fn written_versions(dir: &Path) -> std::io::Result<(Vec<String>, bool)> {
+    let files = list(dir)?.files;
+    let flyway = files.iter().any(|f| {
         matches!(
             naming::parse(f),
             Ok(Some(naming::FileName {
@@ -496,7 +488,13 @@ pub fn uses_flyway_names(dir: &Path) -> std::io::Result<bool> {
                 ..
             }))
         )
-    }))
+    });
+    let versions = files
+        .iter()
+        .map(|f| written_version(f))
+        .filter(|v| !v.is_empty())
+        .collect();
+    Ok((versions, flyway))
 }
 
 fn list_migration_files(dir: &Path) -> std::io::Result<Vec<String>> {

@@ -38,7 +38,7 @@ pub(crate) fn run(g: &Global, args: &NewArgs) -> Result<u8, Failure> {
         ("sql", SQL_TEMPLATE)
     };
     std::fs::create_dir_all(g.dir())?;
-    let existing = migrate_core::source::written_versions(g.dir())?;
+    let (existing, flyway) = migrate_core::source::written_versions(g.dir())?;
     let existing: Vec<&str> = existing.iter().map(String::as_str).collect();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -54,7 +54,7 @@ pub(crate) fn run(g: &Global, args: &NewArgs) -> Result<u8, Failure> {
             .into(),
         });
     };
-    let path = if migrate_core::source::uses_flyway_names(g.dir())? {
+    let path = if flyway {
         g.dir().join(format!("V{version}__{name}.{ext}"))
     } else {
         g.dir().join(format!("{version}_{name}.{ext}"))
