@@ -730,6 +730,13 @@ enum Checked {
         text: String,
     },
     NotAMigration,
+    /// A named migration file with problems in its content.
+    Invalid {
+        /// Its version, when it is an up file (its down file is then not
+        /// also "without an up").
+        up: Option<u64>,
+        problems: Vec<LoadError>,
+    },
 }
 
 /// The checks that need only the file itself: its name, its encoding, its
@@ -744,6 +751,12 @@ fn check_file(path: String, mut bytes: Vec<u8>, outside: bool) -> Result<Checked
     if bytes.starts_with(b"\xEF\xBB\xBF") {
         bytes.drain(..3);
     }
+    let invalid = |problems| {
+        Ok(Checked::Invalid {
+            up: (parsed.direction == Direction::Up).then_some(parsed.version),
+            problems,
+        })
+    };
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -752,7 +765,7 @@ fn check_file(path: String, mut bytes: Vec<u8>, outside: bool) -> Result<Checked
                 .iter()
                 .filter(|&&b| b == b'\n')
                 .count() as u32;
-            return Err(vec![error(&path, Some(line), LoadErrorKind::NotUtf8)]);
+            return invalid(vec![error(&path, Some(line), LoadErrorKind::NotUtf8)]);
         }
     };
     // A down file is held to the rules of an up file: it runs the same way.
@@ -787,7 +800,7 @@ fn check_file(path: String, mut bytes: Vec<u8>, outside: bool) -> Result<Checked
                 LoadErrorKind::MoreProblems { count: more },
             ));
         }
-        return Err(errors);
+        return invalid(errors);
     }
     if parsed.direction == Direction::Down {
         return Ok(Checked::Down {
@@ -841,11 +854,9 @@ fn merge(
     let mut failed: Vec<u64> = Vec::new();
     for checked in checked {
         match checked {
-            Err(problems) => {
-                failed.extend(problems.iter().filter_map(|p| {
-                    let parsed = parse_path(p.file.to_str()?).ok()??;
-                    (parsed.direction == Direction::Up).then_some(parsed.version)
-                }));
+            Err(problems) => errors.extend(problems),
+            Ok(Checked::Invalid { up, problems }) => {
+                failed.extend(up);
                 errors.extend(problems)
             }
             Ok(Checked::NotAMigration) => {}
