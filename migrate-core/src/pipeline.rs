@@ -148,10 +148,9 @@ impl<'a> Unit<'a> {
 
     /// Whether this step still has to run, judged under the lock: another
     /// process may have applied (or reverted) it since the plan was made.
-    fn due(&self, db: &mut impl Backend) -> Result<bool, Error> {
-        let recorded = db
-            .recorded(self.m.version)
-            .map_err(|cause| self.failure(None, None, cause, &[], Undone::NothingStarted))?;
+    /// `fail` says what a failed read left.
+    fn due(&self, db: &mut impl Backend, fail: impl Fn(Failure) -> Error) -> Result<bool, Error> {
+        let recorded = db.recorded(self.m.version).map_err(fail)?;
         let Some(checksum) = recorded else {
             return Ok(self.direction == Direction::Up);
         };
@@ -178,6 +177,18 @@ impl<'a> Unit<'a> {
             }
             Work::Set(set) => db.apply_set(set),
         }
+    }
+
+    /// A failure before this step changed anything: what earlier steps of
+    /// the run did stays, and is said (`before`); only when there are none
+    /// did the run change nothing.
+    fn not_started(&self, cause: Failure, before: &[u64]) -> Error {
+        let undone = if before.is_empty() {
+            Undone::NothingStarted
+        } else {
+            Undone::Migration
+        };
+        self.failure(None, None, cause, before, undone)
     }
 
     fn failure(
@@ -279,12 +290,15 @@ fn try_group(
         Undone::Migration
     };
     let foreign_keys_off = units.iter().any(Unit::foreign_keys_off);
-    let not_started = |cause| first.failure(None, None, cause, &[], Undone::NothingStarted);
+    // Before the group's first change: what earlier groups of this run did
+    // stays, and is said (nothing at all changed only when there are none).
+    let before = done(report, first.direction);
+    let not_started = |cause| first.not_started(cause, &before);
     db.prepare(foreign_keys_off).map_err(not_started)?;
     db.begin().map_err(not_started)?;
     let mut due = Vec::with_capacity(units.len());
     for unit in units {
-        if unit.due(db)? {
+        if unit.due(db, not_started)? {
             due.push(unit);
         } else {
             report.skipped.push(unit.m.version);
@@ -301,7 +315,6 @@ fn try_group(
         db.backup(dest)?;
         report.backup = Some(dest.to_owned());
     }
-    let before = done(report, first.direction);
     if !first.transactional() {
         return untransacted(db, first, before, report);
     }
@@ -351,7 +364,9 @@ fn untransacted(
     let fail = |(line, statement, cause): StepError| {
         unit.failure(line, statement, cause, &before, Undone::Nothing)
     };
-    db.commit().map_err(|e| fail((None, None, e)))?;
+    // Releasing the lock comes before the step runs: nothing of it is done.
+    db.commit()
+        .map_err(|cause| unit.not_started(cause, &before))?;
     let start = Instant::now();
     let executed = unit.execute(db);
     let settled = db.settle(matches!(unit.work, Work::Sql { .. }));
@@ -359,7 +374,7 @@ fn untransacted(
     settled.map_err(|e| fail((None, None, e)))?;
     let duration = start.elapsed();
     db.begin().map_err(|e| fail((None, None, e)))?;
-    if unit.due(db)? {
+    if unit.due(db, |e| fail((None, None, e)))? {
         let written = match unit.direction {
             Direction::Up => db.record(unit.m, duration),
             Direction::Down => db.remove(unit.m.version),

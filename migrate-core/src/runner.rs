@@ -291,14 +291,6 @@ impl<'m> Runner<'m> {
         else {
             return Ok(report);
         };
-        let again = Runner {
-            backup_to: None,
-            options: PlanOptions {
-                target: Some(version),
-                ..self.options
-            },
-            ..self.clone()
-        };
         let up = if self.dry_run {
             // Nothing was reverted, so the plan of the up half is its step.
             let m = self.set.iter().find(|m| m.version == version);
@@ -311,6 +303,15 @@ impl<'m> Runner<'m> {
                 ..Report::default()
             }
         } else {
+            // Up to that version only, and no second backup.
+            let again = Runner {
+                backup_to: None,
+                options: PlanOptions {
+                    target: Some(version),
+                    ..self.options
+                },
+                ..self.clone()
+            };
             again.run(conn)?
         };
         report.applied = up.applied;
