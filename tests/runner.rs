@@ -616,7 +616,7 @@ fn the_startup_check_agrees_with_status_after_any_hand_edit() {
         "DELETE FROM schema_migrations WHERE version = 1",
         "UPDATE schema_migrations SET checksum = 'x' WHERE version = 1",
         "UPDATE schema_migrations SET version = 3 WHERE version = 2",
-        "INSERT INTO schema_migrations VALUES (9, 'extra', 'sql', 'x', '2026-01-01T00:00:00.000Z', 0)",
+        "INSERT INTO schema_migrations (version, name, kind, checksum, applied_at, duration_ms) VALUES (9, 'extra', 'sql', 'x', '2026-01-01T00:00:00.000Z', 0)",
         "DROP TABLE schema_migrations",
         "UPDATE schema_migrations SET checksum = CAST(checksum AS BLOB) WHERE version = 2",
         "UPDATE schema_migrations SET checksum = upper(checksum) WHERE version = 1",

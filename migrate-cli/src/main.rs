@@ -74,6 +74,8 @@ enum Command {
     Down(down::DownArgs),
     /// Revert the last applied migration, then apply it again.
     Redo(redo::RedoArgs),
+    /// Take over a database another tool manages (refinery, sqlx, diesel, goose, golang-migrate, dbmate, Flyway, user_version), after checking that the database has its files' schema.
+    Adopt(adopt::AdoptArgs),
     /// Record migrations up to a version as applied without running them, after checking that the database has their schema.
     Baseline(baseline::BaselineArgs),
     /// Re-record applied files edited without changing their schema; remove the rows of deleted files.
@@ -149,7 +151,7 @@ fn main() -> ExitCode {
 
 /// The library's options named in its messages, and the flags that set
 /// them here.
-const FLAGS: [(&str, &str); 7] = [
+const FLAGS: [(&str, &str); 10] = [
     ("`Runner::allow_missing`", "`--allow-missing`"),
     ("`Runner::allow_out_of_order`", "`--allow-out-of-order`"),
     ("`Runner::table`", "`--table`"),
@@ -157,6 +159,9 @@ const FLAGS: [(&str, &str); 7] = [
     ("`Connection::busy_timeout`", "--busy-timeout"),
     ("`force`", "`backup --force`"),
     ("`Runner::repair`", "`migrate-cli repair`"),
+    ("`Runner::baseline`", "`migrate-cli baseline --to V`"),
+    ("`Runner::adopt`'s `from`", "`--from`"),
+    ("`Runner::adopt`", "`migrate-cli adopt`"),
 ];
 
 /// A library message as a CLI user reads it: options named as flags.
@@ -178,6 +183,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Up(args) => up::run(Context::migrating(g)?, args),
         Command::Down(args) => down::run(Context::migrating(g)?, args),
         Command::Redo(args) => redo::run(Context::migrating(g)?, args),
+        Command::Adopt(args) => adopt::run(Context::migrating(g)?, args),
         Command::Baseline(args) => baseline::run(Context::migrating(g)?, args),
         Command::Repair(args) => repair::run(Context::migrating(g)?, args),
         Command::Status(args) => status::run(Context::migrating(g)?, args),

@@ -45,7 +45,7 @@ fn status_lists_every_state() {
     );
     let conn = Connection::open(p.db()).unwrap();
     conn.execute(
-        "INSERT INTO schema_migrations VALUES (9, 'gone', 'sql', 'abc', '2026-01-01T00:00:00.000Z', 3)",
+        "INSERT INTO schema_migrations (version, name, kind, checksum, applied_at, duration_ms) VALUES (9, 'gone', 'sql', 'abc', '2026-01-01T00:00:00.000Z', 3)",
         [],
     )
     .unwrap();

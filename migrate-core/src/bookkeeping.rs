@@ -105,20 +105,7 @@ impl Runner<'_> {
             .position(|m| m.version == version)
             .map_or(0, |i| i + 1);
         let chosen: Vec<&Migration> = set.iter().take(end).collect();
-        let mut mismatch = self.compare(conn, &chosen)?;
-        for (m, setting) in crate::profile::settings_of(chosen.iter().copied(), Scope::Persistent) {
-            if let Err(f) = crate::sets::check_setting(conn, &setting) {
-                mismatch
-                    .pragmas
-                    .push(format!("{}:{}: {f}", m.file, setting.line));
-            }
-        }
-        if !mismatch.is_empty() {
-            return Err(Error::SchemaDiffers {
-                operation: "baseline",
-                mismatch,
-            });
-        }
+        self.check_schema("baseline", conn, &chosen)?;
         let done = Bookkeeping {
             recorded: chosen.iter().map(|m| recorded_step(m)).collect(),
             ..Bookkeeping::default()
@@ -132,7 +119,7 @@ impl Runner<'_> {
                 return Err(Error::ChangedMeanwhile { version: None });
             }
             for m in &chosen {
-                db.record(m, Duration::ZERO)
+                db.record_marked(m, "baseline", None)
                     .map_err(|cause| history_failed(Some(m.version), cause))?;
             }
             Ok(())
@@ -224,7 +211,7 @@ impl Runner<'_> {
 
     /// Runs `write` in one `BEGIN IMMEDIATE` transaction of the SQLite
     /// backend (checked first, rolled back on any error) and commits it.
-    fn write(
+    pub(crate) fn write(
         &self,
         conn: &Connection,
         write: impl FnOnce(&mut Sqlite) -> Result<(), Error>,
@@ -234,6 +221,32 @@ impl Runner<'_> {
         db.begin().map_err(|cause| history_failed(None, cause))?;
         write(&mut db)?;
         db.commit().map_err(|cause| history_failed(None, cause))
+    }
+
+    /// Refuses `operation`, listing why, unless the live schema is the one
+    /// `chosen` make and the persistent pragmas are the ones their pragma
+    /// sets give.
+    pub(crate) fn check_schema(
+        &self,
+        operation: &'static str,
+        conn: &Connection,
+        chosen: &[&Migration],
+    ) -> Result<(), Error> {
+        let mut mismatch = self.compare(conn, chosen)?;
+        for (m, setting) in crate::profile::settings_of(chosen.iter().copied(), Scope::Persistent) {
+            if let Err(f) = crate::sets::check_setting(conn, &setting) {
+                mismatch
+                    .pragmas
+                    .push(format!("{}:{}: {f}", m.file, setting.line));
+            }
+        }
+        if mismatch.is_empty() {
+            return Ok(());
+        }
+        Err(Error::SchemaDiffers {
+            operation,
+            mismatch,
+        })
     }
 
     /// The live schema against the one `migrations` make, replayed.

@@ -30,7 +30,7 @@ pub enum Error {
     /// A table with the history table's name exists but has other columns:
     /// another tool's history (golang-migrate and dbmate use the same name).
     #[error(
-        "the table `{table}` exists but is not a migrate history table (its columns: {}); it may belong to another migration tool. Nothing was changed. Keep the history under another name with `Runner::table`",
+        "the table `{table}` exists but is not a migrate history table (its columns: {}); it may belong to another migration tool. Nothing was changed. Take the database over from that tool with `Runner::adopt` (its table is kept under another name), or keep this tool's history under another name with `Runner::table`",
         .columns.join(", ")
     )]
     ForeignHistory {
@@ -145,6 +145,9 @@ pub enum Error {
         /// The version whose row changed, when one is known.
         version: Option<u64>,
     },
+    /// `adopt` refused.
+    #[error("adopt refused: {0}; nothing was changed")]
+    Adopt(#[from] crate::adopt::AdoptError),
     /// A history write outside a migration (baseline, repair) that failed.
     #[error("writing the history{} failed: {cause}; nothing was changed", of_version(*.version))]
     History {

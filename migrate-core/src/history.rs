@@ -26,6 +26,18 @@ pub(crate) const OTHER_TOOLS: [&str; 8] = [
     "ar_internal_metadata",
 ];
 
+/// Whether `table` is another tool's history: one of [`OTHER_TOOLS`], or
+/// one kept by `adopt` under the tool's name
+/// (`golang_migrate_schema_migrations`).
+pub(crate) fn is_other_tools(table: &str) -> bool {
+    let table = table.to_ascii_lowercase();
+    let known = |t: &str| OTHER_TOOLS.contains(&t);
+    known(&table)
+        || crate::adopt::Tool::ALL
+            .iter()
+            .any(|tool| table.strip_prefix(&tool.kept_prefix()).is_some_and(known))
+}
+
 /// A validated history table name: an identifier, never pasted raw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
@@ -156,7 +168,8 @@ pub(crate) fn create(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
   kind        TEXT    NOT NULL,
   checksum    TEXT    NOT NULL,
   applied_at  TEXT    NOT NULL,
-  duration_ms INTEGER NOT NULL
+  duration_ms INTEGER NOT NULL,
+  origin      TEXT
 )",
         table.quoted
     ))?;
@@ -165,12 +178,16 @@ pub(crate) fn create(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
 
 /// Every row, in version order; empty when the table does not exist.
 pub(crate) fn read(conn: &Connection, table: &Table) -> Result<Vec<HistoryRow>, Error> {
-    let sql = select_all(table);
+    let sql = select_all(table, true);
     let mut stmt = match conn.prepare_cached(&sql) {
         Ok(stmt) => stmt,
         Err(_) if !exists(conn, table)? => return Ok(Vec::new()),
-        // Another process may have created it since the first attempt.
-        Err(_) => match conn.prepare_cached(&sql) {
+        // Another process may have created it since the first attempt, or
+        // it is the table of a build before the `origin` column.
+        Err(_) => match conn
+            .prepare_cached(&sql)
+            .or_else(|_| conn.prepare_cached(&select_all(table, false)))
+        {
             Ok(stmt) => stmt,
             Err(e) => return Err(foreign_table(conn, table)?.unwrap_or(e.into())),
         },
@@ -178,12 +195,29 @@ pub(crate) fn read(conn: &Connection, table: &Table) -> Result<Vec<HistoryRow>, 
     rows(&mut stmt, table)
 }
 
-/// The query behind [`read`]: every row, in version order.
-fn select_all(table: &Table) -> String {
+/// The query behind [`read`]: every row, in version order, with the
+/// `origin` column or (a table of an earlier build) without it.
+fn select_all(table: &Table, origin: bool) -> String {
     format!(
-        "SELECT version, name, kind, checksum, applied_at, duration_ms FROM {} ORDER BY version",
+        "SELECT version, name, kind, checksum, applied_at, duration_ms{} FROM {} ORDER BY version",
+        if origin { ", origin" } else { "" },
         table.quoted
     )
+}
+
+/// Adds the `origin` column to a history table of a build before it, if it
+/// lacks it. Call inside a write transaction.
+pub(crate) fn add_origin(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
+    let has = conn
+        .prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = 'origin'")?
+        .exists([table.name()])?;
+    if !has {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {} ADD COLUMN origin TEXT",
+            table.quoted
+        ))?;
+    }
+    Ok(())
 }
 
 /// The rows of [`select_all`]'s statement.
@@ -199,6 +233,7 @@ fn rows(stmt: &mut rusqlite::Statement<'_>, table: &Table) -> Result<Vec<History
         ValueRef::Real(f) => f.to_string(),
         ValueRef::Null => String::new(),
     };
+    let with_origin = stmt.column_count() == 7;
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -221,6 +256,10 @@ fn rows(stmt: &mut rusqlite::Statement<'_>, table: &Table) -> Result<Vec<History
             checksum,
             applied_at: shown(r.get_ref(4)?),
             duration_ms: r.get_ref(5)?.as_i64().unwrap_or(0).max(0) as u64,
+            origin: match with_origin.then(|| r.get_ref(6)).transpose()? {
+                None | Some(ValueRef::Null) => None,
+                Some(v) => Some(shown(v)),
+            },
         });
     }
     Ok(out)
@@ -265,6 +304,36 @@ pub(crate) fn insert(
     // RAISE(IGNORE) dropped it, and `total_changes` also counts every row a
     // trigger changed (deleting or rewriting ours, or any other). A trigger
     // cannot alter NEW, so one row and nothing else is the row as written.
+    Ok(inserted == 1 && conn.total_changes() == before + 1)
+}
+
+/// Records `m` as applied without running it, marked with `origin`
+/// (`baseline`, or the tool it was adopted from) and, when known, the time
+/// the other tool applied it (kept as written when SQLite cannot read it as
+/// a time). Checked as [`insert`] is.
+pub(crate) fn insert_marked(
+    conn: &Connection,
+    table: &Table,
+    m: &Migration,
+    origin: &str,
+    applied_at: Option<&str>,
+) -> rusqlite::Result<bool> {
+    let sql = format!(
+        "INSERT INTO {} (version, name, kind, checksum, applied_at, duration_ms, origin)
+         VALUES (?1, ?2, ?3, ?4,
+                 COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', ?5), ?5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+                 0, ?6)",
+        table.quoted
+    );
+    let before = conn.total_changes();
+    let inserted = conn.prepare_cached(&sql)?.execute(params![
+        m.version as i64,
+        m.name.as_ref(),
+        m.kind.as_str(),
+        m.checksum.as_ref(),
+        applied_at,
+        origin
+    ])?;
     Ok(inserted == 1 && conn.total_changes() == before + 1)
 }
 

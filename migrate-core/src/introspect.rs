@@ -202,9 +202,7 @@ impl Schema {
             })?
             .collect::<rusqlite::Result<Vec<Object>>>()?;
         let mut schema = Schema::default();
-        let bookkeeping = |table: &str| {
-            history.is_some() && history::OTHER_TOOLS.contains(&table.to_ascii_lowercase().as_str())
-        };
+        let bookkeeping = |table: &str| history.is_some() && history::is_other_tools(table);
         for o in rows.into_iter().filter(|o| !bookkeeping(&o.table)) {
             match o.kind.as_str() {
                 "table" => schema.tables.push(read_table(conn, o.name, o.sql)?),

@@ -23,6 +23,8 @@ pub mod source;
 pub mod sql;
 
 #[cfg(feature = "sqlite")]
+pub mod adopt;
+#[cfg(feature = "sqlite")]
 mod backend;
 #[cfg(feature = "sqlite")]
 pub mod backup;
@@ -63,6 +65,8 @@ pub use plan::{DownTarget, Irreversible, Modified, PlanError, State, StatusRow};
 pub use profile::Profile;
 pub use source::{LoadError, LoadErrorKind, LoadErrors, Migration, Migrations};
 
+#[cfg(feature = "sqlite")]
+pub use adopt::{AdoptError, Adoption, Tool};
 #[cfg(feature = "sqlite")]
 pub use bookkeeping::{Bookkeeping, Mismatch};
 #[cfg(feature = "sqlite")]

@@ -22,6 +22,9 @@ pub struct HistoryRow {
     pub applied_at: String,
     /// How long it took.
     pub duration_ms: u64,
+    /// `None` when this tool ran it; `baseline`, or the tool it was adopted
+    /// from, when it was recorded without running.
+    pub origin: Option<String>,
 }
 
 /// What the runner may tolerate, and how far it goes.
@@ -406,6 +409,9 @@ pub struct StatusRow {
     pub applied_at: Option<String>,
     /// How long it took.
     pub duration_ms: Option<u64>,
+    /// Recorded without running: `baseline`, or the tool it was adopted
+    /// from (see [`HistoryRow::origin`]).
+    pub origin: Option<String>,
 }
 
 /// Every version of the set and of the history, with its state.
@@ -428,6 +434,7 @@ pub fn status(set: &[Migration], history: &[HistoryRow]) -> Vec<StatusRow> {
                 file: Some(m.file.to_string()),
                 applied_at: row.map(|r| r.applied_at.clone()),
                 duration_ms: row.map(|r| r.duration_ms),
+                origin: row.and_then(|r| r.origin.clone()),
             }
         })
         .collect();
@@ -442,6 +449,7 @@ pub fn status(set: &[Migration], history: &[HistoryRow]) -> Vec<StatusRow> {
                 file: None,
                 applied_at: Some(r.applied_at.clone()),
                 duration_ms: Some(r.duration_ms),
+                origin: r.origin.clone(),
             });
         }
     }
@@ -468,6 +476,7 @@ mod tests {
             checksum: checksum.into(),
             applied_at: "2026-01-01T00:00:00.000Z".into(),
             duration_ms: 1,
+            origin: None,
         }
     }
 

@@ -27,6 +27,8 @@ pub(crate) struct Sqlite<'c> {
     /// The history table is known to exist (`rollback` forgets it: the
     /// table may have been created in the transaction it undid).
     history_ready: bool,
+    /// The history table exists and has the `origin` column.
+    origin_ready: bool,
     /// An earlier build's fingerprint table was looked for (and dropped).
     legacy_done: bool,
     /// Whether the connection enforces foreign keys; `None` until asked,
@@ -46,6 +48,7 @@ impl<'c> Sqlite<'c> {
             table,
             replay,
             history_ready: false,
+            origin_ready: false,
             legacy_done: false,
             foreign_keys: None,
             restore_foreign_keys: false,
@@ -128,8 +131,10 @@ impl Backend for Sqlite<'_> {
     fn rollback(&mut self) {
         if self.open && !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
-            // A history table created in it is gone with it.
+            // A history table created (or a column added) in it is gone
+            // with it.
             self.history_ready = false;
+            self.origin_ready = false;
         }
         self.open = false;
         if std::mem::take(&mut self.restore_foreign_keys) {
@@ -272,6 +277,29 @@ impl Sqlite<'_> {
     /// transaction, checked like [`Backend::record`].
     pub(crate) fn set_checksum(&mut self, version: u64, checksum: &str) -> Result<(), Failure> {
         if history::set_checksum(self.conn, self.table, version, checksum).map_err(Failure::Sql)? {
+            return Ok(());
+        }
+        Err(self.not_written())
+    }
+
+    /// Records `m` as applied without running it, marked with `origin`
+    /// (`baseline`, or the tool it was adopted from), at `applied_at` when
+    /// the other tool kept the time. Creates the history table, or adds the
+    /// `origin` column to one of an earlier build, in the open transaction.
+    pub(crate) fn record_marked(
+        &mut self,
+        m: &Migration,
+        origin: &str,
+        applied_at: Option<&str>,
+    ) -> Result<(), Failure> {
+        if !self.origin_ready {
+            history::create(self.conn, self.table).map_err(Failure::Sql)?;
+            history::add_origin(self.conn, self.table).map_err(Failure::Sql)?;
+            self.history_ready = true;
+            self.origin_ready = true;
+        }
+        let written = history::insert_marked(self.conn, self.table, m, origin, applied_at);
+        if written.map_err(Failure::Sql)? {
             return Ok(());
         }
         Err(self.not_written())

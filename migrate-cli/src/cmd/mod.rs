@@ -1,5 +1,6 @@
 //! One module per subcommand: its arguments and what it does.
 
+pub(crate) mod adopt;
 pub(crate) mod backup;
 pub(crate) mod baseline;
 pub(crate) mod checkpoint;

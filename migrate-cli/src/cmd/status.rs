@@ -55,7 +55,12 @@ pub(crate) fn print_status(rows: &[StatusRow]) -> io::Result<()> {
                 r.kind.clone(),
                 r.state.to_string(),
                 r.applied_at.clone().unwrap_or_else(|| "-".into()),
-                r.duration_ms.map_or("-".into(), |d| format!("{d} ms")),
+                match (&r.origin, r.duration_ms) {
+                    (Some(origin), _) if origin == "baseline" => "not run: baseline".into(),
+                    (Some(origin), _) => format!("not run: adopted from {origin}"),
+                    (None, Some(d)) => format!("{d} ms"),
+                    (None, None) => "-".into(),
+                },
             ]
         })
         .collect();
@@ -108,6 +113,7 @@ pub(crate) fn print_status_json(
                 "file": r.file,
                 "applied_at": r.applied_at,
                 "duration_ms": r.duration_ms,
+                "origin": r.origin,
             })
         })
         .collect();

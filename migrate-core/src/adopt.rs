@@ -1,0 +1,696 @@
+//! `adopt`: take over a database that another migration tool manages.
+//!
+//! The other tool's history says which versions it applied. Each must have
+//! a file here; those files are replayed into an empty in-memory database
+//! and the schema they make is compared with the live one (the comparison
+//! `verify` and `baseline` make). Only when nothing differs is this tool's
+//! history written, in one transaction, each row marked with the tool it
+//! came from. The other tool's history is never changed; when it holds the
+//! name this tool's history needs (golang-migrate and dbmate also call
+//! theirs `schema_migrations`), it is renamed, and the report says to what.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::{Error, Failure};
+use crate::history;
+use crate::runner::Runner;
+use crate::source::Migration;
+
+/// A migration tool whose history `adopt` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Tool {
+    /// refinery: `refinery_schema_history`.
+    Refinery,
+    /// sqlx: `_sqlx_migrations`.
+    Sqlx,
+    /// diesel: `__diesel_schema_migrations`.
+    Diesel,
+    /// goose: `goose_db_version`.
+    Goose,
+    /// golang-migrate: `schema_migrations(version, dirty)`.
+    GolangMigrate,
+    /// dbmate: `schema_migrations(version)`, the version as text.
+    Dbmate,
+    /// Flyway: `flyway_schema_history`.
+    Flyway,
+    /// rusqlite_migration, and any tool that counts applied migrations in
+    /// `PRAGMA user_version`.
+    UserVersion,
+}
+
+impl Tool {
+    /// Every tool, in the order detection reports them.
+    pub const ALL: [Tool; 8] = [
+        Tool::Refinery,
+        Tool::Sqlx,
+        Tool::Diesel,
+        Tool::Goose,
+        Tool::GolangMigrate,
+        Tool::Dbmate,
+        Tool::Flyway,
+        Tool::UserVersion,
+    ];
+
+    /// The name `--from` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Refinery => "refinery",
+            Tool::Sqlx => "sqlx",
+            Tool::Diesel => "diesel",
+            Tool::Goose => "goose",
+            Tool::GolangMigrate => "golang-migrate",
+            Tool::Dbmate => "dbmate",
+            Tool::Flyway => "flyway",
+            Tool::UserVersion => "rusqlite_migration",
+        }
+    }
+
+    /// The tool of that name (`user_version` also names rusqlite_migration).
+    ///
+    /// ```
+    /// use migrate_core::adopt::Tool;
+    /// assert_eq!(Tool::from_name("goose"), Some(Tool::Goose));
+    /// assert_eq!(Tool::from_name("user_version"), Some(Tool::UserVersion));
+    /// assert_eq!(Tool::from_name("rails"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Tool> {
+        let name = name.to_ascii_lowercase();
+        if name == "user_version" {
+            return Some(Tool::UserVersion);
+        }
+        Tool::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// The table that holds its history (`None`: `PRAGMA user_version`).
+    pub fn table(self) -> Option<&'static str> {
+        match self {
+            Tool::Refinery => Some("refinery_schema_history"),
+            Tool::Sqlx => Some("_sqlx_migrations"),
+            Tool::Diesel => Some("__diesel_schema_migrations"),
+            Tool::Goose => Some("goose_db_version"),
+            Tool::GolangMigrate | Tool::Dbmate => Some("schema_migrations"),
+            Tool::Flyway => Some("flyway_schema_history"),
+            Tool::UserVersion => None,
+        }
+    }
+
+    /// The columns its table has, all of which adopt reads or tells by.
+    fn columns(self) -> &'static [&'static str] {
+        match self {
+            Tool::Refinery => &["version", "name", "applied_on", "checksum"],
+            Tool::Sqlx => &[
+                "version",
+                "description",
+                "installed_on",
+                "success",
+                "checksum",
+                "execution_time",
+            ],
+            Tool::Diesel => &["version", "run_on"],
+            Tool::Goose => &["id", "version_id", "is_applied", "tstamp"],
+            Tool::GolangMigrate => &["version", "dirty"],
+            Tool::Dbmate => &["version"],
+            Tool::Flyway => &[
+                "installed_rank",
+                "version",
+                "type",
+                "installed_on",
+                "success",
+            ],
+            Tool::UserVersion => &[],
+        }
+    }
+
+    /// The name its table is kept under when this tool's history takes
+    /// its name: `golang_migrate_schema_migrations`.
+    fn kept_name(self, table: &str) -> String {
+        format!("{}{table}", self.kept_prefix())
+    }
+
+    /// What [`Tool::kept_name`] puts before the table's name.
+    pub(crate) fn kept_prefix(self) -> String {
+        format!("{}_", self.name().replace('-', "_"))
+    }
+
+    /// Whether `columns` (lowercase) are this tool's: its own, and for the
+    /// shared name `schema_migrations`, none of the other users' (dbmate's
+    /// one column is also in golang-migrate's and in this tool's).
+    fn has_shape(self, columns: &[String]) -> bool {
+        let has = |c: &str| columns.iter().any(|have| have == c);
+        self.columns().iter().all(|c| has(c))
+            && match self {
+                Tool::Dbmate => !has("dirty") && !has("checksum"),
+                _ => true,
+            }
+    }
+}
+
+impl fmt::Display for Tool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why `adopt` refused; nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdoptError {
+    /// Rails keeps `ar_internal_metadata`: its migrations are Ruby.
+    #[error(
+        "the database has `ar_internal_metadata`, so Rails (Active Record) manages it, and its migrations are \
+         Ruby classes, not SQL files this tool can replay; write the schema as SQL migrations and record them \
+         with `Runner::baseline`"
+    )]
+    Rails,
+    /// No other tool's history is here.
+    #[error(
+        "no other migration tool's history was found (looked for the tables of refinery, sqlx, diesel, goose, \
+         golang-migrate, dbmate and Flyway, and a PRAGMA user_version above 0); for a database made by hand or \
+         by scripts, use `Runner::baseline`"
+    )]
+    NothingToAdopt,
+    /// More than one tool's history is here.
+    #[error("the histories of several tools are here ({}); say which one to adopt (`Runner::adopt`'s `from`)", .found.join(", "))]
+    Several {
+        /// Each tool and where its history is.
+        found: Vec<String>,
+    },
+    /// The tool asked for has no history here.
+    #[error("the database has no {tool} history ({looked})")]
+    NotFound {
+        /// The tool asked for.
+        tool: Tool,
+        /// What was looked for.
+        looked: String,
+    },
+    /// The tool's table is here but with other columns.
+    #[error(
+        "the table `{table}` is not {tool}'s: {tool}'s has the columns {}, and this one has {}",
+        .expected.join(", "), .columns.join(", ")
+    )]
+    Shape {
+        /// The tool asked for.
+        tool: Tool,
+        /// Its table.
+        table: String,
+        /// The columns adopt needs.
+        expected: Vec<String>,
+        /// The columns found.
+        columns: Vec<String>,
+    },
+    /// golang-migrate marked its version dirty: it failed part-way.
+    #[error(
+        "golang-migrate marks version {version} dirty: it failed part-way, and the database may hold part of it; \
+         put the schema right and clear the mark with golang-migrate (`migrate force {version}`), then adopt"
+    )]
+    Dirty {
+        /// The dirty version.
+        version: u64,
+    },
+    /// The tool recorded a migration as failed.
+    #[error(
+        "{tool} recorded version {version} as failed, and the database may hold part of it; finish or undo it \
+         with {tool}, then adopt"
+    )]
+    Failed {
+        /// The tool.
+        tool: Tool,
+        /// The failed version.
+        version: u64,
+    },
+    /// An applied version without a file here.
+    #[error(
+        "{tool} recorded version {version} as applied, but no migration file here has that version; adopt with \
+         the folder {tool} ran (restore the file)"
+    )]
+    NoFile {
+        /// The tool.
+        tool: Tool,
+        /// The version.
+        version: u64,
+    },
+    /// `user_version` counts more migrations than there are files.
+    #[error(
+        "PRAGMA user_version is {user_version}, which counts {user_version} applied migrations, but the folder \
+         has {files}; adopt with the folder that was run"
+    )]
+    TooFewFiles {
+        /// The pragma's value.
+        user_version: i64,
+        /// How many migrations the set has.
+        files: usize,
+    },
+    /// A version the tool wrote is not a number.
+    #[error(
+        "`{table}` holds the version `{value}`, which is not a whole number, so no file can match it"
+    )]
+    BadVersion {
+        /// The tool's table.
+        table: String,
+        /// The value, as written.
+        value: String,
+    },
+    /// This tool's history needs the other tool's table name, and the name
+    /// to keep that table under is taken.
+    #[error(
+        "this tool's history is to be called `{table}`, which {tool}'s history holds, and the name to keep that \
+         under, `{kept}`, is taken; choose another name for this tool's history (`Runner::table`)"
+    )]
+    KeptNameTaken {
+        /// The tool.
+        tool: Tool,
+        /// The shared name.
+        table: String,
+        /// The name it would be kept under.
+        kept: String,
+    },
+}
+
+/// What `adopt` recorded (in a dry run: would record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adoption {
+    /// The tool adopted from.
+    pub tool: Tool,
+    /// Where its history was read: a table, or `PRAGMA user_version = N`.
+    pub source: String,
+    /// The migrations recorded as applied, in the set's order.
+    pub recorded: Vec<Adopted>,
+    /// What became of the other tool's history.
+    pub kept: Kept,
+}
+
+/// One migration recorded by `adopt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adopted {
+    /// Its version.
+    pub version: u64,
+    /// Its name.
+    pub name: String,
+    /// Its file.
+    pub file: String,
+    /// When the other tool applied it, as that tool wrote it (`None` when
+    /// it kept no time: golang-migrate, dbmate, `user_version`).
+    pub applied_at: Option<String>,
+}
+
+/// The other tool's history after `adopt`: always still there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    /// Its table, as it was.
+    Table(String),
+    /// Its table, renamed because this tool's history takes its name.
+    Renamed {
+        /// The name it had (this tool's history has it now).
+        from: String,
+        /// The name it has now.
+        to: String,
+    },
+    /// `PRAGMA user_version`, left as it was.
+    UserVersion(i64),
+}
+
+impl fmt::Display for Kept {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Kept::Table(t) => write!(f, "`{t}`, unchanged"),
+            Kept::Renamed { from, to } => write!(
+                f,
+                "`{to}` (renamed from `{from}`, the name this tool's history takes), rows unchanged"
+            ),
+            Kept::UserVersion(v) => write!(f, "PRAGMA user_version = {v}, unchanged"),
+        }
+    }
+}
+
+/// The versions a tool applied, each with the time it kept.
+type Applied = BTreeMap<u64, Option<String>>;
+
+impl Runner<'_> {
+    /// Takes over a database that another migration tool manages: records
+    /// the migrations it applied as applied here, marked as adopted from
+    /// it, with the times it kept. `from` names the tool; `None` detects it
+    /// by its table's name and columns (or `PRAGMA user_version`).
+    ///
+    /// Refused, with nothing changed, when the database already has a
+    /// history of this tool, when an applied version has no file, when the
+    /// other tool left a migration half-done, or when the files do not make
+    /// the live schema (every difference listed).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);").unwrap();
+    /// # std::fs::write(dir.path().join("0002_posts.sql"), "CREATE TABLE posts (id INTEGER PRIMARY KEY);").unwrap();
+    /// use migrate_core::adopt::{Kept, Tool};
+    ///
+    /// // A database that rusqlite_migration brought to its first migration.
+    /// let mut conn = rusqlite::Connection::open_in_memory()?;
+    /// conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY); PRAGMA user_version = 1;")?;
+    ///
+    /// let set = migrate_core::Migrations::from_dir(dir.path())?;
+    /// let adopted = set.runner().adopt(&mut conn, None)?;
+    /// assert_eq!(adopted.tool, Tool::UserVersion);
+    /// assert_eq!(adopted.recorded.len(), 1);
+    /// assert_eq!(adopted.kept, Kept::UserVersion(1));
+    /// // From here on, this tool runs what is new.
+    /// assert_eq!(set.runner().run(&mut conn)?.applied.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn adopt(&self, conn: &mut Connection, from: Option<Tool>) -> Result<Adoption, Error> {
+        let conn = &*conn;
+        self.check_connection(conn)?;
+        let ours = self.history_table();
+        // A history of this tool's first: adopting twice would record twice.
+        // (A table of our name with another tool's columns is that tool's.)
+        match history::read(conn, ours) {
+            Ok(rows) if !rows.is_empty() => {
+                return Err(Error::AlreadyManaged {
+                    applied: rows.len(),
+                });
+            }
+            Ok(_) | Err(Error::ForeignHistory { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        let tool = detect(conn, from)?;
+        let collides = tool
+            .table()
+            .is_some_and(|t| t.eq_ignore_ascii_case(ours.name()));
+        let set = self.set().as_slice();
+        let applied = read_applied(conn, tool, set)?;
+        let mut chosen: Vec<&Migration> = Vec::new();
+        let mut recorded = Vec::new();
+        for &version in applied.keys() {
+            if !set.iter().any(|m| m.version == version) {
+                return Err(AdoptError::NoFile { tool, version }.into());
+            }
+        }
+        for m in set.iter().filter(|m| applied.contains_key(&m.version)) {
+            chosen.push(m);
+            recorded.push(Adopted {
+                version: m.version,
+                name: m.name.to_string(),
+                file: m.file.to_string(),
+                applied_at: applied[&m.version].clone(),
+            });
+        }
+        let (source, kept) = match tool.table() {
+            None => {
+                let v = user_version(conn)?;
+                (format!("PRAGMA user_version = {v}"), Kept::UserVersion(v))
+            }
+            Some(table) if collides => {
+                let kept = tool.kept_name(table);
+                if table_exists(conn, &kept)? {
+                    return Err(AdoptError::KeptNameTaken {
+                        tool,
+                        table: table.to_owned(),
+                        kept,
+                    }
+                    .into());
+                }
+                let to = kept;
+                (
+                    format!("`{table}`"),
+                    Kept::Renamed {
+                        from: table.to_owned(),
+                        to,
+                    },
+                )
+            }
+            Some(table) => (format!("`{table}`"), Kept::Table(table.to_owned())),
+        };
+        self.check_schema("adopt", conn, &chosen)?;
+        let done = Adoption {
+            tool,
+            source,
+            recorded,
+            kept,
+        };
+        if self.is_dry_run() {
+            return Ok(done);
+        }
+        self.write(conn, |db| {
+            // Under the lock: neither history may have moved since it was
+            // read.
+            let changed = read_applied(conn, tool, set)? != applied
+                || (!collides && !history::read(conn, ours)?.is_empty());
+            if changed {
+                return Err(Error::ChangedMeanwhile { version: None });
+            }
+            if let Kept::Renamed { from, to } = &done.kept {
+                rename(conn, from, to).map_err(|e| Error::History {
+                    version: None,
+                    cause: Failure::Sql(e),
+                })?;
+            }
+            for (m, row) in chosen.iter().zip(&done.recorded) {
+                db.record_marked(m, tool.name(), row.applied_at.as_deref())
+                    .map_err(|cause| Error::History {
+                        version: Some(m.version),
+                        cause,
+                    })?;
+            }
+            Ok(())
+        })?;
+        Ok(done)
+    }
+}
+
+/// The tool whose history is here: `from`, checked, or the only one found.
+fn detect(conn: &Connection, from: Option<Tool>) -> Result<Tool, Error> {
+    if table_exists(conn, "ar_internal_metadata")? {
+        return Err(AdoptError::Rails.into());
+    }
+    let mut found = Vec::new();
+    for tool in Tool::ALL {
+        let present = match tool.table() {
+            Some(table) => tool.has_shape(&columns_of(conn, table)?),
+            None => user_version(conn)? > 0,
+        };
+        if present {
+            found.push(tool);
+        }
+    }
+    let Some(tool) = from else {
+        // `user_version` is only the answer when no tool's table is here:
+        // the tools that keep a table may also set it, and so may apps.
+        let tables: Vec<Tool> = found
+            .iter()
+            .copied()
+            .filter(|t| t.table().is_some())
+            .collect();
+        return match (tables.as_slice(), found.as_slice()) {
+            ([one], _) => Ok(*one),
+            ([], [Tool::UserVersion]) => Ok(Tool::UserVersion),
+            ([], _) => Err(AdoptError::NothingToAdopt.into()),
+            (several, _) => Err(AdoptError::Several {
+                found: several
+                    .iter()
+                    .map(|t| format!("{t} in `{}`", t.table().unwrap_or_default()))
+                    .collect(),
+            }
+            .into()),
+        };
+    };
+    if found.contains(&tool) {
+        return Ok(tool);
+    }
+    let Some(table) = tool.table() else {
+        return Err(AdoptError::NotFound {
+            tool,
+            looked: "PRAGMA user_version is 0".into(),
+        }
+        .into());
+    };
+    let columns = columns_of(conn, table)?;
+    if columns.is_empty() {
+        return Err(AdoptError::NotFound {
+            tool,
+            looked: format!("no table `{table}`"),
+        }
+        .into());
+    }
+    Err(AdoptError::Shape {
+        tool,
+        table: table.to_owned(),
+        expected: tool.columns().iter().map(|c| c.to_string()).collect(),
+        columns,
+    }
+    .into())
+}
+
+/// The versions `tool` applied, with the times it kept, as it decides
+/// them: golang-migrate's one version and Flyway's baseline cover every
+/// version up to theirs, and `user_version` counts the set's first
+/// migrations.
+fn read_applied(conn: &Connection, tool: Tool, set: &[Migration]) -> Result<Applied, Error> {
+    let mut applied = Applied::new();
+    let table = tool.table().unwrap_or_default();
+    let version = |v: ValueRef<'_>| parse_version(table, v);
+    let up_to = |applied: &mut Applied, last: u64, at: &Option<String>| {
+        for m in set.iter().filter(|m| m.version <= last) {
+            applied.insert(m.version, at.clone());
+        }
+    };
+    match tool {
+        Tool::UserVersion => {
+            let count = user_version(conn)?;
+            let n = usize::try_from(count).unwrap_or(usize::MAX);
+            if n > set.len() {
+                return Err(AdoptError::TooFewFiles {
+                    user_version: count,
+                    files: set.len(),
+                }
+                .into());
+            }
+            for m in &set[..n] {
+                applied.insert(m.version, None);
+            }
+        }
+        Tool::GolangMigrate => {
+            // One row, read as golang-migrate reads it.
+            let row = conn
+                .query_row(
+                    "SELECT version, dirty FROM schema_migrations LIMIT 1",
+                    [],
+                    |r| Ok((version(r.get_ref(0)?), truthy(r.get_ref(1)?))),
+                )
+                .optional()?;
+            if let Some((last, dirty)) = row {
+                let last = last?;
+                if dirty {
+                    return Err(AdoptError::Dirty { version: last }.into());
+                }
+                if !set.iter().any(|m| m.version == last) {
+                    return Err(AdoptError::NoFile {
+                        tool,
+                        version: last,
+                    }
+                    .into());
+                }
+                up_to(&mut applied, last, &None);
+            }
+        }
+        _ => {
+            let sql = match tool {
+                Tool::Refinery => {
+                    "SELECT version, applied_on, 1, 'SQL' FROM refinery_schema_history"
+                }
+                Tool::Sqlx => {
+                    "SELECT version, installed_on, success, 'SQL' FROM _sqlx_migrations ORDER BY version"
+                }
+                Tool::Diesel => "SELECT version, run_on, 1, 'SQL' FROM __diesel_schema_migrations",
+                // Each row is an up (is_applied) or a down, in order: the
+                // latest row of a version says where it stands. Version 0
+                // is the row goose writes when it makes its table.
+                Tool::Goose => {
+                    "SELECT version_id, tstamp, 1, CASE WHEN is_applied THEN 'SQL' ELSE 'DOWN' END \
+                     FROM goose_db_version WHERE version_id <> 0 ORDER BY id"
+                }
+                Tool::Dbmate => "SELECT version, NULL, 1, 'SQL' FROM schema_migrations",
+                // Repeatable migrations have no version; an undo or a
+                // deleted row takes its version back.
+                Tool::Flyway => {
+                    "SELECT version, installed_on, success, type FROM flyway_schema_history \
+                     WHERE version IS NOT NULL ORDER BY installed_rank"
+                }
+                Tool::UserVersion | Tool::GolangMigrate => unreachable!("read above"),
+            };
+            let mut stmt = conn.prepare(sql)?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let v = version(r.get_ref(0)?)?;
+                let at = match r.get_ref(1)? {
+                    ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                    _ => None,
+                };
+                if !truthy(r.get_ref(2)?) {
+                    return Err(AdoptError::Failed { tool, version: v }.into());
+                }
+                let kind = r.get::<_, String>(3)?.to_ascii_uppercase();
+                match kind.as_str() {
+                    "BASELINE" => up_to(&mut applied, v, &at),
+                    "DOWN" | "UNDO_SQL" | "DELETE" => {
+                        applied.remove(&v);
+                    }
+                    _ => {
+                        applied.insert(v, at);
+                    }
+                }
+            }
+        }
+    }
+    Ok(applied)
+}
+
+/// A version as a tool wrote it: an integer, or text of digits (diesel's
+/// and dbmate's).
+fn parse_version(table: &str, value: ValueRef<'_>) -> Result<u64, Error> {
+    let text = match value {
+        ValueRef::Integer(i) => return u64::try_from(i).map_err(|_| bad(table, &i.to_string())),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+        ValueRef::Null => "NULL".into(),
+    };
+    let digits = text.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(table, &text));
+    }
+    digits.parse().map_err(|_| bad(table, &text))
+}
+
+fn bad(table: &str, value: &str) -> Error {
+    AdoptError::BadVersion {
+        table: table.to_owned(),
+        value: value.to_owned(),
+    }
+    .into()
+}
+
+/// A boolean as the tools store it: 1/0, or `true`/`false` as text.
+fn truthy(value: ValueRef<'_>) -> bool {
+    match value {
+        ValueRef::Integer(i) => i != 0,
+        ValueRef::Real(f) => f != 0.0,
+        ValueRef::Text(t) => !matches!(
+            String::from_utf8_lossy(t)
+                .trim()
+                .to_ascii_lowercase()
+                .as_str(),
+            "0" | "false" | "f" | ""
+        ),
+        ValueRef::Blob(_) | ValueRef::Null => false,
+    }
+}
+
+fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// The columns of `table` in the main database, lowercase; empty when
+/// there is no such table.
+fn columns_of(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt =
+        conn.prepare("SELECT lower(name) FROM pragma_table_info(?1, 'main') ORDER BY cid")?;
+    stmt.query_map([table], |r| r.get(0))?.collect()
+}
+
+fn table_exists(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
+    conn.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE")?
+        .exists([table])
+}
+
+/// Renames the other tool's table, whose name this tool's history takes.
+fn rename(conn: &Connection, from: &str, to: &str) -> rusqlite::Result<()> {
+    let quote = crate::sql::quote_identifier;
+    conn.execute_batch(&format!(
+        "ALTER TABLE {} RENAME TO {}",
+        quote(from),
+        quote(to)
+    ))
+}
