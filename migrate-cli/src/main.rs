@@ -34,7 +34,7 @@ pub(crate) struct Global {
     /// or `file:PATH` (with `?mode=rwc` or `?mode=rw` at most).
     #[arg(long, short = 'd', env = "MIGRATE_DATABASE", global = true)]
     pub(crate) database: Option<String>,
-    /// The migrations folder [default for up, down, redo, baseline, repair, status, verify and new:
+    /// The migrations folder [default for up, down, redo, adopt, baseline, repair, status, verify and new:
     /// ./migrations; other commands read one only when given].
     #[arg(long, env = "MIGRATE_DIR", global = true)]
     pub(crate) dir: Option<PathBuf>,

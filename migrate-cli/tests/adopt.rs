@@ -172,7 +172,7 @@ CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
        version VARCHAR(50) PRIMARY KEY NOT NULL,
        run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
-INSERT INTO __diesel_schema_migrations (version) VALUES ('20240101120000');
+INSERT INTO __diesel_schema_migrations (version, run_on) VALUES ('20240101120000', '2024-01-01 12:00:00');
 INSERT INTO __diesel_schema_migrations (version) VALUES ('20240102120000');"
                     ),
                 );
@@ -411,6 +411,10 @@ fn each_tools_database_is_adopted_and_migrates_on() {
             case.applied.len(),
             "{tool}: {status}"
         );
+        if tool == "diesel" {
+            // The time diesel kept, in this tool's format.
+            assert!(status.contains("2024-01-01T12:00:00.000Z"), "{status}");
+        }
         let verify = p.cli(&["verify"]);
         assert_eq!(
             code(&verify),
@@ -631,4 +635,84 @@ fn flyways_baseline_row_counts_every_version_up_to_it() {
         out.contains("record 1 users") && out.contains("record 2 email_index"),
         "{out}"
     );
+}
+
+#[test]
+fn a_view_with_a_tools_name_and_columns_is_not_its_history() {
+    let p = Project::new(&[("0001_users.sql", USERS)]);
+    exec(
+        &p.db(),
+        &format!(
+            "{USERS}CREATE VIEW goose_db_version AS SELECT 1 AS id, 1 AS version_id, 1 AS is_applied, 0 AS tstamp;"
+        ),
+    );
+    refused(&p, &["adopt"], &["no other migration tool's history"]);
+}
+
+#[test]
+fn a_history_table_of_an_earlier_build_gains_the_origin_column_only_when_marked() {
+    // The table as builds before `origin` made it, with one row.
+    let p = Project::new(&[("0001_users.sql", USERS), ("0002_email_index.sql", EMAIL)]);
+    ok(&p, &["up", "--to", "1"]);
+    exec(
+        &p.db(),
+        "ALTER TABLE schema_migrations RENAME TO old; \
+         CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, \
+         checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms INTEGER NOT NULL); \
+         INSERT INTO schema_migrations SELECT version, name, kind, checksum, applied_at, duration_ms FROM old; \
+         DROP TABLE old;",
+    );
+    let status = ok(&p, &["status"]);
+    assert!(status.contains("1 applied, 1 pending"), "{status}");
+    ok(&p, &["up"]);
+    let columns = |db: &Path| -> Vec<String> {
+        let conn = Connection::open(db).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT name FROM pragma_table_info('schema_migrations')")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert!(
+        !columns(&p.db()).contains(&"origin".to_string()),
+        "up leaves the table as it was"
+    );
+    assert!(ok(&p, &["status"]).contains("2 applied, 0 pending"));
+
+    // baseline into an empty table of that shape adds the column.
+    let p = Project::new(&[("0001_users.sql", USERS)]);
+    exec(
+        &p.db(),
+        &format!(
+            "{USERS}CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, \
+                  kind TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms INTEGER NOT NULL);"
+        ),
+    );
+    ok(&p, &["baseline", "--to", "1"]);
+    assert!(columns(&p.db()).contains(&"origin".to_string()));
+    assert!(ok(&p, &["status"]).contains("not run: baseline"));
+}
+
+#[test]
+fn a_goose_down_row_takes_its_version_back() {
+    // goose before v3 recorded a down as a row with is_applied false.
+    let cases = cases();
+    let goose = cases.iter().find(|c| c.tool == "goose").unwrap();
+    let p = project(goose);
+    p.write(goose.next.0, &goose.next.1);
+    exec(
+        &p.db(),
+        &format!(
+            "{POSTS}INSERT INTO goose_db_version (version_id, is_applied) VALUES (3, 1);
+             DROP TABLE posts; INSERT INTO goose_db_version (version_id, is_applied) VALUES (3, 0);"
+        ),
+    );
+    let out = ok(&p, &["adopt"]);
+    assert!(
+        out.contains("2 applied") && !out.contains("record 3"),
+        "{out}"
+    );
+    assert!(ok(&p, &["status"]).contains("2 applied, 1 pending"));
 }

@@ -675,6 +675,10 @@ fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
 /// The columns of `table` in the main database, lowercase; empty when
 /// there is no such table.
 fn columns_of(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+    // A table: a view of that name and shape is nobody's history.
+    if !table_exists(conn, table)? {
+        return Ok(Vec::new());
+    }
     let mut stmt =
         conn.prepare("SELECT lower(name) FROM pragma_table_info(?1, 'main') ORDER BY cid")?;
     stmt.query_map([table], |r| r.get(0))?.collect()
