@@ -578,7 +578,10 @@ fn drizzle_style_folder_and_rebuild_apply_unchanged() {
              CREATE TABLE `pets` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT,\n\t`owner_id` integer NOT NULL,\n\t\
              FOREIGN KEY (`owner_id`) REFERENCES `owners`(`id`) ON DELETE cascade\n);\n",
         ),
-        ("meta/_journal.json", "{\"entries\": []}"),
+        (
+            "meta/_journal.json",
+            "{\"entries\": [{\"idx\": 0, \"tag\": \"0000_first_table\"}]}",
+        ),
         ("meta/0000_snapshot.json", "{}"),
     ]);
     let mut conn = f.conn();
@@ -597,6 +600,10 @@ fn drizzle_style_folder_and_rebuild_apply_unchanged() {
          DROP TABLE `owners`;--> statement-breakpoint\n\
          ALTER TABLE `__new_owners` RENAME TO `owners`;--> statement-breakpoint\n\
          PRAGMA foreign_keys=ON;",
+    );
+    f.write(
+        "meta/_journal.json",
+        "{\"entries\": [{\"idx\": 0, \"tag\": \"0000_first_table\"}, {\"idx\": 1, \"tag\": \"0001_second_rebuild\"}]}",
     );
     f.set().runner().run(&mut conn).unwrap();
     assert_eq!(

@@ -243,3 +243,104 @@ fn diesel_folders_run_in_diesels_text_order() {
     assert!(ok(&p, &["up"]).contains("3 applied"));
     assert!(ok(&p, &["verify"]).starts_with("ok"));
 }
+
+/// A drizzle journal listing `tags` in its order, as drizzle-kit writes it.
+fn journal(tags: &[&str]) -> String {
+    let entries: Vec<String> = tags
+        .iter()
+        .enumerate()
+        .map(|(i, tag)| {
+            format!(
+                "    {{\n      \"idx\": {i},\n      \"version\": \"6\",\n      \"when\": {},\n      \"tag\": \"{tag}\",\n      \"breakpoints\": true\n    }}",
+                1_700_000_000_000_u64 + i as u64
+            )
+        })
+        .collect();
+    format!(
+        "{{\n  \"version\": \"7\",\n  \"dialect\": \"sqlite\",\n  \"entries\": [\n{}\n  ]\n}}",
+        entries.join(",\n")
+    )
+}
+
+#[test]
+fn drizzle_folders_run_in_their_journals_order() {
+    let p = Project::new(&[
+        (
+            "0000_users.sql",
+            "CREATE TABLE `users` (\n\t`id` integer PRIMARY KEY NOT NULL\n);\n--> statement-breakpoint\nCREATE TABLE `tags` (`id` integer PRIMARY KEY NOT NULL);\n",
+        ),
+        ("0001_email.sql", "ALTER TABLE `users` ADD `email` text;\n"),
+        (
+            "0002_posts.sql",
+            "CREATE TABLE `posts` (`id` integer PRIMARY KEY NOT NULL);\n",
+        ),
+        ("meta/0000_snapshot.json", "{}"),
+    ]);
+    // The journal, not the numbers, says 0002 runs before 0001.
+    p.write(
+        "meta/_journal.json",
+        &journal(&["0000_users", "0002_posts", "0001_email"]),
+    );
+    let out = ok(&p, &["up", "--to", "2"]);
+    assert!(
+        out.contains("applied 0 users")
+            && out.contains("applied 2 posts")
+            && !out.contains("email"),
+        "{out}"
+    );
+    // 0001 comes after 0002 in this set's order: pending, not out of order.
+    let out = ok(&p, &["up"]);
+    assert!(out.contains("applied 1 email"), "{out}");
+    assert!(ok(&p, &["status"]).contains("3 applied, 0 pending"));
+}
+
+#[test]
+fn a_drizzle_journal_and_its_files_must_agree() {
+    let files = [
+        (
+            "0000_users.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        ),
+        (
+            "0001_posts.sql",
+            "CREATE TABLE posts (id INTEGER PRIMARY KEY);\n",
+        ),
+    ];
+    // A file the journal does not list: drizzle would never run it.
+    let p = Project::new(&files);
+    p.write("meta/_journal.json", &journal(&["0000_users"]));
+    refuses(
+        &p,
+        &["up"],
+        1,
+        &["0001_posts.sql: `meta/_journal.json` does not list this file"],
+    );
+    assert!(!p.db().exists());
+    // An entry without its file.
+    let p = Project::new(&files);
+    p.write(
+        "meta/_journal.json",
+        &journal(&["0000_users", "0001_posts", "0002_gone"]),
+    );
+    refuses(
+        &p,
+        &["up"],
+        1,
+        &["meta/_journal.json: the journal lists `0002_gone`, and there is no `0002_gone.sql`"],
+    );
+    // A journal this tool cannot read names its line.
+    let p = Project::new(&files);
+    p.write(
+        "meta/_journal.json",
+        "{\n  \"entries\": [\n    { \"tag\": 7 }\n  ]\n}\n",
+    );
+    refuses(
+        &p,
+        &["up"],
+        1,
+        &["meta/_journal.json:3:", "`tag` is not a plain file name"],
+    );
+    let p = Project::new(&files);
+    p.write("meta/_journal.json", "[]\n");
+    refuses(&p, &["up"], 1, &["not a drizzle journal"]);
+}

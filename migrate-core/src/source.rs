@@ -346,6 +346,27 @@ pub enum LoadErrorKind {
         /// A file of the other layout.
         example: String,
     },
+    /// A drizzle `meta/_journal.json` this tool cannot read.
+    #[error("{message}")]
+    Journal {
+        /// What is wrong.
+        message: String,
+    },
+    /// A SQL file that drizzle's journal does not list: drizzle would not
+    /// run it.
+    #[error(
+        "`meta/_journal.json` does not list this file, so drizzle would never run it, and where it goes in the \
+         order is unknown; add it to the journal (`drizzle-kit generate --custom` writes both) or remove it"
+    )]
+    NotInJournal,
+    /// A journal entry with no file.
+    #[error(
+        "the journal lists `{tag}`, and there is no `{tag}.sql`; restore the file or remove the entry"
+    )]
+    JournalWithoutFile {
+        /// The entry's tag.
+        tag: String,
+    },
     /// A `.down.sql` file with no migration of its version.
     #[error(
         "a down migration with no up migration of version {version}; add `{version}_<name>.up.sql`"
@@ -542,6 +563,21 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, LoadErrors> {
             Err(kind) => errors.push(error(path, None, kind)),
         }
     }
+    // drizzle's journal: the order its SQL files run in.
+    let mut journal = None;
+    if dir.join(JOURNAL).is_file() {
+        let read = read_regular(&dir.join(JOURNAL))
+            .and_then(|bytes| String::from_utf8(bytes).map_err(|_| LoadErrorKind::NotUtf8));
+        match read.map(|text| journal_tags(&text)) {
+            Ok(Ok(tags)) => journal = Some(tags),
+            Ok(Err((line, message))) => errors.push(error(
+                JOURNAL,
+                Some(line),
+                LoadErrorKind::Journal { message },
+            )),
+            Err(kind) => errors.push(error(JOURNAL, None, kind)),
+        }
+    }
     let checked = par_map(listing.files, |path| {
         let folder = path.split_once('/').map(|(f, _)| f);
         let outside = folder.is_some_and(|f| outside.contains(&f));
@@ -550,7 +586,89 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, LoadErrors> {
             Err(kind) => Err(vec![error(&path, None, kind)]),
         }
     });
-    merge(checked, errors)
+    let list = merge(checked, errors)?;
+    match journal {
+        Some(tags) => journal_order(list, &tags),
+        None => Ok(list),
+    }
+}
+
+/// drizzle's journal, beside its SQL files.
+#[doc(hidden)]
+pub const JOURNAL: &str = "meta/_journal.json";
+
+/// The `tag` of each entry of a drizzle journal, in the journal's order
+/// (`{"entries": [{"idx": 0, "tag": "0000_init", …}, …]}`). The journal is
+/// machine-written and its tags are file names, so this reads the tags
+/// and nothing else, rather than parse JSON in the core crate.
+fn journal_tags(text: &str) -> Result<Vec<String>, (u32, String)> {
+    let line_of = |at: usize| 1 + text[..at].matches('\n').count() as u32;
+    if !text.contains("\"entries\"") {
+        return Err((1, "not a drizzle journal: it has no `entries`".into()));
+    }
+    let mut tags = Vec::new();
+    let mut rest = 0;
+    while let Some(found) = text[rest..].find("\"tag\"") {
+        let at = rest + found;
+        let after = text[at + 5..].trim_start();
+        let value = after
+            .strip_prefix(':')
+            .map(str::trim_start)
+            .and_then(|v| v.strip_prefix('"'))
+            .and_then(|v| v.split_once('"'))
+            .map(|(tag, _)| tag)
+            .filter(|tag| !tag.is_empty() && !tag.contains(['\\', '/']));
+        match value {
+            Some(tag) => tags.push(tag.to_owned()),
+            None => {
+                return Err((
+                    line_of(at),
+                    "an entry's `tag` is not a plain file name in quotes".into(),
+                ));
+            }
+        }
+        rest = at + 5;
+    }
+    Ok(tags)
+}
+
+/// `list` in the order of drizzle's journal: each tag is `<tag>.sql`.
+/// Every SQL file must be in it, and every entry must have its file; this
+/// tool's own sets (pragmas, indexes), which drizzle does not know, keep
+/// their place by version.
+fn journal_order(list: Vec<Migration>, tags: &[String]) -> Result<Vec<Migration>, LoadErrors> {
+    let mut errors = Vec::new();
+    let (mut sql, sets): (Vec<Migration>, Vec<Migration>) =
+        list.into_iter().partition(|m| m.kind == Kind::Sql);
+    let mut ordered: Vec<Migration> = Vec::with_capacity(sql.len() + sets.len());
+    for tag in tags {
+        let file = format!("{tag}.sql");
+        match sql.iter().position(|m| m.file == file) {
+            Some(i) => ordered.push(sql.remove(i)),
+            None if ordered.iter().any(|m| m.file == file) => {}
+            None => errors.push(error(
+                JOURNAL,
+                None,
+                LoadErrorKind::JournalWithoutFile { tag: tag.clone() },
+            )),
+        }
+    }
+    errors.extend(
+        sql.iter()
+            .map(|m| error(m.file.as_ref(), None, LoadErrorKind::NotInJournal)),
+    );
+    if !errors.is_empty() {
+        errors.sort_by(|a, b| a.file.cmp(&b.file));
+        return Err(LoadErrors(errors));
+    }
+    for set in sets {
+        let at = ordered
+            .iter()
+            .position(|m| m.version > set.version)
+            .unwrap_or(ordered.len());
+        ordered.insert(at, set);
+    }
+    Ok(ordered)
 }
 
 /// A file's bytes, if it is a regular file (after links). Anything else is

@@ -59,7 +59,18 @@ fn expand(lit: &LitStr) -> syn::Result<TokenStream2> {
 
     let dir_str = dir.to_string_lossy().into_owned();
     let migrations = list.iter().map(|m| migration(&dir, m));
+    // drizzle's journal orders the files: an edit must rebuild.
+    let journal = dir.join(source::JOURNAL);
+    let track_journal = if journal.is_file() {
+        let abs = journal.to_string_lossy().into_owned();
+        quote!(
+            const _: &[u8] = ::core::include_bytes!(#abs);
+        )
+    } else {
+        quote!()
+    };
     Ok(quote!({
+        #track_journal
         const LIST: &[::migrate_core::Migration] = &[#(#migrations),*];
         ::migrate_core::Migrations::embedded(
             LIST,
