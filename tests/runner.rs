@@ -515,10 +515,32 @@ fn another_tools_history_table_is_not_touched() {
         "{e}"
     );
     assert!(e.to_string().contains("`Runner::table`"), "{e}");
+    assert!(e.to_string().contains("`Runner::adopt`"), "{e}");
     assert_eq!(tables(&f.conn()), ["schema_migrations"]);
-    // With its own table name, the run goes ahead beside it.
-    f.run_with(|r| r.table(Table::new("app_migrations").unwrap()))
+    // Under another name, the history of golang-migrate still says version
+    // 1 ran: running it again is refused, pointing to adopt.
+    let own = || Table::new("app_migrations").unwrap();
+    let e = f.run_with(|r| r.table(own())).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::ManagedBy {
+                tool: migrate_core::Tool::GolangMigrate
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(tables(&f.conn()), ["schema_migrations"]);
+    // A table of that shape with nothing applied is no obstacle: the run
+    // goes ahead beside it.
+    f.conn()
+        .execute_batch("DELETE FROM schema_migrations")
         .unwrap();
+    f.run_with(|r| r.table(own())).unwrap();
+    assert_eq!(
+        tables(&f.conn()),
+        ["app_migrations", "schema_migrations", "users"]
+    );
 }
 
 #[test]

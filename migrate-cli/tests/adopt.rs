@@ -370,6 +370,10 @@ fn each_tools_database_is_adopted_and_migrates_on() {
         let p = project(&case);
         let theirs = (!case.table.is_empty()).then(|| rows(&p.db(), case.table));
 
+        // Before adopt, `up` would run the files again: refused (or, for
+        // `user_version`, which apps also set, rolled back), pointing here.
+        refuses(&p, &["up"], 1, &["migrate-cli adopt"]);
+
         let dry = ok(&p, &["adopt", "--dry-run"]);
         assert!(
             dry.contains(&format!("found {tool}'s history")),

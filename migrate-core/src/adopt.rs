@@ -460,6 +460,23 @@ impl Runner<'_> {
     }
 }
 
+/// The first tool (by table) whose history here has applied migrations,
+/// or that left one half-done. `PRAGMA user_version` is not asked: apps
+/// set it for their own reasons.
+pub(crate) fn managed_by(conn: &Connection, set: &[Migration]) -> Result<Option<Tool>, Error> {
+    for tool in Tool::ALL.into_iter().filter(|t| t.table().is_some()) {
+        if !tool.has_shape(&columns_of(conn, tool.table().unwrap_or_default())?) {
+            continue;
+        }
+        match read_applied(conn, tool, set) {
+            Ok(applied) if applied.is_empty() => {}
+            Ok(_) | Err(Error::Adopt(_)) => return Ok(Some(tool)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
 /// The tool whose history is here: `from`, checked, or the only one found.
 fn detect(conn: &Connection, from: Option<Tool>) -> Result<Tool, Error> {
     if table_exists(conn, "ar_internal_metadata")? {

@@ -34,6 +34,11 @@ pub(crate) trait Backend {
     /// Every history row, in version order; empty when there is no history.
     fn history(&mut self) -> Result<Vec<HistoryRow>, Error>;
 
+    /// Another migration tool whose history has applied migrations here:
+    /// asked when this tool's history is empty, since running the files
+    /// again would fail on the first `CREATE` or, worse, repeat them.
+    fn managed_by(&mut self, set: &[Migration]) -> Result<Option<crate::adopt::Tool>, Error>;
+
     /// Waits for the write lock and begins a transaction that holds it. The
     /// history table exists inside it (created by the first write).
     fn begin(&mut self) -> Result<(), Failure>;

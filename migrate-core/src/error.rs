@@ -145,6 +145,17 @@ pub enum Error {
         /// The version whose row changed, when one is known.
         version: Option<u64>,
     },
+    /// `up` on a database another tool manages, before it was adopted.
+    #[error(
+        "the database has {tool}'s history (`{}`), with migrations applied, and none of this tool's: running \
+         the files would fail on what exists or run them twice. Take it over with `Runner::adopt`, which checks \
+         that the files make this schema and records what {tool} applied; nothing was changed",
+        .tool.table().unwrap_or_default()
+    )]
+    ManagedBy {
+        /// The tool.
+        tool: crate::adopt::Tool,
+    },
     /// `adopt` refused.
     #[error("adopt refused: {0}; nothing was changed")]
     Adopt(#[from] crate::adopt::AdoptError),
@@ -443,6 +454,10 @@ fn hint(e: &rusqlite::Error) -> &'static str {
             " (check that the folder exists and that this user may create files in it)"
         }
         Some(DiskFull) => " (the disk is full, or a max_page_count limit was reached)",
+        _ if e.to_string().contains("already exists") => {
+            " (if another migration tool, a script or a hand made it, take the database over with `Runner::adopt` \
+             or record what it has with `Runner::baseline`, rather than run the files again)"
+        }
         _ => "",
     }
 }

@@ -348,6 +348,11 @@ impl<'m> Runner<'m> {
             return Ok(Report::default());
         }
         let history = db.history()?;
+        if history.is_empty()
+            && let Some(tool) = db.managed_by(self.set.as_slice())?
+        {
+            return Err(Error::ManagedBy { tool });
+        }
         let plan = plan::plan(self.set.as_slice(), &history, self.options)?;
         // Validated at load time; parsed again only for what runs now, on
         // every core.

@@ -108,6 +108,10 @@ impl Backend for Sqlite<'_> {
         Ok(rows)
     }
 
+    fn managed_by(&mut self, set: &[Migration]) -> Result<Option<crate::adopt::Tool>, Error> {
+        crate::adopt::managed_by(self.conn, set)
+    }
+
     fn begin(&mut self) -> Result<(), Failure> {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
