@@ -292,19 +292,25 @@ pub(crate) fn insert(
          VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?5)",
         table.quoted
     );
-    let before = conn.total_changes();
-    let inserted = conn.prepare_cached(&sql)?.execute(params![
+    let row = params![
         m.version as i64,
         m.name.as_ref(),
         m.kind.as_str(),
         m.checksum.as_ref(),
         duration_ms as i64
-    ])?;
-    // Exactly one row changed, ours: `changes` is 0 when a trigger's
-    // RAISE(IGNORE) dropped it, and `total_changes` also counts every row a
-    // trigger changed (deleting or rewriting ours, or any other). A trigger
-    // cannot alter NEW, so one row and nothing else is the row as written.
-    Ok(inserted == 1 && conn.total_changes() == before + 1)
+    ];
+    one_row(conn, &sql, row)
+}
+
+/// Runs a history write and says whether it changed exactly one row and
+/// nothing else. `changes` is 0 when a trigger's RAISE(IGNORE) dropped it,
+/// and `total_changes` also counts every row a trigger changed (deleting or
+/// rewriting ours, or any other). A trigger cannot alter NEW, so one row and
+/// nothing else is the row as written.
+fn one_row(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<bool> {
+    let before = conn.total_changes();
+    let changed = conn.prepare_cached(sql)?.execute(params)?;
+    Ok(changed == 1 && conn.total_changes() == before + 1)
 }
 
 /// Records `m` as applied without running it, marked with `origin`
@@ -325,16 +331,15 @@ pub(crate) fn insert_marked(
                  0, ?6)",
         table.quoted
     );
-    let before = conn.total_changes();
-    let inserted = conn.prepare_cached(&sql)?.execute(params![
+    let row = params![
         m.version as i64,
         m.name.as_ref(),
         m.kind.as_str(),
         m.checksum.as_ref(),
         applied_at,
         origin
-    ])?;
-    Ok(inserted == 1 && conn.total_changes() == before + 1)
+    ];
+    one_row(conn, &sql, row)
 }
 
 /// Writes `checksum` into `version`'s row. `Ok(false)` when that was not
@@ -350,20 +355,14 @@ pub(crate) fn set_checksum(
         "UPDATE {} SET checksum = ?2 WHERE version = ?1",
         table.quoted
     );
-    let before = conn.total_changes();
-    let updated = conn
-        .prepare_cached(&sql)?
-        .execute(params![version as i64, checksum])?;
-    Ok(updated == 1 && conn.total_changes() == before + 1)
+    one_row(conn, &sql, params![version as i64, checksum])
 }
 
 /// Deletes `version`'s row. `Ok(false)` when that was not exactly one row
 /// and nothing else (a trigger interfered), as for [`insert`].
 pub(crate) fn delete(conn: &Connection, table: &Table, version: u64) -> rusqlite::Result<bool> {
     let sql = format!("DELETE FROM {} WHERE version = ?1", table.quoted);
-    let before = conn.total_changes();
-    let deleted = conn.prepare_cached(&sql)?.execute([version as i64])?;
-    Ok(deleted == 1 && conn.total_changes() == before + 1)
+    one_row(conn, &sql, [version as i64])
 }
 
 /// The triggers on the history table, by name (named in the error when a
