@@ -235,15 +235,67 @@ fn optional_set(dir: &Path) -> Migrations {
 
 /// `-v`: every statement SQLite ran, when it finished, with its duration:
 /// the whole statement, on one line (control characters escaped).
+///
+/// SQLite reports a statement twice when its first attempt stopped because
+/// the schema had changed since it was prepared (a cached statement after
+/// a migration's `CREATE TABLE`): it re-prepares it and runs it again. So
+/// each report waits for the next one, and is dropped when the next is the
+/// same statement, re-prepared once more: the attempt that did not run.
 fn log_statement(event: rusqlite::trace::TraceEvent<'_>) {
     if let rusqlite::trace::TraceEvent::Profile(stmt, took) = event {
-        let sql = stmt.sql();
-        let one_line = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+        let sql = stmt.sql().split_whitespace().collect::<Vec<_>>().join(" ");
+        let reprepared = stmt.get_status(rusqlite::StatementStatus::RePrepare);
+        PENDING.with(|pending| {
+            let mut pending = pending.borrow_mut();
+            let retried = pending
+                .as_ref()
+                .is_some_and(|p| p.sql == sql && p.reprepared + 1 == reprepared);
+            if let Some(before) = pending.take().filter(|_| !retried) {
+                before.print();
+            }
+            *pending = Some(Logged {
+                sql,
+                reprepared,
+                took,
+            });
+        });
+    }
+}
+
+/// Prints the statement `-v` holds back (see [`log_statement`]); called
+/// before the command's last words.
+pub(crate) fn flush_log() {
+    PENDING.with(|pending| {
+        if let Some(last) = pending.borrow_mut().take() {
+            last.print();
+        }
+    });
+}
+
+/// A statement `-v` reported, held back until the next one.
+struct Logged {
+    sql: String,
+    reprepared: i32,
+    took: Duration,
+}
+
+impl Logged {
+    fn print(&self) {
+        // SQLite measures in whole milliseconds.
+        let ms = self.took.as_millis();
+        let took = if ms == 0 {
+            "<1".to_owned()
+        } else {
+            ms.to_string()
+        };
         eprintln!(
-            "{} {:>7.2} ms  {}",
+            "{} {took:>4} ms  {}",
             style::dim("sql"),
-            took.as_secs_f64() * 1000.0,
-            style::visible(&one_line)
+            style::visible(&self.sql)
         );
     }
+}
+
+thread_local! {
+    static PENDING: std::cell::RefCell<Option<Logged>> = const { std::cell::RefCell::new(None) };
 }

@@ -129,7 +129,9 @@ fn main() -> ExitCode {
         ColorChoice::Always => Some(true),
         ColorChoice::Never => Some(false),
     });
-    match run(cli) {
+    let result = run(cli);
+    context::flush_log();
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(f) if is_broken_pipe(&*f.error) => ExitCode::SUCCESS,
         Err(f) => {
@@ -157,7 +159,10 @@ const FLAGS: [(&str, &str); 10] = [
     ("`Runner::table`", "`--table`"),
     ("`Runner::atomic`", "`--atomic`"),
     ("`Connection::busy_timeout`", "--busy-timeout"),
-    ("`force`", "`backup --force`"),
+    (
+        "a backup of its own replaces a file, and only with `force`",
+        "`backup` replaces a file, and only with `--force`",
+    ),
     ("`Runner::repair`", "`migrate-cli repair`"),
     ("`Runner::baseline`", "`migrate-cli baseline --to V`"),
     ("`Runner::adopt`'s `from`", "`--from`"),

@@ -518,7 +518,28 @@ fn backup_into_a_missing_folder() {
 fn backup_over_an_existing_file() {
     let p = applied(&[("0001_users.sql", USERS)]);
     std::fs::write(p.dir.path().join("keep.db"), "precious").unwrap();
-    refuses(&p, &["backup", "keep.db"], 1, &["keep.db already exists"]);
+    refuses(
+        &p,
+        &["backup", "keep.db"],
+        1,
+        &["keep.db already exists", "only with `--force`"],
+    );
+    // `up --backup` has no --force: the hint is one that works there.
+    p.write(
+        "0002_posts.sql",
+        "CREATE TABLE posts (id INTEGER PRIMARY KEY);\n",
+    );
+    let out = refuses(
+        &p,
+        &["up", "--backup", "keep.db"],
+        1,
+        &[
+            "keep.db already exists",
+            "remove the old copy first",
+            "no migration ran",
+        ],
+    );
+    assert!(!stderr(&out).contains("up --force"), "{}", stderr(&out));
     assert_eq!(
         std::fs::read(p.dir.path().join("keep.db")).unwrap(),
         b"precious"

@@ -120,7 +120,7 @@ fn backup_writes_a_checked_copy_and_refuses_to_overwrite() {
     assert_eq!(code(&out), 1);
     assert!(
         stderr(&out).contains("already exists; choose another path")
-            && stderr(&out).contains("backup --force"),
+            && stderr(&out).contains("`backup` replaces a file, and only with `--force`"),
         "{}",
         stderr(&out)
     );
@@ -262,6 +262,27 @@ fn verbose_logs_statements_and_color_follows_the_flag() {
         "{log}"
     );
     assert!(!log.contains('\x1b'), "no color off a terminal");
+    // Each statement once, whole: a cached statement that SQLite had to
+    // re-prepare after a migration changed the schema is not logged twice.
+    let long = format!(
+        "CREATE TABLE wide ({});",
+        (0..30)
+            .map(|i| format!("column_{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    p.write("0002_wide.sql", &long);
+    p.write("0003_more.sql", "CREATE TABLE more (x);");
+    let out = p.cli(&["-v", "up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let log = stderr(&out);
+    assert_eq!(
+        log.matches("INSERT INTO \"schema_migrations\"").count(),
+        2,
+        "{log}"
+    );
+    assert_eq!(log.matches("SELECT checksum FROM").count(), 2, "{log}");
+    assert!(log.contains(&long), "{log}");
     let out = p.cli(&["--color", "always", "verify"]);
     assert!(
         stdout(&out).starts_with("\x1b[32mok:\x1b[0m"),
@@ -301,4 +322,34 @@ fn verify_json_has_a_stable_shape() {
         "drift: table `extra` is not created by any migration"
     );
     assert_eq!(doc["problems"][0]["file"], serde_json::Value::Null);
+}
+
+#[test]
+fn doctor_says_drift_not_advice_when_the_set_has_the_journal_mode() {
+    let p = Project::new(&[
+        ("0001_wal.pragmas", "journal_mode = wal\n"),
+        ("0002_users.sql", USERS),
+    ]);
+    assert_eq!(code(&p.cli(&["up"])), 0);
+    Connection::open(p.db())
+        .unwrap()
+        .query_row("PRAGMA journal_mode = delete", [], |_| Ok(()))
+        .unwrap();
+    let out = p.cli(&["--dir", "migrations", "doctor"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("the database drifted from the set: pragma `journal_mode` was set to `wal`")
+            && text.contains("(0001_wal.pragmas:1)")
+            && text.ends_with("1 problem\n"),
+        "{text}"
+    );
+    assert!(!text.contains("add `journal_mode = wal`"), "{text}");
+    // Without the set, the advice stands.
+    let out = p.cli(&["doctor"]);
+    assert!(
+        stdout(&out).contains("add `journal_mode = wal` to a pragma set"),
+        "{}",
+        stdout(&out)
+    );
 }

@@ -68,7 +68,11 @@ pub struct BackupReport {
 #[non_exhaustive]
 pub enum BackupError {
     /// The destination exists and overwriting was not asked for.
-    #[error("{} already exists; choose another path (a backup replaces a file only when asked to, with `force`)", .0.display())]
+    #[error(
+        "{} already exists; choose another path, or remove the old copy first (only a backup of its own replaces a \
+         file, and only with `force`)",
+        .0.display()
+    )]
     Exists(PathBuf),
     /// The destination is the database itself, or one of its journal
     /// files, under this or another name: writing it would destroy the

@@ -148,7 +148,7 @@ fn examine(
         redundant_indexes(&schema, &table.name, c);
     }
     sizes(conn, path, c)?;
-    advise(conn, c)
+    advise(conn, set, c)
 }
 
 fn integrity(conn: &Connection, full: bool, c: &mut Checkup) -> rusqlite::Result<()> {
@@ -210,11 +210,17 @@ fn pragmas_of(conn: &Connection, set: &Migrations, c: &mut Checkup) -> rusqlite:
             .map(|(m, s)| (m.file.to_string(), s))
             .collect();
     let profile = set.profile().check(conn);
+    // A persistent pragma is the database's: a value other than the set's
+    // is drift. A connection pragma is this connection's.
     let persistent = persistent.iter().filter_map(|(file, s)| {
-        sets::check_setting(conn, s)
-            .err()
-            .map(|f| (file.clone(), s.line, f))
+        sets::check_setting(conn, s).err().map(|f| {
+            let f = format!("the database drifted from the set: {f}");
+            (file.clone(), s.line, f)
+        })
     });
+    let profile = profile
+        .into_iter()
+        .map(|(file, line, f)| (file, line, f.to_string()));
     for (file, line, failure) in persistent.chain(profile) {
         c.problems.push(Finding {
             check: Check::Pragmas,
@@ -310,9 +316,14 @@ fn sizes(conn: &Connection, path: &Path, c: &mut Checkup) -> rusqlite::Result<()
     Ok(())
 }
 
-fn advise(conn: &Connection, c: &mut Checkup) -> rusqlite::Result<()> {
+fn advise(conn: &Connection, set: &Migrations, c: &mut Checkup) -> rusqlite::Result<()> {
     let s = c.sizes;
-    if c.journal_mode != "wal" {
+    // A set that says the journal mode has had its say: a database that
+    // differs from it is a pragma problem (drift), not advice.
+    let set_says = crate::profile::settings_of(set.iter(), Scope::Persistent)
+        .iter()
+        .any(|(_, setting)| setting.pragma.name == "journal_mode");
+    if c.journal_mode != "wal" && !set_says {
         c.advice.push(format!(
             "journal_mode is {}: with WAL, readers keep working while one connection writes; add `journal_mode = wal` to a pragma set",
             c.journal_mode

@@ -430,6 +430,11 @@ enum Class {
 
 const USE_PRAGMA_SET: &str = "set it in a `.pragmas` set, which runs outside transactions and checks that \
      SQLite took the value, or put `-- migrate:no-transaction` at the top of this file";
+/// For a pragma that lasts only for the connection that sets it: a
+/// no-transaction file would set it for the migrating connection alone.
+const USE_PRAGMA_SET_FOR_CONNECTIONS: &str = "it lasts only for the connection that sets it, so no migration \
+     can set it for the app; set it in a `.pragmas` set, whose per-connection pragmas `open` applies to every \
+     connection (and `Profile::apply` to the app's own)";
 pub(crate) const USE_NO_TRANSACTION: &str =
     "put it in its own file that starts with `-- migrate:no-transaction`";
 /// [`USE_NO_TRANSACTION`], said the way of a diesel folder.
@@ -601,7 +606,10 @@ fn pragma_class(words: &[Word]) -> Class {
         name => match crate::dsl::catalogue::find(name) {
             Some(p) => match p.without_rollback.iter().find(|v| **v == value) {
                 Some(v) => Class::JournalModeWithoutRollback(v),
-                None if !p.in_transaction => Class::Refused(USE_PRAGMA_SET),
+                None if !p.in_transaction => Class::Refused(match p.scope_of(&value) {
+                    crate::dsl::catalogue::Scope::Connection => USE_PRAGMA_SET_FOR_CONNECTIONS,
+                    _ => USE_PRAGMA_SET,
+                }),
                 None => Class::Other,
             },
             None => Class::Other,
@@ -1238,6 +1246,20 @@ mod tests {
                 "{text}"
             );
         }
+        // A per-connection pragma is sent to a pragma set alone: a
+        // no-transaction file would set it for the migrating connection.
+        let advice = |text: &str| match scan(text).unwrap_err().kind {
+            SqlErrorKind::NotInTransaction { advice, .. } => advice,
+            other => panic!("{other:?}"),
+        };
+        for connection_only in ["PRAGMA synchronous = NORMAL;", "PRAGMA main.synchronous=1;"] {
+            let advice = advice(connection_only);
+            assert!(
+                advice.contains("`.pragmas` set") && !advice.contains("no-transaction"),
+                "{advice}"
+            );
+        }
+        assert!(advice("PRAGMA journal_mode = WAL;").contains("no-transaction"));
         // Reading a pragma is fine; so is anything under no-transaction.
         assert!(scan("PRAGMA journal_mode;").is_ok());
         assert!(

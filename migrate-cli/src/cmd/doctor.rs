@@ -72,7 +72,7 @@ pub(crate) fn run(mut ctx: Context, args: &DoctorArgs) -> Result<u8, Failure> {
             writeln!(out, "{} no problems found", style::ok())?;
         } else {
             let n = c.problems.len();
-            writeln!(out, "{n} {}", if n == 1 { "problem" } else { "problems" })?;
+            writeln!(out, "{}", style::count(n, "problem"))?;
         }
     }
     Ok(if c.problems.is_empty() { 0 } else { 1 })

@@ -50,16 +50,16 @@ pub(crate) fn run(mut ctx: Context, args: &VerifyArgs) -> Result<u8, Failure> {
     if v.problems.is_empty() {
         writeln!(
             out,
-            "{} {} applied migrations verified{pending}",
+            "{} {} verified{pending}",
             style::ok(),
-            v.applied
+            style::count(v.applied, "applied migration")
         )?;
     } else {
-        let n = v.problems.len();
         writeln!(
             out,
-            "{n} problems in {} applied migrations{pending}",
-            v.applied
+            "{} in {}{pending}",
+            style::count(v.problems.len(), "problem"),
+            style::count(v.applied, "applied migration")
         )?;
     }
     Ok(code)
