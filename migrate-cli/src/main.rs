@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod cmd;
 mod context;
+mod dotenv;
 mod report;
 mod style;
 use cmd::*;
@@ -31,7 +32,9 @@ struct Cli {
 #[derive(Debug, Args)]
 pub(crate) struct Global {
     /// The SQLite database file: a path, or `sqlite:PATH`, `sqlite://PATH`
-    /// or `file:PATH` (with `?mode=rwc` or `?mode=rw` at most).
+    /// or `file:PATH` (with `?mode=rwc` or `?mode=rw` at most). Else
+    /// DATABASE_URL; both are also read from a .env file (this folder's or
+    /// the nearest parent's).
     #[arg(long, short = 'd', env = "MIGRATE_DATABASE", global = true)]
     pub(crate) database: Option<String>,
     /// The migrations folder [default for up, down, redo, adopt, baseline, repair, status, verify and new:
@@ -123,7 +126,11 @@ pub(crate) fn usage(message: String) -> Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Err(e) = cli.global.fill_from_env() {
+        eprintln!("{} {e}", style::error());
+        return ExitCode::from(2);
+    }
     style::init(match cli.global.color {
         ColorChoice::Auto => None,
         ColorChoice::Always => Some(true),
@@ -203,6 +210,41 @@ fn run(cli: Cli) -> Result<u8, Failure> {
 }
 
 impl Global {
+    /// What the flags leave open, from the environment and `.env`, in the
+    /// order a `.env` loaded into the environment would give:
+    /// MIGRATE_DATABASE, then DATABASE_URL (sqlx's and dbmate's); the
+    /// environment's value before the file's.
+    fn fill_from_env(&mut self) -> Result<(), String> {
+        if self.database.is_some() && self.dir.is_some() {
+            return Ok(());
+        }
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let file = dotenv::load(&cwd)?;
+        // A line of the file that cannot be read matters only if its value
+        // is needed.
+        let from_file = |key: &str| -> Result<Option<String>, String> {
+            file.iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.clone())
+                .transpose()
+        };
+        // An empty value given is refused as such later, not replaced.
+        let unset = |v: &Option<String>| v.is_none();
+        if unset(&self.database) {
+            self.database = from_file("MIGRATE_DATABASE")?;
+        }
+        if unset(&self.database) {
+            self.database = std::env::var("DATABASE_URL").ok();
+        }
+        if unset(&self.database) {
+            self.database = from_file("DATABASE_URL")?;
+        }
+        if self.dir.is_none() {
+            self.dir = from_file("MIGRATE_DIR")?.map(PathBuf::from);
+        }
+        Ok(())
+    }
+
     /// The migrations folder of the commands that need one.
     fn dir(&self) -> &Path {
         self.dir.as_deref().unwrap_or(Path::new("./migrations"))

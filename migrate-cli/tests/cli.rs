@@ -111,6 +111,9 @@ fn sql_error_exits_1_naming_version_file_and_line() {
     let out = p.cli(&["up"]);
     assert_eq!(code(&out), 1);
     let err = stderr(&out);
+    let err = err
+        .strip_prefix("note: created the database app.db\n")
+        .expect("up says it created the file");
     assert!(
         err.starts_with(
             "error: app.db: migration 2 (0002_bad.sql:3) failed: no such column: nope\n"
@@ -152,7 +155,9 @@ fn usage_errors_exit_2() {
         .output()
         .unwrap();
     assert_eq!(code(&no_db), 2);
-    assert!(stderr(&no_db).contains("pass --database PATH or set MIGRATE_DATABASE"));
+    assert!(
+        stderr(&no_db).contains("pass --database PATH, or set MIGRATE_DATABASE or DATABASE_URL")
+    );
     assert_eq!(code(&p.cli(&["up", "--to", "abc"])), 2);
     assert_eq!(code(&p.cli(&["frobnicate"])), 2);
     assert_eq!(code(&p.cli(&["--table", "a;b", "status"])), 2);
@@ -259,7 +264,9 @@ fn up_warns_about_plan_assertions_that_do_not_hold() {
     let out = p.cli(&["up"]);
     assert_eq!(code(&out), 0);
     assert!(
-        stderr(&out).starts_with("warning: 0002_hot.indexes:2: the plan of"),
+        stderr(&out).starts_with(
+            "note: created the database app.db\nwarning: 0002_hot.indexes:2: the plan of"
+        ),
         "{}",
         stderr(&out)
     );

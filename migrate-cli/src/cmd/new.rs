@@ -37,7 +37,10 @@ pub(crate) fn run(g: &Global, args: &NewArgs) -> Result<u8, Failure> {
     } else {
         ("sql", SQL_TEMPLATE)
     };
-    std::fs::create_dir_all(g.dir())?;
+    if !g.dir().is_dir() {
+        std::fs::create_dir_all(g.dir())?;
+        eprintln!("note: created the folder {}", g.dir().display());
+    }
     let (existing, flyway) = migrate_core::source::written_versions(g.dir())?;
     let existing: Vec<&str> = existing.iter().map(String::as_str).collect();
     let now = std::time::SystemTime::now()

@@ -33,11 +33,15 @@ pub(crate) struct UpArgs {
 
 pub(crate) fn run(mut ctx: Context, args: UpArgs) -> Result<u8, Failure> {
     // A dry run never creates the database.
-    let mut conn = if args.dry_run && !ctx.database.exists() {
+    let new = !ctx.database.exists();
+    let mut conn = if args.dry_run && new {
         Connection::open_in_memory()?
     } else {
         ctx.open(true)?
     };
+    if new && !args.dry_run {
+        eprintln!("note: created the database {}", ctx.database.display());
+    }
     let report = ctx
         .runner()
         .target(args.to)

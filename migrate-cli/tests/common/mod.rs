@@ -44,6 +44,7 @@ impl Project {
         c.current_dir(self.dir.path())
             .env_remove("MIGRATE_DATABASE")
             .env_remove("MIGRATE_DIR")
+            .env_remove("DATABASE_URL")
             .args(args);
         c
     }
@@ -53,6 +54,7 @@ impl Project {
         c.current_dir(self.dir.path())
             .env_remove("MIGRATE_DATABASE")
             .env_remove("MIGRATE_DIR")
+            .env_remove("DATABASE_URL")
             .args(["--database", "app.db"])
             .args(args);
         c

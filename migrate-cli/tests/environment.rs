@@ -1,0 +1,141 @@
+//! Where the CLI finds its database when no flag says: MIGRATE_DATABASE,
+//! DATABASE_URL (sqlx's and dbmate's, in their `sqlite:` forms), and a
+//! `.env` file, through the real binary.
+
+mod common;
+
+use common::*;
+
+const USERS: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY);\n";
+
+fn run(
+    p: &Project,
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> std::process::Output {
+    let mut c = p.bare(args);
+    c.current_dir(dir);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn database_url_and_dotenv_name_the_database_as_sqlx_and_dbmate_do() {
+    let p = Project::new(&[("0001_users.sql", USERS)]);
+    let root = p.dir.path();
+    std::fs::write(
+        root.join(".env"),
+        "# the app's settings\nexport DATABASE_URL=\"sqlite:from_file.db\" # local\nSECRET=x\n",
+    )
+    .unwrap();
+
+    // From .env: created, and said so.
+    let out = run(&p, root, &[], &["up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("note: created the database from_file.db"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(root.join("from_file.db").is_file());
+    // A second run creates nothing and says nothing of it.
+    let out = run(&p, root, &[], &["up"]);
+    assert!(!stderr(&out).contains("created"), "{}", stderr(&out));
+
+    // The environment wins over the file, and MIGRATE_DATABASE over
+    // DATABASE_URL; a flag over everything.
+    let out = run(
+        &p,
+        root,
+        &[("DATABASE_URL", "sqlite://from_env.db")],
+        &["up"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(root.join("from_env.db").is_file());
+    let out = run(
+        &p,
+        root,
+        &[
+            ("DATABASE_URL", "sqlite:no.db"),
+            ("MIGRATE_DATABASE", "ours.db"),
+        ],
+        &["up"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(root.join("ours.db").is_file() && !root.join("no.db").exists());
+    let out = run(
+        &p,
+        root,
+        &[("MIGRATE_DATABASE", "no.db")],
+        &["-d", "flag.db", "up"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(root.join("flag.db").is_file() && !root.join("no.db").exists());
+
+    // MIGRATE_DATABASE in the file comes before DATABASE_URL anywhere.
+    std::fs::write(root.join(".env"), "MIGRATE_DATABASE=file_ours.db\n").unwrap();
+    let out = run(&p, root, &[("DATABASE_URL", "sqlite:no.db")], &["up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(root.join("file_ours.db").is_file() && !root.join("no.db").exists());
+
+    // The nearest parent's .env, as sqlx-cli finds it.
+    let sub = root.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(
+        root.join(".env"),
+        "DATABASE_URL=sqlite:up_here.db\nMIGRATE_DIR=../migrations\n",
+    )
+    .unwrap();
+    let out = run(&p, &sub, &[], &["up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(sub.join("up_here.db").is_file());
+}
+
+#[test]
+fn a_dotenv_line_that_cannot_be_read_is_named_when_it_is_needed() {
+    let p = Project::new(&[("0001_users.sql", USERS)]);
+    let root = p.dir.path();
+    std::fs::write(
+        root.join(".env"),
+        "NAME=app\nDATABASE_URL=\"sqlite:open.db\n",
+    )
+    .unwrap();
+    let out = run(&p, root, &[], &["up"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains(".env:2: DATABASE_URL: the value's closing `\"` is missing"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!root.join("open.db").exists() && !root.join("\"sqlite:open.db").exists());
+    // With the database given, that line is not needed.
+    let out = run(&p, root, &[], &["-d", "app.db", "up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // No database anywhere: the error says every way to give one.
+    std::fs::remove_file(root.join(".env")).unwrap();
+    let out = run(&p, root, &[], &["status"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("pass --database PATH, or set MIGRATE_DATABASE or DATABASE_URL"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn new_says_when_it_creates_the_folder() {
+    let p = Project::new(&[]);
+    let root = p.dir.path();
+    let out = run(&p, root, &[], &["--dir", "db/migrations", "new", "init"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("note: created the folder db/migrations"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&p, root, &[], &["--dir", "db/migrations", "new", "second"]);
+    assert!(!stderr(&out).contains("created"), "{}", stderr(&out));
+}
