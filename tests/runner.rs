@@ -100,6 +100,17 @@ fn edited_applied_file_stops_everything() {
         !tables(&f.conn()).contains(&"tags".to_string()),
         "2 must not run"
     );
+    // What `fn main() -> Result<(), Error>` prints: the sentence, not
+    // `Plan(Modified([Modified { version: 1, … }]))`.
+    assert_eq!(format!("{e:?}"), msg);
+    // So does a folder with problems: its lines, not `LoadError { … }`.
+    f.write("3_vacuum.sql", "VACUUM;\n");
+    let e = Migrations::from_dir(f.migrations())
+        .map(|_| ())
+        .unwrap_err();
+    let debug = format!("{e:?}");
+    assert_eq!(debug, e.to_string());
+    assert!(!debug.contains("LoadError {"), "{debug}");
 }
 
 #[test]

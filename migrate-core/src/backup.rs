@@ -64,7 +64,7 @@ pub struct BackupReport {
 
 /// Why a backup did not complete. In every case the destination is as it
 /// was, and the scratch file is removed.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum BackupError {
     /// The destination exists and overwriting was not asked for.
@@ -600,5 +600,12 @@ impl Drop for Scratch {
         // Removed while still locked: a waiting backup then opens a new file.
         let _ = std::fs::remove_file(&self.path);
         self.remove_companions();
+    }
+}
+
+/// The message and its causes (see [`crate::Error`]).
+impl std::fmt::Debug for BackupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::debug_as_message(self, f)
     }
 }

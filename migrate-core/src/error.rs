@@ -7,7 +7,19 @@ use crate::source::LoadErrors;
 
 /// Anything that stops a migration run. Every variant says what was at fault
 /// and that the database was left as it was before the failing step.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the message and its causes, so `fn main() -> Result<(),
+/// migrate_core::Error>` shows the sentence, not nested variants:
+///
+/// ```
+/// let set = migrate_core::Migrations::default();
+/// let mut conn = rusqlite::Connection::open_in_memory()?;
+/// conn.execute_batch("BEGIN")?;
+/// let e = set.runner().run(&mut conn).unwrap_err();
+/// assert_eq!(format!("{e:?}"), "the connection is inside a transaction; commit or roll it back before migrating");
+/// # Ok::<(), rusqlite::Error>(())
+/// ```
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The migrations folder is not a valid set.
@@ -170,6 +182,12 @@ pub enum Error {
     /// A database error outside any migration (opening, reading the history).
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::debug_as_message(self, f)
+    }
 }
 
 /// " of version 3", or nothing.

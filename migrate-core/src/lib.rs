@@ -19,6 +19,32 @@ pub mod plan;
 pub mod profile;
 #[doc(hidden)]
 pub mod source;
+
+/// `Debug` for the public errors, as anyhow prints one: the message, then
+/// each cause not already in it. `fn main() -> Result<(), Error>` prints
+/// `Debug`, and a derived one would show nested variants instead of the
+/// sentence that says what to do. The variants are there to match on.
+pub(crate) fn debug_as_message(
+    e: &(dyn std::error::Error + 'static),
+    f: &mut std::fmt::Formatter<'_>,
+) -> std::fmt::Result {
+    let message = e.to_string();
+    f.write_str(&message)?;
+    let mut heading = false;
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            if !heading {
+                f.write_str("\n\nCaused by:")?;
+                heading = true;
+            }
+            write!(f, "\n    {text}")?;
+        }
+        source = cause.source();
+    }
+    Ok(())
+}
 #[doc(hidden)]
 pub mod sql;
 

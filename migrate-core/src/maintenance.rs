@@ -131,7 +131,7 @@ pub struct VacuumReport {
 }
 
 /// Why a VACUUM was not run.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum VacuumError {
     /// Incremental vacuum on a database without `auto_vacuum = incremental`.
@@ -211,4 +211,11 @@ pub fn vacuum(conn: &Connection, how: &Vacuum<'_>) -> Result<VacuumReport, Vacuu
         free_after: int("PRAGMA freelist_count")?,
         page_size: int("PRAGMA page_size")?,
     })
+}
+
+/// The message and its causes (see [`crate::Error`]).
+impl std::fmt::Debug for VacuumError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::debug_as_message(self, f)
+    }
 }

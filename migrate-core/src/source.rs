@@ -377,9 +377,15 @@ pub enum LoadErrorKind {
     },
 }
 
-/// Every problem found in a migrations folder, in file order.
-#[derive(Debug)]
+/// Every problem found in a migrations folder, in file order. `Debug`
+/// prints the message, one problem per line (see [`crate::Error`]).
 pub struct LoadErrors(pub Vec<LoadError>);
+
+impl fmt::Debug for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::debug_as_message(self, f)
+    }
+}
 
 impl fmt::Display for LoadErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
