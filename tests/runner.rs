@@ -816,3 +816,40 @@ fn a_history_checksum_of_another_type_is_named_with_its_version() {
         assert!(e.contains(part), "{part:?} in {e}");
     }
 }
+
+#[test]
+fn in_memory_test_databases_run_a_set_made_for_files() {
+    // An app's production set: WAL and a memory map need a database file.
+    let f = Fixture::new(&[
+        (
+            "1_production.pragmas",
+            "journal_mode = wal\nmmap_size = 256MiB\nforeign_keys = on\n",
+        ),
+        ("2_users.sql", USERS),
+    ]);
+    let set = f.set();
+    for path in [":memory:", ""] {
+        let conn = set.open(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        assert_eq!(tables(&conn), ["schema_migrations", "users"], "{path:?}");
+        let verified = migrate_core::verify::verify(&set, &conn, &Table::default()).unwrap();
+        assert!(
+            verified.problems.is_empty(),
+            "{path:?}: {:?}",
+            verified.problems
+        );
+    }
+    let mut conn = migrate_core::rusqlite::Connection::open_in_memory().unwrap();
+    let report = set.runner().run(&mut conn).unwrap();
+    let notes: Vec<String> = report.notes.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        notes,
+        [
+            "1_production.pragmas: `PRAGMA journal_mode = wal` skipped: an in-memory or temporary database has no file to take it",
+            "1_production.pragmas: `PRAGMA mmap_size = 268435456` skipped: an in-memory or temporary database has no file to take it",
+        ]
+    );
+    // Its other settings still hold there, and on a file every one does.
+    assert_eq!(column(&conn, "PRAGMA foreign_keys"), ["1"]);
+    drop(set.open(f.db()).unwrap());
+    assert_eq!(column(&f.conn(), "PRAGMA journal_mode"), ["wal"]);
+}

@@ -38,6 +38,12 @@ pub enum NoteKind {
         /// `page_size`, `auto_vacuum`.
         pragmas: Vec<&'static str>,
     },
+    /// A setting that only a database file can take, on an in-memory or
+    /// temporary database: skipped (its test databases run the app's sets).
+    NotApplicable {
+        /// The statement, `PRAGMA journal_mode = wal`.
+        setting: String,
+    },
 }
 
 impl fmt::Display for Note {
@@ -48,6 +54,11 @@ impl fmt::Display for Note {
                 "{}: ran VACUUM so that {} took effect",
                 self.file,
                 pragmas.join(" and ")
+            ),
+            NoteKind::NotApplicable { setting } => write!(
+                f,
+                "{}: `{setting}` skipped: an in-memory or temporary database has no file to take it",
+                self.file
             ),
         }
     }

@@ -16,8 +16,25 @@ fn sql_error(line: Option<u32>, statement: &str) -> impl Fn(rusqlite::Error) -> 
     move |e| (line, Some(statement.to_owned()), Failure::Sql(e))
 }
 
-/// Whether SQLite reports `setting`'s value back.
+/// The pragmas that only a database file can take: an in-memory or
+/// temporary database keeps its journal in memory (`journal_mode` reads
+/// back `memory` or `delete` whatever is set) and has no file to map
+/// (`mmap_size` reads back nothing).
+const FILE_ONLY: [&str; 2] = ["journal_mode", "mmap_size"];
+
+/// Whether `setting` cannot apply to `conn`'s database because it has no
+/// file: the pragma sets of an app then still run on the in-memory
+/// databases of its tests, the setting noted as skipped.
+pub(crate) fn not_applicable(conn: &Connection, setting: &Setting) -> bool {
+    FILE_ONLY.contains(&setting.pragma.name) && conn.path().is_none_or(str::is_empty)
+}
+
+/// Whether SQLite reports `setting`'s value back (a setting that does not
+/// apply to a database without a file passes).
 pub(crate) fn check_setting(conn: &Connection, setting: &Setting) -> Result<(), Failure> {
+    if not_applicable(conn, setting) {
+        return Ok(());
+    }
     let found = read_pragma(conn, setting.pragma.name).map_err(Failure::Sql)?;
     let asked = setting.value.reported(setting.pragma);
     if found == asked {
@@ -92,6 +109,9 @@ pub(crate) fn apply_pragmas(
         execute_waiting(conn, &s.sql()).map_err(sql_error(Some(s.line), &s.sql()))?;
     }
     for s in &set.settings {
+        if not_applicable(conn, s) {
+            notes.push(NoteKind::NotApplicable { setting: s.sql() });
+        }
         check_setting(conn, s).map_err(|f| (Some(s.line), Some(s.sql()), f))?;
     }
     Ok(notes)
