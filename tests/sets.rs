@@ -330,3 +330,54 @@ fn verify_reports_drifted_pragmas_and_indexes() {
         "{text:?}"
     );
 }
+
+#[test]
+fn the_testing_snapshot_has_the_persistent_pragmas_and_no_shadow_tables() {
+    let f = Fixture::new(&[
+        ("1_items.sql", ITEMS),
+        ("2_wal.pragmas", "journal_mode = wal\nuser_version = 7\n"),
+        (
+            "3_search.sql",
+            "CREATE VIRTUAL TABLE docs USING fts5(body);\nCREATE VIRTUAL TABLE spots USING rtree(id, x0, x1);\n",
+        ),
+    ]);
+    let schema = migrate_core::testing::schema(&f.set()).unwrap();
+    assert!(
+        schema.starts_with(
+            "PRAGMA page_size = 4096;\nPRAGMA auto_vacuum = none;\nPRAGMA journal_mode = wal;\nPRAGMA user_version = 7;\nPRAGMA application_id = 0;\n\n"
+        ),
+        "{schema}"
+    );
+    assert!(
+        schema.contains("CREATE VIRTUAL TABLE docs USING fts5(body);"),
+        "{schema}"
+    );
+    assert!(
+        schema.contains("CREATE VIRTUAL TABLE spots USING rtree(id, x0, x1);"),
+        "{schema}"
+    );
+    for shadow in [
+        "docs_data",
+        "docs_idx",
+        "docs_content",
+        "docs_docsize",
+        "docs_config",
+        "spots_node",
+        "spots_parent",
+        "spots_rowid",
+    ] {
+        assert!(!schema.contains(shadow), "{shadow} in {schema}");
+    }
+    // The shadow tables are not drift either, and a table named like one,
+    // but the app's own, is kept.
+    f.run_with(|r| r).unwrap();
+    let conn = f.conn();
+    conn.execute_batch("CREATE TABLE notes_data (x)").unwrap();
+    let v = migrate_core::verify::verify(&f.set(), &conn, &Default::default()).unwrap();
+    assert_eq!(v.problems.len(), 1, "{:?}", v.problems);
+    assert!(
+        v.problems[0].to_string().contains("notes_data"),
+        "{}",
+        v.problems[0]
+    );
+}

@@ -170,6 +170,14 @@ impl Index {
     }
 }
 
+/// The shadow tables of the main database's virtual tables, by name, as
+/// SQLite marks them (`PRAGMA table_list`, SQLite 3.37 and later).
+fn shadow_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    conn.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'")?
+        .query_map([], |r| r.get(0))?
+        .collect()
+}
+
 impl Schema {
     /// Reads the main schema of `conn`. With `history`, the bookkeeping is
     /// left out: that history table, the fingerprint table of earlier
@@ -203,7 +211,14 @@ impl Schema {
             .collect::<rusqlite::Result<Vec<Object>>>()?;
         let mut schema = Schema::default();
         let bookkeeping = |table: &str| history.is_some() && history::is_other_tools(table);
-        for o in rows.into_iter().filter(|o| !bookkeeping(&o.table)) {
+        // The shadow tables of virtual tables (FTS5's `docs_data`, …) are
+        // the module's storage: its `CREATE VIRTUAL TABLE` says them all.
+        let shadow = shadow_tables(conn)?;
+        let is_shadow = |table: &str| shadow.iter().any(|s| s.eq_ignore_ascii_case(table));
+        for o in rows
+            .into_iter()
+            .filter(|o| !bookkeeping(&o.table) && !is_shadow(&o.table))
+        {
             match o.kind.as_str() {
                 "table" => schema.tables.push(read_table(conn, o.name, o.sql)?),
                 // An index whose table does not list it (a damaged schema)

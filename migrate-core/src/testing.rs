@@ -11,7 +11,9 @@ use crate::source::Migrations;
 /// Applies `set` to a fresh database file (through [`Migrations::open`], so
 /// the connection profile and every migration kind run as in production),
 /// checks every `expect` line of its index sets, and returns the normalised
-/// schema, ready for `insta::assert_snapshot!`.
+/// schema, ready for `insta::assert_snapshot!`: the persistent pragmas
+/// first, as `migrate-cli schema` prints them, then every object (the
+/// history table and the shadow tables of virtual tables left out).
 ///
 /// ```
 /// static MIGRATIONS: migrate_core::Migrations =
@@ -32,7 +34,11 @@ pub fn schema(set: &Migrations) -> Result<String, Error> {
                 .collect(),
         });
     }
-    Ok(crate::schema::dump(&conn, &Table::default())?)
+    Ok(crate::schema::dump_with_pragmas(
+        &conn,
+        &Table::default(),
+        false,
+    )?)
 }
 
 /// A database path in the temp dir, removed (with its -wal and -shm) on drop.
