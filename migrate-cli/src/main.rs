@@ -8,7 +8,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 mod cmd;
 mod context;
@@ -30,16 +30,23 @@ struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct Global {
     /// The SQLite database file: a path, or `sqlite:PATH`, `sqlite://PATH`
     /// or `file:PATH` (with `?mode=rwc` or `?mode=rw` at most). Else
     /// DATABASE_URL; both are also read from a .env file (this folder's or
     /// the nearest parent's).
-    #[arg(long, short = 'd', env = "MIGRATE_DATABASE", global = true)]
+    #[arg(
+        long,
+        short = 'd',
+        env = "MIGRATE_DATABASE",
+        hide_env_values = true,
+        global = true
+    )]
     pub(crate) database: Option<String>,
     /// The migrations folder [default for up, down, redo, adopt, baseline, repair, status, verify and new:
     /// ./migrations; other commands read one only when given].
-    #[arg(long, env = "MIGRATE_DIR", global = true)]
+    #[arg(long, env = "MIGRATE_DIR", hide_env_values = true, global = true)]
     pub(crate) dir: Option<PathBuf>,
     /// The history table.
     #[arg(long, default_value = DEFAULT_TABLE, global = true)]
@@ -101,6 +108,11 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Audit the database: integrity, foreign keys, pragmas, indexes, sizes, advice.
     Doctor(doctor::DoctorArgs),
+    /// Print a completion script for a shell (for example `migrate-cli completions bash > /etc/bash_completion.d/migrate-cli`).
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// A failure and the exit code it maps to.
@@ -206,6 +218,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Vacuum(args) => vacuum::run(Context::operating(g)?, &args),
         Command::Backup(args) => backup::run(Context::operating(g)?, &args),
         Command::Doctor(args) => doctor::run(Context::operating(g)?, &args),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "migrate-cli", &mut io::stdout());
+            Ok(0)
+        }
     }
 }
 

@@ -16,6 +16,24 @@ pub(crate) struct NewArgs {
     /// Create an index set (`.indexes`).
     #[arg(long)]
     pub(crate) indexes: bool,
+    /// The global options `new` has no use for, accepted and hidden from
+    /// its help: an option of the same id here stops clap from copying
+    /// the global one in.
+    #[command(flatten)]
+    pub(crate) unused: Unused,
+}
+
+/// See [`NewArgs::unused`].
+#[derive(Debug, Args)]
+pub(crate) struct Unused {
+    #[arg(long, short = 'd', hide = true)]
+    database: Option<String>,
+    #[arg(long, hide = true)]
+    table: Option<String>,
+    #[arg(long, hide = true)]
+    busy_timeout: Option<u64>,
+    #[arg(long, short = 'v', hide = true)]
+    verbose: bool,
 }
 
 const SQL_TEMPLATE: &str = "-- {name}\n-- Runs in one transaction; put `-- migrate:no-transaction` first for VACUUM and the like.\n\n";
