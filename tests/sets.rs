@@ -381,3 +381,36 @@ fn the_testing_snapshot_has_the_persistent_pragmas_and_no_shadow_tables() {
         v.problems[0]
     );
 }
+
+#[test]
+fn every_unknown_table_and_column_of_an_index_set_is_named_at_once() {
+    let f = Fixture::new(&[
+        ("1_items.sql", ITEMS),
+        (
+            "2_hot.indexes",
+            "index on items (nope, nah)\nindex on itemz (id)\n",
+        ),
+    ]);
+    let e = f.run_with(|r| r).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("3 names the index set gives are not in the database"),
+        "{text}"
+    );
+    assert!(
+        text.contains("line 1: table `items` has no column `nope`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("line 1: table `items` has no column `nah`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("line 2: table `itemz` does not exist; did you mean `items`?"),
+        "{text}"
+    );
+    assert_eq!(
+        migrate_tests::tables(&f.conn()),
+        ["items", "schema_migrations"]
+    );
+}

@@ -617,3 +617,23 @@ fn read_only_database_file_and_folder() {
     );
     assert!(bytes(&p.db()) == before);
 }
+
+#[test]
+fn every_statement_a_file_cannot_run_is_reported_in_one_go() {
+    let p = Project::new(&[(
+        "0001_t.sql",
+        "CREATE TABLE t (a);\nVACUUM;\nPRAGMA synchronous = NORMAL;\nBEGIN;\n",
+    )]);
+    let out = refuses(
+        &p,
+        &["up"],
+        1,
+        &[
+            "0001_t.sql:2: `VACUUM;`",
+            "0001_t.sql:3: `PRAGMA synchronous",
+            "0001_t.sql:4: `BEGIN;`",
+        ],
+    );
+    assert!(!stderr(&out).contains("more problems"), "{}", stderr(&out));
+    assert!(!p.db().exists());
+}

@@ -325,6 +325,14 @@ pub enum Failure {
         /// The table's columns.
         columns: Vec<String>,
     },
+    /// Several tables or columns an index set names that the database does
+    /// not have, each with the line that names it.
+    #[error(
+        "{} names the index set gives are not in the database:{}",
+        .0.len(),
+        .0.iter().map(|(line, f)| format!("\n  line {line}: {f}")).collect::<String>()
+    )]
+    IndexSetNames(Vec<(u32, Failure)>),
     /// An index of the same name exists with another definition.
     #[error(
         "index `{index}` already exists with another definition\n  existing: {existing}\n  wanted:   {wanted}\n  drop it in a SQL migration first, or give this one another name"

@@ -121,8 +121,19 @@ pub(crate) fn apply_pragmas(
 /// creates its indexes (an existing one must have the same definition) and
 /// analyses the tables. Call inside the migration's transaction.
 pub(crate) fn create_indexes(conn: &Connection, set: &IndexSet) -> Result<(), StepError> {
+    // Every unknown table and column of the set at once, not the first.
+    let mut unknown: Vec<(u32, Failure)> = Vec::new();
     for index in &set.indexes {
-        check_columns(conn, index).map_err(|f| (Some(index.line), None, f))?;
+        let found =
+            check_columns(conn, index).map_err(|e| (Some(index.line), None, Failure::Sql(e)))?;
+        unknown.extend(found.into_iter().map(|f| (index.line, f)));
+    }
+    if unknown.len() == 1 {
+        let (line, f) = unknown.remove(0);
+        return Err((Some(line), None, f));
+    }
+    if let Some(&(line, _)) = unknown.first() {
+        return Err((Some(line), None, Failure::IndexSetNames(unknown)));
     }
     let mut tables: Vec<&str> = Vec::new();
     for index in &set.indexes {
@@ -163,28 +174,30 @@ pub(crate) fn drop_indexes(conn: &Connection, set: &IndexSet) -> Result<(), Step
     Ok(())
 }
 
-fn check_columns(conn: &Connection, index: &Index) -> Result<(), Failure> {
-    let columns = table_columns(conn, &index.table).map_err(Failure::Sql)?;
+/// The tables and columns of `index` the live schema does not have.
+fn check_columns(conn: &Connection, index: &Index) -> rusqlite::Result<Vec<Failure>> {
+    let columns = table_columns(conn, &index.table)?;
     if columns.is_empty() {
-        let tables = tables(conn).map_err(Failure::Sql)?;
+        let tables = tables(conn)?;
         let suggestion =
             crate::dsl::suggest(&index.table, tables.iter().map(String::as_str)).map(str::to_owned);
-        return Err(Failure::NoSuchTable {
+        return Ok(vec![Failure::NoSuchTable {
             table: index.table.clone(),
             suggestion,
-        });
+        }]);
     }
-    for c in &index.columns {
-        if !columns
-            .iter()
-            .any(|have| have.eq_ignore_ascii_case(&c.name))
-        {
-            return Err(Failure::NoSuchColumn {
-                table: index.table.clone(),
-                column: c.name.clone(),
-                columns,
-            });
-        }
-    }
-    Ok(())
+    Ok(index
+        .columns
+        .iter()
+        .filter(|c| {
+            !columns
+                .iter()
+                .any(|have| have.eq_ignore_ascii_case(&c.name))
+        })
+        .map(|c| Failure::NoSuchColumn {
+            table: index.table.clone(),
+            column: c.name.clone(),
+            columns: columns.clone(),
+        })
+        .collect())
 }

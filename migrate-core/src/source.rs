@@ -828,15 +828,10 @@ fn validate(kind: Kind, text: &str, outside: bool) -> Vec<(u32, LoadErrorKind)> 
     match kind {
         // A down section (dbmate, goose) is checked like the up part; the
         // markers are looked for first, so a plain file is scanned once.
-        Kind::Sql => match sql::scan_as(text, outside).and_then(|_| {
-            if text.contains("migrate:down") || text.contains("+goose") {
-                sql::scan_down_as(text, outside)?;
-            }
-            Ok(())
-        }) {
-            Ok(()) => Vec::new(),
-            Err(e) => vec![(e.line, LoadErrorKind::Sql(e))],
-        },
+        Kind::Sql => sql::problems_as(text, outside)
+            .into_iter()
+            .map(|e| (e.line, LoadErrorKind::Sql(e)))
+            .collect(),
         Kind::Pragmas => pragmas::parse(text).err().map_or_else(Vec::new, dsl),
         Kind::Indexes => indexes::parse(text).err().map_or_else(Vec::new, dsl),
     }

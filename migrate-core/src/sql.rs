@@ -183,15 +183,50 @@ pub fn scan_down_as(text: &str, outside_transaction: bool) -> Result<Option<Scri
     scan_part(text, Section::Down, outside_transaction)
 }
 
+/// Every problem of a SQL migration file, in line order: its up part and
+/// its down section (dbmate, goose), each statement that cannot run where
+/// it is, not only the first (a build reports them all at once).
+pub fn problems_as(text: &str, outside_transaction: bool) -> Vec<SqlError> {
+    let mut found = match scan_part_all(text, Section::Up, outside_transaction) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors,
+    };
+    if (text.contains("migrate:down") || text.contains("+goose"))
+        && let Err(errors) = scan_part_all(text, Section::Down, outside_transaction)
+    {
+        // Problems of the whole file (an empty one, a bad directive) are
+        // found by both parts: said once.
+        for e in errors {
+            if !found.contains(&e) {
+                found.push(e);
+            }
+        }
+    }
+    found.sort_by_key(|e| e.line);
+    found
+}
+
 /// Scans the `part` of a file: `Section::Up` is the migration (the whole
-/// file when it has no sections), `Section::Down` its down section.
+/// file when it has no sections), `Section::Down` its down section. The
+/// first problem (see [`scan_part_all`]).
 fn scan_part(text: &str, part: Section, outside: bool) -> Result<Option<Script>, SqlError> {
-    let items = split(text)?;
+    scan_part_all(text, part, outside).map_err(|mut errors| errors.swap_remove(0))
+}
+
+/// [`scan_part`], with every problem of the statements that cannot run
+/// where they are, in line order (never an empty list).
+fn scan_part_all(
+    text: &str,
+    part: Section,
+    outside: bool,
+) -> Result<Option<Script>, Vec<SqlError>> {
+    let one = |e: SqlError| vec![e];
+    let items = split(text).map_err(one)?;
     if items.is_empty() && !has_comment(text) {
-        return Err(SqlError {
+        return Err(one(SqlError {
             line: 1,
             kind: SqlErrorKind::Empty,
-        });
+        }));
     }
 
     // Directives before the first statement apply to both parts; a
@@ -217,10 +252,10 @@ fn scan_part(text: &str, part: Section, outside: bool) -> Result<Option<Script>,
                 };
                 match directive {
                     Directive::NoTransaction(_) if seen_statement => {
-                        return Err(late(text_line(text, line)));
+                        return Err(one(late(text_line(text, line))));
                     }
                     Directive::ForeignKeysOff if seen_statement => {
-                        return Err(late(text_line(text, line)));
+                        return Err(one(late(text_line(text, line))));
                     }
                     Directive::NoTransaction(_) => no_transaction = true,
                     Directive::ForeignKeysOff => foreign_keys_off = true,
@@ -234,20 +269,20 @@ fn scan_part(text: &str, part: Section, outside: bool) -> Result<Option<Script>,
                     }
                     Directive::Down { transaction } => {
                         if marker.is_none() {
-                            return Err(SqlError {
+                            return Err(one(SqlError {
                                 line,
                                 kind: SqlErrorKind::DownWithoutUp,
-                            });
+                            }));
                         }
                         section = Section::Down;
                         has_down = true;
                         down_no_transaction |= !transaction;
                     }
                     Directive::Unknown(d) => {
-                        return Err(SqlError {
+                        return Err(one(SqlError {
                             line,
                             kind: SqlErrorKind::UnknownDirective { directive: d },
-                        });
+                        }));
                     }
                     Directive::Ignored => {}
                 }
@@ -265,10 +300,10 @@ fn scan_part(text: &str, part: Section, outside: bool) -> Result<Option<Script>,
     match marker {
         Some(marker) => {
             if let Some(s) = unsectioned.first() {
-                return Err(SqlError {
+                return Err(one(SqlError {
                     line: s.line,
                     kind: SqlErrorKind::OutsideSection { marker },
-                });
+                }));
             }
         }
         None => statements = unsectioned,
@@ -288,21 +323,27 @@ fn scan_part(text: &str, part: Section, outside: bool) -> Result<Option<Script>,
         wrapped: false,
     };
     if script.no_transaction && script.foreign_keys_off {
-        return Err(SqlError {
+        return Err(one(SqlError {
             line: 1,
             kind: SqlErrorKind::ForeignKeysOffWithoutTransaction,
-        });
+        }));
     }
+    let mut errors = Vec::new();
     if !script.no_transaction {
-        fit_to_transaction(text, &mut script)?;
+        errors = fit_to_transaction(text, &mut script);
     }
-    refuse_rollback_loss(text, &script)?;
+    errors.extend(refuse_rollback_loss(text, &script));
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
+        return Err(errors);
+    }
     Ok(Some(script))
 }
 
 /// Leaves out what the runner does itself (foreign-key switching, the
-/// transaction) and refuses what cannot run inside a transaction.
-fn fit_to_transaction(text: &str, script: &mut Script) -> Result<(), SqlError> {
+/// transaction); returns a problem for each statement that cannot run
+/// inside a transaction.
+fn fit_to_transaction(text: &str, script: &mut Script) -> Vec<SqlError> {
     let mut classified: Vec<(Statement, Class)> = script
         .statements
         .drain(..)
@@ -355,16 +396,19 @@ fn fit_to_transaction(text: &str, script: &mut Script) -> Result<(), SqlError> {
     if dropped.iter().any(|d| renamed_to.contains(d)) {
         script.foreign_keys_off = true;
     }
+    let mut errors = Vec::new();
     if matches!(kept.first(), Some((_, Class::Begin))) {
-        if !matches!(kept.last(), Some((_, Class::Commit)) if kept.len() > 1) {
-            return Err(SqlError {
+        if matches!(kept.last(), Some((_, Class::Commit)) if kept.len() > 1) {
+            kept.pop();
+            kept.remove(0);
+            script.wrapped = true;
+        } else {
+            errors.push(SqlError {
                 line: kept[0].0.line,
                 kind: SqlErrorKind::UnmatchedBegin,
             });
+            kept.remove(0);
         }
-        kept.pop();
-        kept.remove(0);
-        script.wrapped = true;
     }
     for (s, class) in &kept {
         let statement = || shorten(s.text(text));
@@ -378,19 +422,20 @@ fn fit_to_transaction(text: &str, script: &mut Script) -> Result<(), SqlError> {
             },
             _ => continue,
         };
-        return Err(SqlError { line: s.line, kind });
+        errors.push(SqlError { line: s.line, kind });
     }
     script.statements = kept.into_iter().map(|(s, _)| s).collect();
-    Ok(())
+    errors
 }
 
 /// Refuses, in a file of any kind, what would take rollback away from
 /// every migration after it: a journal mode that keeps no rollback journal
 /// on disk (`off`, or `memory`, which a crash cannot roll back).
-fn refuse_rollback_loss(text: &str, script: &Script) -> Result<(), SqlError> {
+fn refuse_rollback_loss(text: &str, script: &Script) -> Vec<SqlError> {
+    let mut errors = Vec::new();
     for s in &script.statements {
         if let Class::JournalModeWithoutRollback(mode) = classify(s.text(text)) {
-            return Err(SqlError {
+            errors.push(SqlError {
                 line: s.line,
                 kind: SqlErrorKind::NoRollback {
                     statement: shorten(s.text(text)),
@@ -399,7 +444,7 @@ fn refuse_rollback_loss(text: &str, script: &Script) -> Result<(), SqlError> {
             });
         }
     }
-    Ok(())
+    errors
 }
 
 /// A statement's first words, as far as the runner cares.
@@ -1105,6 +1150,18 @@ pub fn statements(text: &str) -> Result<Vec<(u32, &str)>, SqlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_statement_that_cannot_run_is_a_problem_of_its_own() {
+        let text = "CREATE TABLE t (a);\nVACUUM;\nPRAGMA journal_mode = WAL;\nBEGIN;\nPRAGMA journal_mode = off;\n\
+                    -- migrate:down\nVACUUM;\n";
+        let text = format!("-- migrate:up\n{text}");
+        let lines: Vec<u32> = problems_as(&text, false).iter().map(|e| e.line).collect();
+        assert_eq!(lines, [3, 4, 5, 6, 8]);
+        // `scan` still gives the first.
+        assert_eq!(scan(&text).unwrap_err().line, 3);
+        assert!(problems_as("CREATE TABLE t (a);", false).is_empty());
+    }
 
     #[test]
     fn skipping_plain_tokens_changes_nothing() {

@@ -240,8 +240,21 @@ fn parse_shape(body: &str, line: u32) -> Result<Line, Bad> {
             if p.peek(',') || p.peek(')') {
                 break;
             }
-            let word = p.word().ok_or("expected `,` or `)` after a column")?;
+            let word = p.word().ok_or_else(|| {
+                if p.rest.trim().is_empty() {
+                    format!("missing `)` at the end of the column list of `{table}`")
+                } else {
+                    "expected `,` or `)` after a column".to_string()
+                }
+            })?;
             match word.to_ascii_lowercase().as_str() {
+                // What follows the list: its `)` is missing.
+                "where" => {
+                    return Err(format!(
+                        "missing `)` after the column list of `{table}`, before `{word}`"
+                    )
+                    .into());
+                }
                 "asc" => {}
                 "desc" => column.descending = true,
                 "collate" => {
@@ -434,6 +447,19 @@ impl fmt::Display for IndexSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_parenthesis_is_called_that() {
+        let errors = parse("index on t (a, b where a > 0\nindex on t (a, b\n").unwrap_err();
+        assert_eq!(
+            errors[0].message,
+            "missing `)` after the column list of `t`, before `where`"
+        );
+        assert_eq!(
+            errors[1].message,
+            "missing `)` at the end of the column list of `t`"
+        );
+    }
 
     #[test]
     fn parses_the_seed_set() {

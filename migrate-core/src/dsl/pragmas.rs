@@ -255,6 +255,19 @@ fn unquote(s: &str) -> &str {
     s
 }
 
+/// The binary unit meant by a size suffix written another way (`MB`, `m`,
+/// `mb`, `Mi`): this tool takes only `KiB`, `MiB`, `GiB`, which say that
+/// they count 1024s.
+fn size_unit(text: &str) -> Option<&'static str> {
+    let unit = text.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-' || c == ' ');
+    match unit.to_ascii_lowercase().as_str() {
+        "k" | "kb" | "ki" | "kib" => Some("KiB"),
+        "m" | "mb" | "mi" | "mib" => Some("MiB"),
+        "g" | "gb" | "gi" | "gib" => Some("GiB"),
+        _ => None,
+    }
+}
+
 /// The value, or a description of what was expected.
 fn parse_value(pragma: &Pragma, s: &str) -> Result<Value, String> {
     let lower = s.to_ascii_lowercase();
@@ -265,7 +278,16 @@ fn parse_value(pragma: &Pragma, s: &str) -> Result<Value, String> {
             _ => Err("`on` or `off`".into()),
         },
         ValueType::Int { min, max } => {
-            let range = || format!("a whole number from {min} to {max}");
+            let range = || {
+                let mut expected = format!("a whole number from {min} to {max}");
+                // `cache_size = 64MB`: a size where SQLite counts pages,
+                // or KiB when the number is negative.
+                if pragma.name == "cache_size" && size_unit(&lower).is_some() {
+                    expected
+                        .push_str(": pages, or KiB when negative (`-65536` is 64 MiB of cache)");
+                }
+                expected
+            };
             let v: i64 = lower.parse().map_err(|_| range())?;
             if (min..=max).contains(&v) {
                 Ok(Value::Int(v))
@@ -288,7 +310,13 @@ fn parse_value(pragma: &Pragma, s: &str) -> Result<Value, String> {
                 "kib" => 1 << 10,
                 "mib" => 1 << 20,
                 "gib" => 1 << 30,
-                _ => return Err(expected()),
+                _ => {
+                    let mut e = expected();
+                    if let Some(binary) = size_unit(unit) {
+                        e.push_str(&format!("; did you mean `{digits}{binary}`?"));
+                    }
+                    return Err(e);
+                }
             };
             let v = digits
                 .parse::<i64>()
@@ -342,6 +370,28 @@ impl fmt::Display for PragmaSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_size_written_another_way_gets_the_spelling_that_works() {
+        let errors = parse(
+            "mmap_size = 128MB\njournal_size_limit = 2 g\nmmap_size = 1TB\ncache_size = 64mb\n",
+        )
+        .unwrap_err();
+        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert!(
+            messages[0].ends_with("did you mean `128MiB`?"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1].ends_with("did you mean `2GiB`?"),
+            "{messages:?}"
+        );
+        assert!(!messages[2].contains("did you mean"), "{messages:?}");
+        assert!(
+            messages[3].contains("KiB when negative (`-65536` is 64 MiB of cache)"),
+            "{messages:?}"
+        );
+    }
 
     fn values(text: &str) -> Vec<(String, String)> {
         parse(text)
