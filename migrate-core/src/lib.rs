@@ -1,4 +1,4 @@
-#![doc = include_str!("../../README.md")]
+#![doc = include_str!("../README.md")]
 // The README shows a build script, whose `fn main` is the point.
 #![allow(clippy::needless_doctest_main)]
 
@@ -101,5 +101,9 @@ pub use error::{Cascade, Error, Failure, MigrationError, Undone, Violation};
 pub use history::{DEFAULT_TABLE, Table};
 #[cfg(feature = "sqlite")]
 pub use runner::{DEFAULT_BUSY_TIMEOUT, Note, NoteKind, PlanWarning, Report, Runner, Step};
+/// The rusqlite this crate was built with: any release from 0.38 to 0.43
+/// (the app's own `rusqlite` dependency picks it; cargo allows one SQLite
+/// per build). Use it as `migrate_core::rusqlite::Connection` to name the
+/// same types without a dependency of your own.
 #[cfg(feature = "sqlite")]
 pub use rusqlite;
