@@ -9,6 +9,21 @@
 
 use std::ops::Range;
 
+mod postgres;
+
+/// The SQL dialect a migrations folder is written in: where its statements
+/// end, and which of them cannot run inside the runner's transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// SQLite: boundaries as `sqlite3_complete()` finds them.
+    #[default]
+    Sqlite,
+    /// PostgreSQL: boundaries as psql finds them (dollar quoting, nested
+    /// comments, `E''` strings).
+    Postgres,
+}
+
 /// A scanned SQL migration: what the runner executes, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Script {
@@ -131,6 +146,24 @@ pub enum SqlErrorKind {
         /// The journal mode asked for.
         mode: &'static str,
     },
+    /// A dollar-quoted string (PostgreSQL) runs to the end of the file.
+    #[error("unterminated dollar-quoted string starting here: no closing `{tag}`")]
+    UnterminatedDollarQuote {
+        /// The opening tag, `$$` or `$name$`.
+        tag: String,
+    },
+    /// A block comment runs to the end of the file (PostgreSQL, whose
+    /// comments nest, refuses it).
+    #[error(
+        "unterminated /* comment starting here (comments nest in PostgreSQL: each /* needs its */)"
+    )]
+    UnterminatedComment,
+    /// `migrate:foreign-keys-off`, a SQLite directive, in a PostgreSQL set.
+    #[error(
+        "`migrate:foreign-keys-off` is for SQLite's table rebuilds; PostgreSQL alters tables in place, and checks \
+         constraints at commit when they are `DEFERRABLE` (`SET CONSTRAINTS ALL DEFERRED`)"
+    )]
+    ForeignKeysOffOnPostgres,
     /// A down marker with no up marker.
     #[error(
         "the file has a down section but no up section; add `-- migrate:up` above the migration"
@@ -187,12 +220,17 @@ pub fn scan_down_as(text: &str, outside_transaction: bool) -> Result<Option<Scri
 /// its down section (dbmate, goose), each statement that cannot run where
 /// it is, not only the first (a build reports them all at once).
 pub fn problems_as(text: &str, outside_transaction: bool) -> Vec<SqlError> {
-    let mut found = match scan_part_all(text, Section::Up, outside_transaction) {
+    problems_in(Dialect::Sqlite, text, outside_transaction)
+}
+
+/// [`problems_as`], in `dialect`.
+pub fn problems_in(dialect: Dialect, text: &str, outside_transaction: bool) -> Vec<SqlError> {
+    let mut found = match scan_part_all(text, Section::Up, outside_transaction, dialect) {
         Ok(_) => Vec::new(),
         Err(errors) => errors,
     };
     if (text.contains("migrate:down") || text.contains("+goose"))
-        && let Err(errors) = scan_part_all(text, Section::Down, outside_transaction)
+        && let Err(errors) = scan_part_all(text, Section::Down, outside_transaction, dialect)
     {
         // Problems of the whole file (an empty one, a bad directive) are
         // found by both parts: said once.
@@ -210,7 +248,28 @@ pub fn problems_as(text: &str, outside_transaction: bool) -> Vec<SqlError> {
 /// file when it has no sections), `Section::Down` its down section. The
 /// first problem (see [`scan_part_all`]).
 fn scan_part(text: &str, part: Section, outside: bool) -> Result<Option<Script>, SqlError> {
-    scan_part_all(text, part, outside).map_err(|mut errors| errors.swap_remove(0))
+    scan_part_all(text, part, outside, Dialect::Sqlite).map_err(|mut errors| errors.swap_remove(0))
+}
+
+/// [`scan_as`], in `dialect`.
+pub fn scan_in(
+    dialect: Dialect,
+    text: &str,
+    outside_transaction: bool,
+) -> Result<Script, SqlError> {
+    let script = scan_part_all(text, Section::Up, outside_transaction, dialect)
+        .map_err(|mut errors| errors.swap_remove(0))?;
+    Ok(script.expect("the up part of a file always scans to a script"))
+}
+
+/// [`scan_down_as`], in `dialect`.
+pub fn scan_down_in(
+    dialect: Dialect,
+    text: &str,
+    outside_transaction: bool,
+) -> Result<Option<Script>, SqlError> {
+    scan_part_all(text, Section::Down, outside_transaction, dialect)
+        .map_err(|mut errors| errors.swap_remove(0))
 }
 
 /// [`scan_part`], with every problem of the statements that cannot run
@@ -219,9 +278,10 @@ fn scan_part_all(
     text: &str,
     part: Section,
     outside: bool,
+    dialect: Dialect,
 ) -> Result<Option<Script>, Vec<SqlError>> {
     let one = |e: SqlError| vec![e];
-    let items = split(text).map_err(one)?;
+    let items = split_in(dialect, text).map_err(one)?;
     if items.is_empty() && !has_comment(text) {
         return Err(one(SqlError {
             line: 1,
@@ -329,10 +389,25 @@ fn scan_part_all(
         }));
     }
     let mut errors = Vec::new();
-    if !script.no_transaction {
-        errors = fit_to_transaction(text, &mut script);
+    match dialect {
+        Dialect::Sqlite => {
+            if !script.no_transaction {
+                errors = fit_to_transaction(text, &mut script);
+            }
+            errors.extend(refuse_rollback_loss(text, &script));
+        }
+        Dialect::Postgres => {
+            if script.foreign_keys_off {
+                return Err(one(SqlError {
+                    line: 1,
+                    kind: SqlErrorKind::ForeignKeysOffOnPostgres,
+                }));
+            }
+            if !script.no_transaction {
+                errors = fit_to_transaction_postgres(text, &mut script);
+            }
+        }
     }
-    errors.extend(refuse_rollback_loss(text, &script));
     if !errors.is_empty() {
         errors.sort_by_key(|e| e.line);
         return Err(errors);
@@ -421,6 +496,51 @@ fn fit_to_transaction(text: &str, script: &mut Script) -> Vec<SqlError> {
                 advice,
             },
             _ => continue,
+        };
+        errors.push(SqlError { line: s.line, kind });
+    }
+    script.statements = kept.into_iter().map(|(s, _)| s).collect();
+    errors
+}
+
+/// [`fit_to_transaction`] for PostgreSQL: leaves out a whole-file `BEGIN …
+/// COMMIT` wrapper; returns a problem for each statement PostgreSQL refuses
+/// inside a transaction block, and for other transaction control.
+fn fit_to_transaction_postgres(text: &str, script: &mut Script) -> Vec<SqlError> {
+    use postgres::Class;
+    let mut kept: Vec<(Statement, Class)> = script
+        .statements
+        .drain(..)
+        .map(|s| {
+            let class = postgres::classify(s.text(text));
+            (s, class)
+        })
+        .collect();
+    let mut errors = Vec::new();
+    if matches!(kept.first(), Some((_, Class::Begin))) {
+        if matches!(kept.last(), Some((_, Class::Commit)) if kept.len() > 1) {
+            kept.pop();
+            kept.remove(0);
+            script.wrapped = true;
+        } else {
+            errors.push(SqlError {
+                line: kept[0].0.line,
+                kind: SqlErrorKind::UnmatchedBegin,
+            });
+            kept.remove(0);
+        }
+    }
+    for (s, class) in &kept {
+        let statement = || shorten(s.text(text));
+        let kind = match class {
+            Class::Begin | Class::Commit | Class::Control => SqlErrorKind::TransactionControl {
+                statement: statement(),
+            },
+            Class::NoTransaction => SqlErrorKind::NotInTransaction {
+                statement: statement(),
+                advice: postgres::USE_NO_TRANSACTION,
+            },
+            Class::Other => continue,
         };
         errors.push(SqlError { line: s.line, kind });
     }
@@ -1000,6 +1120,14 @@ fn split(text: &str) -> Result<Vec<Item>, SqlError> {
     split_with(text, true)
 }
 
+/// [`split`], in `dialect`.
+fn split_in(dialect: Dialect, text: &str) -> Result<Vec<Item>, SqlError> {
+    match dialect {
+        Dialect::Sqlite => split(text),
+        Dialect::Postgres => postgres::split(text),
+    }
+}
+
 /// `split`, with the skip over plain tokens on or off (off: every token is
 /// lexed; the tests compare the two).
 fn split_with(text: &str, skip: bool) -> Result<Vec<Item>, SqlError> {
@@ -1138,7 +1266,19 @@ fn line_of(b: &[u8], at: usize, from: usize, line: u32) -> u32 {
 /// Splits `text` into statement texts exactly as the runner would see them,
 /// ignoring directives. For tests and tools that compare with SQLite.
 pub fn statements(text: &str) -> Result<Vec<(u32, &str)>, SqlError> {
-    Ok(split(text)?
+    statements_in(Dialect::Sqlite, text)
+}
+
+/// [`statements`], in `dialect`.
+///
+/// ```
+/// use migrate_core::sql::{Dialect, statements_in};
+/// let text = "CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END $$ LANGUAGE plpgsql;\nSELECT f();";
+/// let found: Vec<u32> = statements_in(Dialect::Postgres, text).unwrap().iter().map(|s| s.0).collect();
+/// assert_eq!(found, [1, 2]);
+/// ```
+pub fn statements_in(dialect: Dialect, text: &str) -> Result<Vec<(u32, &str)>, SqlError> {
+    Ok(split_in(dialect, text)?
         .into_iter()
         .filter_map(|item| match item {
             Item::Statement(s) => Some((s.line, s.text(text))),
