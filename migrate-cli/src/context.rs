@@ -139,7 +139,8 @@ fn database_and_table(g: &Global) -> Result<(PathBuf, Table), Failure> {
                 .into(),
         )
     })?;
-    Ok((database_path(given).map_err(usage)?, table))
+    let from = g.database_from.unwrap_or("--database");
+    Ok((database_path(given, from).map_err(usage)?, table))
 }
 
 /// What `--database` names, as a plain path. Accepted: a path; the URL
@@ -148,12 +149,31 @@ fn database_and_table(g: &Global) -> Result<(PathBuf, Table), Failure> {
 /// `mode=rwc` or `mode=rw` (what this tool does anyway). Refused, because
 /// nothing would persist or the tool could not do its job: `:memory:`,
 /// `mode=memory`, `mode=ro`, `immutable`, `vfs` and any other parameter.
-fn database_path(given: &str) -> Result<PathBuf, String> {
-    let refuse = |why: &str| Err(format!("--database {given:?}: {why}"));
+fn database_path(given: &str, from: &str) -> Result<PathBuf, String> {
+    let refuse = |why: &str| Err(format!("{from} {given:?}: {why}"));
     if given.is_empty() {
         return refuse("empty; pass the path of the database file");
     }
     let lower = given.to_ascii_lowercase();
+    // Another database's URL (a `.env` written for sqlx or dbmate often
+    // holds one): never a file name.
+    if let Some((scheme, _)) = lower.split_once("://")
+        && !matches!(scheme, "sqlite" | "sqlite3" | "file")
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+')
+    {
+        let why = if scheme.starts_with("postgres") {
+            "a PostgreSQL URL; this build migrates SQLite files only (PostgreSQL support is in progress), so pass \
+             the path of a SQLite database"
+                .to_owned()
+        } else {
+            format!(
+                "a `{scheme}://` URL; pass the path of a SQLite database file, or a `sqlite:` URL"
+            )
+        };
+        return refuse(&why);
+    }
     let url = [
         "sqlite3://",
         "sqlite://",

@@ -67,6 +67,10 @@ pub(crate) struct Global {
     /// Log every SQL statement run, with its duration, to stderr.
     #[arg(long, short = 'v', global = true)]
     pub(crate) verbose: bool,
+    /// Where `database` came from when no flag gave it (for messages):
+    /// `DATABASE_URL`, `MIGRATE_DATABASE in .env`, …
+    #[arg(skip)]
+    pub(crate) database_from: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -247,13 +251,16 @@ impl Global {
         // An empty value given is refused as such later, not replaced.
         let unset = |v: &Option<String>| v.is_none();
         if unset(&self.database) {
-            self.database = from_file("MIGRATE_DATABASE")?;
-        }
-        if unset(&self.database) {
-            self.database = std::env::var("DATABASE_URL").ok();
-        }
-        if unset(&self.database) {
-            self.database = from_file("DATABASE_URL")?;
+            // Each read only when the ones before it gave nothing.
+            let (value, from) = match from_file("MIGRATE_DATABASE")? {
+                Some(v) => (Some(v), "MIGRATE_DATABASE in .env"),
+                None => match std::env::var("DATABASE_URL").ok() {
+                    Some(v) => (Some(v), "DATABASE_URL"),
+                    None => (from_file("DATABASE_URL")?, "DATABASE_URL in .env"),
+                },
+            };
+            self.database = value;
+            self.database_from = Some(from);
         }
         if self.dir.is_none() {
             self.dir = from_file("MIGRATE_DIR")?.map(PathBuf::from);

@@ -139,3 +139,41 @@ fn new_says_when_it_creates_the_folder() {
     let out = run(&p, root, &[], &["--dir", "db/migrations", "new", "second"]);
     assert!(!stderr(&out).contains("created"), "{}", stderr(&out));
 }
+
+#[test]
+fn another_databases_url_is_refused_naming_where_it_came_from() {
+    let p = Project::new(&[("0001_users.sql", USERS)]);
+    let root = p.dir.path();
+    // A .env written for sqlx on PostgreSQL: never a file name here.
+    std::fs::write(root.join(".env"), "DATABASE_URL=postgres://app@db/app\n").unwrap();
+    let out = run(&p, root, &[], &["up"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("DATABASE_URL in .env \"postgres://app@db/app\": a PostgreSQL URL"),
+        "{}",
+        stderr(&out)
+    );
+    for (url, says) in [
+        ("postgresql://x/y", "a PostgreSQL URL"),
+        ("mysql://x/y", "a `mysql://` URL"),
+    ] {
+        let out = run(&p, root, &[("DATABASE_URL", url)], &["status"]);
+        assert_eq!(code(&out), 2, "{url}");
+        assert!(
+            stderr(&out).contains(&format!("DATABASE_URL {url:?}: {says}")),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = run(&p, root, &[], &["-d", "mysql://x/y", "status"]);
+    assert!(
+        stderr(&out).contains("--database \"mysql://x/y\""),
+        "{}",
+        stderr(&out)
+    );
+    let names: Vec<String> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains(':')), "{names:?}");
+}
