@@ -336,3 +336,62 @@ fn transaction_control_and_sqlite_directives_are_named() {
         assert!(e.to_string().contains(says), "{text}: {e}");
     }
 }
+
+/// A folder written for PostgreSQL, embedded as one.
+static PG: migrate_core::Migrations = migrate_macros::embed_migrations!("fixtures/pg", postgres);
+
+#[test]
+fn a_postgres_folder_loads_as_postgres_and_the_sqlite_runner_refuses_it() {
+    // Embedded and loaded at run time alike: the function body is one
+    // statement, and CONCURRENTLY is fine under no-transaction.
+    let loaded = migrate_core::Migrations::from_dir_in("fixtures/pg", Dialect::Postgres).unwrap();
+    for set in [&PG, &loaded] {
+        let scripts: Vec<usize> = set
+            .iter()
+            .map(|m| m.script().unwrap().statements.len())
+            .collect();
+        assert_eq!(scripts, [3, 1]);
+        assert!(set.iter().all(|m| m.dialect == Dialect::Postgres));
+    }
+    // As SQLite, the same folder is wrong in SQLite's terms: the function
+    // body's `END;` would end the transaction there.
+    let e = migrate_core::Migrations::from_dir("fixtures/pg")
+        .map(|_| ())
+        .unwrap_err();
+    assert!(e.to_string().contains("0001_notes.sql:7: `END;`"), "{e}");
+    // The SQLite runner does not take a PostgreSQL set.
+    let mut conn = migrate_core::rusqlite::Connection::open_in_memory().unwrap();
+    let e = PG.runner().run(&mut conn).unwrap_err();
+    assert!(matches!(e, migrate_core::Error::NotSqlite { .. }), "{e}");
+    assert!(e.to_string().contains("written for PostgreSQL"), "{e}");
+    assert!(PG.runner().status(&conn).is_err());
+
+    // A pragma set has no place in a PostgreSQL folder.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("0001_t.sql"), "CREATE TABLE t (x int);").unwrap();
+    std::fs::write(dir.path().join("0002_fast.pragmas"), "journal_mode = wal\n").unwrap();
+    let e = migrate_core::Migrations::from_dir_in(dir.path(), Dialect::Postgres)
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("0002_fast.pragmas:1: pragma sets are SQLite's"),
+        "{e}"
+    );
+    // And CONCURRENTLY in a transactional file is named at its line.
+    std::fs::remove_file(dir.path().join("0002_fast.pragmas")).unwrap();
+    std::fs::write(
+        dir.path().join("0002_idx.sql"),
+        "\nCREATE INDEX CONCURRENTLY t_x ON t (x);\n",
+    )
+    .unwrap();
+    let e = migrate_core::Migrations::from_dir_in(dir.path(), Dialect::Postgres)
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "0002_idx.sql:2: `CREATE INDEX CONCURRENTLY t_x ON t (x);` cannot run inside"
+        ),
+        "{e}"
+    );
+}

@@ -168,6 +168,16 @@ pub enum Error {
         /// The tool.
         tool: crate::adopt::Tool,
     },
+    /// A set written for PostgreSQL given to the SQLite runner.
+    #[error(
+        "the migrations ({file}, …) are written for PostgreSQL, and this is a SQLite database; run them on \
+         PostgreSQL, or load the folder as SQLite (`Migrations::from_dir`, `embed_migrations!(\"…\")`); nothing was \
+         changed"
+    )]
+    NotSqlite {
+        /// A file of the set.
+        file: String,
+    },
     /// `adopt` refused.
     #[error("adopt refused: {0}; nothing was changed")]
     Adopt(#[from] crate::adopt::AdoptError),

@@ -36,6 +36,9 @@ pub struct Migration {
     /// Runs outside a transaction whatever the file says: diesel's
     /// `run_in_transaction = false` in the folder's `metadata.toml`.
     pub outside_transaction: bool,
+    /// The SQL dialect of its set: where its statements end, and what
+    /// cannot run in its transaction.
+    pub dialect: sql::Dialect,
 }
 
 /// The reverse half of a reversible pair.
@@ -78,12 +81,21 @@ impl Migration {
                 None => None,
             },
             outside_transaction,
+            dialect: sql::Dialect::Sqlite,
         }
+    }
+
+    /// This migration, of a set written in `dialect` (the macro's
+    /// `embed_migrations!("migrations", postgres)`).
+    #[doc(hidden)]
+    pub const fn in_dialect(mut self, dialect: sql::Dialect) -> Migration {
+        self.dialect = dialect;
+        self
     }
 
     /// The SQL script of a `sql` migration, scanned into statements.
     pub fn script(&self) -> Result<sql::Script, SqlError> {
-        sql::scan_as(&self.text, self.outside_transaction)
+        sql::scan_in(self.dialect, &self.text, self.outside_transaction)
     }
 
     /// The SQL that reverts this migration, with the file it is in and
@@ -93,13 +105,13 @@ impl Migration {
     pub fn down_script(&self) -> Result<Option<(&str, &str, sql::Script)>, SqlError> {
         let outside = self.outside_transaction;
         if let Some(down) = &self.down {
-            let script = sql::scan_as(&down.text, outside)?;
+            let script = sql::scan_in(self.dialect, &down.text, outside)?;
             return Ok(Some((&down.file, &down.text, script)));
         }
         if self.kind != Kind::Sql {
             return Ok(None);
         }
-        let script = sql::scan_down_as(&self.text, outside)?;
+        let script = sql::scan_down_in(self.dialect, &self.text, outside)?;
         Ok(script.map(|s| (self.file.as_ref(), self.text.as_ref(), s)))
     }
 }
@@ -143,12 +155,43 @@ impl Migrations {
     /// assert_eq!(set.iter().next().unwrap().name, "users");
     /// ```
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Migrations, LoadErrors> {
+        Migrations::from_dir_in(dir, sql::Dialect::Sqlite)
+    }
+
+    /// [`Migrations::from_dir`], for a folder written in `dialect`: its
+    /// statements split and checked as that database runs them.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// std::fs::write(
+    ///     dir.path().join("0001_touch.sql"),
+    ///     "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;",
+    /// ).unwrap();
+    /// use migrate_core::sql::Dialect;
+    /// let set = migrate_core::Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
+    /// assert_eq!(set.iter().next().unwrap().script().unwrap().statements.len(), 1);
+    /// ```
+    pub fn from_dir_in(
+        dir: impl AsRef<Path>,
+        dialect: sql::Dialect,
+    ) -> Result<Migrations, LoadErrors> {
         let dir = dir.as_ref();
-        let list = load_dir(dir)?;
+        let list = load_dir_in(dir, dialect)?;
         Ok(Migrations::loaded(
             Cow::Owned(list),
             Some(Cow::Owned(dir.display().to_string())),
         ))
+    }
+
+    /// Refuses a set written for another database than SQLite.
+    #[cfg(feature = "sqlite")]
+    pub(crate) fn check_sqlite(&self) -> Result<(), crate::Error> {
+        match self.iter().find(|m| m.dialect != sql::Dialect::Sqlite) {
+            Some(m) => Err(crate::Error::NotSqlite {
+                file: m.file.to_string(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// A set built at run time: its profile computed on first use.
@@ -367,6 +410,12 @@ pub enum LoadErrorKind {
         /// The entry's tag.
         tag: String,
     },
+    /// A pragma set in a PostgreSQL folder.
+    #[error(
+        "pragma sets are SQLite's (PRAGMA exists only there); on PostgreSQL, set server and role settings with \
+         `ALTER DATABASE … SET` or `ALTER ROLE … SET` in a SQL migration, or in postgresql.conf"
+    )]
+    PragmasOnPostgres,
     /// A `.down.sql` file with no migration of its version.
     #[error(
         "a down migration with no up migration of version {version}; add `{version}_<name>.up.sql`"
@@ -536,6 +585,12 @@ fn list_migration_files(dir: &Path) -> std::io::Result<Vec<String>> {
 /// thread, on every core.
 #[doc(hidden)]
 pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, LoadErrors> {
+    load_dir_in(dir, sql::Dialect::Sqlite)
+}
+
+/// [`load_dir`], for a folder written in `dialect`.
+#[doc(hidden)]
+pub fn load_dir_in(dir: &Path, dialect: sql::Dialect) -> Result<Vec<Migration>, LoadErrors> {
     if !dir.is_dir() {
         return Err(error(dir, None, LoadErrorKind::NoFolder).into());
     }
@@ -588,7 +643,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, LoadErrors> {
         let folder = path.split_once('/').map(|(f, _)| f);
         let outside = folder.is_some_and(|f| outside.contains(&f));
         match read_regular(&dir.join(&path)) {
-            Ok(bytes) => check_file(path, bytes, outside),
+            Ok(bytes) => check_file(path, bytes, outside, dialect),
             Err(kind) => Err(vec![error(&path, None, kind)]),
         }
     });
@@ -818,7 +873,12 @@ fn run_in_transaction(text: &str) -> Result<bool, (u32, String)> {
     Ok(value)
 }
 
-fn validate(kind: Kind, text: &str, outside: bool) -> Vec<(u32, LoadErrorKind)> {
+fn validate(
+    kind: Kind,
+    text: &str,
+    outside: bool,
+    dialect: sql::Dialect,
+) -> Vec<(u32, LoadErrorKind)> {
     let dsl = |errors: Vec<DslError>| {
         errors
             .into_iter()
@@ -828,7 +888,10 @@ fn validate(kind: Kind, text: &str, outside: bool) -> Vec<(u32, LoadErrorKind)> 
     match kind {
         // A down section (dbmate, goose) is checked like the up part; the
         // markers are looked for first, so a plain file is scanned once.
-        Kind::Sql => sql::problems_as(text, outside)
+        Kind::Pragmas if dialect == sql::Dialect::Postgres => {
+            vec![(1, LoadErrorKind::PragmasOnPostgres)]
+        }
+        Kind::Sql => sql::problems_in(dialect, text, outside)
             .into_iter()
             .map(|e| (e.line, LoadErrorKind::Sql(e)))
             .collect(),
@@ -860,7 +923,12 @@ enum Checked {
 
 /// The checks that need only the file itself: its name, its encoding, its
 /// content, and its checksum.
-fn check_file(path: String, mut bytes: Vec<u8>, outside: bool) -> Result<Checked, Vec<LoadError>> {
+fn check_file(
+    path: String,
+    mut bytes: Vec<u8>,
+    outside: bool,
+    dialect: sql::Dialect,
+) -> Result<Checked, Vec<LoadError>> {
     let parsed = match parse_path(&path) {
         Ok(Some(p)) => p,
         Ok(None) => return Ok(Checked::NotAMigration),
@@ -888,7 +956,7 @@ fn check_file(path: String, mut bytes: Vec<u8>, outside: bool) -> Result<Checked
         }
     };
     // A down file is held to the rules of an up file: it runs the same way.
-    let mut problems = validate(parsed.kind, &text, outside);
+    let mut problems = validate(parsed.kind, &text, outside, dialect);
     if parsed.layout == naming::Layout::Folder {
         // In a diesel folder, the way out of the transaction is diesel's.
         for (_, kind) in &mut problems {
@@ -938,6 +1006,7 @@ fn check_file(path: String, mut bytes: Vec<u8>, outside: bool) -> Result<Checked
             text: Cow::Owned(text),
             down: None,
             outside_transaction: outside,
+            dialect,
         },
         parsed.layout,
     ))

@@ -17,6 +17,7 @@
 use std::path::PathBuf;
 
 use migrate_core::source::{self, LoadErrors, Migration};
+use migrate_core::sql::Dialect;
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 use quote::quote;
@@ -29,10 +30,15 @@ use syn::{LitStr, parse_macro_input};
 /// static MIGRATIONS: migrate_core::Migrations =
 ///     migrate_macros::embed_migrations!("migrations");
 /// ```
+///
+/// A folder written for PostgreSQL says so, and is split and checked as
+/// PostgreSQL runs it (dollar-quoted bodies, `CONCURRENTLY` only under
+/// no-transaction, no pragma sets): `embed_migrations!("migrations",
+/// postgres)`.
 #[proc_macro]
 pub fn embed_migrations(input: TokenStream) -> TokenStream {
-    let lit = parse_macro_input!(input as LitStr);
-    match expand(&lit) {
+    let Input { lit, dialect } = parse_macro_input!(input as Input);
+    match expand(&lit, dialect) {
         Ok(tokens) => tokens.into(),
         Err(e) => {
             // A stub keeps follow-on errors ("expected Migrations") away.
@@ -47,7 +53,37 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
     }
 }
 
-fn expand(lit: &LitStr) -> syn::Result<TokenStream2> {
+/// The macro's input: the folder, then optionally its dialect.
+struct Input {
+    lit: LitStr,
+    dialect: Dialect,
+}
+
+impl syn::parse::Parse for Input {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Input> {
+        let lit: LitStr = input.parse()?;
+        let mut dialect = Dialect::Sqlite;
+        if input.parse::<Option<syn::Token![,]>>()?.is_some() && !input.is_empty() {
+            let name: syn::Ident = input.parse()?;
+            dialect = match name.to_string().as_str() {
+                "sqlite" => Dialect::Sqlite,
+                "postgres" => Dialect::Postgres,
+                other => {
+                    return Err(syn::Error::new_spanned(
+                        &name,
+                        format!(
+                            "unknown dialect `{other}`; write `sqlite` (the default) or `postgres`"
+                        ),
+                    ));
+                }
+            };
+            input.parse::<Option<syn::Token![,]>>()?;
+        }
+        Ok(Input { lit, dialect })
+    }
+}
+
+fn expand(lit: &LitStr, dialect: Dialect) -> syn::Result<TokenStream2> {
     let rel = lit.value();
     let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
@@ -55,7 +91,7 @@ fn expand(lit: &LitStr) -> syn::Result<TokenStream2> {
             syn::Error::new_spanned(lit, "CARGO_MANIFEST_DIR is not set; build with cargo")
         })?;
     let dir = manifest.join(&rel);
-    let list = source::load_dir(&dir).map_err(|e| errors(lit, &rel, &dir, e))?;
+    let list = source::load_dir_in(&dir, dialect).map_err(|e| errors(lit, &rel, &dir, e))?;
 
     let dir_str = dir.to_string_lossy().into_owned();
     let migrations = list.iter().map(|m| migration(&dir, m));
@@ -111,6 +147,10 @@ fn migration(dir: &std::path::Path, m: &Migration) -> TokenStream2 {
         None => (quote!(::core::option::Option::None), quote!()),
     };
     let outside = m.outside_transaction;
+    let in_dialect = match m.dialect {
+        Dialect::Postgres => quote!(.in_dialect(::migrate_core::sql::Dialect::Postgres)),
+        _ => quote!(),
+    };
     // diesel's metadata.toml changes how the folder's files run: an edit
     // must rebuild too.
     let track_metadata = match file.split_once('/') {
@@ -123,7 +163,7 @@ fn migration(dir: &std::path::Path, m: &Migration) -> TokenStream2 {
         #track_up
         #track_down
         #track_metadata
-        ::migrate_core::Migration::embedded(#version, #name, #kind, #file, #text, #checksum, #down, #outside)
+        ::migrate_core::Migration::embedded(#version, #name, #kind, #file, #text, #checksum, #down, #outside)#in_dialect
     })
 }
 
