@@ -9,87 +9,11 @@
 //! and sets it up; elsewhere, without a server, these tests say so on
 //! stderr and pass, except under `CI=true`, where they must run.
 
-use std::io::Write;
-use std::sync::atomic::{AtomicU32, Ordering};
+#[path = "pg_support.rs"]
+mod pg;
 
 use migrate_core::sql::{Dialect, SqlErrorKind, problems_in, scan_in, statements_in};
-use postgres::{Client, NoTls};
-
-/// A fresh database, dropped when the test ends.
-struct Scratch {
-    client: Option<Client>,
-    admin: Client,
-    name: String,
-}
-
-impl Scratch {
-    fn client(&mut self) -> &mut Client {
-        self.client.as_mut().expect("connected")
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        drop(self.client.take());
-        let _ = self.admin.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ));
-    }
-}
-
-fn config() -> String {
-    std::env::var("MIGRATE_TEST_POSTGRES").unwrap_or_else(|_| {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "postgres".into());
-        format!("host=/var/run/postgresql user={user} dbname=postgres")
-    })
-}
-
-/// A fresh database, or `None` (said on stderr) when no server answers
-/// and `CI` is not `true`.
-fn scratch() -> Option<Scratch> {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let config = config();
-    let mut admin = match Client::connect(&config, NoTls) {
-        Ok(c) => c,
-        Err(e) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true, and PostgreSQL is not reachable with `{config}`: {e}"
-            );
-            // Straight to stderr, past the test harness's capture.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED: PostgreSQL tests: PostgreSQL is not reachable with `{config}` ({e}); start it \
-                 (`pg_ctlcluster 15 main start`), set MIGRATE_TEST_POSTGRES to a connection string of a \
-                 role that may create databases, or run .ci/run"
-            );
-            return None;
-        }
-    };
-    let name = format!(
-        "migrate_scan_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    );
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .expect("create a scratch database");
-    let mut parts: Vec<String> = config
-        .split_whitespace()
-        .filter(|p| !p.starts_with("dbname="))
-        .map(str::to_owned)
-        .collect();
-    parts.push(format!("dbname={name}"));
-    let client = Client::connect(&parts.join(" "), NoTls).expect("connect to the scratch database");
-    Some(Scratch {
-        client: Some(client),
-        admin,
-        name,
-    })
-}
+use pg::scratch;
 
 /// Files with everything that ends a statement somewhere else in
 /// PostgreSQL than in SQLite, and how many statements each holds.

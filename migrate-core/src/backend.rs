@@ -83,4 +83,17 @@ pub(crate) trait Backend {
     /// Copies the database to `dest` while this session holds the write
     /// lock.
     fn backup(&mut self, dest: &Path) -> Result<(), Error>;
+
+    /// In the open transaction that re-read a no-transaction step's row:
+    /// keeps the migration lock past its end, so that no other runner
+    /// starts the step while it runs outside any transaction (PostgreSQL's
+    /// session lock). SQLite has none to keep: such a step must be safe to
+    /// run again, as DESIGN says.
+    fn hold_outside_transaction(&mut self) -> Result<(), Failure> {
+        Ok(())
+    }
+
+    /// Gives back what [`Backend::hold_outside_transaction`] kept; called on
+    /// every path out of the step, errors included.
+    fn release_outside_transaction(&mut self) {}
 }

@@ -168,6 +168,14 @@ pub enum Error {
         /// The tool.
         tool: crate::adopt::Tool,
     },
+    /// A PostgreSQL error outside any migration (connecting, reading the
+    /// history).
+    #[cfg(feature = "postgres")]
+    #[error("PostgreSQL: {0}")]
+    Postgres(crate::postgres::PgFailure),
+    /// An operation PostgreSQL has no counterpart for here.
+    #[error("{0} is not available on PostgreSQL; nothing was changed")]
+    NotOnPostgres(&'static str),
     /// A set written for PostgreSQL given to the SQLite runner.
     #[error(
         "the migrations ({file}, …) are written for PostgreSQL, and this is a SQLite database; run them on \
@@ -175,6 +183,16 @@ pub enum Error {
          changed"
     )]
     NotSqlite {
+        /// A file of the set.
+        file: String,
+    },
+    /// A set loaded as SQLite's given to the PostgreSQL runner.
+    #[error(
+        "the migrations ({file}, …) were loaded as SQLite's, so they were split and checked by SQLite's rules; \
+         load them as PostgreSQL's (`embed_migrations!(\"…\", postgres)`, `Migrations::from_dir_in(dir, \
+         Dialect::Postgres)`); nothing was changed"
+    )]
+    NotPostgres {
         /// A file of the set.
         file: String,
     },
@@ -253,6 +271,13 @@ pub enum Failure {
     /// SQLite refused a statement.
     #[error("{}{}", message(.0), hint(.0))]
     Sql(rusqlite::Error),
+    /// PostgreSQL refused a statement.
+    #[cfg(feature = "postgres")]
+    #[error("{0}")]
+    Postgres(crate::postgres::PgFailure),
+    /// What PostgreSQL runs differently, or not at all.
+    #[error("{0} does not run on PostgreSQL")]
+    NotOnPostgres(&'static str),
     /// `PRAGMA foreign_key_check` found rows that break a foreign key.
     #[error("foreign key check failed: {}", violations(.0))]
     ForeignKeys(Vec<Violation>),

@@ -72,6 +72,9 @@ mod introspect;
 pub mod maintenance;
 #[cfg(feature = "sqlite")]
 mod pipeline;
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 #[doc(hidden)]
 pub mod runner;

@@ -364,13 +364,31 @@ fn untransacted(
     let fail = |(line, statement, cause): StepError| {
         unit.failure(line, statement, cause, &before, Undone::Nothing)
     };
+    // The lock a backend keeps past the transaction (PostgreSQL's session
+    // lock) is taken before the re-read's transaction ends, and given back
+    // on every path.
+    db.hold_outside_transaction()
+        .map_err(|cause| unit.not_started(cause, &before))?;
+    let result = untransacted_held(db, unit, &before, report, fail);
+    db.release_outside_transaction();
+    result
+}
+
+/// [`untransacted`], with the backend's lock held.
+fn untransacted_held(
+    db: &mut impl Backend,
+    unit: &Unit,
+    before: &[u64],
+    report: &mut Report,
+    fail: impl Fn(StepError) -> Error,
+) -> Result<(), Error> {
     // Releasing the lock comes before the step runs: nothing of it is done.
     db.commit()
-        .map_err(|cause| unit.not_started(cause, &before))?;
+        .map_err(|cause| unit.not_started(cause, before))?;
     let start = Instant::now();
     let executed = unit.execute(db);
     let settled = db.settle(matches!(unit.work, Work::Sql { .. }));
-    let notes = executed.map_err(fail)?;
+    let notes = executed.map_err(&fail)?;
     settled.map_err(|e| fail((None, None, e)))?;
     let duration = start.elapsed();
     db.begin().map_err(|e| fail((None, None, e)))?;

@@ -20,6 +20,10 @@ use crate::sqlite::Sqlite;
 /// for another's write lock before failing.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 
+/// PostgreSQL: the `lock_timeout` of each migration unless
+/// [`Runner::lock_timeout`] says otherwise.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_millis(5000);
+
 /// Something a step did that the user should know, with its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
@@ -108,6 +112,8 @@ pub struct Runner<'m> {
     atomic: bool,
     backup_to: Option<std::path::PathBuf>,
     schema_only: bool,
+    lock_timeout: Duration,
+    statement_timeout: Option<Duration>,
 }
 
 /// One migration of a run.
@@ -161,7 +167,32 @@ impl<'m> Runner<'m> {
             atomic: false,
             backup_to: None,
             schema_only: false,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            statement_timeout: None,
         }
+    }
+
+    /// PostgreSQL: how long one migration may wait for a lock on a table
+    /// before it gives up (`lock_timeout`, set for each migration once the
+    /// migration lock is held); default 5 s. A migration stuck behind a
+    /// long query would otherwise hold every query queued behind its own
+    /// lock.
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// PostgreSQL: how long one statement of a migration may run
+    /// (`statement_timeout`); none by default.
+    pub fn statement_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// The PostgreSQL timeouts: lock and statement.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn timeouts(&self) -> (Duration, Option<Duration>) {
+        (self.lock_timeout, self.statement_timeout)
     }
 
     /// Keeps the history in `table` instead of `schema_migrations`.
@@ -349,7 +380,7 @@ impl<'m> Runner<'m> {
     }
 
     /// Applies what is pending, through `db`.
-    fn up(&self, db: &mut impl Backend) -> Result<Report, Error> {
+    pub(crate) fn up(&self, db: &mut impl Backend) -> Result<Report, Error> {
         // The startup check: the history is exactly the set. (A target
         // short of the last version takes the full check, which says
         // whether it is below what is applied.)

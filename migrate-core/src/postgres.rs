@@ -1,0 +1,468 @@
+//! The PostgreSQL backend: the step pipeline's seam (`backend.rs`) on a
+//! sync `postgres::Client`.
+//!
+//! Locking, as the peers get it wrong:
+//! - Each step takes a **transaction-scoped** advisory lock
+//!   (`pg_try_advisory_xact_lock`) and re-reads the history under it, so a
+//!   lock never outlives the transaction, whatever fails, and works
+//!   through PgBouncer's transaction pooling.
+//! - The lock is taken by **polling** a try-lock, each attempt in a short
+//!   transaction of its own: a runner that waits holds no snapshot, so a
+//!   `CREATE INDEX CONCURRENTLY` of another runner (which waits for every
+//!   transaction that could see the old table) never waits for it.
+//! - A no-transaction step holds a **session** lock on the same key from
+//!   the re-read until its history row is written, released on every path.
+//! - `lock_timeout` is set for each step once the advisory lock is held: a
+//!   migration that waits for a busy table gives up instead of stalling all
+//!   traffic queued behind its lock.
+
+use std::path::Path;
+use std::time::Duration;
+
+use postgres::Client;
+use postgres::error::SqlState;
+
+use crate::backend::{Backend, StepError};
+use crate::error::{Error, Failure};
+use crate::history::Table;
+use crate::pipeline::Set;
+use crate::plan::HistoryRow;
+use crate::plan::StatusRow;
+use crate::runner::{NoteKind, Report, Runner};
+use crate::source::{Migration, Migrations};
+use crate::sql::Dialect;
+
+/// The backend for one client.
+pub(crate) struct Postgres<'c> {
+    client: &'c mut Client,
+    /// The history table, quoted.
+    table: String,
+    key: i64,
+    lock_timeout: Duration,
+    statement_timeout: Option<Duration>,
+    /// The history table exists (in the open transaction, or before it).
+    history_ready: bool,
+    open: bool,
+    /// A session lock of a no-transaction step is held.
+    session_lock: bool,
+}
+
+impl<'c> Postgres<'c> {
+    /// The backend for `client`, with the history in `table` of the
+    /// current schema; its lock key is derived from the database, the
+    /// schema and the table.
+    pub(crate) fn new(
+        client: &'c mut Client,
+        table: &Table,
+        lock_timeout: Duration,
+        statement_timeout: Option<Duration>,
+    ) -> Result<Postgres<'c>, Error> {
+        let row = client
+            .query_one(
+                "SELECT current_database()::text, coalesce(current_schema()::text, '')",
+                &[],
+            )
+            .map_err(|e| Error::Postgres(PgFailure::from(e)))?;
+        let (database, schema): (String, String) = (row.get(0), row.get(1));
+        let key = lock_key(&[&database, &schema, table.name()]);
+        Ok(Postgres {
+            client,
+            table: crate::sql::quote_identifier(table.name()),
+            key,
+            lock_timeout,
+            statement_timeout,
+            history_ready: false,
+            open: false,
+            session_lock: false,
+        })
+    }
+
+    fn run(&mut self, sql: &str) -> Result<(), Failure> {
+        self.client.batch_execute(sql).map_err(pg)
+    }
+
+    /// Whether the history table exists, asked without an error (an error
+    /// would abort the open transaction).
+    fn history_exists(&mut self) -> Result<bool, Failure> {
+        let row = self
+            .client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.table])
+            .map_err(pg)?;
+        Ok(row.get(0))
+    }
+}
+
+/// FNV-1a over the parts: a stable 64-bit advisory lock key.
+fn lock_key(parts: &[&str]) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.bytes().chain(std::iter::once(0)) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash as i64
+}
+
+/// A PostgreSQL error, as the runner reports it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}{}", .code.as_deref().map(|c| format!(" [SQLSTATE {c}]")).unwrap_or_default())]
+pub struct PgFailure {
+    /// The server's message (or the client's, for a lost connection).
+    pub message: String,
+    /// The SQLSTATE, when the server sent one.
+    pub code: Option<String>,
+    /// Where in the statement, in characters from 1, when the server said.
+    pub position: Option<u32>,
+}
+
+impl From<postgres::Error> for PgFailure {
+    fn from(e: postgres::Error) -> PgFailure {
+        match e.as_db_error() {
+            Some(db) => {
+                let mut message = db.message().to_owned();
+                if let Some(detail) = db.detail() {
+                    message.push_str(&format!(" ({detail})"));
+                }
+                if db.code() == &SqlState::LOCK_NOT_AVAILABLE {
+                    message.push_str(
+                        " (the lock_timeout passed while this migration waited for a lock another session holds; \
+                         find it in pg_locks / pg_stat_activity, or raise `Runner::lock_timeout`)",
+                    );
+                }
+                PgFailure {
+                    message,
+                    code: Some(db.code().code().to_owned()),
+                    position: match db.position() {
+                        Some(postgres::error::ErrorPosition::Original(p)) => Some(*p),
+                        _ => None,
+                    },
+                }
+            }
+            None => PgFailure {
+                message: e.to_string(),
+                code: None,
+                position: None,
+            },
+        }
+    }
+}
+
+fn pg(e: postgres::Error) -> Failure {
+    Failure::Postgres(PgFailure::from(e))
+}
+
+fn not_here(what: &'static str) -> Failure {
+    Failure::NotOnPostgres(what)
+}
+
+impl Backend for Postgres<'_> {
+    fn check_can_run(&mut self, backup_to: Option<&Path>) -> Result<(), Error> {
+        if backup_to.is_some() {
+            return Err(Error::NotOnPostgres(
+                "a backup before the run (take one with pg_dump, or your provider's snapshots)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn is_current(&mut self, set: &[Migration], _tidy: bool) -> Result<bool, Error> {
+        // One round trip; no table is not current.
+        let sql = format!(
+            "SELECT version, checksum FROM {} ORDER BY version",
+            self.table
+        );
+        let rows = match self.client.query(&sql, &[]) {
+            Ok(rows) => rows,
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => return Ok(false),
+            Err(e) => return Err(Error::Postgres(e.into())),
+        };
+        Ok(rows.len() == set.len()
+            && rows.iter().zip(set).all(|(row, m)| {
+                row.get::<_, i64>(0) == m.version as i64
+                    && row.get::<_, &str>(1) == m.checksum.as_ref()
+            }))
+    }
+
+    fn history(&mut self) -> Result<Vec<HistoryRow>, Error> {
+        let sql = format!(
+            "SELECT version, name, kind, checksum, \
+             to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), duration_ms, origin \
+             FROM {} ORDER BY version",
+            self.table
+        );
+        let rows = match self.client.query(&sql, &[]) {
+            Ok(rows) => rows,
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => return Ok(Vec::new()),
+            Err(e) => return Err(Error::Postgres(e.into())),
+        };
+        self.history_ready = !rows.is_empty();
+        Ok(rows
+            .iter()
+            .map(|r| HistoryRow {
+                version: r.get::<_, i64>(0) as u64,
+                name: r.get(1),
+                kind: r.get(2),
+                checksum: r.get(3),
+                applied_at: r.get(4),
+                duration_ms: r.get::<_, i64>(5).max(0) as u64,
+                origin: r.get(6),
+            })
+            .collect())
+    }
+
+    fn managed_by(&mut self, _set: &[Migration]) -> Result<Option<crate::adopt::Tool>, Error> {
+        Ok(None)
+    }
+
+    fn begin(&mut self) -> Result<(), Failure> {
+        // Polled, each attempt its own short transaction: a waiting runner
+        // holds no snapshot another runner's CONCURRENTLY would wait for.
+        let mut pause = Duration::from_millis(5);
+        loop {
+            self.run("BEGIN")?;
+            self.open = true;
+            let got: bool = self
+                .client
+                .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&self.key])
+                .map_err(pg)?
+                .get(0);
+            if got {
+                break;
+            }
+            self.run("ROLLBACK")?;
+            self.open = false;
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(200));
+        }
+        let mut settings = format!(
+            "SET LOCAL lock_timeout = {}",
+            self.lock_timeout.as_millis().max(1)
+        );
+        if let Some(t) = self.statement_timeout {
+            settings.push_str(&format!(
+                "; SET LOCAL statement_timeout = {}",
+                t.as_millis().max(1)
+            ));
+        }
+        self.run(&settings)
+    }
+
+    fn commit(&mut self) -> Result<(), Failure> {
+        self.run("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+
+    fn rollback(&mut self) {
+        if self.open {
+            let _ = self.client.batch_execute("ROLLBACK");
+            self.open = false;
+            self.history_ready = false;
+        }
+    }
+
+    fn recorded(&mut self, version: u64) -> Result<Option<String>, Failure> {
+        if !self.history_ready {
+            if !self.history_exists()? {
+                return Ok(None);
+            }
+            self.history_ready = true;
+        }
+        let sql = format!("SELECT checksum FROM {} WHERE version = $1", self.table);
+        let row = self
+            .client
+            .query_opt(&sql, &[&(version as i64)])
+            .map_err(pg)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn record(&mut self, m: &Migration, duration: Duration) -> Result<(), Failure> {
+        if !self.history_ready {
+            self.run(&format!(
+                "CREATE TABLE IF NOT EXISTS {} (
+  version     bigint      PRIMARY KEY,
+  name        text        NOT NULL,
+  kind        text        NOT NULL,
+  checksum    text        NOT NULL,
+  applied_at  timestamptz NOT NULL,
+  duration_ms bigint      NOT NULL,
+  origin      text
+)",
+                self.table
+            ))?;
+            self.history_ready = true;
+        }
+        let sql = format!(
+            "INSERT INTO {} (version, name, kind, checksum, applied_at, duration_ms) \
+             VALUES ($1, $2, $3, $4, clock_timestamp(), $5)",
+            self.table
+        );
+        let millis = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        let n = self
+            .client
+            .execute(
+                &sql,
+                &[
+                    &(m.version as i64),
+                    &m.name.as_ref(),
+                    &m.kind.as_str(),
+                    &m.checksum.as_ref(),
+                    &millis,
+                ],
+            )
+            .map_err(pg)?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(self.not_written())
+        }
+    }
+
+    fn remove(&mut self, version: u64) -> Result<(), Failure> {
+        let sql = format!("DELETE FROM {} WHERE version = $1", self.table);
+        let n = self
+            .client
+            .execute(&sql, &[&(version as i64)])
+            .map_err(pg)?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(self.not_written())
+        }
+    }
+
+    fn execute(&mut self, statement: &str, line: u32) -> Result<(), StepError> {
+        self.client.batch_execute(statement).map_err(|e| {
+            let failure = PgFailure::from(e);
+            // The server counts characters from 1 in the statement sent.
+            let line = match failure.position {
+                Some(p) => {
+                    let before: String = statement
+                        .chars()
+                        .take(p.saturating_sub(1) as usize)
+                        .collect();
+                    line + before.matches('\n').count() as u32
+                }
+                None => line,
+            };
+            (
+                Some(line),
+                Some(crate::sql::shorten(statement)),
+                Failure::Postgres(failure),
+            )
+        })
+    }
+
+    fn apply_set(&mut self, set: &Set) -> Result<Vec<NoteKind>, StepError> {
+        let what = match set {
+            Set::Pragmas(_) => "a pragma set (PRAGMA is SQLite's)",
+            Set::Indexes(_) | Set::DropIndexes(_) => {
+                "an index set, not yet (write the CREATE INDEX in a SQL migration)"
+            }
+        };
+        Err((None, None, not_here(what)))
+    }
+
+    fn prepare(&mut self, _foreign_keys_off: bool) -> Result<(), Failure> {
+        Ok(())
+    }
+
+    fn settle(&mut self, _sql: bool) -> Result<(), Failure> {
+        Ok(())
+    }
+
+    fn check(&mut self, _foreign_keys_off: bool) -> Result<(), Failure> {
+        // PostgreSQL enforces constraints itself (deferred ones at commit).
+        Ok(())
+    }
+
+    fn backup(&mut self, _dest: &Path) -> Result<(), Error> {
+        Err(Error::NotOnPostgres("a backup (use pg_dump)"))
+    }
+
+    fn hold_outside_transaction(&mut self) -> Result<(), Failure> {
+        // In the open transaction, which holds the same key: granted at
+        // once (advisory locks are re-entrant within a session), and kept
+        // when the transaction ends.
+        let got: bool = self
+            .client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&self.key])
+            .map_err(pg)?
+            .get(0);
+        if !got {
+            return Err(not_here("the session lock was not granted"));
+        }
+        self.session_lock = true;
+        Ok(())
+    }
+
+    fn release_outside_transaction(&mut self) {
+        if std::mem::take(&mut self.session_lock) {
+            if self.open {
+                let _ = self.client.batch_execute("ROLLBACK");
+                self.open = false;
+            }
+            let _ = self
+                .client
+                .query_one("SELECT pg_advisory_unlock($1)", &[&self.key]);
+        }
+    }
+}
+
+/// Whatever way the run ends, no transaction or lock of it stays open on
+/// the client.
+impl Drop for Postgres<'_> {
+    fn drop(&mut self) {
+        self.release_outside_transaction();
+        self.rollback();
+    }
+}
+
+impl Postgres<'_> {
+    fn not_written(&self) -> Failure {
+        Failure::HistoryNotWritten {
+            table: self.table.clone(),
+            triggers: Vec::new(),
+        }
+    }
+}
+
+impl Runner<'_> {
+    /// Validates the plan, then applies what is pending on PostgreSQL, each
+    /// migration in its own transaction under a transaction-scoped advisory
+    /// lock (a no-transaction one under a session lock), with
+    /// [`Runner::lock_timeout`] set. The set must be loaded as PostgreSQL's
+    /// (`embed_migrations!("migrations", postgres)`).
+    ///
+    /// The `postgres` client runs a Tokio runtime of its own: call this
+    /// from a plain thread (in async code, inside `spawn_blocking`), never
+    /// on a runtime's worker, where it panics.
+    pub fn run_postgres(&self, client: &mut Client) -> Result<Report, Error> {
+        check_postgres(self.set())?;
+        let (lock, statement) = self.timeouts();
+        let mut db = Postgres::new(client, self.history_table(), lock, statement)?;
+        self.up(&mut db)
+    }
+
+    /// Every migration of the set and of the history on PostgreSQL, with
+    /// its state.
+    pub fn status_postgres(&self, client: &mut Client) -> Result<Vec<StatusRow>, Error> {
+        check_postgres(self.set())?;
+        let (lock, statement) = self.timeouts();
+        let mut db = Postgres::new(client, self.history_table(), lock, statement)?;
+        let history = db.history()?;
+        Ok(crate::plan::status(self.set().as_slice(), &history))
+    }
+}
+
+/// Refuses a set not loaded as PostgreSQL's: its files were split and
+/// checked by SQLite's rules.
+fn check_postgres(set: &Migrations) -> Result<(), Error> {
+    match set.iter().find(|m| m.dialect != Dialect::Postgres) {
+        Some(m) => Err(Error::NotPostgres {
+            file: m.file.to_string(),
+        }),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,246 @@
+//! The runner on PostgreSQL, against a real server (see `pg_support.rs`):
+//! apply, the startup check, a failure rolled back with its line, an edited
+//! file refused, the lock timeout, and eight runners at once.
+
+#[path = "pg_support.rs"]
+mod pg;
+
+use std::time::Duration;
+
+use migrate_core::Migrations;
+use migrate_core::sql::Dialect;
+use pg::scratch;
+
+/// A PostgreSQL set from `files`, in a temp dir kept with it.
+fn set(files: &[(&str, &str)]) -> (tempfile::TempDir, Migrations) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let set = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
+    (dir, set)
+}
+
+fn count(client: &mut postgres::Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).unwrap().get(0)
+}
+
+const NOTES: &str = include_str!("fixtures/pg/0001_notes.sql");
+const NOTES_BODY: &str = include_str!("fixtures/pg/0002_notes_body.sql");
+
+#[test]
+fn applies_each_migration_once_and_then_nothing() {
+    let Some(mut db) = scratch() else { return };
+    let (_dir, set) = set(&[
+        ("0001_notes.sql", NOTES),
+        ("0002_notes_body.sql", NOTES_BODY),
+    ]);
+    let client = db.client();
+    let report = set.runner().run_postgres(client).unwrap();
+    let applied: Vec<u64> = report.applied.iter().map(|s| s.version).collect();
+    assert_eq!(applied, [1, 2]);
+    // The trigger function's body ran as one statement; the index built
+    // CONCURRENTLY outside a transaction is valid.
+    client
+        .batch_execute("INSERT INTO notes (body) VALUES ('a'); UPDATE notes SET body = 'b'")
+        .unwrap();
+    assert_eq!(
+        count(
+            client,
+            "SELECT count(*) FROM notes WHERE touched IS NOT NULL"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            client,
+            "SELECT count(*) FROM pg_index WHERE indexrelid = 'notes_body'::regclass AND indisvalid"
+        ),
+        1
+    );
+    // The history, and nothing more to do.
+    assert_eq!(count(client, "SELECT count(*) FROM schema_migrations"), 2);
+    assert!(
+        set.runner()
+            .run_postgres(client)
+            .unwrap()
+            .applied
+            .is_empty()
+    );
+    let status = set.runner().status_postgres(client).unwrap();
+    assert!(
+        status
+            .iter()
+            .all(|r| r.state == migrate_core::State::Applied),
+        "{status:?}"
+    );
+    // No advisory lock is left behind.
+    assert_eq!(
+        count(
+            client,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+        ),
+        0
+    );
+}
+
+#[test]
+fn a_failing_migration_is_rolled_back_and_named_at_its_line() {
+    let Some(mut db) = scratch() else { return };
+    let (_dir, set) = set(&[
+        ("0001_t.sql", "CREATE TABLE t (x int);"),
+        (
+            "0002_bad.sql",
+            "CREATE TABLE u (y int);\n\nINSERT INTO u\n  VALUES (nope);\n",
+        ),
+    ]);
+    let client = db.client();
+    let e = set.runner().run_postgres(client).unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("migration 2 (0002_bad.sql:4)"), "{text}");
+    assert!(
+        text.contains("column \"nope\" does not exist") && text.contains("SQLSTATE 42703"),
+        "{text}"
+    );
+    assert!(text.contains("applied before it in this run: 1"), "{text}");
+    // Its first statement went with it; 1 stays.
+    assert_eq!(
+        count(
+            client,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'u'"
+        ),
+        0
+    );
+    assert_eq!(count(client, "SELECT count(*) FROM schema_migrations"), 1);
+    assert_eq!(
+        count(
+            client,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+        ),
+        0
+    );
+}
+
+#[test]
+fn an_edited_applied_file_stops_everything() {
+    let Some(mut db) = scratch() else { return };
+    let (dir, set) = set(&[("0001_t.sql", "CREATE TABLE t (x int);")]);
+    set.runner().run_postgres(db.client()).unwrap();
+    std::fs::write(dir.path().join("0001_t.sql"), "CREATE TABLE t (x bigint);").unwrap();
+    std::fs::write(dir.path().join("0002_u.sql"), "CREATE TABLE u (x int);").unwrap();
+    let edited = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
+    let e = edited.runner().run_postgres(db.client()).unwrap_err();
+    assert!(
+        e.to_string().contains("applied migrations were edited"),
+        "{e}"
+    );
+    assert_eq!(
+        count(
+            db.client(),
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'u'"
+        ),
+        0
+    );
+    // A set loaded as SQLite's is not run here.
+    let sqlite = Migrations::from_dir(dir.path()).unwrap();
+    let e = sqlite.runner().run_postgres(db.client()).unwrap_err();
+    assert!(matches!(e, migrate_core::Error::NotPostgres { .. }), "{e}");
+}
+
+#[test]
+fn a_migration_that_waits_for_a_busy_table_gives_up_at_the_lock_timeout() {
+    let Some(mut db) = scratch() else { return };
+    let (_dir, first) = set(&[("0001_t.sql", "CREATE TABLE t (x int);")]);
+    first.runner().run_postgres(db.client()).unwrap();
+    // Another session holds the table.
+    let mut holder = db.connect();
+    holder
+        .batch_execute("BEGIN; LOCK TABLE t IN ACCESS SHARE MODE")
+        .unwrap();
+    let (_dir2, next) = set(&[
+        ("0001_t.sql", "CREATE TABLE t (x int);"),
+        ("0002_alter.sql", "ALTER TABLE t ADD COLUMN y int;"),
+    ]);
+    let e = next
+        .runner()
+        .lock_timeout(Duration::from_millis(200))
+        .run_postgres(db.client())
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("migration 2 (0002_alter.sql:1)"), "{text}");
+    assert!(
+        text.contains("SQLSTATE 55P03") && text.contains("lock_timeout"),
+        "{text}"
+    );
+    holder.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(
+        count(db.client(), "SELECT count(*) FROM schema_migrations"),
+        1
+    );
+    // Once the table is free, it applies.
+    assert_eq!(
+        next.runner()
+            .run_postgres(db.client())
+            .unwrap()
+            .applied
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn eight_runners_at_once_apply_each_migration_once() {
+    let Some(db) = scratch() else { return };
+    let files: Vec<(String, String)> = (1..=12)
+        .map(|i| {
+            let text = if i % 4 == 0 {
+                format!(
+                    "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY t{}_x ON t{} (x);\n",
+                    i - 1,
+                    i - 1
+                )
+            } else {
+                format!(
+                    "CREATE TABLE t{i} (x int); INSERT INTO t{i} SELECT generate_series(1, 1000);"
+                )
+            };
+            (format!("{i:04}_m.sql"), text)
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let (_dir, set) = set(&refs);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let mut client = db.connect();
+                let set = &set;
+                s.spawn(move || {
+                    set.runner()
+                        .run_postgres(&mut client)
+                        .map(|r| r.applied.len())
+                })
+            })
+            .collect();
+        let applied: usize = handles
+            .into_iter()
+            .map(|h| h.join().unwrap().unwrap_or_else(|e| panic!("{e}")))
+            .sum();
+        assert_eq!(applied, 12, "each migration applied by exactly one runner");
+    });
+    let mut client = db.connect();
+    assert_eq!(
+        count(&mut client, "SELECT count(*) FROM schema_migrations"),
+        12
+    );
+    assert_eq!(count(&mut client, "SELECT count(*) FROM t1"), 1000);
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+        ),
+        0
+    );
+}
