@@ -25,6 +25,27 @@ impl Scratch {
         self.client.as_mut().expect("connected")
     }
 
+    /// The scratch database as a `postgresql://` URL (what a user passes
+    /// the CLI), from the `key=value` connection string.
+    pub fn url(&self) -> String {
+        let get = |key: &str| {
+            self.conn
+                .split_whitespace()
+                .find_map(|p| p.strip_prefix(&format!("{key}=")))
+                .map(str::to_owned)
+        };
+        let user = get("user").unwrap_or_default();
+        let password = get("password").map(|p| format!(":{p}")).unwrap_or_default();
+        let port = get("port")
+            .map(|p| format!("&port={p}"))
+            .unwrap_or_default();
+        let host = get("host").unwrap_or_else(|| "localhost".into());
+        format!(
+            "postgresql://{user}{password}@/{}?host={host}{port}",
+            self.name
+        )
+    }
+
     /// Another connection to the scratch database.
     pub fn connect(&self) -> Client {
         Client::connect(&self.conn, NoTls).expect("connect to the scratch database")

@@ -163,15 +163,9 @@ fn database_path(given: &str, from: &str) -> Result<PathBuf, String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'+')
     {
-        let why = if scheme.starts_with("postgres") {
-            "a PostgreSQL URL; this build migrates SQLite files only (PostgreSQL support is in progress), so pass \
-             the path of a SQLite database"
-                .to_owned()
-        } else {
-            format!(
-                "a `{scheme}://` URL; pass the path of a SQLite database file, or a `sqlite:` URL"
-            )
-        };
+        let why = format!(
+            "a `{scheme}://` URL; pass the path of a SQLite database file, or a `sqlite:` URL"
+        );
         return refuse(&why);
     }
     let url = [

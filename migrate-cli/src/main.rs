@@ -13,6 +13,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 mod cmd;
 mod context;
 mod dotenv;
+mod postgres;
 mod report;
 mod style;
 use cmd::*;
@@ -64,6 +65,10 @@ pub(crate) struct Global {
     /// Color in the output: auto (on a terminal, unless NO_COLOR is set), always or never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub(crate) color: ColorChoice,
+    /// PostgreSQL: how long one migration may wait for a lock on a table
+    /// before it fails (lock_timeout), in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 5000, global = true)]
+    pub(crate) lock_timeout: u64,
     /// Log every SQL statement run, with its duration, to stderr.
     #[arg(long, short = 'v', global = true)]
     pub(crate) verbose: bool,
@@ -206,6 +211,11 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
 
 fn run(cli: Cli) -> Result<u8, Failure> {
     let g = &cli.global;
+    if let Some(url) = g.database.as_deref().filter(|d| postgres::is_url(d))
+        && !matches!(cli.command, Command::New(_) | Command::Completions { .. })
+    {
+        return postgres::run(g, url, cli.command);
+    }
     match cli.command {
         Command::New(args) => new::run(g, &args),
         Command::Up(args) => up::run(Context::migrating(g)?, args),

@@ -141,30 +141,47 @@ fn new_says_when_it_creates_the_folder() {
 }
 
 #[test]
-fn another_databases_url_is_refused_naming_where_it_came_from() {
+fn another_databases_url_is_refused_or_reached_naming_where_it_came_from() {
     let p = Project::new(&[("0001_users.sql", USERS)]);
     let root = p.dir.path();
-    // A .env written for sqlx on PostgreSQL: never a file name here.
-    std::fs::write(root.join(".env"), "DATABASE_URL=postgres://app@db/app\n").unwrap();
-    let out = run(&p, root, &[], &["up"]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    // A .env written for sqlx on PostgreSQL: a server to reach (here a
+    // closed port), never a file name; the password never shown.
+    std::fs::write(
+        root.join(".env"),
+        "DATABASE_URL=postgres://app:secret@127.0.0.1:1/app\n",
+    )
+    .unwrap();
+    let out = run(&p, root, &[], &["status"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let e = stderr(&out);
     assert!(
-        stderr(&out).contains("DATABASE_URL in .env \"postgres://app@db/app\": a PostgreSQL URL"),
+        e.contains("cannot connect to PostgreSQL at postgres://app:***@127.0.0.1:1/app")
+            && !e.contains("secret"),
+        "{e}"
+    );
+    // What PostgreSQL has no counterpart for says so before connecting.
+    let out = run(&p, root, &[], &["down"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("`down` does not run on PostgreSQL yet"),
         "{}",
         stderr(&out)
     );
-    for (url, says) in [
-        ("postgresql://x/y", "a PostgreSQL URL"),
-        ("mysql://x/y", "a `mysql://` URL"),
-    ] {
-        let out = run(&p, root, &[("DATABASE_URL", url)], &["status"]);
-        assert_eq!(code(&out), 2, "{url}");
-        assert!(
-            stderr(&out).contains(&format!("DATABASE_URL {url:?}: {says}")),
-            "{}",
-            stderr(&out)
-        );
-    }
+    let out = run(&p, root, &[], &["vacuum"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("this command is SQLite's"),
+        "{}",
+        stderr(&out)
+    );
+    let url = "mysql://x/y";
+    let out = run(&p, root, &[("DATABASE_URL", url)], &["status"]);
+    assert_eq!(code(&out), 2, "{url}");
+    assert!(
+        stderr(&out).contains(&format!("DATABASE_URL {url:?}: a `mysql://` URL")),
+        "{}",
+        stderr(&out)
+    );
     let out = run(&p, root, &[], &["-d", "mysql://x/y", "status"]);
     assert!(
         stderr(&out).contains("--database \"mysql://x/y\""),

@@ -34,6 +34,8 @@ pub(crate) struct Unused {
     busy_timeout: Option<u64>,
     #[arg(long, short = 'v', hide = true)]
     verbose: bool,
+    #[arg(long, hide = true)]
+    lock_timeout: Option<u64>,
 }
 
 const SQL_TEMPLATE: &str = "-- {name}\n-- Runs in one transaction; put `-- migrate:no-transaction` first for VACUUM and the like.\n\n";
