@@ -78,7 +78,7 @@ fn applies_each_migration_once_and_then_nothing() {
     assert_eq!(
         count(
             client,
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         ),
         0
     );
@@ -115,7 +115,7 @@ fn a_failing_migration_is_rolled_back_and_named_at_its_line() {
     assert_eq!(
         count(
             client,
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         ),
         0
     );
@@ -239,7 +239,7 @@ fn eight_runners_at_once_apply_each_migration_once() {
     assert_eq!(
         count(
             &mut client,
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         ),
         0
     );

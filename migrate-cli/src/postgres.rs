@@ -1,5 +1,5 @@
 //! The commands that run on PostgreSQL: `--database postgres://…` (or
-//! `postgresql://`, here or in `DATABASE_URL`) selects it. `up` and
+//! `postgresql://`, here or in `DATABASE_URL`) selects it. `up`, `down` and
 //! `status` run there; the others say they do not yet.
 
 use migrate_core::Migrations;
@@ -35,8 +35,7 @@ fn shown(url: &str) -> String {
 /// Runs `command` on the PostgreSQL server at `url`.
 pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure> {
     let name = match &command {
-        Command::Up(_) | Command::Status(_) => None,
-        Command::Down(_) => Some("down"),
+        Command::Up(_) | Command::Status(_) | Command::Down(_) => None,
         Command::Redo(_) => Some("redo"),
         Command::Adopt(_) => Some("adopt"),
         Command::Baseline(_) => Some("baseline"),
@@ -58,7 +57,7 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
     };
     if let Some(name) = name {
         return Err(usage(format!(
-            "`{name}` does not run on PostgreSQL yet; `up` and `status` do"
+            "`{name}` does not run on PostgreSQL yet; `up`, `down` and `status` do"
         )));
     }
     let table = Table::new(&g.table).map_err(|e| usage(e.to_string()))?;
@@ -92,6 +91,19 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
                 .run_postgres(&mut client)
                 .map_err(at)?;
             report::print(&report, args.dry_run, Direction::Up)?;
+            Ok(0)
+        }
+        Command::Down(args) => {
+            let target = match (args.to, args.steps) {
+                (Some(v), _) => migrate_core::plan::DownTarget::To(v),
+                (None, n) => migrate_core::plan::DownTarget::Steps(n.unwrap_or(1)),
+            };
+            let report = runner
+                .dry_run(args.dry_run)
+                .backup_to(args.backup)
+                .down_postgres(&mut client, target)
+                .map_err(at)?;
+            report::print(&report, args.dry_run, Direction::Down)?;
             Ok(0)
         }
         Command::Status(args) => {

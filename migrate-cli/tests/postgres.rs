@@ -68,10 +68,10 @@ fn up_and_status_on_postgresql() {
         stderr(&out)
     );
     // What the CLI cannot do there yet says so.
-    let out = cli(&["down"]);
+    let out = cli(&["verify"]);
     assert_eq!(code(&out), 2);
     assert!(
-        stderr(&out).contains("`down` does not run on PostgreSQL yet"),
+        stderr(&out).contains("`verify` does not run on PostgreSQL yet"),
         "{}",
         stderr(&out)
     );
@@ -95,4 +95,164 @@ fn up_and_status_on_postgresql() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn down_on_postgresql_reverts_newest_first_and_refuses_what_has_no_down() {
+    let Some(mut db) = pg::scratch() else { return };
+    let url = db.url();
+    let p = Project::new(&[
+        ("0001_t.up.sql", "CREATE TABLE t (x int);\n"),
+        ("0001_t.down.sql", "DROP TABLE t;\n"),
+        (
+            "0002_u.sql",
+            "-- migrate:up\nCREATE TABLE u (y int);\n-- migrate:down\nDROP TABLE u;\n",
+        ),
+        ("0003_v.sql", "CREATE TABLE v (z int);\n"),
+    ]);
+    let cli = |args: &[&str]| p.bare(args).env("DATABASE_URL", &url).output().unwrap();
+    assert_eq!(code(&cli(&["up"])), 0);
+    // 3 has no down: refused before anything changes.
+    let out = cli(&["down", "--to", "0"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("0003_v.sql"), "{}", stderr(&out));
+    let tables = |db: &mut pg::Scratch| -> i64 {
+        db.client()
+            .query_one(
+                "SELECT count(*) FROM pg_tables WHERE tablename IN ('t', 'u', 'v')",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(tables(&mut db), 3);
+    // Giving 3 a down section now edits an applied file: refused too.
+    p.write(
+        "0003_v.sql",
+        "-- migrate:up\nCREATE TABLE v (z int);\n-- migrate:down\nDROP TABLE v;\n",
+    );
+    let out = cli(&["down"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("edited"), "{}", stderr(&out));
+    assert_eq!(tables(&mut db), 3);
+    // Without 3's row, 2 and 1 revert newest first.
+    db.client()
+        .batch_execute("DROP TABLE v; DELETE FROM schema_migrations WHERE version = 3")
+        .unwrap();
+    std::fs::remove_file(p.dir.path().join("migrations/0003_v.sql")).unwrap();
+    let out = cli(&["down", "--to", "0"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let (two, one) = (
+        text.find("reverted 2 u").unwrap(),
+        text.find("reverted 1 t").unwrap(),
+    );
+    assert!(two < one, "{text}");
+    assert_eq!(tables(&mut db), 0);
+    let n: i64 = db
+        .client()
+        .query_one("SELECT count(*) FROM schema_migrations", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn a_runner_killed_mid_migration_leaves_nothing_half_done_and_no_lock() {
+    let Some(mut db) = pg::scratch() else { return };
+    let url = db.url();
+    for (file, text) in [
+        // In a transaction: rolled back by the server when the client dies.
+        (
+            "0002_slow.sql",
+            "CREATE TABLE half (x int);\nSELECT pg_sleep(30);\n",
+        ),
+        // Outside one, holding the session lock: released with the session.
+        (
+            "0002_slow.sql",
+            "-- migrate:no-transaction\nSELECT pg_sleep(30);\n",
+        ),
+    ] {
+        let p = Project::new(&[("0001_t.sql", "CREATE TABLE t (x int);\n"), (file, text)]);
+        let mut child = p
+            .bare(&["up"])
+            .env("DATABASE_URL", &url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until the slow statement runs, then kill the runner.
+        let started = std::time::Instant::now();
+        loop {
+            let running: i64 = db
+                .client()
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            if running > 0 {
+                break;
+            }
+            assert!(
+                started.elapsed().as_secs() < 20,
+                "the slow migration never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // The server notices the dead client; its backend goes, and with
+        // it the transaction and every lock.
+        let started = std::time::Instant::now();
+        loop {
+            let left: i64 = db
+                .client()
+                .query_one(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            if left == 0 {
+                break;
+            }
+            if started.elapsed().as_secs() > 40 {
+                // pg_sleep only notices at its end; end it for the server.
+                panic!("an advisory lock outlived its runner");
+            }
+            db.client()
+                .batch_execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()")
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let half: i64 = db
+            .client()
+            .query_one(
+                "SELECT count(*) FROM pg_tables WHERE tablename = 'half'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(half, 0, "the killed migration's table was rolled back");
+        let recorded: Vec<i64> = db
+            .client()
+            .query(
+                "SELECT version FROM schema_migrations ORDER BY version",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(recorded, [1], "only what committed is recorded");
+        // A new run takes over (with a quick file in place of the slow one).
+        p.write("0002_slow.sql", "CREATE TABLE done (x int);\n");
+        let out = p.bare(&["up"]).env("DATABASE_URL", &url).output().unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        db.client()
+            .batch_execute("DROP TABLE t, done; DROP TABLE schema_migrations")
+            .unwrap();
+    }
 }

@@ -445,6 +445,20 @@ impl Runner<'_> {
         self.up(&mut db)
     }
 
+    /// Reverts applied migrations on PostgreSQL, newest first, each in its
+    /// own transaction under the same lock as [`Runner::run_postgres`]
+    /// (see [`Runner::down`] for what is refused before anything changes).
+    pub fn down_postgres(
+        &self,
+        client: &mut Client,
+        target: crate::plan::DownTarget,
+    ) -> Result<Report, Error> {
+        check_postgres(self.set())?;
+        let (lock, statement) = self.timeouts();
+        let mut db = Postgres::new(client, self.history_table(), lock, statement)?;
+        self.revert(&mut db, target)
+    }
+
     /// Every migration of the set and of the history on PostgreSQL, with
     /// its state.
     pub fn status_postgres(&self, client: &mut Client) -> Result<Vec<StatusRow>, Error> {

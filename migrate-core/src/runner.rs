@@ -407,7 +407,11 @@ impl<'m> Runner<'m> {
     }
 
     /// Reverts down to `target`, through `db`.
-    fn revert(&self, db: &mut impl Backend, target: DownTarget) -> Result<Report, Error> {
+    pub(crate) fn revert(
+        &self,
+        db: &mut impl Backend,
+        target: DownTarget,
+    ) -> Result<Report, Error> {
         let history = db.history()?;
         let chosen = plan::down(self.set.as_slice(), &history, target)?;
         // Every refusal comes before the first change.
