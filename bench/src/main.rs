@@ -448,7 +448,16 @@ fn main() {
     let report = render(&rows, &notes, &targets, &opts);
     match &opts.out {
         Some(path) => {
-            std::fs::write(path, &report).unwrap();
+            // The PostgreSQL section (`--bin postgres`) is that binary's.
+            let old = std::fs::read_to_string(path).unwrap_or_default();
+            let kept = match (
+                old.find("<!-- postgres -->"),
+                old.find("<!-- /postgres -->"),
+            ) {
+                (Some(a), Some(b)) => format!("\n{}\n", &old[a..b + "<!-- /postgres -->".len()]),
+                _ => String::new(),
+            };
+            std::fs::write(path, format!("{report}{kept}")).unwrap();
             eprintln!("wrote {}", path.display());
         }
         None => print!("{report}"),

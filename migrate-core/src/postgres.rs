@@ -37,7 +37,11 @@ pub(crate) struct Postgres<'c> {
     client: &'c mut Client,
     /// The history table, quoted.
     table: String,
-    key: i64,
+    /// Its name, for the lock key.
+    name: String,
+    /// The advisory lock key, asked of the server when first needed: the
+    /// startup check is one round trip.
+    key: Option<i64>,
     lock_timeout: Duration,
     statement_timeout: Option<Duration>,
     /// The history table exists (in the open transaction, or before it).
@@ -49,32 +53,57 @@ pub(crate) struct Postgres<'c> {
 
 impl<'c> Postgres<'c> {
     /// The backend for `client`, with the history in `table` of the
-    /// current schema; its lock key is derived from the database, the
-    /// schema and the table.
+    /// current schema (nothing is asked of the server yet).
     pub(crate) fn new(
         client: &'c mut Client,
         table: &Table,
         lock_timeout: Duration,
         statement_timeout: Option<Duration>,
     ) -> Result<Postgres<'c>, Error> {
-        let row = client
-            .query_one(
-                "SELECT current_database()::text, coalesce(current_schema()::text, '')",
-                &[],
-            )
-            .map_err(|e| Error::Postgres(PgFailure::from(e)))?;
-        let (database, schema): (String, String) = (row.get(0), row.get(1));
-        let key = lock_key(&[&database, &schema, table.name()]);
         Ok(Postgres {
             client,
             table: crate::sql::quote_identifier(table.name()),
-            key,
+            name: table.name().to_owned(),
+            key: None,
             lock_timeout,
             statement_timeout,
             history_ready: false,
             open: false,
             session_lock: false,
         })
+    }
+
+    /// The migration lock's key: from the database, the schema and the
+    /// history table.
+    fn key(&mut self) -> Result<i64, Failure> {
+        if let Some(key) = self.key {
+            return Ok(key);
+        }
+        let row = self
+            .client
+            .query_one(
+                "SELECT current_database()::text, coalesce(current_schema()::text, '')",
+                &[],
+            )
+            .map_err(pg)?;
+        let (database, schema): (String, String) = (row.get(0), row.get(1));
+        let key = lock_key(&[&database, &schema, &self.name]);
+        self.key = Some(key);
+        Ok(key)
+    }
+
+    /// The first column of every row `sql` returns, as text, in one round
+    /// trip (the simple query protocol: no separate prepare).
+    fn texts(&mut self, sql: &str) -> Result<Vec<Option<String>>, postgres::Error> {
+        Ok(self
+            .client
+            .simple_query(sql)?
+            .into_iter()
+            .filter_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_owned)),
+                _ => None,
+            })
+            .collect())
     }
 
     fn run(&mut self, sql: &str) -> Result<(), Failure> {
@@ -84,11 +113,9 @@ impl<'c> Postgres<'c> {
     /// Whether the history table exists, asked without an error (an error
     /// would abort the open transaction).
     fn history_exists(&mut self) -> Result<bool, Failure> {
-        let row = self
-            .client
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.table])
-            .map_err(pg)?;
-        Ok(row.get(0))
+        let sql = format!("SELECT to_regclass({}) IS NOT NULL", literal(&self.table));
+        let found = self.texts(&sql).map_err(pg)?;
+        Ok(found.first().and_then(Option::as_deref) == Some("t"))
     }
 }
 
@@ -169,18 +196,17 @@ impl Backend for Postgres<'_> {
     fn is_current(&mut self, set: &[Migration], _tidy: bool) -> Result<bool, Error> {
         // One round trip; no table is not current.
         let sql = format!(
-            "SELECT version, checksum FROM {} ORDER BY version",
+            "SELECT version::text || ' ' || checksum FROM {} ORDER BY version",
             self.table
         );
-        let rows = match self.client.query(&sql, &[]) {
+        let rows = match self.texts(&sql) {
             Ok(rows) => rows,
             Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => return Ok(false),
             Err(e) => return Err(Error::Postgres(e.into())),
         };
         Ok(rows.len() == set.len()
             && rows.iter().zip(set).all(|(row, m)| {
-                row.get::<_, i64>(0) == m.version as i64
-                    && row.get::<_, &str>(1) == m.checksum.as_ref()
+                row.as_deref() == Some(format!("{} {}", m.version, m.checksum).as_str())
             }))
     }
 
@@ -218,34 +244,32 @@ impl Backend for Postgres<'_> {
     fn begin(&mut self) -> Result<(), Failure> {
         // Polled, each attempt its own short transaction: a waiting runner
         // holds no snapshot another runner's CONCURRENTLY would wait for.
+        // One round trip an attempt: the settings are only used once the
+        // lock is held, and go with the transaction when it is not.
+        let key = self.key()?;
+        let mut attempt = format!(
+            "BEGIN; SET LOCAL lock_timeout = {}; ",
+            self.lock_timeout.as_millis().max(1)
+        );
+        if let Some(t) = self.statement_timeout {
+            attempt.push_str(&format!(
+                "SET LOCAL statement_timeout = {}; ",
+                t.as_millis().max(1)
+            ));
+        }
+        attempt.push_str(&format!("SELECT pg_try_advisory_xact_lock({key})"));
         let mut pause = Duration::from_millis(5);
         loop {
-            self.run("BEGIN")?;
             self.open = true;
-            let got: bool = self
-                .client
-                .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&self.key])
-                .map_err(pg)?
-                .get(0);
-            if got {
-                break;
+            let got = self.texts(&attempt).map_err(pg)?;
+            if got.first().and_then(Option::as_deref) == Some("t") {
+                return Ok(());
             }
             self.run("ROLLBACK")?;
             self.open = false;
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(200));
         }
-        let mut settings = format!(
-            "SET LOCAL lock_timeout = {}",
-            self.lock_timeout.as_millis().max(1)
-        );
-        if let Some(t) = self.statement_timeout {
-            settings.push_str(&format!(
-                "; SET LOCAL statement_timeout = {}",
-                t.as_millis().max(1)
-            ));
-        }
-        self.run(&settings)
     }
 
     fn commit(&mut self) -> Result<(), Failure> {
@@ -269,12 +293,11 @@ impl Backend for Postgres<'_> {
             }
             self.history_ready = true;
         }
-        let sql = format!("SELECT checksum FROM {} WHERE version = $1", self.table);
-        let row = self
-            .client
-            .query_opt(&sql, &[&(version as i64)])
-            .map_err(pg)?;
-        Ok(row.map(|r| r.get(0)))
+        let sql = format!(
+            "SELECT checksum FROM {} WHERE version = {version}",
+            self.table
+        );
+        Ok(self.texts(&sql).map_err(pg)?.into_iter().next().flatten())
     }
 
     fn record(&mut self, m: &Migration, duration: Duration) -> Result<(), Failure> {
@@ -293,25 +316,19 @@ impl Backend for Postgres<'_> {
             ))?;
             self.history_ready = true;
         }
+        // Literals, in one round trip: the values are this tool's own
+        // (a file's name, its kind, a hex checksum), quoted all the same.
+        let millis = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
         let sql = format!(
             "INSERT INTO {} (version, name, kind, checksum, applied_at, duration_ms) \
-             VALUES ($1, $2, $3, $4, clock_timestamp(), $5)",
-            self.table
+             VALUES ({}, {}, {}, {}, clock_timestamp(), {millis})",
+            self.table,
+            m.version as i64,
+            literal(&m.name),
+            literal(m.kind.as_str()),
+            literal(&m.checksum),
         );
-        let millis = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
-        let n = self
-            .client
-            .execute(
-                &sql,
-                &[
-                    &(m.version as i64),
-                    &m.name.as_ref(),
-                    &m.kind.as_str(),
-                    &m.checksum.as_ref(),
-                    &millis,
-                ],
-            )
-            .map_err(pg)?;
+        let n = self.changed(&sql)?;
         if n == 1 {
             Ok(())
         } else {
@@ -320,11 +337,11 @@ impl Backend for Postgres<'_> {
     }
 
     fn remove(&mut self, version: u64) -> Result<(), Failure> {
-        let sql = format!("DELETE FROM {} WHERE version = $1", self.table);
-        let n = self
-            .client
-            .execute(&sql, &[&(version as i64)])
-            .map_err(pg)?;
+        let sql = format!(
+            "DELETE FROM {} WHERE version = {}",
+            self.table, version as i64
+        );
+        let n = self.changed(&sql)?;
         if n == 1 {
             Ok(())
         } else {
@@ -385,9 +402,10 @@ impl Backend for Postgres<'_> {
         // In the open transaction, which holds the same key: granted at
         // once (advisory locks are re-entrant within a session), and kept
         // when the transaction ends.
+        let key = self.key()?;
         let got: bool = self
             .client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&self.key])
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
             .map_err(pg)?
             .get(0);
         if !got {
@@ -403,9 +421,11 @@ impl Backend for Postgres<'_> {
                 let _ = self.client.batch_execute("ROLLBACK");
                 self.open = false;
             }
-            let _ = self
-                .client
-                .query_one("SELECT pg_advisory_unlock($1)", &[&self.key]);
+            if let Some(key) = self.key {
+                let _ = self
+                    .client
+                    .query_one("SELECT pg_advisory_unlock($1)", &[&key]);
+            }
         }
     }
 }
@@ -419,7 +439,26 @@ impl Drop for Postgres<'_> {
     }
 }
 
+/// `text` as a SQL string literal (quotes doubled; no backslash escapes
+/// under `standard_conforming_strings`, on since PostgreSQL 9.1, so an `E`
+/// prefix is never used).
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 impl Postgres<'_> {
+    /// The rows `sql` changed, in one round trip.
+    fn changed(&mut self, sql: &str) -> Result<u64, Failure> {
+        let messages = self.client.simple_query(sql).map_err(pg)?;
+        Ok(messages
+            .iter()
+            .find_map(|m| match m {
+                postgres::SimpleQueryMessage::CommandComplete(n) => Some(*n),
+                _ => None,
+            })
+            .unwrap_or(0))
+    }
+
     fn not_written(&self) -> Failure {
         Failure::HistoryNotWritten {
             table: self.table.clone(),

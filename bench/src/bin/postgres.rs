@@ -1,0 +1,188 @@
+//! migrate on PostgreSQL against raw `postgres` doing the same SQL in the
+//! same transactions (the floor), and the no-op startup check. Needs a
+//! server: `MIGRATE_BENCH_POSTGRES` or `MIGRATE_TEST_POSTGRES` (a
+//! `key=value` connection string of a role that may create databases).
+//! Writes its section of BENCHMARKS.md (between the `postgres` markers).
+//!
+//! ```sh
+//! cargo run --release --manifest-path bench/Cargo.toml --bin postgres
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use migrate_core::sql::Dialect;
+use postgres::{Client, NoTls};
+
+const START: &str = "<!-- postgres -->";
+const END: &str = "<!-- /postgres -->";
+
+fn config() -> String {
+    std::env::var("MIGRATE_BENCH_POSTGRES")
+        .or_else(|_| std::env::var("MIGRATE_TEST_POSTGRES"))
+        .expect("set MIGRATE_BENCH_POSTGRES to a connection string")
+}
+
+/// A fresh database and a client on it.
+fn fresh(admin: &mut Client, name: &str) -> Client {
+    // Two round trips: several statements in one would share a
+    // transaction block, where neither may run.
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let conn: Vec<String> = config()
+        .split_whitespace()
+        .filter(|p| !p.starts_with("dbname="))
+        .map(str::to_owned)
+        .chain([format!("dbname={name}")])
+        .collect();
+    Client::connect(&conn.join(" "), NoTls).unwrap()
+}
+
+/// N migrations like the SQLite benchmark's: a table, an index, 10 rows.
+fn workload(n: usize, root: &Path) -> (PathBuf, Vec<String>) {
+    let sqls: Vec<String> = (1..=n)
+        .map(|i| {
+            let rows: Vec<String> = (1..=10)
+                .map(|r| format!("({r}, 'row {r} of {i}', {})", r * i))
+                .collect();
+            format!(
+                "CREATE TABLE t{i} (id bigint PRIMARY KEY, label text NOT NULL, amount bigint NOT NULL);\n\
+                 CREATE INDEX idx_t{i}_amount ON t{i} (amount);\n\
+                 INSERT INTO t{i} (id, label, amount) VALUES {};\n",
+                rows.join(", ")
+            )
+        })
+        .collect();
+    let dir = root.join(format!("pg-{n}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, sql) in sqls.iter().enumerate() {
+        std::fs::write(dir.join(format!("{:04}_t{}.sql", i + 1, i + 1)), sql).unwrap();
+    }
+    (dir, sqls)
+}
+
+/// Raw: per migration, one transaction with its statements, one at a time
+/// as the runner sends them, and a history row.
+fn raw(client: &mut Client, sqls: &[String]) {
+    client
+        .batch_execute(
+            "CREATE TABLE history (version bigint PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL)",
+        )
+        .unwrap();
+    for (i, sql) in sqls.iter().enumerate() {
+        let mut tx = client.transaction().unwrap();
+        for statement in sql.lines().filter(|l| !l.trim().is_empty()) {
+            tx.batch_execute(statement).unwrap();
+        }
+        tx.execute(
+            "INSERT INTO history VALUES ($1, 'x', clock_timestamp())",
+            &[&(i as i64 + 1)],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let mut admin = Client::connect(&config(), NoTls).expect("connect to PostgreSQL");
+    let version: String = admin.query_one("SHOW server_version", &[]).unwrap().get(0);
+    let root = std::env::temp_dir().join(format!("migrate-bench-pg-{}", std::process::id()));
+    let mut lines = Vec::new();
+    for n in [10, 100, 1000] {
+        let (dir, sqls) = workload(n, &root);
+        let set = migrate_core::Migrations::from_dir_in(&dir, Dialect::Postgres).unwrap();
+        let reps = if n == 1000 { 3 } else { 7 };
+        let (mut ours, mut floor) = (Vec::new(), Vec::new());
+        for rep in 0..reps {
+            // Interleaved, the order rotated each repetition.
+            for who in [rep % 2, (rep + 1) % 2] {
+                let mut client = fresh(&mut admin, "migrate_bench_pg");
+                let start = Instant::now();
+                if who == 0 {
+                    let report = set.runner().run_postgres(&mut client).unwrap();
+                    assert_eq!(report.applied.len(), n);
+                    ours.push(start.elapsed());
+                } else {
+                    raw(&mut client, &sqls);
+                    floor.push(start.elapsed());
+                }
+            }
+        }
+        let (o, f) = (median(ours), median(floor));
+        lines.push(format!(
+            "| apply {n} | {:.1} ms | {:.1} ms | {:.2}× |",
+            ms(o),
+            ms(f),
+            o.as_secs_f64() / f.as_secs_f64()
+        ));
+        if n == 100 {
+            // The startup check on an up-to-date database.
+            let mut client = fresh(&mut admin, "migrate_bench_pg");
+            set.runner().run_postgres(&mut client).unwrap();
+            let times: Vec<Duration> = (0..200)
+                .map(|_| {
+                    let start = Instant::now();
+                    assert!(
+                        set.runner()
+                            .run_postgres(&mut client)
+                            .unwrap()
+                            .applied
+                            .is_empty()
+                    );
+                    start.elapsed()
+                })
+                .collect();
+            let one_query: Vec<Duration> = (0..200)
+                .map(|_| {
+                    let start = Instant::now();
+                    client.query("SELECT 1", &[]).unwrap();
+                    start.elapsed()
+                })
+                .collect();
+            lines.push(format!(
+                "| startup check, 100 applied | {:.3} ms | {:.3} ms (`SELECT 1`) | {:.2}× |",
+                ms(median(times.clone())),
+                ms(median(one_query.clone())),
+                median(times).as_secs_f64() / median(one_query).as_secs_f64()
+            ));
+        }
+    }
+    let _ = admin.batch_execute("DROP DATABASE IF EXISTS migrate_bench_pg WITH (FORCE)");
+    let _ = std::fs::remove_dir_all(&root);
+    let section = format!(
+        "{START}\n## PostgreSQL\n\nGenerated by `cargo run --release --manifest-path bench/Cargo.toml --bin postgres` \
+         on PostgreSQL {version}, local socket. Each migration: a table, an index, 10 rows, sent a statement at a \
+         time. Raw `postgres` runs the same statements in the same transactions with a history row and no \
+         lock or re-read (the floor); migrate adds the advisory lock, the re-read under it and lock_timeout. \
+         Medians of 7 runs (3 at N=1000), interleaved, each on a fresh database. The startup check is \
+         `run_postgres` on an up-to-date database (one query), against one `SELECT 1` round trip.\n\n\
+         | case | migrate | raw / floor | ratio |\n| --- | --- | --- | --- |\n{}\n{END}\n",
+        lines.join("\n")
+    );
+    print!("{section}");
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md"));
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let text = match (text.find(START), text.find(END)) {
+        (Some(a), Some(b)) => format!(
+            "{}{section}{}",
+            &text[..a],
+            &text[b + END.len()..].trim_start_matches('\n')
+        ),
+        _ => format!("{}\n{section}", text.trim_end()),
+    };
+    std::fs::write(&path, text).unwrap();
+    eprintln!("wrote {}", path.display());
+}
