@@ -1,6 +1,6 @@
 //! The commands that run on PostgreSQL: `--database postgres://…` (or
-//! `postgresql://`, here or in `DATABASE_URL`) selects it. `up`, `down` and
-//! `status` run there; the others say they do not yet.
+//! `postgresql://`, here or in `DATABASE_URL`) selects it. `up`, `down`,
+//! `redo` and `status` run there; the others say they do not yet.
 
 use migrate_core::Migrations;
 use migrate_core::history::Table;
@@ -35,8 +35,7 @@ fn shown(url: &str) -> String {
 /// Runs `command` on the PostgreSQL server at `url`.
 pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure> {
     let name = match &command {
-        Command::Up(_) | Command::Status(_) | Command::Down(_) => None,
-        Command::Redo(_) => Some("redo"),
+        Command::Up(_) | Command::Status(_) | Command::Down(_) | Command::Redo(_) => None,
         Command::Adopt(_) => Some("adopt"),
         Command::Baseline(_) => Some("baseline"),
         Command::Repair(_) => Some("repair"),
@@ -57,7 +56,7 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
     };
     if let Some(name) = name {
         return Err(usage(format!(
-            "`{name}` does not run on PostgreSQL yet; `up`, `down` and `status` do"
+            "`{name}` does not run on PostgreSQL yet; `up`, `down`, `redo` and `status` do"
         )));
     }
     let table = Table::new(&g.table).map_err(|e| usage(e.to_string()))?;
@@ -102,6 +101,15 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
                 .dry_run(args.dry_run)
                 .backup_to(args.backup)
                 .down_postgres(&mut client, target)
+                .map_err(at)?;
+            report::print(&report, args.dry_run, Direction::Down)?;
+            Ok(0)
+        }
+        Command::Redo(args) => {
+            let report = runner
+                .dry_run(args.dry_run)
+                .backup_to(args.backup)
+                .redo_postgres(&mut client)
                 .map_err(at)?;
             report::print(&report, args.dry_run, Direction::Down)?;
             Ok(0)

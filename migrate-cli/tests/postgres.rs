@@ -135,11 +135,20 @@ fn down_on_postgresql_reverts_newest_first_and_refuses_what_has_no_down() {
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("edited"), "{}", stderr(&out));
     assert_eq!(tables(&mut db), 3);
-    // Without 3's row, 2 and 1 revert newest first.
+    // Without 3's row, redo reverts 2 and applies it again...
     db.client()
         .batch_execute("DROP TABLE v; DELETE FROM schema_migrations WHERE version = 3")
         .unwrap();
     std::fs::remove_file(p.dir.path().join("migrations/0003_v.sql")).unwrap();
+    let out = cli(&["redo"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("reverted 2 u") && text.contains("applied 2 u"),
+        "{text}"
+    );
+    assert_eq!(tables(&mut db), 2);
+    // ...and 2 and 1 revert newest first.
     let out = cli(&["down", "--to", "0"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);

@@ -498,6 +498,15 @@ impl Runner<'_> {
         self.revert(&mut db, target)
     }
 
+    /// Reverts the last applied migration on PostgreSQL and applies it
+    /// again (see [`Runner::redo`]).
+    pub fn redo_postgres(&self, client: &mut Client) -> Result<Report, Error> {
+        self.redo_with(|runner, down| match down {
+            Some(target) => runner.down_postgres(client, target),
+            None => runner.run_postgres(client),
+        })
+    }
+
     /// Every migration of the set and of the history on PostgreSQL, with
     /// its state.
     pub fn status_postgres(&self, client: &mut Client) -> Result<Vec<StatusRow>, Error> {

@@ -325,7 +325,19 @@ impl<'m> Runner<'m> {
     /// Reverts the last applied migration and applies it again (to try an
     /// edited down and up of the migration in progress).
     pub fn redo(&self, conn: &mut Connection) -> Result<Report, Error> {
-        let mut report = self.down(conn, DownTarget::Steps(1))?;
+        self.redo_with(|runner, down| match down {
+            Some(target) => runner.down(conn, target),
+            None => runner.run(conn),
+        })
+    }
+
+    /// [`Runner::redo`] on any database: `act` reverts (`Some(target)`) or
+    /// applies (`None`) with the runner it is given.
+    pub(crate) fn redo_with(
+        &self,
+        mut act: impl FnMut(&Runner<'_>, Option<DownTarget>) -> Result<Report, Error>,
+    ) -> Result<Report, Error> {
+        let mut report = act(self, Some(DownTarget::Steps(1)))?;
         let Some(version) = report
             .reverted
             .first()
@@ -355,7 +367,7 @@ impl<'m> Runner<'m> {
                 },
                 ..self.clone()
             };
-            again.run(conn)?
+            act(&again, None)?
         };
         report.applied = up.applied;
         report.planned.extend(up.planned);
