@@ -471,9 +471,49 @@ fn fit_to_transaction(text: &str, script: &mut Script) -> Vec<SqlError> {
     if dropped.iter().any(|d| renamed_to.contains(d)) {
         script.foreign_keys_off = true;
     }
+    let fits = kept
+        .into_iter()
+        .map(|(s, class)| {
+            let fit = match class {
+                Class::Begin => Fit::Begin,
+                Class::Commit => Fit::Commit,
+                Class::Rollback => Fit::Control,
+                Class::Refused(advice) => Fit::Refuse(advice),
+                _ => Fit::Keep,
+            };
+            (s, fit)
+        })
+        .collect();
+    fit_statements(text, script, fits)
+}
+
+/// What a transactional file may hold, statement by statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fit {
+    /// Opens a transaction: fine only as the file's first statement, of a
+    /// whole-file wrapper.
+    Begin,
+    /// Commits: fine only as the wrapper's last statement.
+    Commit,
+    /// Any other transaction control.
+    Control,
+    /// Cannot run inside a transaction; what to do instead.
+    Refuse(&'static str),
+    /// Runs in the migration's transaction.
+    Keep,
+}
+
+/// Leaves out a whole-file `BEGIN … COMMIT` wrapper (the runner's
+/// transaction takes its place) and returns a problem for each statement
+/// that cannot stay; the statements left are the script's.
+fn fit_statements(
+    text: &str,
+    script: &mut Script,
+    mut kept: Vec<(Statement, Fit)>,
+) -> Vec<SqlError> {
     let mut errors = Vec::new();
-    if matches!(kept.first(), Some((_, Class::Begin))) {
-        if matches!(kept.last(), Some((_, Class::Commit)) if kept.len() > 1) {
+    if matches!(kept.first(), Some((_, Fit::Begin))) {
+        if matches!(kept.last(), Some((_, Fit::Commit)) if kept.len() > 1) {
             kept.pop();
             kept.remove(0);
             script.wrapped = true;
@@ -485,17 +525,17 @@ fn fit_to_transaction(text: &str, script: &mut Script) -> Vec<SqlError> {
             kept.remove(0);
         }
     }
-    for (s, class) in &kept {
+    for (s, fit) in &kept {
         let statement = || shorten(s.text(text));
-        let kind = match class {
-            Class::Begin | Class::Commit | Class::Rollback => SqlErrorKind::TransactionControl {
+        let kind = match fit {
+            Fit::Begin | Fit::Commit | Fit::Control => SqlErrorKind::TransactionControl {
                 statement: statement(),
             },
-            Class::Refused(advice) => SqlErrorKind::NotInTransaction {
+            Fit::Refuse(advice) => SqlErrorKind::NotInTransaction {
                 statement: statement(),
                 advice,
             },
-            _ => continue,
+            Fit::Keep => continue,
         };
         errors.push(SqlError { line: s.line, kind });
     }
@@ -508,44 +548,21 @@ fn fit_to_transaction(text: &str, script: &mut Script) -> Vec<SqlError> {
 /// inside a transaction block, and for other transaction control.
 fn fit_to_transaction_postgres(text: &str, script: &mut Script) -> Vec<SqlError> {
     use postgres::Class;
-    let mut kept: Vec<(Statement, Class)> = script
+    let fits = script
         .statements
         .drain(..)
         .map(|s| {
-            let class = postgres::classify(s.text(text));
-            (s, class)
+            let fit = match postgres::classify(s.text(text)) {
+                Class::Begin => Fit::Begin,
+                Class::Commit => Fit::Commit,
+                Class::Control => Fit::Control,
+                Class::NoTransaction => Fit::Refuse(postgres::USE_NO_TRANSACTION),
+                Class::Other => Fit::Keep,
+            };
+            (s, fit)
         })
         .collect();
-    let mut errors = Vec::new();
-    if matches!(kept.first(), Some((_, Class::Begin))) {
-        if matches!(kept.last(), Some((_, Class::Commit)) if kept.len() > 1) {
-            kept.pop();
-            kept.remove(0);
-            script.wrapped = true;
-        } else {
-            errors.push(SqlError {
-                line: kept[0].0.line,
-                kind: SqlErrorKind::UnmatchedBegin,
-            });
-            kept.remove(0);
-        }
-    }
-    for (s, class) in &kept {
-        let statement = || shorten(s.text(text));
-        let kind = match class {
-            Class::Begin | Class::Commit | Class::Control => SqlErrorKind::TransactionControl {
-                statement: statement(),
-            },
-            Class::NoTransaction => SqlErrorKind::NotInTransaction {
-                statement: statement(),
-                advice: postgres::USE_NO_TRANSACTION,
-            },
-            Class::Other => continue,
-        };
-        errors.push(SqlError { line: s.line, kind });
-    }
-    script.statements = kept.into_iter().map(|(s, _)| s).collect();
-    errors
+    fit_statements(text, script, fits)
 }
 
 /// Refuses, in a file of any kind, what would take rollback away from
@@ -1246,15 +1263,35 @@ fn newlines(b: &[u8]) -> u32 {
 
 /// The end of `text[start..end]` with trailing whitespace and comments cut.
 fn trim_end(text: &str, start: usize, end: usize) -> usize {
+    trim_end_by(text, start, end, |b, i| {
+        let t = lex(b, i).ok()?;
+        Some((
+            t.end,
+            matches!(t.kind, Tok::Space | Tok::LineComment | Tok::BlockComment),
+        ))
+    })
+}
+
+/// [`trim_end`] with a dialect's lexer: `next(bytes, i)` gives the end of
+/// the token at `i` and whether it is whitespace or a comment (`None`: it
+/// does not end, and nothing is cut).
+fn trim_end_by(
+    text: &str,
+    start: usize,
+    end: usize,
+    next: impl Fn(&[u8], usize) -> Option<(usize, bool)>,
+) -> usize {
     let b = &text.as_bytes()[..end];
     let mut last = start;
     let mut i = start;
     while i < end {
-        let Ok(t) = lex(b, i) else { return end };
-        if !matches!(t.kind, Tok::Space | Tok::LineComment | Tok::BlockComment) {
-            last = t.end;
+        let Some((token_end, trivia)) = next(b, i) else {
+            return end;
+        };
+        if !trivia {
+            last = token_end;
         }
-        i = t.end;
+        i = token_end;
     }
     last
 }

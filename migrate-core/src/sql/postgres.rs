@@ -201,17 +201,13 @@ fn unterminated(b: &[u8], at: usize, open: Open) -> SqlError {
 
 /// The end of `text[start..end]` with trailing whitespace and comments cut.
 fn trim_end(text: &str, start: usize, end: usize) -> usize {
-    let b = &text.as_bytes()[..end];
-    let mut last = start;
-    let mut i = start;
-    while i < end {
-        let Ok(t) = lex(b, i) else { return end };
-        if !matches!(t.kind, Tok::Space | Tok::LineComment | Tok::BlockComment) {
-            last = t.end;
-        }
-        i = t.end;
-    }
-    last
+    super::trim_end_by(text, start, end, |b, i| {
+        let t = lex(b, i).ok()?;
+        Some((
+            t.end,
+            matches!(t.kind, Tok::Space | Tok::LineComment | Tok::BlockComment),
+        ))
+    })
 }
 
 /// Whether the first words of a statement make it a function or procedure
