@@ -244,3 +244,80 @@ fn eight_runners_at_once_apply_each_migration_once() {
         0
     );
 }
+
+#[test]
+fn index_sets_run_on_postgresql_checked_against_the_catalogue() {
+    let Some(mut db) = scratch() else { return };
+    let table =
+        "CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, status text NOT NULL);";
+    let indexes = "unique index on items (name)\nindex idx_open on items (status desc) where status = 'open'\n";
+    let (_dir, hot) = set(&[("0001_items.sql", table), ("0002_hot.indexes", indexes)]);
+    let client = db.client();
+    hot.runner().run_postgres(client).unwrap();
+    let defs: Vec<String> = client
+        .query(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'items' ORDER BY indexname",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(defs.len(), 3, "{defs:?}");
+    assert!(
+        defs.iter()
+            .any(|d| d.contains("UNIQUE INDEX idx_items_name ON public.items USING btree (name)")),
+        "{defs:?}"
+    );
+    assert!(
+        defs.iter().any(|d| d.contains(
+            "idx_open ON public.items USING btree (status DESC) WHERE (status = 'open'::text)"
+        )),
+        "{defs:?}"
+    );
+    // Reverted: the set's indexes are dropped.
+    hot.runner()
+        .down_postgres(client, migrate_core::DownTarget::Steps(1))
+        .unwrap();
+    let left: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'items'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 1, "only the primary key");
+    // An index of that name, defined otherwise, is a conflict; the same
+    // definition, written another way, is not.
+    client
+        .batch_execute("CREATE INDEX idx_open ON items (name)")
+        .unwrap();
+    let e = hot.runner().run_postgres(client).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("index `idx_open` already exists with another definition"),
+        "{e}"
+    );
+    client
+        .batch_execute("DROP INDEX idx_open; CREATE INDEX idx_open ON items (status DESC) WHERE status = 'open'")
+        .unwrap();
+    assert_eq!(hot.runner().run_postgres(client).unwrap().applied.len(), 1);
+    // Every unknown table and column at once, with its line.
+    let (_dir2, bad) = set(&[
+        ("0001_items.sql", table),
+        ("0002_hot.indexes", indexes),
+        (
+            "0003_more.indexes",
+            "index on items (nope, nah)\nindex on itemz (id)\n",
+        ),
+    ]);
+    let e = bad.runner().run_postgres(client).unwrap_err().to_string();
+    assert!(
+        e.contains("3 names the index set gives are not in the database"),
+        "{e}"
+    );
+    assert!(
+        e.contains("line 2: table `itemz` does not exist; did you mean `items`?"),
+        "{e}"
+    );
+}

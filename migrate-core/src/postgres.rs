@@ -372,13 +372,26 @@ impl Backend for Postgres<'_> {
     }
 
     fn apply_set(&mut self, set: &Set) -> Result<Vec<NoteKind>, StepError> {
-        let what = match set {
-            Set::Pragmas(_) => "a pragma set (PRAGMA is SQLite's)",
-            Set::Indexes(_) | Set::DropIndexes(_) => {
-                "an index set, not yet (write the CREATE INDEX in a SQL migration)"
+        match set {
+            Set::Pragmas(_) => Err((None, None, not_here("a pragma set (PRAGMA is SQLite's)"))),
+            // In the migration's transaction, not CONCURRENTLY: the indexes
+            // and their history row commit together (DESIGN says when to
+            // write CREATE INDEX CONCURRENTLY in a no-transaction file).
+            Set::Indexes(set) => {
+                crate::sets::create_indexes_on(&mut PgIndexes(self), set).map(|()| Vec::new())
             }
-        };
-        Err((None, None, not_here(what)))
+            Set::DropIndexes(set) => {
+                for index in &set.indexes {
+                    let sql = format!(
+                        "DROP INDEX IF EXISTS {}",
+                        crate::sql::quote_identifier(&index.name)
+                    );
+                    self.run(&sql)
+                        .map_err(|f| (Some(index.line), Some(sql.clone()), f))?;
+                }
+                Ok(Vec::new())
+            }
+        }
     }
 
     fn prepare(&mut self, _foreign_keys_off: bool) -> Result<(), Failure> {
@@ -436,6 +449,71 @@ impl Drop for Postgres<'_> {
     fn drop(&mut self) {
         self.release_outside_transaction();
         self.rollback();
+    }
+}
+
+/// A PostgreSQL session as the target of an index set: names from the
+/// catalogue of the current schema.
+struct PgIndexes<'a, 'c>(&'a mut Postgres<'c>);
+
+impl crate::sets::IndexTarget for PgIndexes<'_, '_> {
+    fn columns(&mut self, table: &str) -> Result<Vec<String>, Failure> {
+        let sql = format!(
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass({}) AND attnum > 0 \
+             AND NOT attisdropped ORDER BY attnum",
+            literal(&crate::sql::quote_identifier(table))
+        );
+        Ok(self
+            .0
+            .texts(&sql)
+            .map_err(pg)?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    fn tables(&mut self) -> Result<Vec<String>, Failure> {
+        let sql = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1";
+        Ok(self
+            .0
+            .texts(sql)
+            .map_err(pg)?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    /// PostgreSQL says what an index is (`pg_get_indexdef`), normalised;
+    /// the wanted one is built under a scratch name in a savepoint, read
+    /// the same way, and rolled back, so that both are compared in
+    /// PostgreSQL's own words.
+    fn existing(
+        &mut self,
+        index: &crate::dsl::indexes::Index,
+    ) -> Result<Option<(bool, String)>, Failure> {
+        let name = crate::sql::quote_identifier(&index.name);
+        let def = |this: &mut Self, quoted: &str| -> Result<Option<String>, Failure> {
+            let sql = format!("SELECT pg_get_indexdef(to_regclass({}))", literal(quoted));
+            Ok(this.0.texts(&sql).map_err(pg)?.into_iter().next().flatten())
+        };
+        let Some(existing) = def(self, &name)? else {
+            return Ok(None);
+        };
+        let scratch = "migrate_index_compare";
+        let mut wanted = index.clone();
+        wanted.name = scratch.to_owned();
+        self.0
+            .run(&format!("SAVEPOINT migrate_compare; {}", wanted.sql()))?;
+        let built = def(self, &crate::sql::quote_identifier(scratch));
+        self.0
+            .run("ROLLBACK TO SAVEPOINT migrate_compare; RELEASE SAVEPOINT migrate_compare")?;
+        let built = built?.unwrap_or_default().replacen(scratch, &index.name, 1);
+        let plain = |d: &str| d.replace('"', "");
+        Ok(Some((plain(&built) == plain(&existing), existing)))
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), Failure> {
+        self.0.run(sql)
     }
 }
 

@@ -117,15 +117,53 @@ pub(crate) fn apply_pragmas(
     Ok(notes)
 }
 
+/// What creating an index set asks of a database.
+pub(crate) trait IndexTarget {
+    /// The columns of `table`; empty when there is no such table.
+    fn columns(&mut self, table: &str) -> Result<Vec<String>, Failure>;
+    /// Every table, for a suggestion.
+    fn tables(&mut self) -> Result<Vec<String>, Failure>;
+    /// An index of `index`'s name: whether it is `index` as written, and
+    /// its definition.
+    fn existing(&mut self, index: &Index) -> Result<Option<(bool, String)>, Failure>;
+    /// Runs one statement.
+    fn execute(&mut self, sql: &str) -> Result<(), Failure>;
+}
+
+/// A SQLite connection, as an [`IndexTarget`].
+struct SqliteTarget<'c>(&'c Connection);
+
+impl IndexTarget for SqliteTarget<'_> {
+    fn columns(&mut self, table: &str) -> Result<Vec<String>, Failure> {
+        table_columns(self.0, table).map_err(Failure::Sql)
+    }
+    fn tables(&mut self) -> Result<Vec<String>, Failure> {
+        tables(self.0).map_err(Failure::Sql)
+    }
+    fn existing(&mut self, index: &Index) -> Result<Option<(bool, String)>, Failure> {
+        same_index(self.0, index).map_err(Failure::Sql)
+    }
+    fn execute(&mut self, sql: &str) -> Result<(), Failure> {
+        execute(self.0, sql).map_err(Failure::Sql)
+    }
+}
+
 /// Checks every table and column of `set` against the live schema, then
 /// creates its indexes (an existing one must have the same definition) and
 /// analyses the tables. Call inside the migration's transaction.
 pub(crate) fn create_indexes(conn: &Connection, set: &IndexSet) -> Result<(), StepError> {
+    create_indexes_on(&mut SqliteTarget(conn), set)
+}
+
+/// [`create_indexes`] on any database.
+pub(crate) fn create_indexes_on(
+    target: &mut impl IndexTarget,
+    set: &IndexSet,
+) -> Result<(), StepError> {
     // Every unknown table and column of the set at once, not the first.
     let mut unknown: Vec<(u32, Failure)> = Vec::new();
     for index in &set.indexes {
-        let found =
-            check_columns(conn, index).map_err(|e| (Some(index.line), None, Failure::Sql(e)))?;
+        let found = check_columns(target, index).map_err(|f| (Some(index.line), None, f))?;
         unknown.extend(found.into_iter().map(|f| (index.line, f)));
     }
     if unknown.len() == 1 {
@@ -138,7 +176,8 @@ pub(crate) fn create_indexes(conn: &Connection, set: &IndexSet) -> Result<(), St
     let mut tables: Vec<&str> = Vec::new();
     for index in &set.indexes {
         let sql = index.sql();
-        match same_index(conn, index).map_err(sql_error(Some(index.line), &sql))? {
+        let at = |f| (Some(index.line), Some(sql.clone()), f);
+        match target.existing(index).map_err(at)? {
             Some((true, _)) => {}
             Some((false, existing)) => {
                 return Err((
@@ -151,7 +190,7 @@ pub(crate) fn create_indexes(conn: &Connection, set: &IndexSet) -> Result<(), St
                     },
                 ));
             }
-            None => execute(conn, &sql).map_err(sql_error(Some(index.line), &sql))?,
+            None => target.execute(&sql).map_err(at)?,
         }
         if !tables.iter().any(|t| t.eq_ignore_ascii_case(&index.table)) {
             tables.push(&index.table);
@@ -159,7 +198,9 @@ pub(crate) fn create_indexes(conn: &Connection, set: &IndexSet) -> Result<(), St
     }
     for table in tables {
         let sql = format!("ANALYZE {}", quote(table));
-        execute(conn, &sql).map_err(sql_error(None, &sql))?;
+        target
+            .execute(&sql)
+            .map_err(|f| (None, Some(sql.clone()), f))?;
     }
     Ok(())
 }
@@ -175,10 +216,10 @@ pub(crate) fn drop_indexes(conn: &Connection, set: &IndexSet) -> Result<(), Step
 }
 
 /// The tables and columns of `index` the live schema does not have.
-fn check_columns(conn: &Connection, index: &Index) -> rusqlite::Result<Vec<Failure>> {
-    let columns = table_columns(conn, &index.table)?;
+fn check_columns(target: &mut impl IndexTarget, index: &Index) -> Result<Vec<Failure>, Failure> {
+    let columns = target.columns(&index.table)?;
     if columns.is_empty() {
-        let tables = tables(conn)?;
+        let tables = target.tables()?;
         let suggestion =
             crate::dsl::suggest(&index.table, tables.iter().map(String::as_str)).map(str::to_owned);
         return Ok(vec![Failure::NoSuchTable {
