@@ -49,6 +49,9 @@ pub(crate) struct Postgres<'c> {
     open: bool,
     /// A session lock of a no-transaction step is held.
     session_lock: bool,
+    /// The startup check found no history table (so the full read that
+    /// follows it need not fail on it again).
+    no_history: bool,
 }
 
 impl<'c> Postgres<'c> {
@@ -70,6 +73,7 @@ impl<'c> Postgres<'c> {
             history_ready: false,
             open: false,
             session_lock: false,
+            no_history: false,
         })
     }
 
@@ -201,7 +205,10 @@ impl Backend for Postgres<'_> {
         );
         let rows = match self.texts(&sql) {
             Ok(rows) => rows,
-            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => return Ok(false),
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => {
+                self.no_history = true;
+                return Ok(false);
+            }
             Err(e) => return Err(Error::Postgres(e.into())),
         };
         Ok(rows.len() == set.len()
@@ -211,6 +218,11 @@ impl Backend for Postgres<'_> {
     }
 
     fn history(&mut self) -> Result<Vec<HistoryRow>, Error> {
+        // Just asked, outside any transaction: another runner creating it
+        // meanwhile is seen under the lock, where each step re-reads.
+        if std::mem::take(&mut self.no_history) {
+            return Ok(Vec::new());
+        }
         let sql = format!(
             "SELECT version, name, kind, checksum, \
              to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), duration_ms, origin \
