@@ -17,19 +17,34 @@ pub(crate) fn is_url(database: &str) -> bool {
     lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
-/// `url` with its password replaced, for messages.
+/// `url` with its password replaced, for messages: the one after the user
+/// name, and a `password=` parameter.
 fn shown(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
     let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
+    let authority = match authority.rsplit_once('@') {
         Some((user, host)) if user.contains(':') => {
             let name = user.split(':').next().unwrap_or_default();
-            format!("{scheme}://{name}:***@{host}{tail}")
+            format!("{name}:***@{host}")
         }
-        _ => url.to_owned(),
-    }
+        _ => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => p.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", params.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 /// Runs `command` on the PostgreSQL server at `url`.
@@ -125,5 +140,27 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
             Ok(if args.exit_code && !clean { 3 } else { 0 })
         }
         _ => unreachable!("refused above"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn a_password_is_never_shown() {
+        assert_eq!(
+            shown("postgres://app:s3cret@db/app"),
+            "postgres://app:***@db/app"
+        );
+        assert_eq!(
+            shown("postgresql://app@db/app?sslmode=disable&password=s3cret"),
+            "postgresql://app@db/app?sslmode=disable&password=***"
+        );
+        assert_eq!(
+            shown("postgresql:///app?host=/run/pg"),
+            "postgresql:///app?host=/run/pg"
+        );
+        assert_eq!(shown("postgres://a:b:c@h:5432"), "postgres://a:***@h:5432");
     }
 }
