@@ -29,7 +29,7 @@ use crate::pipeline::Set;
 use crate::plan::HistoryRow;
 use crate::plan::StatusRow;
 use crate::runner::{NoteKind, Report, Runner};
-use crate::source::{Migration, Migrations};
+use crate::source::Migration;
 use crate::sql::Dialect;
 
 /// The backend for one client.
@@ -62,8 +62,8 @@ impl<'c> Postgres<'c> {
         table: &Table,
         lock_timeout: Duration,
         statement_timeout: Option<Duration>,
-    ) -> Result<Postgres<'c>, Error> {
-        Ok(Postgres {
+    ) -> Postgres<'c> {
+        Postgres {
             client,
             table: crate::sql::quote_identifier(table.name()),
             name: table.name().to_owned(),
@@ -74,7 +74,7 @@ impl<'c> Postgres<'c> {
             open: false,
             session_lock: false,
             no_history: false,
-        })
+        }
     }
 
     /// The migration lock's key: from the database, the schema and the
@@ -558,6 +558,13 @@ impl Postgres<'_> {
 }
 
 impl Runner<'_> {
+    /// The backend on `client`, for a set loaded as PostgreSQL's.
+    fn postgres<'c>(&self, client: &'c mut Client) -> Result<Postgres<'c>, Error> {
+        self.set().check_dialect(Dialect::Postgres)?;
+        let (lock, statement) = self.timeouts();
+        Ok(Postgres::new(client, self.history_table(), lock, statement))
+    }
+
     /// Validates the plan, then applies what is pending on PostgreSQL, each
     /// migration in its own transaction under a transaction-scoped advisory
     /// lock (a no-transaction one under a session lock), with
@@ -568,9 +575,7 @@ impl Runner<'_> {
     /// from a plain thread (in async code, inside `spawn_blocking`), never
     /// on a runtime's worker, where it panics.
     pub fn run_postgres(&self, client: &mut Client) -> Result<Report, Error> {
-        check_postgres(self.set())?;
-        let (lock, statement) = self.timeouts();
-        let mut db = Postgres::new(client, self.history_table(), lock, statement)?;
+        let mut db = self.postgres(client)?;
         self.up(&mut db)
     }
 
@@ -582,9 +587,7 @@ impl Runner<'_> {
         client: &mut Client,
         target: crate::plan::DownTarget,
     ) -> Result<Report, Error> {
-        check_postgres(self.set())?;
-        let (lock, statement) = self.timeouts();
-        let mut db = Postgres::new(client, self.history_table(), lock, statement)?;
+        let mut db = self.postgres(client)?;
         self.revert(&mut db, target)
     }
 
@@ -600,21 +603,8 @@ impl Runner<'_> {
     /// Every migration of the set and of the history on PostgreSQL, with
     /// its state.
     pub fn status_postgres(&self, client: &mut Client) -> Result<Vec<StatusRow>, Error> {
-        check_postgres(self.set())?;
-        let (lock, statement) = self.timeouts();
-        let mut db = Postgres::new(client, self.history_table(), lock, statement)?;
+        let mut db = self.postgres(client)?;
         let history = db.history()?;
         Ok(crate::plan::status(self.set().as_slice(), &history))
-    }
-}
-
-/// Refuses a set not loaded as PostgreSQL's: its files were split and
-/// checked by SQLite's rules.
-fn check_postgres(set: &Migrations) -> Result<(), Error> {
-    match set.iter().find(|m| m.dialect != Dialect::Postgres) {
-        Some(m) => Err(Error::NotPostgres {
-            file: m.file.to_string(),
-        }),
-        None => Ok(()),
     }
 }

@@ -262,7 +262,7 @@ impl<'m> Runner<'m> {
 
     /// Every version of the set and of the history, with its state.
     pub fn status(&self, conn: &Connection) -> Result<Vec<StatusRow>, Error> {
-        self.set.check_sqlite()?;
+        self.set.check_dialect(crate::sql::Dialect::Sqlite)?;
         let history = history::read(conn, &self.table)?;
         Ok(plan::status(self.set.as_slice(), &history))
     }
@@ -380,7 +380,7 @@ impl<'m> Runner<'m> {
     /// What every run checks first: the build is current, and the
     /// connection is not inside a transaction of the caller's.
     pub(crate) fn check_connection(&self, conn: &Connection) -> Result<(), Error> {
-        self.set.check_sqlite()?;
+        self.set.check_dialect(crate::sql::Dialect::Sqlite)?;
         let stale = self.set.stale_files();
         if !stale.is_empty() {
             return Err(Error::StaleBuild { files: stale });

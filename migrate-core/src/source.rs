@@ -183,15 +183,20 @@ impl Migrations {
         ))
     }
 
-    /// Refuses a set written for another database than SQLite.
+    /// Refuses a set written for another database than `wanted`. A set is
+    /// loaded in one dialect (the loader and the macro give every file the
+    /// folder's), so its first migration says: one comparison, on every
+    /// app start.
     #[cfg(feature = "sqlite")]
-    pub(crate) fn check_sqlite(&self) -> Result<(), crate::Error> {
-        match self.iter().find(|m| m.dialect != sql::Dialect::Sqlite) {
-            Some(m) => Err(crate::Error::NotSqlite {
-                file: m.file.to_string(),
-            }),
-            None => Ok(()),
-        }
+    pub(crate) fn check_dialect(&self, wanted: sql::Dialect) -> Result<(), crate::Error> {
+        let Some(m) = self.as_slice().first().filter(|m| m.dialect != wanted) else {
+            return Ok(());
+        };
+        let file = m.file.to_string();
+        Err(match wanted {
+            sql::Dialect::Postgres => crate::Error::NotPostgres { file },
+            _ => crate::Error::NotSqlite { file },
+        })
     }
 
     /// A set built at run time: its profile computed on first use.

@@ -163,7 +163,7 @@ fn problem(m: Option<&Migration>, line: Option<u32>, kind: ProblemKind) -> Probl
 /// Verifies `conn` against `set`. The caller applies the connection profile
 /// first (as [`Migrations::open`] and the CLI do), so that it is checked too.
 pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Verification, Error> {
-    set.check_sqlite()?;
+    set.check_dialect(crate::sql::Dialect::Sqlite)?;
     // One read transaction for every read: the history and the schema are
     // seen as of one commit, even while another process migrates.
     let _snapshot = conn
