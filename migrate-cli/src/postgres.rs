@@ -8,7 +8,7 @@ use migrate_core::naming::Direction;
 use migrate_core::sql::Dialect;
 use postgres::{Client, NoTls};
 
-use crate::cmd::status::{print_status, print_status_json};
+use crate::cmd::status::print_status_rows;
 use crate::{Command, Failure, Global, report, usage};
 
 /// Whether `database` names a PostgreSQL server.
@@ -48,15 +48,32 @@ fn shown(url: &str) -> String {
 }
 
 /// Runs `command` on the PostgreSQL server at `url`.
+/// The commands that run on PostgreSQL.
+enum Pg {
+    Up(crate::cmd::up::UpArgs),
+    Down(crate::cmd::down::DownArgs),
+    Redo(crate::cmd::redo::RedoArgs),
+    Status(crate::cmd::status::StatusArgs),
+}
+
 pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure> {
-    let name = match &command {
-        Command::Up(_) | Command::Status(_) | Command::Down(_) | Command::Redo(_) => None,
-        Command::Adopt(_) => Some("adopt"),
-        Command::Baseline(_) => Some("baseline"),
-        Command::Repair(_) => Some("repair"),
-        Command::Verify(_) => Some("verify"),
-        Command::Schema(_) => Some("schema"),
-        Command::New(_) | Command::Completions { .. } => None,
+    let not_yet = |name: &str| {
+        Err(usage(format!(
+            "`{name}` does not run on PostgreSQL yet; `up`, `down`, `redo` and `status` do"
+        )))
+    };
+    let pg = match command {
+        Command::Up(args) => Pg::Up(args),
+        Command::Down(args) => Pg::Down(args),
+        Command::Redo(args) => Pg::Redo(args),
+        Command::Status(args) => Pg::Status(args),
+        Command::Adopt(_) => return not_yet("adopt"),
+        Command::Baseline(_) => return not_yet("baseline"),
+        Command::Repair(_) => return not_yet("repair"),
+        Command::Verify(_) => return not_yet("verify"),
+        Command::Schema(_) => return not_yet("schema"),
+        Command::New(_) => return not_yet("new"),
+        Command::Completions { .. } => return not_yet("completions"),
         Command::Checkpoint(_)
         | Command::Optimize
         | Command::Vacuum(_)
@@ -69,11 +86,6 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
             ));
         }
     };
-    if let Some(name) = name {
-        return Err(usage(format!(
-            "`{name}` does not run on PostgreSQL yet; `up`, `down`, `redo` and `status` do"
-        )));
-    }
     let table = Table::new(&g.table).map_err(|e| usage(e.to_string()))?;
     let set = Migrations::from_dir_in(g.dir(), Dialect::Postgres)?;
     let mut client = Client::connect(url, NoTls).map_err(|e| Failure {
@@ -93,54 +105,40 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
         code: 1,
         error: format!("{}: {e}", shown(url)).into(),
     };
-    match command {
-        Command::Up(args) => {
-            let report = runner
-                .target(args.to)
-                .dry_run(args.dry_run)
-                .atomic(args.atomic)
-                .allow_missing(args.allow_missing)
-                .allow_out_of_order(args.allow_out_of_order)
-                .backup_to(args.backup)
-                .run_postgres(&mut client)
-                .map_err(at)?;
-            report::print(&report, args.dry_run, Direction::Up)?;
-            Ok(0)
+    let (report, dry_run, direction) = match pg {
+        Pg::Up(args) => {
+            let dry_run = args.dry_run;
+            let report = args.configure(runner).run_postgres(&mut client);
+            (report, dry_run, Direction::Up)
         }
-        Command::Down(args) => {
-            let target = match (args.to, args.steps) {
-                (Some(v), _) => migrate_core::plan::DownTarget::To(v),
-                (None, n) => migrate_core::plan::DownTarget::Steps(n.unwrap_or(1)),
-            };
+        Pg::Down(args) => {
+            let target = args.target();
             let report = runner
                 .dry_run(args.dry_run)
                 .backup_to(args.backup)
-                .down_postgres(&mut client, target)
-                .map_err(at)?;
-            report::print(&report, args.dry_run, Direction::Down)?;
-            Ok(0)
+                .down_postgres(&mut client, target);
+            (report, args.dry_run, Direction::Down)
         }
-        Command::Redo(args) => {
+        Pg::Redo(args) => {
             let report = runner
                 .dry_run(args.dry_run)
                 .backup_to(args.backup)
-                .redo_postgres(&mut client)
-                .map_err(at)?;
-            report::print(&report, args.dry_run, Direction::Down)?;
-            Ok(0)
+                .redo_postgres(&mut client);
+            (report, args.dry_run, Direction::Down)
         }
-        Command::Status(args) => {
+        Pg::Status(args) => {
             let rows = runner.status_postgres(&mut client).map_err(at)?;
-            if args.json {
-                print_status_json(&rows, std::path::Path::new(&shown(url)), &table)?;
-            } else {
-                print_status(&rows)?;
-            }
-            let clean = rows.iter().all(|r| r.state == migrate_core::State::Applied);
-            Ok(if args.exit_code && !clean { 3 } else { 0 })
+            let shown = shown(url);
+            return Ok(print_status_rows(
+                &rows,
+                &args,
+                std::path::Path::new(&shown),
+                &table,
+            )?);
         }
-        _ => unreachable!("refused above"),
-    }
+    };
+    report::print(&report.map_err(at)?, dry_run, direction)?;
+    Ok(0)
 }
 
 #[cfg(test)]

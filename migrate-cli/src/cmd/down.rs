@@ -25,11 +25,18 @@ pub(crate) struct DownArgs {
     pub(crate) backup: Option<PathBuf>,
 }
 
+impl DownArgs {
+    /// What to revert: down to `--to`, or the last `--steps` (default 1).
+    pub(crate) fn target(&self) -> DownTarget {
+        match (self.to, self.steps) {
+            (Some(v), _) => DownTarget::To(v),
+            (None, n) => DownTarget::Steps(n.unwrap_or(1)),
+        }
+    }
+}
+
 pub(crate) fn run(mut ctx: Context, args: DownArgs) -> Result<u8, Failure> {
-    let target = match (args.to, args.steps) {
-        (Some(v), _) => DownTarget::To(v),
-        (None, n) => DownTarget::Steps(n.unwrap_or(1)),
-    };
+    let target = args.target();
     let mut conn = ctx.open_existing()?;
     let report = ctx
         .runner()

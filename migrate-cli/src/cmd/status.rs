@@ -30,10 +30,22 @@ pub(crate) fn run(mut ctx: Context, args: StatusArgs) -> Result<u8, Failure> {
         eprintln!("note: {} does not exist yet", ctx.database.display());
         ctx.set.runner().status(&Connection::open_in_memory()?)?
     };
+    Ok(print_status_rows(&rows, &args, &ctx.database, &ctx.table)?)
+}
+
+/// Prints `rows` as `args` asks (a table, or JSON naming `database` and
+/// `table`); the exit code: 3 with `--exit-code` when anything is not
+/// applied.
+pub(crate) fn print_status_rows(
+    rows: &[StatusRow],
+    args: &StatusArgs,
+    database: &Path,
+    table: &Table,
+) -> io::Result<u8> {
     if args.json {
-        print_status_json(&rows, &ctx.database, &ctx.table)?;
+        print_status_json(rows, database, table)?;
     } else {
-        print_status(&rows)?;
+        print_status(rows)?;
     }
     let clean = rows.iter().all(|r| r.state == State::Applied);
     Ok(if args.exit_code && !clean { 3 } else { 0 })

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use migrate_core::Runner;
 use migrate_core::naming::Direction;
 use migrate_core::rusqlite::Connection;
 
@@ -42,16 +43,24 @@ pub(crate) fn run(mut ctx: Context, args: UpArgs) -> Result<u8, Failure> {
     if new && !args.dry_run {
         eprintln!("note: created the database {}", ctx.database.display());
     }
-    let report = ctx
-        .runner()
-        .target(args.to)
-        .dry_run(args.dry_run)
-        .atomic(args.atomic)
-        .allow_missing(args.allow_missing)
-        .allow_out_of_order(args.allow_out_of_order)
-        .backup_to(args.backup)
+    let dry_run = args.dry_run;
+    let report = args
+        .configure(ctx.runner())
         .run(&mut conn)
         .map_err(|e| ctx.in_database(e))?;
-    report::print(&report, args.dry_run, Direction::Up)?;
+    report::print(&report, dry_run, Direction::Up)?;
     Ok(0)
+}
+
+impl UpArgs {
+    /// `runner` with these options (SQLite and PostgreSQL alike).
+    pub(crate) fn configure(self, runner: Runner<'_>) -> Runner<'_> {
+        runner
+            .target(self.to)
+            .dry_run(self.dry_run)
+            .atomic(self.atomic)
+            .allow_missing(self.allow_missing)
+            .allow_out_of_order(self.allow_out_of_order)
+            .backup_to(self.backup)
+    }
 }
