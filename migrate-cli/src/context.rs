@@ -230,6 +230,15 @@ fn database_path(given: &str, from: &str) -> Result<PathBuf, String> {
 fn warm_up(path: &Path) -> Option<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).ok()?;
+    // SQLite falls back to read-only when the read-write open fails, and
+    // without CREATE it fails on a file that does not exist yet: if another
+    // process creates the file between SQLite's two `open` calls, the
+    // connection is read-only, and the first migration write fails with
+    // "attempt to write a readonly database" (the 8-process suite's rare
+    // failure). `open` then opens the file the ordinary way.
+    if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
+        return None;
+    }
     // Preparing a statement that names a table reads the whole schema.
     conn.prepare("SELECT 1 FROM sqlite_schema").ok()?;
     Some(conn)
