@@ -40,7 +40,7 @@ pub(crate) fn check_setting(conn: &Connection, setting: &Setting) -> Result<(), 
     if found == asked {
         return Ok(());
     }
-    let note = setting.pragma.not_taken_note(&found);
+    let note = setting.pragma.not_taken;
     Err(Failure::PragmaNotTaken {
         pragma: setting.pragma.name,
         asked: setting.value.to_string(),

@@ -93,16 +93,6 @@ impl Pragma {
     pub fn breaks_rollback(&self, value: &str) -> bool {
         self.without_rollback.contains(&value)
     }
-
-    /// The reason to add when SQLite reports `found` instead of the value
-    /// set, or `""`.
-    pub fn not_taken_note(&self, found: &str) -> &'static str {
-        // WAL needs a file: in memory, any mode reads back as `memory`.
-        if self.name == "journal_mode" && found != "memory" {
-            return "";
-        }
-        self.not_taken
-    }
 }
 
 use Scope::{Connection, Persistent};
@@ -151,7 +141,10 @@ pub static PRAGMAS: &[Pragma] = &[
         reports_name: true,
         persistent_values: &["wal", "delete"],
         without_rollback: &["off", "memory"],
-        not_taken: " (WAL needs a database file; an in-memory or temporary database keeps journal_mode = memory)",
+        // In memory there is no file to take WAL: skipped there (see
+        // `sets::not_applicable`), never an error.
+        not_taken: " (WAL needs shared memory beside the file: a network file system, or a VFS without it, keeps the \
+                    old mode)",
         ..p(
             "journal_mode",
             Enum(&["delete", "truncate", "persist", "memory", "wal", "off"]),
