@@ -326,7 +326,7 @@ fn a_drizzle_journal_and_its_files_must_agree() {
         &p,
         &["up"],
         1,
-        &["meta/_journal.json: the journal lists `0002_gone`, and there is no `0002_gone.sql`"],
+        &["meta/_journal.json:23: the journal lists `0002_gone`, and there is no `0002_gone.sql`"],
     );
     // A journal this tool cannot read names its line.
     let p = Project::new(&files);

@@ -663,11 +663,12 @@ pub fn load_dir_in(dir: &Path, dialect: sql::Dialect) -> Result<Vec<Migration>, 
 #[doc(hidden)]
 pub const JOURNAL: &str = "meta/_journal.json";
 
-/// The `tag` of each entry of a drizzle journal, in the journal's order
+/// The `tag` of each entry of a drizzle journal, with its line, in the
+/// journal's order
 /// (`{"entries": [{"idx": 0, "tag": "0000_init", …}, …]}`). The journal is
 /// machine-written and its tags are file names, so this reads the tags
 /// and nothing else, rather than parse JSON in the core crate.
-fn journal_tags(text: &str) -> Result<Vec<String>, (u32, String)> {
+fn journal_tags(text: &str) -> Result<Vec<(u32, String)>, (u32, String)> {
     let line_of = |at: usize| 1 + text[..at].matches('\n').count() as u32;
     if !text.contains("\"entries\"") {
         return Err((1, "not a drizzle journal: it has no `entries`".into()));
@@ -685,7 +686,7 @@ fn journal_tags(text: &str) -> Result<Vec<String>, (u32, String)> {
             .map(|(tag, _)| tag)
             .filter(|tag| !tag.is_empty() && !tag.contains(['\\', '/']));
         match value {
-            Some(tag) => tags.push(tag.to_owned()),
+            Some(tag) => tags.push((line_of(at), tag.to_owned())),
             None => {
                 return Err((
                     line_of(at),
@@ -702,19 +703,22 @@ fn journal_tags(text: &str) -> Result<Vec<String>, (u32, String)> {
 /// Every SQL file must be in it, and every entry must have its file; this
 /// tool's own sets (pragmas, indexes), which drizzle does not know, keep
 /// their place by version.
-fn journal_order(list: Vec<Migration>, tags: &[String]) -> Result<Vec<Migration>, LoadErrors> {
+fn journal_order(
+    list: Vec<Migration>,
+    tags: &[(u32, String)],
+) -> Result<Vec<Migration>, LoadErrors> {
     let mut errors = Vec::new();
     let (mut sql, sets): (Vec<Migration>, Vec<Migration>) =
         list.into_iter().partition(|m| m.kind == Kind::Sql);
     let mut ordered: Vec<Migration> = Vec::with_capacity(sql.len() + sets.len());
-    for tag in tags {
+    for (line, tag) in tags {
         let file = format!("{tag}.sql");
         match sql.iter().position(|m| m.file == file) {
             Some(i) => ordered.push(sql.remove(i)),
             None if ordered.iter().any(|m| m.file == file) => {}
             None => errors.push(error(
                 JOURNAL,
-                None,
+                Some(*line),
                 LoadErrorKind::JournalWithoutFile { tag: tag.clone() },
             )),
         }
