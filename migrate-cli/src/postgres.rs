@@ -54,12 +54,17 @@ enum Pg {
     Down(crate::cmd::down::DownArgs),
     Redo(crate::cmd::redo::RedoArgs),
     Status(crate::cmd::status::StatusArgs),
+    Verify(crate::cmd::verify::VerifyArgs),
+    Schema(crate::cmd::schema::SchemaArgs),
+    Baseline(crate::cmd::baseline::BaselineArgs),
+    Repair(crate::cmd::repair::RepairArgs),
 }
 
 pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure> {
     let not_yet = |name: &str| {
         Err(usage(format!(
-            "`{name}` does not run on PostgreSQL yet; `up`, `down`, `redo` and `status` do"
+            "`{name}` does not run on PostgreSQL yet; `up`, `down`, `redo`, `status`, `verify`, `schema`, \
+             `baseline` and `repair` do"
         )))
     };
     let pg = match command {
@@ -68,10 +73,10 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
         Command::Redo(args) => Pg::Redo(args),
         Command::Status(args) => Pg::Status(args),
         Command::Adopt(_) => return not_yet("adopt"),
-        Command::Baseline(_) => return not_yet("baseline"),
-        Command::Repair(_) => return not_yet("repair"),
-        Command::Verify(_) => return not_yet("verify"),
-        Command::Schema(_) => return not_yet("schema"),
+        Command::Baseline(args) => Pg::Baseline(args),
+        Command::Repair(args) => Pg::Repair(args),
+        Command::Verify(args) => Pg::Verify(args),
+        Command::Schema(args) => Pg::Schema(args),
         Command::New(_) => return not_yet("new"),
         Command::Completions { .. } => return not_yet("completions"),
         Command::Checkpoint(_)
@@ -106,6 +111,32 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
         error: format!("{}: {e}", shown(url)).into(),
     };
     let (report, dry_run, direction) = match pg {
+        Pg::Verify(args) => {
+            let v = runner.verify_postgres(&mut client).map_err(at)?;
+            return crate::cmd::verify::print_verification(&v, &shown(url), &args);
+        }
+        Pg::Schema(args) => {
+            let without = (!args.history).then_some(&table);
+            let dump = migrate_core::postgres::dump(&mut client, without).map_err(at)?;
+            std::io::Write::write_all(&mut std::io::stdout().lock(), dump.as_bytes())?;
+            return Ok(0);
+        }
+        Pg::Baseline(args) => {
+            let done = runner
+                .dry_run(args.dry_run)
+                .baseline_postgres(&mut client, args.to)
+                .map_err(at)?;
+            report::print_bookkeeping(&done, args.dry_run)?;
+            return Ok(0);
+        }
+        Pg::Repair(args) => {
+            let done = runner
+                .dry_run(args.dry_run)
+                .repair_postgres(&mut client)
+                .map_err(at)?;
+            report::print_bookkeeping(&done, args.dry_run)?;
+            return Ok(0);
+        }
         Pg::Up(args) => {
             let dry_run = args.dry_run;
             let report = args.configure(runner).run_postgres(&mut client);

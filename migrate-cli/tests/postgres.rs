@@ -68,10 +68,10 @@ fn up_and_status_on_postgresql() {
         stderr(&out)
     );
     // What the CLI cannot do there yet says so.
-    let out = cli(&["verify"]);
+    let out = cli(&["adopt"]);
     assert_eq!(code(&out), 2);
     assert!(
-        stderr(&out).contains("`verify` does not run on PostgreSQL yet"),
+        stderr(&out).contains("`adopt` does not run on PostgreSQL yet"),
         "{}",
         stderr(&out)
     );
@@ -95,6 +95,78 @@ fn up_and_status_on_postgresql() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn schema_verify_baseline_and_repair_on_postgresql() {
+    let Some(mut db) = pg::scratch() else { return };
+    let url = db.url();
+    let p = Project::new(&[
+        (
+            "0001_notes.sql",
+            "CREATE TABLE notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text);\n",
+        ),
+        ("0002_notes.indexes", "index notes_body on notes (body)\n"),
+    ]);
+    let cli = |args: &[&str]| p.bare(args).env("DATABASE_URL", &url).output().unwrap();
+    // Made by hand: baseline checks it against the files, then records.
+    db.client()
+        .batch_execute(
+            "CREATE TABLE notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text)",
+        )
+        .unwrap();
+    let out = cli(&["baseline", "--to", "2"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("index `notes_body` is missing"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cli(&["baseline", "--to", "1"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = cli(&["up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("applied 2 notes"), "{}", stdout(&out));
+    // The schema, from the catalogue.
+    let out = cli(&["schema"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "CREATE TABLE notes (\n  id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,\n  body text,\n  \
+         CONSTRAINT notes_pkey PRIMARY KEY (id)\n);\n\n\
+         CREATE INDEX notes_body ON notes USING btree (body);\n"
+    );
+    let out = cli(&["verify"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("2 applied migrations verified"),
+        "{}",
+        stdout(&out)
+    );
+    // Drift, named; then a harmless edit repaired.
+    db.client()
+        .batch_execute("ALTER TABLE notes ADD COLUMN extra int")
+        .unwrap();
+    let out = cli(&["verify", "--json"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).contains("column `extra` was added"),
+        "{}",
+        stdout(&out)
+    );
+    db.client()
+        .batch_execute("ALTER TABLE notes DROP COLUMN extra")
+        .unwrap();
+    p.write(
+        "0001_notes.sql",
+        "-- notes\nCREATE TABLE notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text);\n",
+    );
+    let out = cli(&["verify"]);
+    assert_eq!(code(&out), 1);
+    let out = cli(&["repair"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = cli(&["verify"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
 }
 
 #[test]

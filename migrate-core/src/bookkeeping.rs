@@ -15,7 +15,7 @@ use crate::dsl::catalogue::Scope;
 use crate::error::{Error, Failure};
 use crate::history;
 use crate::naming::{Direction, Kind};
-use crate::plan::{Modified, PlanError, State};
+use crate::plan::{HistoryRow, Modified, PlanError, State};
 use crate::runner::{Runner, Step};
 use crate::schema::Difference;
 use crate::source::Migration;
@@ -82,8 +82,16 @@ impl Runner<'_> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn baseline(&self, conn: &mut Connection, version: u64) -> Result<Bookkeeping, Error> {
-        let conn = &*conn;
         self.check_connection(conn)?;
+        self.baseline_in(&mut SqliteBooks(conn), version)
+    }
+
+    /// [`Runner::baseline`] wherever `books` keep the history.
+    pub(crate) fn baseline_in(
+        &self,
+        books: &mut dyn Books,
+        version: u64,
+    ) -> Result<Bookkeeping, Error> {
         let set = self.set();
         if !set.iter().any(|m| m.version == version) {
             return Err(PlanError::TargetNotFound {
@@ -92,7 +100,7 @@ impl Runner<'_> {
             }
             .into());
         }
-        let applied = history::read(conn, self.history_table())?;
+        let applied = books.history(self)?;
         if !applied.is_empty() {
             return Err(Error::AlreadyManaged {
                 applied: applied.len(),
@@ -105,7 +113,7 @@ impl Runner<'_> {
             .position(|m| m.version == version)
             .map_or(0, |i| i + 1);
         let chosen: Vec<&Migration> = set.iter().take(end).collect();
-        self.check_schema("baseline", conn, &chosen)?;
+        books.mismatch(self, &chosen, true)?.refuse("baseline")?;
         let done = Bookkeeping {
             recorded: chosen.iter().map(|m| recorded_step(m)).collect(),
             ..Bookkeeping::default()
@@ -113,9 +121,9 @@ impl Runner<'_> {
         if self.is_dry_run() {
             return Ok(done);
         }
-        self.write(conn, |db| {
+        books.write(self, &mut |db| {
             // Under the lock: another process may have migrated meanwhile.
-            if !history::read(conn, self.history_table())?.is_empty() {
+            if !db.rows()?.is_empty() {
                 return Err(Error::ChangedMeanwhile { version: None });
             }
             for m in &chosen {
@@ -134,10 +142,14 @@ impl Runner<'_> {
     /// when an edited file is a pragma set (its effect is not in the
     /// schema).
     pub fn repair(&self, conn: &mut Connection) -> Result<Bookkeeping, Error> {
-        let conn = &*conn;
         self.check_connection(conn)?;
+        self.repair_in(&mut SqliteBooks(conn))
+    }
+
+    /// [`Runner::repair`] wherever `books` keep the history.
+    pub(crate) fn repair_in(&self, books: &mut dyn Books) -> Result<Bookkeeping, Error> {
         let set = self.set();
-        let history = history::read(conn, self.history_table())?;
+        let history = books.history(self)?;
         let mut done = Bookkeeping::default();
         let mut applied: Vec<&Migration> = Vec::new();
         for row in crate::plan::status(set.as_slice(), &history) {
@@ -168,7 +180,7 @@ impl Runner<'_> {
             return Ok(done);
         }
         if !done.rechecked.is_empty() {
-            let mismatch = self.compare(conn, &applied)?;
+            let mismatch = books.mismatch(self, &applied, false)?;
             if !mismatch.is_empty() {
                 // The objects of deleted files are still in the database,
                 // and the replay cannot make them.
@@ -187,7 +199,7 @@ impl Runner<'_> {
         if self.is_dry_run() {
             return Ok(done);
         }
-        self.write(conn, |db| {
+        books.write(self, &mut |db| {
             for fix in &done.rechecked {
                 let failed = |cause| history_failed(Some(fix.version), cause);
                 // Under the lock, only the row as it was read.
@@ -232,39 +244,138 @@ impl Runner<'_> {
         conn: &Connection,
         chosen: &[&Migration],
     ) -> Result<(), Error> {
-        let mut mismatch = self.compare(conn, chosen)?;
-        for (m, setting) in crate::profile::settings_of(chosen.iter().copied(), Scope::Persistent) {
-            if let Err(f) = crate::sets::check_setting(conn, &setting) {
-                mismatch
-                    .pragmas
-                    .push(format!("{}:{}: {f}", m.file, setting.line));
+        SqliteBooks(conn)
+            .mismatch(self, chosen, true)?
+            .refuse(operation)
+    }
+}
+
+/// Where `baseline` and `repair` read and write the history: a SQLite
+/// connection or a PostgreSQL client.
+pub(crate) trait Books {
+    /// The history, read before the write lock is taken.
+    fn history(&mut self, runner: &Runner) -> Result<Vec<HistoryRow>, Error>;
+
+    /// How the live schema differs from the one `chosen` make, replayed
+    /// where nothing is kept; with `pragmas`, the persistent pragmas their
+    /// pragma sets give are checked too.
+    fn mismatch(
+        &mut self,
+        runner: &Runner,
+        chosen: &[&Migration],
+        pragmas: bool,
+    ) -> Result<Mismatch, Error>;
+
+    /// Runs `write` in one transaction under the write lock, then commits
+    /// it; any error rolls it back.
+    fn write(
+        &mut self,
+        runner: &Runner,
+        write: &mut dyn FnMut(&mut dyn Marks) -> Result<(), Error>,
+    ) -> Result<(), Error>;
+}
+
+/// The history writes of `baseline` and `repair`, in the open transaction
+/// of [`Books::write`].
+pub(crate) trait Marks {
+    /// Every history row, read again under the lock.
+    fn rows(&mut self) -> Result<Vec<HistoryRow>, Error>;
+    /// The checksum recorded for `version`.
+    fn recorded(&mut self, version: u64) -> Result<Option<String>, Failure>;
+    /// Records `m` as applied without running it, marked with `origin`.
+    fn record_marked(
+        &mut self,
+        m: &Migration,
+        origin: &str,
+        applied_at: Option<&str>,
+    ) -> Result<(), Failure>;
+    /// Writes `checksum` into `version`'s row, checked.
+    fn set_checksum(&mut self, version: u64, checksum: &str) -> Result<(), Failure>;
+    /// Deletes `version`'s row, checked.
+    fn remove(&mut self, version: u64) -> Result<(), Failure>;
+}
+
+impl Marks for Sqlite<'_> {
+    fn rows(&mut self) -> Result<Vec<HistoryRow>, Error> {
+        Backend::history(self)
+    }
+    fn recorded(&mut self, version: u64) -> Result<Option<String>, Failure> {
+        Backend::recorded(self, version)
+    }
+    fn record_marked(
+        &mut self,
+        m: &Migration,
+        origin: &str,
+        applied_at: Option<&str>,
+    ) -> Result<(), Failure> {
+        Sqlite::record_marked(self, m, origin, applied_at)
+    }
+    fn set_checksum(&mut self, version: u64, checksum: &str) -> Result<(), Failure> {
+        Sqlite::set_checksum(self, version, checksum)
+    }
+    fn remove(&mut self, version: u64) -> Result<(), Failure> {
+        Backend::remove(self, version)
+    }
+}
+
+/// A SQLite connection's history.
+struct SqliteBooks<'c>(&'c Connection);
+
+impl Books for SqliteBooks<'_> {
+    fn history(&mut self, runner: &Runner) -> Result<Vec<HistoryRow>, Error> {
+        history::read(self.0, runner.history_table())
+    }
+
+    fn mismatch(
+        &mut self,
+        runner: &Runner,
+        chosen: &[&Migration],
+        pragmas: bool,
+    ) -> Result<Mismatch, Error> {
+        let found = crate::verify::replay_differences(
+            runner.set(),
+            chosen,
+            self.0,
+            runner.history_table(),
+            |_| false,
+        )?;
+        let mut mismatch = Mismatch {
+            differences: found.map_err(Error::NotReplayed)?,
+            pragmas: Vec::new(),
+        };
+        if pragmas {
+            for (m, setting) in
+                crate::profile::settings_of(chosen.iter().copied(), Scope::Persistent)
+            {
+                if let Err(f) = crate::sets::check_setting(self.0, &setting) {
+                    mismatch
+                        .pragmas
+                        .push(format!("{}:{}: {f}", m.file, setting.line));
+                }
             }
         }
-        if mismatch.is_empty() {
+        Ok(mismatch)
+    }
+
+    fn write(
+        &mut self,
+        runner: &Runner,
+        write: &mut dyn FnMut(&mut dyn Marks) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        runner.write(self.0, |db| write(db))
+    }
+}
+
+impl Mismatch {
+    /// Refuses `operation`, listing why, unless nothing differs.
+    pub(crate) fn refuse(self, operation: &'static str) -> Result<(), Error> {
+        if self.is_empty() {
             return Ok(());
         }
         Err(Error::SchemaDiffers {
             operation,
-            mismatch,
+            mismatch: self,
         })
-    }
-
-    /// The live schema against the one `migrations` make, replayed.
-    fn compare(&self, conn: &Connection, migrations: &[&Migration]) -> Result<Mismatch, Error> {
-        let found = crate::verify::replay_differences(
-            self.set(),
-            migrations,
-            conn,
-            self.history_table(),
-            |_| false,
-        )?;
-        match found {
-            Ok(differences) => Ok(Mismatch {
-                differences,
-                pragmas: Vec::new(),
-            }),
-            Err(why) => Err(Error::NotReplayed(why)),
-        }
     }
 }
 

@@ -63,7 +63,7 @@ pub fn dump_with_pragmas(
     Ok(out)
 }
 
-fn paragraphs(objects: &[Object]) -> String {
+pub(crate) fn paragraphs(objects: &[Object]) -> String {
     objects
         .iter()
         .map(|o| format!("{};\n", o.sql))

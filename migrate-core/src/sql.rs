@@ -10,6 +10,8 @@
 use std::ops::Range;
 
 mod postgres;
+#[cfg(feature = "postgres")]
+pub(crate) use postgres::{Replay as PgReplay, replay_form as pg_replay_form};
 
 /// The SQL dialect a migrations folder is written in: where its statements
 /// end, and which of them cannot run inside the runner's transaction.

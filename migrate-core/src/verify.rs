@@ -151,7 +151,7 @@ impl fmt::Display for Problem {
     }
 }
 
-fn problem(m: Option<&Migration>, line: Option<u32>, kind: ProblemKind) -> Problem {
+pub(crate) fn problem(m: Option<&Migration>, line: Option<u32>, kind: ProblemKind) -> Problem {
     Problem {
         file: m.map(|m| m.file.to_string()),
         line,
@@ -171,39 +171,7 @@ pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Veri
         .then(|| conn.unchecked_transaction())
         .transpose()?;
     let history = history::read(conn, table)?;
-    let mut v = Verification::default();
-    let mut applied: Vec<&Migration> = Vec::new();
-    for row in plan::status(set.as_slice(), &history) {
-        let m = set.iter().find(|m| m.version == row.version);
-        match row.state {
-            State::Applied => applied.extend(m),
-            State::Pending => v.pending.push(row.version),
-            State::Modified => {
-                let now = m.map(|m| m.checksum.to_string()).unwrap_or_default();
-                let was = history
-                    .iter()
-                    .find(|h| h.version == row.version)
-                    .map(|h| h.checksum.clone());
-                v.problems.push(problem(
-                    m,
-                    None,
-                    ProblemKind::Edited {
-                        applied: was.unwrap_or_default(),
-                        now,
-                    },
-                ));
-            }
-            State::Missing => v.problems.push(problem(
-                None,
-                None,
-                ProblemKind::NoFile {
-                    version: row.version,
-                    name: row.name,
-                },
-            )),
-        }
-    }
-    v.applied = applied.len();
+    let (mut v, applied) = check_history(set, &history);
 
     // Persistent pragmas: the applied sets' final values.
     let persistent = crate::profile::settings_of(applied.iter().copied(), Scope::Persistent);
@@ -253,6 +221,48 @@ pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Veri
         }
     }
     Ok(v)
+}
+
+/// The applied migrations of `set` per `history`, and the verification
+/// so far: pending versions, edited files, versions without a file.
+pub(crate) fn check_history<'s>(
+    set: &'s Migrations,
+    history: &[crate::plan::HistoryRow],
+) -> (Verification, Vec<&'s Migration>) {
+    let mut v = Verification::default();
+    let mut applied: Vec<&Migration> = Vec::new();
+    for row in plan::status(set.as_slice(), history) {
+        let m = set.iter().find(|m| m.version == row.version);
+        match row.state {
+            State::Applied => applied.extend(m),
+            State::Pending => v.pending.push(row.version),
+            State::Modified => {
+                let now = m.map(|m| m.checksum.to_string()).unwrap_or_default();
+                let was = history
+                    .iter()
+                    .find(|h| h.version == row.version)
+                    .map(|h| h.checksum.clone());
+                v.problems.push(problem(
+                    m,
+                    None,
+                    ProblemKind::Edited {
+                        applied: was.unwrap_or_default(),
+                        now,
+                    },
+                ));
+            }
+            State::Missing => v.problems.push(problem(
+                None,
+                None,
+                ProblemKind::NoFile {
+                    version: row.version,
+                    name: row.name,
+                },
+            )),
+        }
+    }
+    v.applied = applied.len();
+    (v, applied)
 }
 
 /// Drift: the live schema against the schema the applied files produce when

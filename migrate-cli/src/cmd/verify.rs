@@ -20,6 +20,16 @@ pub(crate) fn run(mut ctx: Context, args: &VerifyArgs) -> Result<u8, Failure> {
     conn.execute_batch("PRAGMA query_only = 1")?;
     let v = migrate_core::verify::verify(&ctx.set, &conn, &ctx.table)
         .map_err(|e| ctx.in_database(e))?;
+    print_verification(&v, &ctx.database.display().to_string(), args)
+}
+
+/// Prints what `verify` found; the exit code is 1 when something does not
+/// hold.
+pub(crate) fn print_verification(
+    v: &migrate_core::verify::Verification,
+    database: &str,
+    args: &VerifyArgs,
+) -> Result<u8, Failure> {
     let mut out = io::stdout().lock();
     let code = if v.problems.is_empty() { 0 } else { 1 };
     if args.json {
@@ -29,7 +39,7 @@ pub(crate) fn run(mut ctx: Context, args: &VerifyArgs) -> Result<u8, Failure> {
             .map(|p| serde_json::json!({"file": p.file, "line": p.line, "message": p.message}))
             .collect();
         let doc = serde_json::json!({
-            "database": ctx.database.display().to_string(),
+            "database": database,
             "ok": v.problems.is_empty(),
             "applied": v.applied,
             "pending": v.pending,

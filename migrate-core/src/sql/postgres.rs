@@ -361,6 +361,53 @@ pub(super) fn classify(statement: &str) -> Class {
     }
 }
 
+/// How a statement runs when the applied files are replayed inside one
+/// transaction (`verify`'s drift check, `baseline`, `repair`), which is
+/// rolled back afterwards.
+#[cfg(feature = "postgres")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Replay<'a> {
+    /// This text (a no-transaction index statement without its
+    /// `CONCURRENTLY`, which only changes how it locks).
+    Run(std::borrow::Cow<'a, str>),
+    /// Not at all: maintenance (`VACUUM`, `REINDEX`, `CLUSTER`, `DISCARD`)
+    /// changes no schema.
+    Skip,
+    /// It acts outside the database's schema (a database, a tablespace,
+    /// the server's settings), so a replay cannot make it.
+    Refuse,
+}
+
+/// See [`Replay`].
+#[cfg(feature = "postgres")]
+pub(crate) fn replay_form(statement: &str) -> Replay<'_> {
+    if classify(statement) != Class::NoTransaction {
+        return Replay::Run(statement.into());
+    }
+    let first = words(statement, 1);
+    match first.first().map(String::as_str) {
+        Some("create" | "drop") => {
+            let b = statement.as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                let Ok(t) = lex(b, i) else { break };
+                if t.kind == Tok::Word
+                    && statement[t.start..t.end].eq_ignore_ascii_case("concurrently")
+                {
+                    let mut text = String::with_capacity(statement.len());
+                    text.push_str(&statement[..t.start]);
+                    text.push_str(&statement[t.end..]);
+                    return Replay::Run(text.into());
+                }
+                i = t.end;
+            }
+            Replay::Refuse
+        }
+        Some("vacuum" | "reindex" | "cluster" | "discard") => Replay::Skip,
+        _ => Replay::Refuse,
+    }
+}
+
 /// What to do with a statement PostgreSQL refuses inside a transaction.
 pub(super) const USE_NO_TRANSACTION: &str = "PostgreSQL refuses it inside a transaction block; put it in its own \
      file that starts with `-- migrate:no-transaction`";

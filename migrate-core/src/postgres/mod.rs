@@ -16,6 +16,11 @@
 //!   migration that waits for a busy table gives up instead of stalling all
 //!   traffic queued behind its lock.
 
+mod catalog;
+mod verify;
+
+pub use verify::dump;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -179,6 +184,18 @@ impl From<postgres::Error> for PgFailure {
     }
 }
 
+/// The file line `failure` is at, for `statement` starting at `line`: the
+/// server counts characters from 1 in the statement sent.
+fn line_of(statement: &str, line: u32, failure: &PgFailure) -> u32 {
+    match failure.position {
+        Some(p) => {
+            let before = statement.chars().take(p.saturating_sub(1) as usize);
+            line + before.filter(|&c| c == '\n').count() as u32
+        }
+        None => line,
+    }
+}
+
 fn pg(e: postgres::Error) -> Failure {
     Failure::Postgres(PgFailure::from(e))
 }
@@ -313,21 +330,7 @@ impl Backend for Postgres<'_> {
     }
 
     fn record(&mut self, m: &Migration, duration: Duration) -> Result<(), Failure> {
-        if !self.history_ready {
-            self.run(&format!(
-                "CREATE TABLE IF NOT EXISTS {} (
-  version     bigint      PRIMARY KEY,
-  name        text        NOT NULL,
-  kind        text        NOT NULL,
-  checksum    text        NOT NULL,
-  applied_at  timestamptz NOT NULL,
-  duration_ms bigint      NOT NULL,
-  origin      text
-)",
-                self.table
-            ))?;
-            self.history_ready = true;
-        }
+        self.create_history()?;
         // Literals, in one round trip: the values are this tool's own
         // (a file's name, its kind, a hex checksum), quoted all the same.
         let millis = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
@@ -340,12 +343,7 @@ impl Backend for Postgres<'_> {
             literal(m.kind.as_str()),
             literal(&m.checksum),
         );
-        let n = self.changed(&sql)?;
-        if n == 1 {
-            Ok(())
-        } else {
-            Err(self.not_written())
-        }
+        self.one_row(&sql)
     }
 
     fn remove(&mut self, version: u64) -> Result<(), Failure> {
@@ -353,30 +351,14 @@ impl Backend for Postgres<'_> {
             "DELETE FROM {} WHERE version = {}",
             self.table, version as i64
         );
-        let n = self.changed(&sql)?;
-        if n == 1 {
-            Ok(())
-        } else {
-            Err(self.not_written())
-        }
+        self.one_row(&sql)
     }
 
     fn execute(&mut self, statement: &str, line: u32) -> Result<(), StepError> {
         self.client.batch_execute(statement).map_err(|e| {
             let failure = PgFailure::from(e);
-            // The server counts characters from 1 in the statement sent.
-            let line = match failure.position {
-                Some(p) => {
-                    let before: String = statement
-                        .chars()
-                        .take(p.saturating_sub(1) as usize)
-                        .collect();
-                    line + before.matches('\n').count() as u32
-                }
-                None => line,
-            };
             (
-                Some(line),
+                Some(line_of(statement, line, &failure)),
                 Some(crate::sql::shorten(statement)),
                 Failure::Postgres(failure),
             )
@@ -537,6 +519,27 @@ fn literal(text: &str) -> String {
 }
 
 impl Postgres<'_> {
+    /// Creates the history table in the open transaction, unless it is
+    /// known to exist.
+    fn create_history(&mut self) -> Result<(), Failure> {
+        if !self.history_ready {
+            self.run(&format!(
+                "CREATE TABLE IF NOT EXISTS {} (
+  version     bigint      PRIMARY KEY,
+  name        text        NOT NULL,
+  kind        text        NOT NULL,
+  checksum    text        NOT NULL,
+  applied_at  timestamptz NOT NULL,
+  duration_ms bigint      NOT NULL,
+  origin      text
+)",
+                self.table
+            ))?;
+            self.history_ready = true;
+        }
+        Ok(())
+    }
+
     /// The rows `sql` changed, in one round trip.
     fn changed(&mut self, sql: &str) -> Result<u64, Failure> {
         let messages = self.client.simple_query(sql).map_err(pg)?;

@@ -1,0 +1,545 @@
+//! `schema`, `verify`, `baseline` and `repair` on PostgreSQL.
+//!
+//! The files are replayed into a scratch schema inside one transaction
+//! that is always rolled back (PostgreSQL's DDL is transactional): no
+//! trace is left, even when the process is killed during the replay. The
+//! schema they make is read from the catalogue and compared with the live
+//! one, read the same way.
+
+use postgres::Client;
+
+use super::{Postgres, catalog, literal};
+use crate::backend::Backend;
+use crate::bookkeeping::{Bookkeeping, Books, Marks, Mismatch};
+use crate::dsl::indexes;
+use crate::error::{Error, Failure};
+use crate::history::Table;
+use crate::introspect::{Change, Difference};
+use crate::naming::Kind;
+use crate::plan::HistoryRow;
+use crate::runner::Runner;
+use crate::schema::Object;
+use crate::source::Migration;
+use crate::sql::{PgReplay, quote_identifier};
+use crate::verify::{ProblemKind, Verification, problem};
+
+/// The schema of `client`'s current schema as SQL, one object a
+/// paragraph, in a fixed order, without the history table `without` when
+/// given. Read from the catalogue in one read-only snapshot (the module
+/// `catalog` lists what is read); no pg_dump is needed.
+pub fn dump(client: &mut Client, without: Option<&Table>) -> Result<String, Error> {
+    let live = current_schema(client)?;
+    snapshot(client, &live)?;
+    let objects = catalog::read(client, &live, without);
+    let _ = client.batch_execute("ROLLBACK");
+    Ok(crate::schema::paragraphs(&objects.map_err(pg_error)?))
+}
+
+fn pg_error(e: postgres::Error) -> Error {
+    Error::Postgres(e.into())
+}
+
+/// The schema unqualified names go to: the first of the `search_path`.
+fn current_schema(client: &mut Client) -> Result<String, Error> {
+    let row = client
+        .query_one("SELECT current_schema()::text", &[])
+        .map_err(pg_error)?;
+    row.get::<_, Option<String>>(0).ok_or_else(|| {
+        Error::Postgres(super::PgFailure {
+            message: "no schema is current: the search_path names none that exists".into(),
+            code: None,
+            position: None,
+        })
+    })
+}
+
+/// Begins a read-only transaction that sees one snapshot, with names of
+/// `schema` unqualified.
+fn snapshot(client: &mut Client, schema: &str) -> Result<(), Error> {
+    client
+        .batch_execute(&format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path = {}",
+            quote_identifier(schema)
+        ))
+        .map_err(pg_error)
+}
+
+/// The objects `migrations` make, replayed in order into a scratch schema
+/// in a transaction that is rolled back. Names of the `live` schema stay
+/// resolvable (its extensions' types, say), and print unqualified as they
+/// do in the live read. `Ok(Err(why))` when the files do not replay.
+fn replay(
+    client: &mut Client,
+    live: &str,
+    migrations: &[&Migration],
+    lock_timeout: std::time::Duration,
+) -> Result<Result<Vec<Object>, String>, Error> {
+    let pid: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .map_err(pg_error)?
+        .get(0);
+    let scratch = format!("migrate_replay_{pid}");
+    client
+        .batch_execute(&format!(
+            "BEGIN; SET LOCAL lock_timeout = {}; CREATE SCHEMA {q}; SET LOCAL search_path = {q}, {}",
+            lock_timeout.as_millis().max(1),
+            quote_identifier(live),
+            q = quote_identifier(&scratch),
+        ))
+        .map_err(pg_error)?;
+    let replayed = replay_files(client, migrations).and_then(|()| {
+        catalog::read(client, &scratch, None).map_err(|e| format!("cannot read the replay: {e}"))
+    });
+    client.batch_execute("ROLLBACK").map_err(pg_error)?;
+    Ok(replayed)
+}
+
+/// Runs the files' statements in the open transaction; the first failure
+/// at its file and line.
+fn replay_files(client: &mut Client, migrations: &[&Migration]) -> Result<(), String> {
+    for m in migrations {
+        let at = |line: u32, e: &dyn std::fmt::Display| format!("{}:{line}: {e}", m.file);
+        match m.kind {
+            Kind::Indexes => {
+                let set = indexes::parse(&m.text)
+                    .map_err(|e| at(e.first().map_or(1, |e| e.line), &"not a valid index set"))?;
+                for index in &set.indexes {
+                    client
+                        .batch_execute(&index.sql())
+                        .map_err(|e| at(index.line, &super::PgFailure::from(e)))?;
+                }
+            }
+            Kind::Pragmas => return Err(at(1, &"a pragma set (PRAGMA is SQLite's)")),
+            Kind::Sql => {
+                let script = m.script().map_err(|e| at(e.line, &e))?;
+                for s in &script.statements {
+                    let text = s.text(&m.text);
+                    match crate::sql::pg_replay_form(text) {
+                        PgReplay::Run(sql) => client.batch_execute(&sql).map_err(|e| {
+                            let failure = super::PgFailure::from(e);
+                            at(super::line_of(&sql, s.line, &failure), &failure)
+                        })?,
+                        PgReplay::Skip => {}
+                        PgReplay::Refuse => {
+                            return Err(at(
+                                s.line,
+                                &"acts outside the schema (a database, a tablespace, the server's \
+                                  settings), so it cannot be replayed",
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How `live` differs from `want`, object by object. Extensions belong to
+/// the whole database, so a replay cannot make them: they are left out,
+/// and so are the indexes `skip_index` names.
+fn differences(
+    live: &[Object],
+    want: &[Object],
+    skip_index: impl Fn(&str) -> bool,
+) -> Vec<Difference> {
+    let compared =
+        |o: &&Object| o.kind != "extension" && !(o.kind == "index" && skip_index(&o.name));
+    let key = |o: &Object| (o.kind.clone(), o.name.clone());
+    let mut found = Vec::new();
+    for w in want.iter().filter(compared) {
+        match live.iter().find(|o| key(o) == key(w)) {
+            None => found.push(Difference::Missing {
+                kind: w.kind.clone(),
+                name: w.name.clone(),
+            }),
+            Some(h) if h.sql != w.sql => found.push(Difference::Changed {
+                kind: w.kind.clone(),
+                name: w.name.clone(),
+                changes: changes(h, w),
+                live: h.sql.clone(),
+                want: w.sql.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for h in live.iter().filter(compared) {
+        if !want.iter().any(|w| key(w) == key(h)) {
+            found.push(Difference::Extra {
+                kind: h.kind.clone(),
+                name: h.name.clone(),
+            });
+        }
+    }
+    found
+}
+
+/// What differs in a table (its column and constraint lines, as the
+/// catalogue read writes them), or its definition for any other object.
+fn changes(live: &Object, want: &Object) -> Vec<Change> {
+    if live.kind != "table" {
+        return vec![Change::Definition];
+    }
+    let body = |sql: &str| -> (Vec<(String, String)>, Vec<String>) {
+        let mut columns = Vec::new();
+        let mut constraints = Vec::new();
+        for line in sql.lines().filter(|l| l.starts_with("  ")) {
+            let line = line.trim().trim_end_matches(',');
+            if line.starts_with("CONSTRAINT ") {
+                constraints.push(line.to_owned());
+            } else {
+                columns.push((column_name(line), line.to_owned()));
+            }
+        }
+        (columns, constraints)
+    };
+    let (have, have_constraints) = body(&live.sql);
+    let (wanted, want_constraints) = body(&want.sql);
+    let mut out = Vec::new();
+    for (name, line) in &wanted {
+        match have.iter().find(|(n, _)| n == name) {
+            None => out.push(Change::ColumnMissing(name.clone())),
+            Some((_, l)) if l != line => out.push(Change::Column {
+                name: name.clone(),
+                live: l.clone(),
+                want: line.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (name, _) in &have {
+        if !wanted.iter().any(|(n, _)| n == name) {
+            out.push(Change::ColumnAdded(name.clone()));
+        }
+    }
+    if have_constraints != want_constraints {
+        out.push(Change::Constraints);
+    }
+    if out.is_empty() {
+        // The same columns in another order, or another table option.
+        out.push(Change::Definition);
+    }
+    out
+}
+
+/// The column name a column line starts with (quoted or not).
+fn column_name(line: &str) -> String {
+    if let Some(rest) = line.strip_prefix('"') {
+        let mut name = String::new();
+        let mut chars = rest.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            name.push(c);
+        }
+        return name;
+    }
+    line.split(' ').next().unwrap_or_default().to_owned()
+}
+
+/// The names of the indexes that the applied index sets make.
+fn set_indexes(applied: &[&Migration]) -> Vec<(usize, indexes::Index)> {
+    applied
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.kind == Kind::Indexes)
+        .filter_map(|(i, m)| indexes::parse(&m.text).ok().map(|s| (i, s)))
+        .flat_map(|(i, s)| s.indexes.into_iter().map(move |x| (i, x)))
+        .collect()
+}
+
+/// Checks an `expect` line on PostgreSQL in the open transaction: the
+/// generic plan of its query (parameters unbound, `plan_cache_mode =
+/// force_generic_plan`), with sequential scans discouraged
+/// (`enable_seqscan = off`, so the answer does not hang on how many rows
+/// the tables hold yet), must use the index. On failure, the plan's nodes.
+fn check_expect(client: &mut Client, expect: &indexes::Expect) -> Result<(), String> {
+    let cannot =
+        |e: postgres::Error| format!("cannot plan the query: {}", super::PgFailure::from(e));
+    let params = client
+        .prepare(&expect.query)
+        .map_err(cannot)?
+        .params()
+        .len();
+    let nulls = vec!["NULL"; params].join(", ");
+    let args = if params == 0 {
+        String::new()
+    } else {
+        format!("({nulls})")
+    };
+    client
+        .batch_execute(&format!(
+            "SAVEPOINT migrate_expect; SET LOCAL plan_cache_mode = force_generic_plan; \
+             SET LOCAL enable_seqscan = off; PREPARE migrate_expect AS {}",
+            expect.query
+        ))
+        .map_err(cannot)?;
+    let plan = client.simple_query(&format!(
+        "EXPLAIN (FORMAT JSON) EXECUTE migrate_expect{args}"
+    ));
+    let _ = client.batch_execute(
+        "DEALLOCATE migrate_expect; ROLLBACK TO SAVEPOINT migrate_expect; RELEASE SAVEPOINT migrate_expect",
+    );
+    let json: String = plan
+        .map_err(cannot)?
+        .iter()
+        .filter_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .collect();
+    let wanted = format!("\"Index Name\": {}", json_string(&expect.index));
+    if json.contains(&wanted) {
+        return Ok(());
+    }
+    // The plan's nodes, as `Seq Scan on users`.
+    let values = |key: &str| -> Vec<String> {
+        json.split(&format!("\"{key}\": \""))
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next().map(str::to_owned))
+            .collect()
+    };
+    let nodes = values("Node Type");
+    let on = values("Relation Name");
+    Err(nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| match on.get(i) {
+            Some(r) if n.contains("Scan") => format!("{n} on {r}"),
+            _ => n.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; "))
+}
+
+/// `text` as a JSON string, as EXPLAIN writes names.
+fn json_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+impl Runner<'_> {
+    /// Verifies a PostgreSQL database against the set: the checksums of
+    /// applied files; drift, by replaying the applied files into a scratch
+    /// schema in a transaction that is rolled back and comparing what the
+    /// catalogue says of both; every index of every applied index set,
+    /// with its definition; every `expect` line. Changes nothing.
+    pub fn verify_postgres(&self, client: &mut Client) -> Result<Verification, Error> {
+        // The history, the live schema and the plans, in one snapshot.
+        let mut db = self.postgres(client)?;
+        let live = current_schema(db.client)?;
+        snapshot(db.client, &live)?;
+        // Dropped on any way out, the backend rolls the snapshot back.
+        db.open = true;
+        let history = Backend::history(&mut db)?;
+        let live_objects =
+            catalog::read(db.client, &live, Some(self.history_table())).map_err(pg_error)?;
+        let (mut v, applied) = crate::verify::check_history(self.set(), &history);
+        let from_sets = set_indexes(&applied);
+        let mut plans = Vec::new();
+        for &m in applied.iter().filter(|m| m.kind == Kind::Indexes) {
+            let Ok(parsed) = indexes::parse(&m.text) else {
+                continue;
+            };
+            for e in &parsed.expects {
+                if let Err(plan) = check_expect(db.client, e) {
+                    let kind = ProblemKind::Plan {
+                        query: e.query.clone(),
+                        index: e.index.clone(),
+                        plan,
+                    };
+                    plans.push(problem(Some(m), Some(e.line), kind));
+                }
+            }
+        }
+        drop(db);
+
+        let (lock_timeout, _) = self.timeouts();
+        match replay(client, &live, &applied, lock_timeout)? {
+            Ok(want) => {
+                let named = |name: &str| from_sets.iter().any(|(_, i)| i.name == name);
+                v.problems.extend(
+                    differences(&live_objects, &want, named)
+                        .into_iter()
+                        .map(|d| problem(None, None, ProblemKind::Drift(d))),
+                );
+                for (i, index) in &from_sets {
+                    let find = |objects: &[Object]| {
+                        objects
+                            .iter()
+                            .find(|o| o.kind == "index" && o.name == index.name)
+                            .map(|o| o.sql.clone())
+                    };
+                    let existing = find(&live_objects);
+                    if existing.is_some() && existing == find(&want) {
+                        continue;
+                    }
+                    let kind = ProblemKind::Index {
+                        index: index.name.clone(),
+                        existing,
+                        wanted: index.sql(),
+                    };
+                    v.problems
+                        .push(problem(Some(applied[*i]), Some(index.line), kind));
+                }
+            }
+            Err(why) => v
+                .problems
+                .push(problem(None, None, ProblemKind::NotReplayed(why))),
+        }
+        v.problems.extend(plans);
+        Ok(v)
+    }
+
+    /// [`Runner::baseline`] on PostgreSQL: records every migration up to
+    /// and including `version` as applied, without running them, when the
+    /// live schema is the one those files make (replayed as
+    /// [`Runner::verify_postgres`] replays them).
+    pub fn baseline_postgres(
+        &self,
+        client: &mut Client,
+        version: u64,
+    ) -> Result<Bookkeeping, Error> {
+        self.set().check_dialect(crate::sql::Dialect::Postgres)?;
+        self.baseline_in(&mut PgBooks(client), version)
+    }
+
+    /// [`Runner::repair`] on PostgreSQL.
+    pub fn repair_postgres(&self, client: &mut Client) -> Result<Bookkeeping, Error> {
+        self.set().check_dialect(crate::sql::Dialect::Postgres)?;
+        self.repair_in(&mut PgBooks(client))
+    }
+}
+
+/// A PostgreSQL client's history.
+struct PgBooks<'c>(&'c mut Client);
+
+impl Books for PgBooks<'_> {
+    fn history(&mut self, runner: &Runner) -> Result<Vec<HistoryRow>, Error> {
+        Backend::history(&mut runner.postgres(self.0)?)
+    }
+
+    fn mismatch(
+        &mut self,
+        runner: &Runner,
+        chosen: &[&Migration],
+        _pragmas: bool,
+    ) -> Result<Mismatch, Error> {
+        let live = current_schema(self.0)?;
+        snapshot(self.0, &live)?;
+        let objects = catalog::read(self.0, &live, Some(runner.history_table()));
+        self.0.batch_execute("ROLLBACK").map_err(pg_error)?;
+        let objects = objects.map_err(pg_error)?;
+        let (lock_timeout, _) = runner.timeouts();
+        let want = replay(self.0, &live, chosen, lock_timeout)?.map_err(Error::NotReplayed)?;
+        Ok(Mismatch {
+            differences: differences(&objects, &want, |_| false),
+            pragmas: Vec::new(),
+        })
+    }
+
+    fn write(
+        &mut self,
+        runner: &Runner,
+        write: &mut dyn FnMut(&mut dyn Marks) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut db = runner.postgres(self.0)?;
+        let failed = |cause| Error::History {
+            version: None,
+            cause,
+        };
+        db.begin().map_err(failed)?;
+        write(&mut db)?;
+        db.commit().map_err(failed)
+    }
+}
+
+impl Marks for Postgres<'_> {
+    fn rows(&mut self) -> Result<Vec<HistoryRow>, Error> {
+        // Asked first: a missing table's error would abort the transaction.
+        if !self.history_exists().map_err(|cause| Error::History {
+            version: None,
+            cause,
+        })? {
+            return Ok(Vec::new());
+        }
+        Backend::history(self)
+    }
+
+    fn recorded(&mut self, version: u64) -> Result<Option<String>, Failure> {
+        Backend::recorded(self, version)
+    }
+
+    fn record_marked(
+        &mut self,
+        m: &Migration,
+        origin: &str,
+        applied_at: Option<&str>,
+    ) -> Result<(), Failure> {
+        self.create_history()?;
+        let at = applied_at.map_or_else(
+            || "clock_timestamp()".to_owned(),
+            |t| format!("{}::timestamptz", literal(t)),
+        );
+        let sql = format!(
+            "INSERT INTO {} (version, name, kind, checksum, applied_at, duration_ms, origin) \
+             VALUES ({}, {}, {}, {}, {at}, 0, {})",
+            self.table,
+            m.version as i64,
+            literal(&m.name),
+            literal(m.kind.as_str()),
+            literal(&m.checksum),
+            literal(origin),
+        );
+        self.one_row(&sql)
+    }
+
+    fn set_checksum(&mut self, version: u64, checksum: &str) -> Result<(), Failure> {
+        let sql = format!(
+            "UPDATE {} SET checksum = {} WHERE version = {}",
+            self.table,
+            literal(checksum),
+            version as i64
+        );
+        self.one_row(&sql)
+    }
+
+    fn remove(&mut self, version: u64) -> Result<(), Failure> {
+        Backend::remove(self, version)
+    }
+}
+
+impl Postgres<'_> {
+    /// Runs `sql`, which must change exactly one row.
+    pub(super) fn one_row(&mut self, sql: &str) -> Result<(), Failure> {
+        if self.changed(sql)? == 1 {
+            Ok(())
+        } else {
+            Err(self.not_written())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::column_name;
+
+    #[test]
+    fn column_names_are_read_quoted_or_not() {
+        assert_eq!(column_name("id bigint NOT NULL"), "id");
+        assert_eq!(column_name("\"a \"\"b\"\" c\" text"), "a \"b\" c");
+    }
+}

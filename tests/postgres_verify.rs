@@ -1,0 +1,317 @@
+//! `schema`, `verify`, `baseline` and `repair` on PostgreSQL, against a
+//! real server (see `pg_support.rs`): the catalogue dump, drift found by a
+//! replay that leaves no trace, index sets and their `expect` lines, and
+//! the history written without running the files.
+
+#[path = "pg_support.rs"]
+mod pg;
+
+use migrate_core::Migrations;
+use migrate_core::sql::Dialect;
+use migrate_core::verify::ProblemKind;
+use pg::scratch;
+
+fn set(files: &[(&str, &str)]) -> (tempfile::TempDir, Migrations) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let set = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
+    (dir, set)
+}
+
+fn count(client: &mut postgres::Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).unwrap().get(0)
+}
+
+/// Schemas other than PostgreSQL's own and `public`: a replay must leave none.
+fn scratch_schemas(client: &mut postgres::Client) -> i64 {
+    count(
+        client,
+        "SELECT count(*) FROM pg_namespace WHERE nspname NOT IN ('public', 'information_schema') \
+         AND nspname NOT LIKE 'pg\\_%'",
+    )
+}
+
+const NOTES: &str = include_str!("fixtures/pg/0001_notes.sql");
+const NOTES_BODY: &str = include_str!("fixtures/pg/0002_notes_body.sql");
+const TAGS: &str = "CREATE TYPE mood AS ENUM ('sad', 'ok');
+CREATE TABLE tags (id serial PRIMARY KEY, note_id bigint REFERENCES notes (id) ON DELETE CASCADE,
+  name text NOT NULL CHECK (name <> ''), mood mood DEFAULT 'ok', UNIQUE (note_id, name));
+CREATE VIEW tag_names AS SELECT name FROM tags;
+CREATE SEQUENCE tickets START 100;
+";
+const INDEXES: &str = "index tags_mood on tags (mood) where mood = 'sad'
+expect \"SELECT * FROM tags WHERE mood = 'sad' AND name = $1\" uses tags_mood
+";
+
+fn files() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("0001_notes.sql", NOTES),
+        ("0002_notes_body.sql", NOTES_BODY),
+        ("0003_tags.sql", TAGS),
+        ("0004_tags.indexes", INDEXES),
+    ]
+}
+
+#[test]
+fn the_dump_is_the_catalogue_normalised_and_the_same_however_made() {
+    let (Some(mut a), Some(mut b)) = (scratch(), scratch()) else {
+        return;
+    };
+    let (_dir, set) = set(&files());
+    set.runner().run_postgres(a.client()).unwrap();
+    // The same schema typed differently, in another order, by hand.
+    b.client()
+        .batch_execute(
+            "create type mood as enum ('sad', 'ok');
+             create function touch() returns trigger language plpgsql as $$
+BEGIN
+  NEW.touched := now();
+  RETURN NEW;
+END;
+$$;
+             create table notes (id BIGINT generated always as identity, body TEXT not null, touched TIMESTAMP WITH TIME ZONE, primary key (id));
+             create sequence tickets start with 100;
+             create table tags (id SERIAL primary key, note_id INT8 references notes on delete cascade,
+               name text not null check (name <> ''), mood mood default 'ok', unique (note_id, name));
+             create index tags_mood on tags (mood) where mood = 'sad';
+             create index notes_body on notes (body);
+             create view tag_names as select name from tags;
+             create trigger notes_touch before update on notes for each row execute function touch();",
+        )
+        .unwrap();
+    let table = migrate_core::Table::default();
+    let dump_a = migrate_core::postgres::dump(a.client(), Some(&table)).unwrap();
+    let dump_b = migrate_core::postgres::dump(b.client(), Some(&table)).unwrap();
+    assert_eq!(dump_a, dump_b);
+    // Each kind, in dependency order, names unqualified; no history table.
+    let heads: Vec<&str> = dump_a
+        .split("\n\n")
+        .map(|p| p.lines().next().unwrap())
+        .collect();
+    assert_eq!(
+        heads,
+        [
+            "CREATE TYPE mood AS ENUM ('sad', 'ok');",
+            "CREATE SEQUENCE tickets AS bigint INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 100 CACHE 1;",
+            "CREATE OR REPLACE FUNCTION touch()",
+            "CREATE TABLE notes (",
+            "CREATE TABLE tags (",
+            "CREATE INDEX notes_body ON notes USING btree (body);",
+            "CREATE INDEX tags_mood ON tags USING btree (mood) WHERE (mood = 'sad'::mood);",
+            "CREATE VIEW tag_names AS",
+            "CREATE TRIGGER notes_touch BEFORE UPDATE ON notes FOR EACH ROW EXECUTE FUNCTION touch();",
+        ],
+        "{dump_a}"
+    );
+    assert!(dump_a.contains("  CONSTRAINT tags_name_check CHECK ((name <> ''::text)),\n"));
+    assert!(!dump_a.contains("schema_migrations"));
+    let with_history = migrate_core::postgres::dump(a.client(), None).unwrap();
+    assert!(with_history.contains("CREATE TABLE schema_migrations ("));
+}
+
+#[test]
+fn verify_finds_nothing_on_a_migrated_database_and_leaves_no_trace() {
+    let Some(mut db) = scratch() else { return };
+    let (_dir, set) = set(&files());
+    let client = db.client();
+    set.runner().run_postgres(client).unwrap();
+    let v = set.runner().verify_postgres(client).unwrap();
+    assert!(v.problems.is_empty(), "{:#?}", v.problems);
+    assert_eq!(v.applied, 4);
+    assert_eq!(scratch_schemas(client), 0);
+    // The session is left usable, with no transaction open.
+    client.batch_execute("CREATE TABLE after (x int)").unwrap();
+}
+
+#[test]
+fn verify_names_each_drift_and_index_and_plan_problem() {
+    let Some(mut db) = scratch() else { return };
+    let (_dir, set) = set(&files());
+    let client = db.client();
+    set.runner().run_postgres(client).unwrap();
+    client
+        .batch_execute(
+            "ALTER TABLE notes ALTER body DROP NOT NULL;
+             ALTER TABLE tags ADD COLUMN extra int;
+             CREATE TABLE by_hand (x int);
+             DROP VIEW tag_names;
+             CREATE OR REPLACE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+             DROP INDEX tags_mood;
+             CREATE INDEX tags_mood ON tags (note_id);",
+        )
+        .unwrap();
+    let v = set.runner().verify_postgres(client).unwrap();
+    let messages: Vec<String> = v.problems.iter().map(ToString::to_string).collect();
+    let has = |needle: &str| {
+        assert!(
+            messages.iter().any(|m| m.contains(needle)),
+            "no problem says {needle:?}: {messages:#?}"
+        )
+    };
+    has("table `notes` was changed outside the migrations: column `body` is `body text`");
+    has("column `extra` was added");
+    has("table `by_hand` is not created by any migration");
+    has("view `tag_names` is missing");
+    has("function `touch()` was changed outside the migrations");
+    has("0004_tags.indexes:1: index `tags_mood` has another definition");
+    has(
+        "0004_tags.indexes:2: the plan of \"SELECT * FROM tags WHERE mood = 'sad' AND name = $1\" does not use tags_mood",
+    );
+    assert!(
+        v.problems
+            .iter()
+            .any(|p| matches!(&p.kind, ProblemKind::Plan { index, .. } if index == "tags_mood"))
+    );
+    assert_eq!(v.problems.len(), 7, "{messages:#?}");
+    assert_eq!(scratch_schemas(client), 0);
+}
+
+#[test]
+fn a_file_that_does_not_replay_is_said_and_leaves_nothing() {
+    let Some(mut db) = scratch() else { return };
+    let (dir, set) = set(&files()[..1]);
+    let client = db.client();
+    set.runner().run_postgres(client).unwrap();
+    // A table made by hand that a later applied file used: the replay has
+    // no such table in its scratch schema.
+    client
+        .batch_execute("CREATE TABLE outside (x int)")
+        .unwrap();
+    std::fs::write(
+        dir.path().join("0002_copy.sql"),
+        "CREATE TABLE copy AS SELECT * FROM outside;\nDROP TABLE outside;\n",
+    )
+    .unwrap();
+    let set = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
+    set.runner().run_postgres(client).unwrap();
+    let v = set.runner().verify_postgres(client).unwrap();
+    assert_eq!(v.problems.len(), 1, "{:?}", v.problems);
+    assert!(
+        matches!(&v.problems[0].kind, ProblemKind::NotReplayed(why) if why.starts_with("0002_copy.sql:1: ")),
+        "{:?}",
+        v.problems
+    );
+    assert_eq!(scratch_schemas(client), 0);
+    assert_eq!(
+        count(
+            client,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'copy'"
+        ),
+        1
+    );
+}
+
+#[test]
+fn baseline_records_a_hand_made_schema_only_when_it_is_the_files_one() {
+    let Some(mut db) = scratch() else { return };
+    let (_dir, set) = set(&files());
+    let client = db.client();
+    client.batch_execute(NOTES).unwrap();
+    // Not yet the schema of version 2: refused, nothing written.
+    let err = set.runner().baseline_postgres(client, 2).unwrap_err();
+    assert!(
+        err.to_string().contains("index `notes_body` is missing"),
+        "{err}"
+    );
+    assert_eq!(
+        count(
+            client,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'schema_migrations'"
+        ),
+        0
+    );
+    client
+        .batch_execute("CREATE INDEX notes_body ON notes (body)")
+        .unwrap();
+    let dry = set
+        .runner()
+        .dry_run(true)
+        .baseline_postgres(client, 2)
+        .unwrap();
+    assert_eq!(dry.recorded.len(), 2);
+    assert_eq!(
+        count(
+            client,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'schema_migrations'"
+        ),
+        0
+    );
+    let done = set.runner().baseline_postgres(client, 2).unwrap();
+    assert_eq!(done.recorded.len(), 2);
+    assert_eq!(
+        count(
+            client,
+            "SELECT count(*) FROM schema_migrations WHERE origin = 'baseline'"
+        ),
+        2
+    );
+    // Twice is refused; `up` goes on from there.
+    assert!(set.runner().baseline_postgres(client, 2).is_err());
+    let report = set.runner().run_postgres(client).unwrap();
+    let applied: Vec<u64> = report.applied.iter().map(|s| s.version).collect();
+    assert_eq!(applied, [3, 4]);
+    assert!(
+        set.runner()
+            .verify_postgres(client)
+            .unwrap()
+            .problems
+            .is_empty()
+    );
+    assert_eq!(scratch_schemas(client), 0);
+}
+
+#[test]
+fn repair_rerecords_harmless_edits_removes_deleted_files_and_refuses_real_changes() {
+    let Some(mut db) = scratch() else { return };
+    let (dir, set) = set(&files());
+    let client = db.client();
+    set.runner().run_postgres(client).unwrap();
+    // A comment added: the same schema.
+    std::fs::write(
+        dir.path().join("0003_tags.sql"),
+        format!("-- tags for notes\n{TAGS}"),
+    )
+    .unwrap();
+    let edited = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
+    let done = edited.runner().repair_postgres(client).unwrap();
+    assert_eq!(done.rechecked.len(), 1);
+    assert!(
+        edited
+            .runner()
+            .verify_postgres(client)
+            .unwrap()
+            .problems
+            .is_empty()
+    );
+    // A real change: refused, the history as it was.
+    std::fs::write(
+        dir.path().join("0003_tags.sql"),
+        TAGS.replace("name text NOT NULL", "name varchar(20) NOT NULL"),
+    )
+    .unwrap();
+    let changed = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
+    let err = changed.runner().repair_postgres(client).unwrap_err();
+    assert!(err.to_string().contains("column `name`"), "{err}");
+    assert!(
+        edited
+            .runner()
+            .verify_postgres(client)
+            .unwrap()
+            .problems
+            .is_empty()
+    );
+    // A deleted file: its row goes.
+    std::fs::write(
+        dir.path().join("0003_tags.sql"),
+        format!("-- tags for notes\n{TAGS}"),
+    )
+    .unwrap();
+    std::fs::remove_file(dir.path().join("0004_tags.indexes")).unwrap();
+    let fewer = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
+    let done = fewer.runner().repair_postgres(client).unwrap();
+    assert_eq!(done.removed, [(4, "tags".to_owned())]);
+    assert_eq!(count(client, "SELECT count(*) FROM schema_migrations"), 3);
+    assert_eq!(scratch_schemas(client), 0);
+}
