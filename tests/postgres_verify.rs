@@ -315,3 +315,51 @@ fn repair_rerecords_harmless_edits_removes_deleted_files_and_refuses_real_change
     assert_eq!(count(client, "SELECT count(*) FROM schema_migrations"), 3);
     assert_eq!(scratch_schemas(client), 0);
 }
+
+#[test]
+fn the_history_may_live_in_a_schema_of_its_own() {
+    let Some(mut db) = scratch() else { return };
+    let (_dir, set) = set(&files());
+    let client = db.client();
+    let table = migrate_core::Table::new("ops.migrations").unwrap();
+    // The schema must exist: named, nothing changed.
+    let err = set
+        .runner()
+        .table(table.clone())
+        .run_postgres(client)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("schema \"ops\" does not exist"),
+        "{err}"
+    );
+    assert_eq!(
+        count(
+            client,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        ),
+        0
+    );
+    client.batch_execute("CREATE SCHEMA ops").unwrap();
+    let runner = || set.runner().table(table.clone());
+    assert_eq!(runner().run_postgres(client).unwrap().applied.len(), 4);
+    assert_eq!(count(client, "SELECT count(*) FROM ops.migrations"), 4);
+    assert!(runner().run_postgres(client).unwrap().applied.is_empty());
+    assert!(
+        runner()
+            .verify_postgres(client)
+            .unwrap()
+            .problems
+            .is_empty()
+    );
+    // A table of the same name in the current schema is the user's own.
+    client
+        .batch_execute("CREATE TABLE migrations (x int)")
+        .unwrap();
+    let v = runner().verify_postgres(client).unwrap();
+    assert_eq!(v.problems.len(), 1, "{:?}", v.problems);
+    assert!(
+        v.problems[0]
+            .message
+            .contains("table `migrations` is not created by any migration")
+    );
+}

@@ -132,6 +132,7 @@ impl Context {
 
 fn database_and_table(g: &Global) -> Result<(PathBuf, Table), Failure> {
     let table = Table::new(&g.table).map_err(|e| usage(e.to_string()))?;
+    table.check_sqlite().map_err(|e| usage(e.to_string()))?;
     let given = g.database.as_deref().ok_or_else(|| {
         usage(
             "no database given; pass --database PATH, or set MIGRATE_DATABASE or DATABASE_URL (in the \

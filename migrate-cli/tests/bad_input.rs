@@ -347,6 +347,22 @@ fn injection_through_table() {
         2,
         &["invalid history table name"],
     );
+    // A schema is PostgreSQL's; other spellings of a qualified name are
+    // not names at all.
+    refuses(
+        &p,
+        &["--table", "main.schema_migrations", "status"],
+        2,
+        &["history table `main.schema_migrations`: a schema-qualified name is PostgreSQL's"],
+    );
+    for name in ["a.b.c", ".x", "x.", "\"a\".x", "a . x"] {
+        refuses(
+            &p,
+            &["--table", name, "up"],
+            2,
+            &["invalid history table name"],
+        );
+    }
 }
 
 #[test]

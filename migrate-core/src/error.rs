@@ -33,11 +33,21 @@ pub enum Error {
     Migration(Box<MigrationError>),
     /// The history table name is not a plain identifier.
     #[error(
-        "invalid history table name `{name}`: use letters, digits and `_`, not starting with a digit or `sqlite_` (for example `schema_migrations`)"
+        "invalid history table name `{name}`: use letters, digits and `_`, not starting with a digit or `sqlite_` (for example `schema_migrations`, or on PostgreSQL `app.schema_migrations`)"
     )]
     InvalidTableName {
         /// The name given.
         name: String,
+    },
+    /// A schema-qualified history table name on SQLite.
+    #[error(
+        "history table `{schema}.{table}`: a schema-qualified name is PostgreSQL's; on SQLite the history lives in the main database, so name the table alone (`{table}`)"
+    )]
+    QualifiedTableOnSqlite {
+        /// The schema given.
+        schema: String,
+        /// The table.
+        table: String,
     },
     /// A table with the history table's name exists but has other columns:
     /// another tool's history (golang-migrate and dbmate use the same name).

@@ -38,42 +38,90 @@ pub(crate) fn is_other_tools(table: &str) -> bool {
             .any(|tool| table.strip_prefix(&tool.kept_prefix()).is_some_and(known))
 }
 
-/// A validated history table name: an identifier, never pasted raw.
+/// A validated history table name: an identifier, never pasted raw; on
+/// PostgreSQL it may name its schema (`app.schema_migrations`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
+    schema: Option<String>,
     name: String,
     quoted: String,
 }
 
 impl Table {
-    /// Validates `name`: ASCII letters, digits and `_`, not starting with a
-    /// digit, at most 64 characters, and not SQLite's reserved `sqlite_` prefix.
+    /// Validates `name`, `table` or `schema.table`: each part ASCII
+    /// letters, digits and `_`, not starting with a digit, at most 63
+    /// characters (PostgreSQL's limit), and the table not SQLite's reserved
+    /// `sqlite_` prefix. A schema is PostgreSQL's: SQLite refuses it when
+    /// a run starts.
     ///
     /// ```
     /// use migrate_core::history::Table;
     /// assert!(Table::new("app_migrations").is_ok());
+    /// assert_eq!(Table::new("app.schema_migrations")?.schema(), Some("app"));
     /// assert!(Table::new("x; DROP TABLE users").is_err());
+    /// assert!(Table::new("a.b.c").is_err());
+    /// # Ok::<(), migrate_core::Error>(())
     /// ```
     pub fn new(name: &str) -> Result<Table, Error> {
-        let valid = !name.is_empty()
-            && name.len() <= 64
-            && !name.starts_with(|c: char| c.is_ascii_digit())
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !name.to_ascii_lowercase().starts_with("sqlite_");
+        let part = |p: &str| {
+            !p.is_empty()
+                && p.len() <= 63
+                && !p.starts_with(|c: char| c.is_ascii_digit())
+                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        let (schema, table) = match name.split_once('.') {
+            Some((schema, table)) => (Some(schema), table),
+            None => (None, name),
+        };
+        let valid = schema.is_none_or(part)
+            && part(table)
+            && !table.to_ascii_lowercase().starts_with("sqlite_");
         if !valid {
             return Err(Error::InvalidTableName {
                 name: name.to_owned(),
             });
         }
+        let quoted = match schema {
+            Some(schema) => format!(
+                "{}.{}",
+                crate::sql::quote_identifier(schema),
+                crate::sql::quote_identifier(table)
+            ),
+            None => crate::sql::quote_identifier(table),
+        };
         Ok(Table {
-            name: name.to_owned(),
-            quoted: crate::sql::quote_identifier(name),
+            schema: schema.map(str::to_owned),
+            name: table.to_owned(),
+            quoted,
         })
     }
 
-    /// The table's name.
+    /// The table's name, without its schema.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The schema named with it, if any (PostgreSQL's).
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    /// The name, quoted (with its schema, if any): what SQL is given.
+    pub fn quoted(&self) -> &str {
+        &self.quoted
+    }
+
+    /// Refuses a schema-qualified name on SQLite, whose history lives in
+    /// the main database.
+    #[doc(hidden)]
+    pub fn check_sqlite(&self) -> Result<(), Error> {
+        match &self.schema {
+            None => Ok(()),
+            Some(schema) => Err(Error::QualifiedTableOnSqlite {
+                schema: schema.clone(),
+                table: self.name.clone(),
+            }),
+        }
     }
 }
 

@@ -263,6 +263,7 @@ impl<'m> Runner<'m> {
     /// Every version of the set and of the history, with its state.
     pub fn status(&self, conn: &Connection) -> Result<Vec<StatusRow>, Error> {
         self.set.check_dialect(crate::sql::Dialect::Sqlite)?;
+        self.table.check_sqlite()?;
         let history = history::read(conn, &self.table)?;
         Ok(plan::status(self.set.as_slice(), &history))
     }
@@ -381,6 +382,7 @@ impl<'m> Runner<'m> {
     /// connection is not inside a transaction of the caller's.
     pub(crate) fn check_connection(&self, conn: &Connection) -> Result<(), Error> {
         self.set.check_dialect(crate::sql::Dialect::Sqlite)?;
+        self.table.check_sqlite()?;
         let stale = self.set.stale_files();
         if !stale.is_empty() {
             return Err(Error::StaleBuild { files: stale });

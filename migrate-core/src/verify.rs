@@ -164,6 +164,7 @@ pub(crate) fn problem(m: Option<&Migration>, line: Option<u32>, kind: ProblemKin
 /// first (as [`Migrations::open`] and the CLI do), so that it is checked too.
 pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Verification, Error> {
     set.check_dialect(crate::sql::Dialect::Sqlite)?;
+    table.check_sqlite()?;
     // One read transaction for every read: the history and the schema are
     // seen as of one commit, even while another process migrates.
     let _snapshot = conn

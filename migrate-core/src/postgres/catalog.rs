@@ -157,7 +157,11 @@ pub(crate) fn read(
                 sql: sql.trim_end().to_owned(),
             }
         })
-        .filter(|o| history.is_none_or(|h| !(o.kind == "table" && o.name == h.name())))
+        .filter(|o| {
+            history.is_none_or(|h| {
+                !(o.kind == "table" && o.name == h.name() && h.schema().is_none_or(|s| s == schema))
+            })
+        })
         .collect();
     let rank = |kind: &str| KINDS.iter().position(|k| *k == kind).unwrap_or(KINDS.len());
     objects.sort_by(|a, b| (rank(&a.kind), &a.name).cmp(&(rank(&b.kind), &b.name)));

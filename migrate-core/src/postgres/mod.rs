@@ -44,6 +44,8 @@ pub(crate) struct Postgres<'c> {
     table: String,
     /// Its name, for the lock key.
     name: String,
+    /// The schema it was named with, if any (else the current one).
+    schema: Option<String>,
     /// The advisory lock key, asked of the server when first needed: the
     /// startup check is one round trip.
     key: Option<i64>,
@@ -70,8 +72,9 @@ impl<'c> Postgres<'c> {
     ) -> Postgres<'c> {
         Postgres {
             client,
-            table: crate::sql::quote_identifier(table.name()),
+            table: table.quoted().to_owned(),
             name: table.name().to_owned(),
+            schema: table.schema().map(str::to_owned),
             key: None,
             lock_timeout,
             statement_timeout,
@@ -91,8 +94,8 @@ impl<'c> Postgres<'c> {
         let row = self
             .client
             .query_one(
-                "SELECT current_database()::text, coalesce(current_schema()::text, '')",
-                &[],
+                "SELECT current_database()::text, coalesce($1, current_schema()::text, '')",
+                &[&self.schema],
             )
             .map_err(pg)?;
         let (database, schema): (String, String) = (row.get(0), row.get(1));
@@ -196,6 +199,12 @@ fn line_of(statement: &str, line: u32, failure: &PgFailure) -> u32 {
     }
 }
 
+/// The history table is not there: no such table, or no such schema (of
+/// a schema-qualified name).
+fn no_table(e: &postgres::Error) -> bool {
+    e.code() == Some(&SqlState::UNDEFINED_TABLE) || e.code() == Some(&SqlState::INVALID_SCHEMA_NAME)
+}
+
 fn pg(e: postgres::Error) -> Failure {
     Failure::Postgres(PgFailure::from(e))
 }
@@ -222,7 +231,7 @@ impl Backend for Postgres<'_> {
         );
         let rows = match self.texts(&sql) {
             Ok(rows) => rows,
-            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => {
+            Err(e) if no_table(&e) => {
                 self.no_history = true;
                 return Ok(false);
             }
@@ -248,7 +257,7 @@ impl Backend for Postgres<'_> {
         );
         let rows = match self.client.query(&sql, &[]) {
             Ok(rows) => rows,
-            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => return Ok(Vec::new()),
+            Err(e) if no_table(&e) => return Ok(Vec::new()),
             Err(e) => return Err(Error::Postgres(e.into())),
         };
         self.history_ready = !rows.is_empty();
@@ -564,6 +573,10 @@ impl Runner<'_> {
     /// The backend on `client`, for a set loaded as PostgreSQL's.
     fn postgres<'c>(&self, client: &'c mut Client) -> Result<Postgres<'c>, Error> {
         self.set().check_dialect(Dialect::Postgres)?;
+        let stale = self.set().stale_files();
+        if !stale.is_empty() {
+            return Err(Error::StaleBuild { files: stale });
+        }
         let (lock, statement) = self.timeouts();
         Ok(Postgres::new(client, self.history_table(), lock, statement))
     }
