@@ -363,3 +363,28 @@ fn the_history_may_live_in_a_schema_of_its_own() {
             .contains("table `migrations` is not created by any migration")
     );
 }
+
+#[test]
+fn up_warns_of_an_expect_whose_plan_does_not_use_its_index() {
+    let Some(mut db) = scratch() else { return };
+    let mut files = files();
+    files.push((
+        "0005_more.indexes",
+        "index tags_name on tags (name)\nexpect \"SELECT * FROM tags WHERE name = $1\" uses tags_name\n\
+         expect \"SELECT * FROM tags WHERE note_id > 3\" uses tags_name\n",
+    ));
+    let (_dir, set) = set(&files);
+    let client = db.client();
+    let report = set.runner().run_postgres(client).unwrap();
+    assert_eq!(report.applied.len(), 5);
+    let warnings: Vec<String> = report.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(
+            "0005_more.indexes:3: the plan of \"SELECT * FROM tags WHERE note_id > 3\" does not use tags_name: "
+        ),
+        "{warnings:?}"
+    );
+    // The session is left with no transaction open.
+    client.batch_execute("CREATE TABLE after (x int)").unwrap();
+}

@@ -88,7 +88,8 @@ pub struct PlanWarning {
     pub query: String,
     /// The index it expects.
     pub index: String,
-    /// The plan SQLite chose, its detail lines joined with `; `.
+    /// The plan the database chose: SQLite's detail lines, or PostgreSQL's
+    /// plan nodes, joined with `; `.
     pub plan: String,
 }
 
@@ -276,6 +277,18 @@ impl<'m> Runner<'m> {
         let report = self.up(&mut db)?;
         // A plan can depend on data, so `up` only warns; verify fails.
         let mut report = report;
+        self.plan_warnings(&mut report, |e| crate::introspect::check_expect(conn, e));
+        Ok(report)
+    }
+
+    /// Adds a warning to `report` for each `expect` line of the index sets
+    /// it applied whose query's plan does not use its index (`check` says
+    /// why, as the plan).
+    pub(crate) fn plan_warnings(
+        &self,
+        report: &mut Report,
+        mut check: impl FnMut(&crate::dsl::indexes::Expect) -> Result<(), String>,
+    ) {
         for applied in report.applied.iter().filter(|s| s.kind == Kind::Indexes) {
             let Some(m) = self.set.iter().find(|m| m.version == applied.version) else {
                 continue;
@@ -284,7 +297,7 @@ impl<'m> Runner<'m> {
                 continue;
             };
             for e in &set.expects {
-                if let Err(plan) = crate::introspect::check_expect(conn, e) {
+                if let Err(plan) = check(e) {
                     report.warnings.push(PlanWarning {
                         file: m.file.to_string(),
                         line: e.line,
@@ -295,7 +308,6 @@ impl<'m> Runner<'m> {
                 }
             }
         }
-        Ok(report)
     }
 
     /// Reverts applied migrations, highest version first, each in its own

@@ -591,8 +591,20 @@ impl Runner<'_> {
     /// from a plain thread (in async code, inside `spawn_blocking`), never
     /// on a runtime's worker, where it panics.
     pub fn run_postgres(&self, client: &mut Client) -> Result<Report, Error> {
-        let mut db = self.postgres(client)?;
-        self.up(&mut db)
+        let mut report = {
+            let mut db = self.postgres(client)?;
+            self.up(&mut db)?
+        };
+        // A plan can depend on data, so `up` only warns; verify fails.
+        if !self.is_dry_run()
+            && report
+                .applied
+                .iter()
+                .any(|s| s.kind == crate::Kind::Indexes)
+        {
+            verify::plans(client, |check| self.plan_warnings(&mut report, check))?;
+        }
+        Ok(report)
     }
 
     /// Reverts applied migrations on PostgreSQL, newest first, each in its

@@ -317,6 +317,17 @@ fn check_expect(client: &mut Client, expect: &indexes::Expect) -> Result<(), Str
         .join("; "))
 }
 
+/// Runs `with` given the `expect` check, in a read-only transaction
+/// rolled back afterwards.
+pub(super) fn plans(
+    client: &mut Client,
+    with: impl FnOnce(&mut dyn FnMut(&indexes::Expect) -> Result<(), String>),
+) -> Result<(), Error> {
+    client.batch_execute("BEGIN READ ONLY").map_err(pg_error)?;
+    with(&mut |e| check_expect(client, e));
+    client.batch_execute("ROLLBACK").map_err(pg_error)
+}
+
 /// `text` as a JSON string, as EXPLAIN writes names.
 fn json_string(text: &str) -> String {
     let mut out = String::from("\"");
