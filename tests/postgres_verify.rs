@@ -388,3 +388,171 @@ fn up_warns_of_an_expect_whose_plan_does_not_use_its_index() {
     // The session is left with no transaction open.
     client.batch_execute("CREATE TABLE after (x int)").unwrap();
 }
+
+#[test]
+fn adopt_reads_each_tools_postgresql_history_as_that_tool_does() {
+    use migrate_core::adopt::{Kept, Tool};
+    let two = [
+        ("0001_notes.sql", NOTES),
+        ("0002_notes_body.sql", NOTES_BODY),
+    ];
+    // Each tool's table as its PostgreSQL driver makes it, with the rows
+    // it writes for versions 1 and 2.
+    let cases: [(&str, Tool, &str); 5] = [
+        (
+            "sqlx",
+            Tool::Sqlx,
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+             installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, \
+             execution_time BIGINT NOT NULL);
+             INSERT INTO _sqlx_migrations VALUES (1, 'notes', '2024-01-02 03:04:05+00', true, '\\x00', 1), \
+             (2, 'notes body', now(), true, '\\x00', 1);",
+        ),
+        (
+            "goose",
+            Tool::Goose,
+            "CREATE TABLE goose_db_version (id serial NOT NULL, version_id bigint NOT NULL, \
+             is_applied boolean NOT NULL, tstamp timestamp NULL default now(), PRIMARY KEY(id));
+             INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (1, true), (2, true), (3, true), (3, false);",
+        ),
+        (
+            "golang-migrate",
+            Tool::GolangMigrate,
+            "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
+             INSERT INTO schema_migrations VALUES (2, false);",
+        ),
+        (
+            "diesel",
+            Tool::Diesel,
+            "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, \
+             run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
+             INSERT INTO __diesel_schema_migrations (version) VALUES ('1'), ('2');",
+        ),
+        (
+            "flyway",
+            Tool::Flyway,
+            "CREATE TABLE flyway_schema_history (installed_rank INT NOT NULL PRIMARY KEY, version VARCHAR(50), \
+             description VARCHAR(200) NOT NULL, type VARCHAR(20) NOT NULL, script VARCHAR(1000) NOT NULL, \
+             checksum INTEGER, installed_by VARCHAR(100) NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT now(), \
+             execution_time INTEGER NOT NULL, success BOOLEAN NOT NULL);
+             INSERT INTO flyway_schema_history VALUES (1, '1', 'notes', 'SQL', 'V1__notes.sql', 0, 'app', now(), 1, true), \
+             (2, '2', 'body', 'SQL', 'V2__body.sql', 0, 'app', now(), 1, true);",
+        ),
+    ];
+    for (name, tool, history) in cases {
+        let Some(mut db) = scratch() else { return };
+        let (_dir, set) = set(&two);
+        let client = db.client();
+        client.batch_execute(NOTES).unwrap();
+        client
+            .batch_execute("CREATE INDEX notes_body ON notes (body)")
+            .unwrap();
+        client.batch_execute(history).unwrap();
+        let adopted = set
+            .runner()
+            .adopt_postgres(client, None)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(adopted.tool, tool, "{name}");
+        let versions: Vec<u64> = adopted.recorded.iter().map(|a| a.version).collect();
+        assert_eq!(versions, [1, 2], "{name}");
+        assert_eq!(
+            count(
+                client,
+                "SELECT count(*) FROM schema_migrations WHERE origin = $1"
+                    .replace("$1", &format!("'{}'", tool.name()))
+                    .as_str()
+            ),
+            2,
+            "{name}"
+        );
+        if tool == Tool::GolangMigrate {
+            assert_eq!(
+                adopted.kept,
+                Kept::Renamed {
+                    from: "schema_migrations".into(),
+                    to: "golang_migrate_schema_migrations".into()
+                }
+            );
+        }
+        if tool == Tool::Sqlx {
+            assert_eq!(
+                adopted.recorded[0].applied_at.as_deref(),
+                Some("2024-01-02 03:04:05+00")
+            );
+            assert_eq!(
+                count(
+                    client,
+                    "SELECT count(*) FROM schema_migrations WHERE applied_at = '2024-01-02 03:04:05+00'"
+                ),
+                1
+            );
+        }
+        assert!(
+            set.runner()
+                .run_postgres(client)
+                .unwrap()
+                .applied
+                .is_empty(),
+            "{name}"
+        );
+        assert!(
+            set.runner()
+                .verify_postgres(client)
+                .unwrap()
+                .problems
+                .is_empty(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn adopt_refuses_half_done_histories_and_up_names_the_other_tool() {
+    let two = [
+        ("0001_notes.sql", NOTES),
+        ("0002_notes_body.sql", NOTES_BODY),
+    ];
+    let refusals = [
+        (
+            "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
+             INSERT INTO schema_migrations VALUES (2, true);",
+            "golang-migrate marks version 2 dirty",
+        ),
+        (
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+             installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, \
+             execution_time BIGINT NOT NULL);
+             INSERT INTO _sqlx_migrations VALUES (1, 'notes', now(), true, '\\x00', 1), (2, 'b', now(), false, '\\x00', 1);",
+            "sqlx recorded version 2 as failed",
+        ),
+        (
+            "CREATE TABLE goose_db_version (id serial NOT NULL, version_id bigint NOT NULL, \
+             is_applied boolean NOT NULL, tstamp timestamp NULL default now(), PRIMARY KEY(id));
+             INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (1, true), (7, true);",
+            "goose recorded version 7 as applied, but no migration file here has that version",
+        ),
+    ];
+    for (history, says) in refusals {
+        let Some(mut db) = scratch() else { return };
+        let (_dir, set) = set(&two);
+        let client = db.client();
+        client.batch_execute(NOTES).unwrap();
+        client.batch_execute(history).unwrap();
+        let err = set.runner().adopt_postgres(client, None).unwrap_err();
+        assert!(err.to_string().contains(says), "{err}");
+        assert_eq!(
+            count(
+                client,
+                "SELECT count(*) FROM pg_tables WHERE tablename IN ('schema_migrations', 'golang_migrate_schema_migrations') AND schemaname = 'public'"
+            ),
+            i64::from(says.starts_with("golang")),
+        );
+        // `up` would run the files again over the other tool's work.
+        let err = set.runner().run_postgres(client).unwrap_err();
+        assert!(
+            err.to_string().contains("adopt")
+                || err.to_string().contains("not a migrate history table"),
+            "{err}"
+        );
+    }
+}

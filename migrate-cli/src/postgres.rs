@@ -58,21 +58,17 @@ enum Pg {
     Schema(crate::cmd::schema::SchemaArgs),
     Baseline(crate::cmd::baseline::BaselineArgs),
     Repair(crate::cmd::repair::RepairArgs),
+    Adopt(crate::cmd::adopt::AdoptArgs),
 }
 
 pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure> {
-    let not_yet = |name: &str| {
-        Err(usage(format!(
-            "`{name}` does not run on PostgreSQL yet; `up`, `down`, `redo`, `status`, `verify`, `schema`, \
-             `baseline` and `repair` do"
-        )))
-    };
+    let not_yet = |name: &str| Err(usage(format!("`{name}` does not run on PostgreSQL")));
     let pg = match command {
         Command::Up(args) => Pg::Up(args),
         Command::Down(args) => Pg::Down(args),
         Command::Redo(args) => Pg::Redo(args),
         Command::Status(args) => Pg::Status(args),
-        Command::Adopt(_) => return not_yet("adopt"),
+        Command::Adopt(args) => Pg::Adopt(args),
         Command::Baseline(args) => Pg::Baseline(args),
         Command::Repair(args) => Pg::Repair(args),
         Command::Verify(args) => Pg::Verify(args),
@@ -127,6 +123,15 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
                 .baseline_postgres(&mut client, args.to)
                 .map_err(at)?;
             report::print_bookkeeping(&done, args.dry_run)?;
+            return Ok(0);
+        }
+        Pg::Adopt(args) => {
+            let from = args.tool()?;
+            let done = runner
+                .dry_run(args.dry_run)
+                .adopt_postgres(&mut client, from)
+                .map_err(at)?;
+            crate::cmd::adopt::print(&done, args.dry_run)?;
             return Ok(0);
         }
         Pg::Repair(args) => {

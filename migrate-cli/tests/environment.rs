@@ -160,13 +160,6 @@ fn another_databases_url_is_refused_or_reached_naming_where_it_came_from() {
         "{e}"
     );
     // What PostgreSQL has no counterpart for says so before connecting.
-    let out = run(&p, root, &[], &["adopt"]);
-    assert_eq!(code(&out), 2);
-    assert!(
-        stderr(&out).contains("`adopt` does not run on PostgreSQL yet"),
-        "{}",
-        stderr(&out)
-    );
     let out = run(&p, root, &[], &["vacuum"]);
     assert_eq!(code(&out), 2);
     assert!(

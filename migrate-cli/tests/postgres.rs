@@ -68,13 +68,6 @@ fn up_and_status_on_postgresql() {
         stderr(&out)
     );
     // What the CLI cannot do there yet says so.
-    let out = cli(&["adopt"]);
-    assert_eq!(code(&out), 2);
-    assert!(
-        stderr(&out).contains("`adopt` does not run on PostgreSQL yet"),
-        "{}",
-        stderr(&out)
-    );
     let out = p
         .bare(&["-d", &url, "up", "--backup", "x.db"])
         .output()
@@ -165,6 +158,84 @@ fn schema_verify_baseline_and_repair_on_postgresql() {
     assert_eq!(code(&out), 1);
     let out = cli(&["repair"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = cli(&["verify"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+}
+
+/// The real dbmate: `$DBMATE`, or `dbmate` on the PATH; `CI=true` needs it
+/// (`.ci/run` installs it).
+fn dbmate() -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("DBMATE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::split_paths(&std::env::var_os("PATH")?)
+                .map(|d| d.join("dbmate"))
+                .find(|p| p.is_file())
+        })
+        .filter(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true, and dbmate is not installed: .ci/run installs it (npm install dbmate)"
+        );
+        eprintln!("SKIPPED: adopting dbmate's PostgreSQL history: dbmate is not installed");
+    }
+    found
+}
+
+#[test]
+fn adopt_takes_over_what_the_real_dbmate_applied_on_postgresql() {
+    let Some(db) = pg::scratch() else { return };
+    let Some(dbmate) = dbmate() else { return };
+    let url = db.url();
+    let p = Project::new(&[(
+        "20240101000000_users.sql",
+        "-- migrate:up\nCREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE);\n\
+         -- migrate:down\nDROP TABLE users;\n",
+    )]);
+    let dir = p.dir.path().join("migrations");
+    let out = std::process::Command::new(&dbmate)
+        .arg("--url")
+        .arg(format!("{url}&sslmode=disable"))
+        .arg("--migrations-dir")
+        .arg(&dir)
+        .args(["--no-dump-schema", "up"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cli = |args: &[&str]| p.bare(args).env("DATABASE_URL", &url).output().unwrap();
+    // Its `schema_migrations` is not this tool's: up refuses, naming adopt.
+    let out = cli(&["up"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out)
+            .contains("the table `schema_migrations` exists but is not a migrate history table"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cli(&["adopt", "--dry-run"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = cli(&["adopt"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("found dbmate's history in `schema_migrations`: 1 applied")
+            && text.contains("`dbmate_schema_migrations` (renamed from `schema_migrations`"),
+        "{text}"
+    );
+    // Twice is refused; then this tool goes on from there.
+    assert_eq!(code(&cli(&["adopt"])), 1);
+    p.write(
+        "20240201000000_posts.sql",
+        "CREATE TABLE posts (id bigserial PRIMARY KEY);\n",
+    );
+    let out = cli(&["up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("applied 20240201000000 posts"),
+        "{}",
+        stdout(&out)
+    );
     let out = cli(&["verify"]);
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
 }

@@ -12,11 +12,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use rusqlite::Connection;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OptionalExtension};
 
+use crate::bookkeeping::{Books, SqliteBooks};
 use crate::error::{Error, Failure};
-use crate::history;
 use crate::runner::Runner;
 use crate::source::Migration;
 
@@ -361,26 +361,33 @@ impl Runner<'_> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn adopt(&self, conn: &mut Connection, from: Option<Tool>) -> Result<Adoption, Error> {
-        let conn = &*conn;
         self.check_connection(conn)?;
+        self.adopt_in(&mut SqliteBooks(conn), from)
+    }
+
+    /// [`Runner::adopt`] wherever `books` keep the history.
+    pub(crate) fn adopt_in(
+        &self,
+        books: &mut dyn Books,
+        from: Option<Tool>,
+    ) -> Result<Adoption, Error> {
         let ours = self.history_table();
         // A history of this tool's first: adopting twice would record twice.
         // (A table of our name with another tool's columns is that tool's.)
-        match history::read(conn, ours) {
-            Ok(rows) if !rows.is_empty() => {
+        if is_ours(&books.catalog().columns_of(ours.name())?) {
+            let rows = books.history(self)?;
+            if !rows.is_empty() {
                 return Err(Error::AlreadyManaged {
                     applied: rows.len(),
                 });
             }
-            Ok(_) | Err(Error::ForeignHistory { .. }) => {}
-            Err(e) => return Err(e),
         }
-        let tool = detect(conn, from)?;
+        let tool = detect(books.catalog(), from)?;
         let collides = tool
             .table()
             .is_some_and(|t| t.eq_ignore_ascii_case(ours.name()));
         let set = self.set().as_slice();
-        let applied = read_applied(conn, tool, set)?;
+        let applied = read_applied(books.catalog(), tool, set)?;
         let mut chosen: Vec<&Migration> = Vec::new();
         let mut recorded = Vec::new();
         for &version in applied.keys() {
@@ -399,12 +406,12 @@ impl Runner<'_> {
         }
         let (source, kept) = match tool.table() {
             None => {
-                let v = user_version(conn)?;
+                let v = books.catalog().user_version()?;
                 (format!("PRAGMA user_version = {v}"), Kept::UserVersion(v))
             }
             Some(table) if collides => {
                 let kept = tool.kept_name(table);
-                if table_exists(conn, &kept)? {
+                if books.catalog().table_exists(&kept)? {
                     return Err(AdoptError::KeptNameTaken {
                         tool,
                         table: table.to_owned(),
@@ -423,7 +430,7 @@ impl Runner<'_> {
             }
             Some(table) => (format!("`{table}`"), Kept::Table(table.to_owned())),
         };
-        self.check_schema("adopt", conn, &chosen)?;
+        books.mismatch(self, &chosen, true)?.refuse("adopt")?;
         let done = Adoption {
             tool,
             source,
@@ -433,19 +440,21 @@ impl Runner<'_> {
         if self.is_dry_run() {
             return Ok(done);
         }
-        self.write(conn, |db| {
+        books.write(self, &mut |db| {
             // Under the lock: neither history may have moved since it was
             // read.
-            let changed = read_applied(conn, tool, set)? != applied
-                || (!collides && !history::read(conn, ours)?.is_empty());
+            let changed = read_applied(db.catalog(), tool, set)? != applied
+                || (!collides && !db.rows()?.is_empty());
             if changed {
                 return Err(Error::ChangedMeanwhile { version: None });
             }
             if let Kept::Renamed { from, to } = &done.kept {
-                rename(conn, from, to).map_err(|e| Error::History {
-                    version: None,
-                    cause: Failure::Sql(e),
-                })?;
+                db.catalog()
+                    .rename(from, to)
+                    .map_err(|cause| Error::History {
+                        version: None,
+                        cause,
+                    })?;
             }
             for (m, row) in chosen.iter().zip(&done.recorded) {
                 db.record_marked(m, tool.name(), row.applied_at.as_deref())
@@ -460,12 +469,95 @@ impl Runner<'_> {
     }
 }
 
+/// Whether a table with these columns is this tool's history.
+fn is_ours(columns: &[String]) -> bool {
+    ["version", "kind", "checksum"]
+        .iter()
+        .all(|c| columns.iter().any(|have| have == c))
+}
+
+/// Where `adopt` reads other tools' histories: a SQLite connection, or a
+/// PostgreSQL session (its current schema).
+pub(crate) trait Catalog {
+    /// Whether a table (not a view) of this name is there, matched without
+    /// regard to case.
+    fn table_exists(&mut self, table: &str) -> Result<bool, Error>;
+    /// The columns of `table`, lowercase, in order; empty when there is no
+    /// such table.
+    fn columns_of(&mut self, table: &str) -> Result<Vec<String>, Error>;
+    /// `PRAGMA user_version` (0 where there is none).
+    fn user_version(&mut self) -> Result<i64, Error>;
+    /// Every row of `sql`, each value as text (`None` for NULL).
+    fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, Error>;
+    /// Renames the other tool's table, whose name this tool's history
+    /// takes.
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), Failure>;
+}
+
+impl Catalog for &Connection {
+    fn table_exists(&mut self, table: &str) -> Result<bool, Error> {
+        Ok(self
+            .prepare(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+            )?
+            .exists([table])?)
+    }
+
+    fn columns_of(&mut self, table: &str) -> Result<Vec<String>, Error> {
+        // A table: a view of that name and shape is nobody's history.
+        if !self.table_exists(table)? {
+            return Ok(Vec::new());
+        }
+        let mut stmt =
+            self.prepare("SELECT lower(name) FROM pragma_table_info(?1, 'main') ORDER BY cid")?;
+        Ok(stmt
+            .query_map([table], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn user_version(&mut self) -> Result<i64, Error> {
+        Ok(self.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, Error> {
+        let mut stmt = self.prepare(sql)?;
+        let n = stmt.column_count();
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                row.push(match r.get_ref(i)? {
+                    ValueRef::Null => None,
+                    ValueRef::Integer(v) => Some(v.to_string()),
+                    ValueRef::Real(v) => Some(v.to_string()),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Some(String::from_utf8_lossy(t).into_owned())
+                    }
+                });
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), Failure> {
+        let quote = crate::sql::quote_identifier;
+        self.execute_batch(&format!(
+            "ALTER TABLE {} RENAME TO {}",
+            quote(from),
+            quote(to)
+        ))
+        .map_err(Failure::Sql)
+    }
+}
+
 /// The first tool (by table) whose history here has applied migrations,
 /// or that left one half-done. `PRAGMA user_version` is not asked: apps
 /// set it for their own reasons.
-pub(crate) fn managed_by(conn: &Connection, set: &[Migration]) -> Result<Option<Tool>, Error> {
+pub(crate) fn managed_by(conn: &mut dyn Catalog, set: &[Migration]) -> Result<Option<Tool>, Error> {
     for tool in Tool::ALL.into_iter().filter(|t| t.table().is_some()) {
-        if !tool.has_shape(&columns_of(conn, tool.table().unwrap_or_default())?) {
+        if !tool.has_shape(&conn.columns_of(tool.table().unwrap_or_default())?) {
             continue;
         }
         match read_applied(conn, tool, set) {
@@ -478,15 +570,15 @@ pub(crate) fn managed_by(conn: &Connection, set: &[Migration]) -> Result<Option<
 }
 
 /// The tool whose history is here: `from`, checked, or the only one found.
-fn detect(conn: &Connection, from: Option<Tool>) -> Result<Tool, Error> {
-    if table_exists(conn, "ar_internal_metadata")? {
+fn detect(conn: &mut dyn Catalog, from: Option<Tool>) -> Result<Tool, Error> {
+    if conn.table_exists("ar_internal_metadata")? {
         return Err(AdoptError::Rails.into());
     }
     let mut found = Vec::new();
     for tool in Tool::ALL {
         let present = match tool.table() {
-            Some(table) => tool.has_shape(&columns_of(conn, table)?),
-            None => user_version(conn)? > 0,
+            Some(table) => tool.has_shape(&conn.columns_of(table)?),
+            None => conn.user_version()? > 0,
         };
         if present {
             found.push(tool);
@@ -523,7 +615,7 @@ fn detect(conn: &Connection, from: Option<Tool>) -> Result<Tool, Error> {
         }
         .into());
     };
-    let columns = columns_of(conn, table)?;
+    let columns = conn.columns_of(table)?;
     if columns.is_empty() {
         return Err(AdoptError::NotFound {
             tool,
@@ -544,10 +636,10 @@ fn detect(conn: &Connection, from: Option<Tool>) -> Result<Tool, Error> {
 /// them: golang-migrate's one version and Flyway's baseline cover every
 /// version up to theirs, and `user_version` counts the set's first
 /// migrations.
-fn read_applied(conn: &Connection, tool: Tool, set: &[Migration]) -> Result<Applied, Error> {
+fn read_applied(conn: &mut dyn Catalog, tool: Tool, set: &[Migration]) -> Result<Applied, Error> {
     let mut applied = Applied::new();
     let table = tool.table().unwrap_or_default();
-    let version = |v: ValueRef<'_>| parse_version(table, v);
+    let version = |v: &Option<String>| parse_version(table, v.as_deref());
     let up_to = |applied: &mut Applied, last: u64, at: &Option<String>| {
         for m in set.iter().filter(|m| m.version <= last) {
             applied.insert(m.version, at.clone());
@@ -555,7 +647,7 @@ fn read_applied(conn: &Connection, tool: Tool, set: &[Migration]) -> Result<Appl
     };
     match tool {
         Tool::UserVersion => {
-            let count = user_version(conn)?;
+            let count = conn.user_version()?;
             let n = usize::try_from(count).unwrap_or(usize::MAX);
             if n > set.len() {
                 return Err(AdoptError::TooFewFiles {
@@ -570,13 +662,10 @@ fn read_applied(conn: &Connection, tool: Tool, set: &[Migration]) -> Result<Appl
         }
         Tool::GolangMigrate => {
             // One row, read as golang-migrate reads it.
-            let row = conn
-                .query_row(
-                    "SELECT version, dirty FROM schema_migrations LIMIT 1",
-                    [],
-                    |r| Ok((version(r.get_ref(0)?), truthy(r.get_ref(1)?))),
-                )
-                .optional()?;
+            let rows = conn.rows("SELECT version, dirty FROM schema_migrations LIMIT 1")?;
+            let row = rows
+                .first()
+                .map(|r| (version(&r[0]), truthy(r[1].as_deref())));
             if let Some((last, dirty)) = row {
                 let last = last?;
                 if dirty {
@@ -617,18 +706,13 @@ fn read_applied(conn: &Connection, tool: Tool, set: &[Migration]) -> Result<Appl
                 }
                 Tool::UserVersion | Tool::GolangMigrate => unreachable!("read above"),
             };
-            let mut stmt = conn.prepare(sql)?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                let v = version(r.get_ref(0)?)?;
-                let at = match r.get_ref(1)? {
-                    ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
-                    _ => None,
-                };
-                if !truthy(r.get_ref(2)?) {
+            for r in conn.rows(sql)? {
+                let v = version(&r[0])?;
+                let at = r[1].clone();
+                if !truthy(r[2].as_deref()) {
                     return Err(AdoptError::Failed { tool, version: v }.into());
                 }
-                let kind = r.get::<_, String>(3)?.to_ascii_uppercase();
+                let kind = r[3].as_deref().unwrap_or_default().to_ascii_uppercase();
                 match kind.as_str() {
                     "BASELINE" => up_to(&mut applied, v, &at),
                     "DOWN" | "UNDO_SQL" | "DELETE" => {
@@ -646,19 +730,13 @@ fn read_applied(conn: &Connection, tool: Tool, set: &[Migration]) -> Result<Appl
 
 /// A version as a tool wrote it: an integer, or text of digits (diesel's
 /// and dbmate's).
-fn parse_version(table: &str, value: ValueRef<'_>) -> Result<u64, Error> {
-    let text = match value {
-        ValueRef::Integer(i) => return u64::try_from(i).map_err(|_| bad(table, &i.to_string())),
-        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
-        ValueRef::Real(f) => f.to_string(),
-        ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned(),
-        ValueRef::Null => "NULL".into(),
-    };
+fn parse_version(table: &str, value: Option<&str>) -> Result<u64, Error> {
+    let text = value.unwrap_or("NULL");
     let digits = text.trim();
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad(table, &text));
+        return Err(bad(table, text));
     }
-    digits.parse().map_err(|_| bad(table, &text))
+    digits.parse().map_err(|_| bad(table, text))
 }
 
 fn bad(table: &str, value: &str) -> Error {
@@ -669,49 +747,13 @@ fn bad(table: &str, value: &str) -> Error {
     .into()
 }
 
-/// A boolean as the tools store it: 1/0, or `true`/`false` as text.
-fn truthy(value: ValueRef<'_>) -> bool {
-    match value {
-        ValueRef::Integer(i) => i != 0,
-        ValueRef::Real(f) => f != 0.0,
-        ValueRef::Text(t) => !matches!(
-            String::from_utf8_lossy(t)
-                .trim()
-                .to_ascii_lowercase()
-                .as_str(),
-            "0" | "false" | "f" | ""
-        ),
-        ValueRef::Blob(_) | ValueRef::Null => false,
-    }
-}
-
-fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
-}
-
-/// The columns of `table` in the main database, lowercase; empty when
-/// there is no such table.
-fn columns_of(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
-    // A table: a view of that name and shape is nobody's history.
-    if !table_exists(conn, table)? {
-        return Ok(Vec::new());
-    }
-    let mut stmt =
-        conn.prepare("SELECT lower(name) FROM pragma_table_info(?1, 'main') ORDER BY cid")?;
-    stmt.query_map([table], |r| r.get(0))?.collect()
-}
-
-fn table_exists(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
-    conn.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE")?
-        .exists([table])
-}
-
-/// Renames the other tool's table, whose name this tool's history takes.
-fn rename(conn: &Connection, from: &str, to: &str) -> rusqlite::Result<()> {
-    let quote = crate::sql::quote_identifier;
-    conn.execute_batch(&format!(
-        "ALTER TABLE {} RENAME TO {}",
-        quote(from),
-        quote(to)
-    ))
+/// A boolean as the tools store it: 1/0, `true`/`false` as text, or
+/// PostgreSQL's `t`/`f`.
+fn truthy(value: Option<&str>) -> bool {
+    value.is_some_and(|v| {
+        !matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "0" | "0.0" | "false" | "f" | ""
+        )
+    })
 }

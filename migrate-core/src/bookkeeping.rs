@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+use crate::adopt::Catalog;
 use crate::backend::Backend;
 use crate::dsl::catalogue::Scope;
 use crate::error::{Error, Failure};
@@ -234,25 +235,14 @@ impl Runner<'_> {
         write(&mut db)?;
         db.commit().map_err(|cause| history_failed(None, cause))
     }
-
-    /// Refuses `operation`, listing why, unless the live schema is the one
-    /// `chosen` make and the persistent pragmas are the ones their pragma
-    /// sets give.
-    pub(crate) fn check_schema(
-        &self,
-        operation: &'static str,
-        conn: &Connection,
-        chosen: &[&Migration],
-    ) -> Result<(), Error> {
-        SqliteBooks(conn)
-            .mismatch(self, chosen, true)?
-            .refuse(operation)
-    }
 }
 
 /// Where `baseline` and `repair` read and write the history: a SQLite
 /// connection or a PostgreSQL client.
 pub(crate) trait Books {
+    /// The tables of other tools' histories, for `adopt`.
+    fn catalog(&mut self) -> &mut dyn Catalog;
+
     /// The history, read before the write lock is taken.
     fn history(&mut self, runner: &Runner) -> Result<Vec<HistoryRow>, Error>;
 
@@ -278,6 +268,8 @@ pub(crate) trait Books {
 /// The history writes of `baseline` and `repair`, in the open transaction
 /// of [`Books::write`].
 pub(crate) trait Marks {
+    /// The tables of other tools' histories, read again under the lock.
+    fn catalog(&mut self) -> &mut dyn Catalog;
     /// Every history row, read again under the lock.
     fn rows(&mut self) -> Result<Vec<HistoryRow>, Error>;
     /// The checksum recorded for `version`.
@@ -296,6 +288,9 @@ pub(crate) trait Marks {
 }
 
 impl Marks for Sqlite<'_> {
+    fn catalog(&mut self) -> &mut dyn Catalog {
+        self.connection()
+    }
     fn rows(&mut self) -> Result<Vec<HistoryRow>, Error> {
         Backend::history(self)
     }
@@ -319,9 +314,13 @@ impl Marks for Sqlite<'_> {
 }
 
 /// A SQLite connection's history.
-struct SqliteBooks<'c>(&'c Connection);
+pub(crate) struct SqliteBooks<'c>(pub(crate) &'c Connection);
 
 impl Books for SqliteBooks<'_> {
+    fn catalog(&mut self) -> &mut dyn Catalog {
+        &mut self.0
+    }
+
     fn history(&mut self, runner: &Runner) -> Result<Vec<HistoryRow>, Error> {
         history::read(self.0, runner.history_table())
     }

@@ -109,7 +109,7 @@ impl Backend for Sqlite<'_> {
     }
 
     fn managed_by(&mut self, set: &[Migration]) -> Result<Option<crate::adopt::Tool>, Error> {
-        crate::adopt::managed_by(self.conn, set)
+        crate::adopt::managed_by(&mut self.conn, set)
     }
 
     fn begin(&mut self) -> Result<(), Failure> {
@@ -276,7 +276,12 @@ impl Drop for Sqlite<'_> {
     }
 }
 
-impl Sqlite<'_> {
+impl<'c> Sqlite<'c> {
+    /// The connection, as `adopt` reads other tools' tables through it.
+    pub(crate) fn connection(&mut self) -> &mut &'c Connection {
+        &mut self.conn
+    }
+
     /// Writes `checksum` into `version`'s history row in the open
     /// transaction, checked like [`Backend::record`].
     pub(crate) fn set_checksum(&mut self, version: u64, checksum: &str) -> Result<(), Failure> {

@@ -21,16 +21,7 @@ pub(crate) struct AdoptArgs {
 }
 
 pub(crate) fn run(mut ctx: Context, args: AdoptArgs) -> Result<u8, Failure> {
-    let from = match args.from.as_deref() {
-        None => None,
-        Some(name) => Some(Tool::from_name(name).ok_or_else(|| {
-            let names: Vec<&str> = Tool::ALL.iter().map(|t| t.name()).collect();
-            usage(format!(
-                "--from {name}: not a tool adopt reads; it reads {}",
-                names.join(", ")
-            ))
-        })?),
-    };
+    let from = args.tool()?;
     let mut conn = ctx.open_existing()?;
     let done = ctx
         .runner()
@@ -41,7 +32,23 @@ pub(crate) fn run(mut ctx: Context, args: AdoptArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
-fn print(done: &Adoption, dry_run: bool) -> io::Result<()> {
+impl AdoptArgs {
+    /// The tool `--from` names, if any.
+    pub(crate) fn tool(&self) -> Result<Option<Tool>, Failure> {
+        Ok(match self.from.as_deref() {
+            None => None,
+            Some(name) => Some(Tool::from_name(name).ok_or_else(|| {
+                let names: Vec<&str> = Tool::ALL.iter().map(|t| t.name()).collect();
+                usage(format!(
+                    "--from {name}: not a tool adopt reads; it reads {}",
+                    names.join(", ")
+                ))
+            })?),
+        })
+    }
+}
+
+pub(crate) fn print(done: &Adoption, dry_run: bool) -> io::Result<()> {
     let mut out = io::stdout().lock();
     let would = if dry_run { "would " } else { "" };
     writeln!(

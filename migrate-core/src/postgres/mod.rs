@@ -16,6 +16,7 @@
 //!   migration that waits for a busy table gives up instead of stalling all
 //!   traffic queued behind its lock.
 
+mod adopt;
 mod catalog;
 mod verify;
 
@@ -235,7 +236,7 @@ impl Backend for Postgres<'_> {
                 self.no_history = true;
                 return Ok(false);
             }
-            Err(e) => return Err(Error::Postgres(e.into())),
+            Err(e) => return Err(self.foreign_or(e)),
         };
         Ok(rows.len() == set.len()
             && rows.iter().zip(set).all(|(row, m)| {
@@ -258,7 +259,7 @@ impl Backend for Postgres<'_> {
         let rows = match self.client.query(&sql, &[]) {
             Ok(rows) => rows,
             Err(e) if no_table(&e) => return Ok(Vec::new()),
-            Err(e) => return Err(Error::Postgres(e.into())),
+            Err(e) => return Err(self.foreign_or(e)),
         };
         self.history_ready = !rows.is_empty();
         Ok(rows
@@ -275,8 +276,8 @@ impl Backend for Postgres<'_> {
             .collect())
     }
 
-    fn managed_by(&mut self, _set: &[Migration]) -> Result<Option<crate::adopt::Tool>, Error> {
-        Ok(None)
+    fn managed_by(&mut self, set: &[Migration]) -> Result<Option<crate::adopt::Tool>, Error> {
+        crate::adopt::managed_by(self.catalog(), set)
     }
 
     fn begin(&mut self) -> Result<(), Failure> {
@@ -528,6 +529,23 @@ fn literal(text: &str) -> String {
 }
 
 impl Postgres<'_> {
+    /// A history read that failed on a missing column: the table of this
+    /// name is another tool's (golang-migrate and dbmate also call theirs
+    /// `schema_migrations`). Any other error as it is.
+    fn foreign_or(&mut self, e: postgres::Error) -> Error {
+        if e.code() != Some(&SqlState::UNDEFINED_COLUMN) || self.schema.is_some() {
+            return Error::Postgres(e.into());
+        }
+        let name = self.name.clone();
+        match crate::adopt::Catalog::columns_of(&mut *self.client, &name) {
+            Ok(columns) => Error::ForeignHistory {
+                table: name,
+                columns,
+            },
+            Err(_) => Error::Postgres(e.into()),
+        }
+    }
+
     /// Creates the history table in the open transaction, unless it is
     /// known to exist.
     fn create_history(&mut self) -> Result<(), Failure> {

@@ -137,14 +137,18 @@ fn replay_files(client: &mut Client, migrations: &[&Migration]) -> Result<(), St
 
 /// How `live` differs from `want`, object by object. Extensions belong to
 /// the whole database, so a replay cannot make them: they are left out,
-/// and so are the indexes `skip_index` names.
+/// and so are other tools' history tables (kept by `adopt`) and the
+/// indexes `skip_index` names.
 fn differences(
     live: &[Object],
     want: &[Object],
     skip_index: impl Fn(&str) -> bool,
 ) -> Vec<Difference> {
-    let compared =
-        |o: &&Object| o.kind != "extension" && !(o.kind == "index" && skip_index(&o.name));
+    let compared = |o: &&Object| {
+        o.kind != "extension"
+            && !(o.kind == "index" && skip_index(&o.name))
+            && !(o.kind == "table" && crate::history::is_other_tools(&o.name))
+    };
     let key = |o: &Object| (o.kind.clone(), o.name.clone());
     let mut found = Vec::new();
     for w in want.iter().filter(compared) {
@@ -436,9 +440,13 @@ impl Runner<'_> {
 }
 
 /// A PostgreSQL client's history.
-struct PgBooks<'c>(&'c mut Client);
+pub(super) struct PgBooks<'c>(pub(super) &'c mut Client);
 
 impl Books for PgBooks<'_> {
+    fn catalog(&mut self) -> &mut dyn crate::adopt::Catalog {
+        &mut *self.0
+    }
+
     fn history(&mut self, runner: &Runner) -> Result<Vec<HistoryRow>, Error> {
         Backend::history(&mut runner.postgres(self.0)?)
     }
@@ -479,6 +487,10 @@ impl Books for PgBooks<'_> {
 }
 
 impl Marks for Postgres<'_> {
+    fn catalog(&mut self) -> &mut dyn crate::adopt::Catalog {
+        Postgres::catalog(self)
+    }
+
     fn rows(&mut self) -> Result<Vec<HistoryRow>, Error> {
         // Asked first: a missing table's error would abort the transaction.
         if !self.history_exists().map_err(|cause| Error::History {

@@ -1,0 +1,85 @@
+//! `adopt` on PostgreSQL: the other tools' tables in the current schema.
+
+use postgres::Client;
+
+use super::{PgFailure, Postgres, pg};
+use crate::adopt::{Adoption, Catalog, Tool};
+use crate::error::{Error, Failure};
+use crate::runner::Runner;
+
+fn pg_error(e: postgres::Error) -> Error {
+    Error::Postgres(PgFailure::from(e))
+}
+
+impl Catalog for Client {
+    fn table_exists(&mut self, table: &str) -> Result<bool, Error> {
+        Ok(!self.columns_of(table)?.is_empty())
+    }
+
+    fn columns_of(&mut self, table: &str) -> Result<Vec<String>, Error> {
+        // A table of the current schema (a view is nobody's history).
+        let rows = self
+            .query(
+                "SELECT lower(a.attname::text) FROM pg_attribute a \
+                 WHERE a.attrelid = (SELECT c.oid FROM pg_class c \
+                   WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') \
+                   AND lower(c.relname::text) = lower($1) ORDER BY c.relname LIMIT 1) \
+                 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                &[&table],
+            )
+            .map_err(pg_error)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn user_version(&mut self) -> Result<i64, Error> {
+        // SQLite's pragma: no counterpart here.
+        Ok(0)
+    }
+
+    fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, Error> {
+        Ok(self
+            .simple_query(sql)
+            .map_err(pg_error)?
+            .iter()
+            .filter_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(r) => {
+                    Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), Failure> {
+        let quote = crate::sql::quote_identifier;
+        self.batch_execute(&format!(
+            "ALTER TABLE {} RENAME TO {}",
+            quote(from),
+            quote(to)
+        ))
+        .map_err(pg)
+    }
+}
+
+impl Postgres<'_> {
+    /// The client, as `adopt` reads other tools' tables through it.
+    pub(super) fn catalog(&mut self) -> &mut dyn Catalog {
+        &mut *self.client
+    }
+}
+
+impl Runner<'_> {
+    /// [`Runner::adopt`] on PostgreSQL: takes over a database that
+    /// refinery, sqlx, diesel, goose, golang-migrate, dbmate or Flyway
+    /// manages (its table in the current schema), when the files it
+    /// applied make the live schema (replayed as
+    /// [`Runner::verify_postgres`] replays them).
+    pub fn adopt_postgres(
+        &self,
+        client: &mut Client,
+        from: Option<Tool>,
+    ) -> Result<Adoption, Error> {
+        self.set().check_dialect(crate::sql::Dialect::Postgres)?;
+        self.adopt_in(&mut super::verify::PgBooks(client), from)
+    }
+}
