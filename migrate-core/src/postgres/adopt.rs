@@ -2,7 +2,7 @@
 
 use postgres::Client;
 
-use super::{PgFailure, Postgres, pg};
+use super::{PgFailure, Postgres, literal, pg};
 use crate::adopt::{Adoption, Catalog, Tool};
 use crate::error::{Error, Failure};
 use crate::runner::Runner;
@@ -18,17 +18,19 @@ impl Catalog for Client {
 
     fn columns_of(&mut self, table: &str) -> Result<Vec<String>, Error> {
         // A table of the current schema (a view is nobody's history).
-        let rows = self
-            .query(
-                "SELECT lower(a.attname::text) FROM pg_attribute a \
-                 WHERE a.attrelid = (SELECT c.oid FROM pg_class c \
-                   WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') \
-                   AND lower(c.relname::text) = lower($1) ORDER BY c.relname LIMIT 1) \
-                 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-                &[&table],
-            )
-            .map_err(pg_error)?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        let sql = format!(
+            "SELECT lower(a.attname::text) FROM pg_attribute a \
+             WHERE a.attrelid = (SELECT c.oid FROM pg_class c \
+               WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') \
+               AND lower(c.relname::text) = lower({}) ORDER BY c.relname LIMIT 1) \
+             AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+            literal(table)
+        );
+        Ok(self
+            .rows(&sql)?
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().flatten())
+            .collect())
     }
 
     fn user_version(&mut self) -> Result<i64, Error> {
@@ -37,17 +39,7 @@ impl Catalog for Client {
     }
 
     fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, Error> {
-        Ok(self
-            .simple_query(sql)
-            .map_err(pg_error)?
-            .iter()
-            .filter_map(|m| match m {
-                postgres::SimpleQueryMessage::Row(r) => {
-                    Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
-                }
-                _ => None,
-            })
-            .collect())
+        super::rows(self, sql).map_err(pg_error)
     }
 
     fn rename(&mut self, from: &str, to: &str) -> Result<(), Failure> {

@@ -92,14 +92,16 @@ impl<'c> Postgres<'c> {
         if let Some(key) = self.key {
             return Ok(key);
         }
-        let row = self
-            .client
-            .query_one(
-                "SELECT current_database()::text, coalesce($1, current_schema()::text, '')",
-                &[&self.schema],
-            )
-            .map_err(pg)?;
-        let (database, schema): (String, String) = (row.get(0), row.get(1));
+        let named = self.schema.as_deref().map_or("NULL".to_owned(), literal);
+        let sql = format!(
+            "SELECT current_database()::text, coalesce({named}, current_schema()::text, '')"
+        );
+        let row = rows(self.client, &sql)
+            .map_err(pg)?
+            .pop()
+            .unwrap_or_default();
+        let text = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+        let (database, schema) = (text(0), text(1));
         let key = lock_key(&[&database, &schema, &self.name]);
         self.key = Some(key);
         Ok(key)
@@ -200,6 +202,26 @@ fn line_of(statement: &str, line: u32, failure: &PgFailure) -> u32 {
     }
 }
 
+/// Every row of `sql`, each value as text (`None` for NULL), in one round
+/// trip of the simple query protocol. Outside a transaction this is the
+/// only safe way through PgBouncer's transaction pooling, where a separate
+/// prepare may land on another server connection than its execution.
+pub(crate) fn rows(
+    client: &mut Client,
+    sql: &str,
+) -> Result<Vec<Vec<Option<String>>>, postgres::Error> {
+    Ok(client
+        .simple_query(sql)?
+        .iter()
+        .filter_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
+            }
+            _ => None,
+        })
+        .collect())
+}
+
 /// The history table is not there: no such table, or no such schema (of
 /// a schema-qualified name).
 fn no_table(e: &postgres::Error) -> bool {
@@ -256,24 +278,35 @@ impl Backend for Postgres<'_> {
              FROM {} ORDER BY version",
             self.table
         );
-        let rows = match self.client.query(&sql, &[]) {
+        let rows = match rows(self.client, &sql) {
             Ok(rows) => rows,
             Err(e) if no_table(&e) => return Ok(Vec::new()),
             Err(e) => return Err(self.foreign_or(e)),
         };
         self.history_ready = !rows.is_empty();
-        Ok(rows
-            .iter()
-            .map(|r| HistoryRow {
-                version: r.get::<_, i64>(0) as u64,
-                name: r.get(1),
-                kind: r.get(2),
-                checksum: r.get(3),
-                applied_at: r.get(4),
-                duration_ms: r.get::<_, i64>(5).max(0) as u64,
-                origin: r.get(6),
+        rows.into_iter()
+            .map(|r| {
+                let mut r = r.into_iter();
+                let mut text = || r.next().flatten();
+                let number = |t: Option<String>| t.and_then(|t| t.parse::<i64>().ok());
+                let version = number(text()).ok_or_else(|| {
+                    Error::Postgres(PgFailure {
+                        message: format!("a history row of {} has no version", self.table),
+                        code: None,
+                        position: None,
+                    })
+                })?;
+                Ok(HistoryRow {
+                    version: version as u64,
+                    name: text().unwrap_or_default(),
+                    kind: text().unwrap_or_default(),
+                    checksum: text().unwrap_or_default(),
+                    applied_at: text().unwrap_or_default(),
+                    duration_ms: number(text()).unwrap_or(0).max(0) as u64,
+                    origin: text(),
+                })
             })
-            .collect())
+            .collect()
     }
 
     fn managed_by(&mut self, set: &[Migration]) -> Result<Option<crate::adopt::Tool>, Error> {

@@ -41,10 +41,11 @@ fn pg_error(e: postgres::Error) -> Error {
 
 /// The schema unqualified names go to: the first of the `search_path`.
 fn current_schema(client: &mut Client) -> Result<String, Error> {
-    let row = client
-        .query_one("SELECT current_schema()::text", &[])
-        .map_err(pg_error)?;
-    row.get::<_, Option<String>>(0).ok_or_else(|| {
+    let row = super::rows(client, "SELECT current_schema()::text")
+        .map_err(pg_error)?
+        .pop()
+        .unwrap_or_default();
+    row.into_iter().next().flatten().ok_or_else(|| {
         Error::Postgres(super::PgFailure {
             message: "no schema is current: the search_path names none that exists".into(),
             code: None,
@@ -74,19 +75,24 @@ fn replay(
     migrations: &[&Migration],
     lock_timeout: std::time::Duration,
 ) -> Result<Result<Vec<Object>, String>, Error> {
-    let pid: i32 = client
-        .query_one("SELECT pg_backend_pid()", &[])
-        .map_err(pg_error)?
-        .get(0);
+    // Named by the server process, in the transaction that makes it: two
+    // replays at once never share a name, pooled or not.
+    let got = super::rows(client, "BEGIN; SELECT pg_backend_pid()").map_err(pg_error)?;
+    let pid = got
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .unwrap_or_default();
     let scratch = format!("migrate_replay_{pid}");
-    client
-        .batch_execute(&format!(
-            "BEGIN; SET LOCAL lock_timeout = {}; CREATE SCHEMA {q}; SET LOCAL search_path = {q}, {}",
-            lock_timeout.as_millis().max(1),
-            quote_identifier(live),
-            q = quote_identifier(&scratch),
-        ))
-        .map_err(pg_error)?;
+    let setup = client.batch_execute(&format!(
+        "SET LOCAL lock_timeout = {}; CREATE SCHEMA {q}; SET LOCAL search_path = {q}, {}",
+        lock_timeout.as_millis().max(1),
+        quote_identifier(live),
+        q = quote_identifier(&scratch),
+    ));
+    if let Err(e) = setup {
+        let _ = client.batch_execute("ROLLBACK");
+        return Err(pg_error(e));
+    }
     let replayed = replay_files(client, migrations).and_then(|()| {
         catalog::read(client, &scratch, None).map_err(|e| format!("cannot read the replay: {e}"))
     });
