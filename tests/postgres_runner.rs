@@ -172,6 +172,17 @@ fn a_migration_that_waits_for_a_busy_table_gives_up_at_the_lock_timeout() {
         text.contains("SQLSTATE 55P03") && text.contains("lock_timeout"),
         "{text}"
     );
+    // The lock it waited for, and who holds it.
+    let pid: i32 = holder
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    assert!(
+        text.contains(&format!(
+            "`t` is held in AccessShareLock by process {pid} (idle in transaction; its last statement: BEGIN; LOCK TABLE t IN ACCESS SHARE MODE)"
+        )),
+        "{text}"
+    );
     holder.batch_execute("ROLLBACK").unwrap();
     assert_eq!(
         count(db.client(), "SELECT count(*) FROM schema_migrations"),

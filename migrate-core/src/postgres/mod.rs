@@ -169,7 +169,7 @@ impl From<postgres::Error> for PgFailure {
                 if db.code() == &SqlState::LOCK_NOT_AVAILABLE {
                     message.push_str(
                         " (the lock_timeout passed while this migration waited for a lock another session holds; \
-                         find it in pg_locks / pg_stat_activity, or raise `Runner::lock_timeout`)",
+                         end what holds it, or raise the timeout: `--lock-timeout`, `Runner::lock_timeout`)",
                     );
                 }
                 PgFailure {
@@ -399,7 +399,14 @@ impl Backend for Postgres<'_> {
 
     fn execute(&mut self, statement: &str, line: u32) -> Result<(), StepError> {
         self.client.batch_execute(statement).map_err(|e| {
-            let failure = PgFailure::from(e);
+            let mut failure = PgFailure::from(e);
+            if failure.code.as_deref() == Some(SqlState::LOCK_NOT_AVAILABLE.code()) {
+                // Ended first: the aborted transaction answers nothing.
+                self.rollback();
+                if let Some(holders) = self.lock_holders(statement) {
+                    failure.message.push_str(&holders);
+                }
+            }
             (
                 Some(line_of(statement, line, &failure)),
                 Some(crate::sql::shorten(statement)),
@@ -562,6 +569,47 @@ fn literal(text: &str) -> String {
 }
 
 impl Postgres<'_> {
+    /// Who holds locks on the tables `statement` names, for the error of a
+    /// statement that gave up at the `lock_timeout`: `None` when nobody
+    /// does any more (or the question fails).
+    fn lock_holders(&mut self, statement: &str) -> Option<String> {
+        let mut words: Vec<String> = statement
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .map(|w| literal(&w.to_lowercase()))
+            .collect();
+        words.sort();
+        words.dedup();
+        if words.is_empty() {
+            return None;
+        }
+        let sql = format!(
+            "SELECT c.relname::text, l.mode, a.pid::text, coalesce(a.state, '?'), \
+             left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 80) \
+             FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid() \
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND lower(c.relname::text) = ANY (ARRAY[{}]) ORDER BY 1, 3 LIMIT 5",
+            words.join(", ")
+        );
+        let found = rows(self.client, &sql).ok()?;
+        let held: Vec<String> = found
+            .into_iter()
+            .map(|r| {
+                let t = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+                format!(
+                    "`{}` is held in {} by process {} ({}; its last statement: {})",
+                    t(0),
+                    t(1),
+                    t(2),
+                    t(3),
+                    t(4)
+                )
+            })
+            .collect();
+        (!held.is_empty()).then(|| format!("; it waited for a lock: {}", held.join("; ")))
+    }
+
     /// A history read that failed on a missing column: the table of this
     /// name is another tool's (golang-migrate and dbmate also call theirs
     /// `schema_migrations`). Any other error as it is.
