@@ -49,7 +49,7 @@ pub(crate) struct Global {
     /// ./migrations; other commands read one only when given].
     #[arg(long, env = "MIGRATE_DIR", hide_env_values = true, global = true)]
     pub(crate) dir: Option<PathBuf>,
-    /// The history table.
+    /// The history table (on PostgreSQL also `schema.table`).
     #[arg(long, default_value = DEFAULT_TABLE, global = true)]
     pub(crate) table: String,
     /// How long to wait for another writer's lock, in milliseconds (at most
