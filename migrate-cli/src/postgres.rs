@@ -89,14 +89,18 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
     };
     let table = Table::new(&g.table).map_err(|e| usage(e.to_string()))?;
     let set = Migrations::from_dir_in(g.dir(), Dialect::Postgres)?;
-    let mut client = Client::connect(url, NoTls).map_err(|e| Failure {
-        code: 1,
-        error: format!(
-            "cannot connect to PostgreSQL at {}: {e} (TLS is not supported yet: use a local socket, \
-             `sslmode=disable`, or a tunnel)",
-            shown(url)
-        )
-        .into(),
+    let mut client = Client::connect(url, NoTls).map_err(|e| {
+        let failure = migrate_core::postgres::PgFailure::from(e);
+        let lower = failure.message.to_ascii_lowercase();
+        let tls = if lower.contains("tls") || lower.contains("ssl") {
+            " (TLS is not supported yet: use a local socket, `sslmode=disable` on a private network, or a tunnel)"
+        } else {
+            ""
+        };
+        Failure {
+            code: 1,
+            error: format!("cannot connect to PostgreSQL at {}: {failure}{tls}", shown(url)).into(),
+        }
     })?;
     let runner = set
         .runner()

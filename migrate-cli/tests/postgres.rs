@@ -408,3 +408,163 @@ fn a_runner_killed_mid_migration_leaves_nothing_half_done_and_no_lock() {
             .unwrap();
     }
 }
+
+#[test]
+fn eight_cli_processes_at_once_apply_each_migration_once() {
+    let Some(mut db) = pg::scratch() else { return };
+    let url = db.url();
+    let mut files: Vec<(String, String)> = (1..=10)
+        .map(|i| {
+            (
+                format!("{i:04}_t{i}.sql"),
+                format!("CREATE TABLE t{i} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text);\nINSERT INTO t{i} (v) VALUES ('once');\n"),
+            )
+        })
+        .collect();
+    files.push((
+        "0011_t1_v.sql".into(),
+        "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY t1_v ON t1 (v);\n".into(),
+    ));
+    files.push(("0012_t2.indexes".into(), "index t2_v on t2 (v)\n".into()));
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let p = Project::new(&refs);
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            p.bare(&["up"])
+                .env("DATABASE_URL", &url)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut applied = 0;
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        applied += stdout(&out)
+            .lines()
+            .filter(|l| l.starts_with("applied "))
+            .count();
+    }
+    assert_eq!(applied, 12, "each migration applied by exactly one process");
+    let client = db.client();
+    for i in 1..=10 {
+        let n: i64 = client
+            .query_one(&format!("SELECT count(*) FROM t{i}"), &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 1, "t{i}");
+    }
+    let valid: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_index WHERE indisvalid AND indexrelid::regclass::text IN ('t1_v', 't2_v')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(valid, 2);
+    let out = p
+        .bare(&["verify"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn bad_input_on_postgresql_is_named_and_changes_nothing() {
+    let Some(mut db) = pg::scratch() else { return };
+    let url = db.url();
+    let p = Project::new(&[("0001_t.sql", "CREATE TABLE t (x int);\n")]);
+    let cli = |database: &str, args: &[&str]| {
+        p.bare(args).env("DATABASE_URL", database).output().unwrap()
+    };
+    let says = |out: &std::process::Output, want: i32, needle: &str| {
+        assert_eq!(code(out), want, "{}", stderr(out));
+        assert!(
+            stderr(out).contains(needle),
+            "no {needle:?} in: {}",
+            stderr(out)
+        );
+    };
+    // A database that is not there, a role that is not there, a port
+    // nobody listens on: named, the password never shown.
+    let missing = url.replacen(&db.name, "no_such_database_here", 1);
+    says(
+        &cli(&missing, &["up"]),
+        1,
+        "database \"no_such_database_here\" does not exist [SQLSTATE 3D000]",
+    );
+    // The URL's user is replaced: `postgresql://user@/db` becomes
+    // `postgresql://nobody_here:hunter2@/db`.
+    let at = url.find('@').unwrap();
+    let stranger = format!("postgresql://nobody_here:hunter2{}", &url[at..]);
+    let out = cli(&stranger, &["status"]);
+    says(&out, 1, "nobody_here");
+    assert!(!stderr(&out).contains("hunter2"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("TLS"), "{}", stderr(&out));
+    says(
+        &cli("postgres://app:pw@127.0.0.1:1/app", &["up"]),
+        1,
+        "cannot connect to PostgreSQL at postgres://app:***@127.0.0.1:1/app",
+    );
+    says(
+        &cli("postgres://app@host:notaport/app", &["up"]),
+        1,
+        "invalid connection string: invalid value for option `port`",
+    );
+    says(
+        &cli(&format!("{url}&sslmode=require"), &["status"]),
+        1,
+        "TLS is not supported yet",
+    );
+    // Bad history table names, SQL refused in a transaction, a pragma set:
+    // before any change.
+    says(
+        &cli(&url, &["--table", "a.b.c", "up"]),
+        2,
+        "invalid history table name `a.b.c`",
+    );
+    says(
+        &cli(&url, &["--table", "x\"; DROP TABLE t; --", "up"]),
+        2,
+        "invalid history table name",
+    );
+    p.write("0002_vacuum.sql", "VACUUM t;\n");
+    says(&cli(&url, &["up"]), 1, "0002_vacuum.sql:1");
+    std::fs::remove_file(p.dir.path().join("migrations/0002_vacuum.sql")).unwrap();
+    p.write(
+        "0002_bad.sql",
+        "CREATE TABLE u (x int);\nCREATE TABLE u (x int);\n",
+    );
+    says(&cli(&url, &["up"]), 1, "migration 2 (0002_bad.sql:2)");
+    // Nothing of the failed migration stayed; the first applied.
+    let client = db.client();
+    let tables: Vec<String> = client
+        .query(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(tables, ["schema_migrations", "t"]);
+    // An unterminated dollar quote, at its line.
+    std::fs::remove_file(p.dir.path().join("migrations/0002_bad.sql")).unwrap();
+    p.write(
+        "0002_fn.sql",
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$\nSELECT 1;\n",
+    );
+    says(&cli(&url, &["up"]), 1, "0002_fn.sql:1");
+    // A --lock-timeout that is not a number.
+    says(
+        &cli(&url, &["--lock-timeout", "soon", "up"]),
+        2,
+        "--lock-timeout",
+    );
+}

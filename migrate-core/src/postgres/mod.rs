@@ -181,11 +181,21 @@ impl From<postgres::Error> for PgFailure {
                     },
                 }
             }
-            None => PgFailure {
-                message: e.to_string(),
-                code: None,
-                position: None,
-            },
+            None => {
+                // The client's own errors say what went wrong in their
+                // source ("invalid connection string: invalid port").
+                let mut message = e.to_string();
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    message.push_str(&format!(": {c}"));
+                    cause = c.source();
+                }
+                PgFailure {
+                    message,
+                    code: None,
+                    position: None,
+                }
+            }
         }
     }
 }
