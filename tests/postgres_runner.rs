@@ -332,3 +332,43 @@ fn index_sets_run_on_postgresql_checked_against_the_catalogue() {
         "{e}"
     );
 }
+
+#[test]
+fn a_history_row_that_does_not_go_in_rolls_its_migration_back() {
+    let Some(mut db) = scratch() else { return };
+    let (_dir, first) = set(&[("0001_t.sql", "CREATE TABLE t (x int);")]);
+    let client = db.client();
+    first.runner().run_postgres(client).unwrap();
+    // A trigger that drops every new history row.
+    client
+        .batch_execute(
+            "CREATE FUNCTION drop_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+             CREATE TRIGGER swallow BEFORE INSERT ON schema_migrations FOR EACH ROW EXECUTE FUNCTION drop_row();",
+        )
+        .unwrap();
+    let (_dir2, next) = set(&[
+        ("0001_t.sql", "CREATE TABLE t (x int);"),
+        ("0002_u.sql", "CREATE TABLE u (x int);"),
+    ]);
+    let e = next.runner().run_postgres(client).unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("migration 2 (0002_u.sql)"), "{text}");
+    assert!(
+        text.contains("its history row in `schema_migrations` did not go in as written")
+            && text.contains("swallow"),
+        "{text}"
+    );
+    assert_eq!(
+        count(
+            client,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'u'"
+        ),
+        0,
+        "the migration went with its history row"
+    );
+    // No transaction is left open: the session goes on.
+    client
+        .batch_execute("DROP TRIGGER swallow ON schema_migrations")
+        .unwrap();
+    assert_eq!(next.runner().run_postgres(client).unwrap().applied.len(), 1);
+}

@@ -485,6 +485,16 @@ pub(crate) trait Catalog {
     /// The columns of `table`, lowercase, in order; empty when there is no
     /// such table.
     fn columns_of(&mut self, table: &str) -> Result<Vec<String>, Error>;
+    /// Whether any of `tables` is there (one question where the database
+    /// allows it: `up` asks it of every database without a history).
+    fn any_table(&mut self, tables: &[&str]) -> Result<bool, Error> {
+        for table in tables {
+            if self.table_exists(table)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
     /// `PRAGMA user_version` (0 where there is none).
     fn user_version(&mut self) -> Result<i64, Error>;
     /// Every row of `sql`, each value as text (`None` for NULL).
@@ -556,6 +566,11 @@ impl Catalog for &Connection {
 /// or that left one half-done. `PRAGMA user_version` is not asked: apps
 /// set it for their own reasons.
 pub(crate) fn managed_by(conn: &mut dyn Catalog, set: &[Migration]) -> Result<Option<Tool>, Error> {
+    let tables: Vec<&str> = Tool::ALL.iter().filter_map(|t| t.table()).collect();
+    if !conn.any_table(&tables)? {
+        // The common case, a database no tool has touched: one question.
+        return Ok(None);
+    }
     for tool in Tool::ALL.into_iter().filter(|t| t.table().is_some()) {
         if !tool.has_shape(&conn.columns_of(tool.table().unwrap_or_default())?) {
             continue;

@@ -43,6 +43,14 @@ pub(crate) trait Backend {
     /// history table exists inside it (created by the first write).
     fn begin(&mut self) -> Result<(), Failure>;
 
+    /// [`Backend::begin`], for a step that reads `version`'s history row
+    /// first: a backend may fetch it with the lock, in the same round trip
+    /// (PostgreSQL), for [`Backend::recorded`] to answer.
+    fn begin_for(&mut self, version: u64) -> Result<(), Failure> {
+        let _ = version;
+        self.begin()
+    }
+
     /// Commits the open transaction.
     fn commit(&mut self) -> Result<(), Failure>;
 

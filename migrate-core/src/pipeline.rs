@@ -295,7 +295,7 @@ fn try_group(
     let before = done(report, first.direction);
     let not_started = |cause| first.not_started(cause, &before);
     db.prepare(foreign_keys_off).map_err(not_started)?;
-    db.begin().map_err(not_started)?;
+    db.begin_for(first.m.version).map_err(not_started)?;
     let mut due = Vec::with_capacity(units.len());
     for unit in units {
         if unit.due(db, not_started)? {
@@ -391,7 +391,8 @@ fn untransacted_held(
     let notes = executed.map_err(&fail)?;
     settled.map_err(|e| fail((None, None, e)))?;
     let duration = start.elapsed();
-    db.begin().map_err(|e| fail((None, None, e)))?;
+    db.begin_for(unit.m.version)
+        .map_err(|e| fail((None, None, e)))?;
     if unit.due(db, |e| fail((None, None, e)))? {
         let written = match unit.direction {
             Direction::Up => db.record(unit.m, duration),

@@ -33,6 +33,21 @@ impl Catalog for Client {
             .collect())
     }
 
+    fn any_table(&mut self, tables: &[&str]) -> Result<bool, Error> {
+        let names: Vec<String> = tables.iter().map(|t| literal(&t.to_lowercase())).collect();
+        let sql = format!(
+            "SELECT EXISTS (SELECT FROM pg_class WHERE relnamespace = current_schema()::regnamespace \
+             AND relkind IN ('r', 'p') AND lower(relname::text) = ANY (ARRAY[{}]))",
+            names.join(", ")
+        );
+        let found = self.rows(&sql)?;
+        Ok(found
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .as_deref()
+            != Some("f"))
+    }
+
     fn user_version(&mut self) -> Result<i64, Error> {
         // SQLite's pragma: no counterpart here.
         Ok(0)

@@ -60,6 +60,14 @@ pub(crate) struct Postgres<'c> {
     /// The startup check found no history table (so the full read that
     /// follows it need not fail on it again).
     no_history: bool,
+    /// A version's recorded checksum, read with the lock by `begin_for`.
+    prefetched: Option<(u64, Option<String>)>,
+    /// History writes sent with the COMMIT.
+    deferred: Vec<String>,
+    /// Whether a trigger or rule on the history table could keep a row
+    /// from going in as written, asked once a run (then every write is
+    /// checked on its own before the COMMIT).
+    rewritten: Option<bool>,
 }
 
 impl<'c> Postgres<'c> {
@@ -83,6 +91,9 @@ impl<'c> Postgres<'c> {
             open: false,
             session_lock: false,
             no_history: false,
+            prefetched: None,
+            deferred: Vec::new(),
+            rewritten: None,
         }
     }
 
@@ -324,43 +335,27 @@ impl Backend for Postgres<'_> {
     }
 
     fn begin(&mut self) -> Result<(), Failure> {
-        // Polled, each attempt its own short transaction: a waiting runner
-        // holds no snapshot another runner's CONCURRENTLY would wait for.
-        // One round trip an attempt: the settings are only used once the
-        // lock is held, and go with the transaction when it is not.
-        let key = self.key()?;
-        let mut attempt = format!(
-            "BEGIN; SET LOCAL lock_timeout = {}; ",
-            self.lock_timeout.as_millis().max(1)
-        );
-        if let Some(t) = self.statement_timeout {
-            attempt.push_str(&format!(
-                "SET LOCAL statement_timeout = {}; ",
-                t.as_millis().max(1)
-            ));
-        }
-        attempt.push_str(&format!("SELECT pg_try_advisory_xact_lock({key})"));
-        let mut pause = Duration::from_millis(5);
-        loop {
-            self.open = true;
-            let got = self.texts(&attempt).map_err(pg)?;
-            if got.first().and_then(Option::as_deref) == Some("t") {
-                return Ok(());
-            }
-            self.run("ROLLBACK")?;
-            self.open = false;
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(200));
-        }
+        self.lock(None)
+    }
+
+    fn begin_for(&mut self, version: u64) -> Result<(), Failure> {
+        self.lock(Some(version))
     }
 
     fn commit(&mut self) -> Result<(), Failure> {
-        self.run("COMMIT")?;
+        // The history writes go with the COMMIT, one round trip: only
+        // when nothing on the history table can change a row (else each
+        // was written and checked on its own).
+        let mut batch = std::mem::take(&mut self.deferred);
+        batch.push("COMMIT".into());
+        self.run(&batch.join("; "))?;
         self.open = false;
         Ok(())
     }
 
     fn rollback(&mut self) {
+        self.deferred.clear();
+        self.prefetched = None;
         if self.open {
             let _ = self.client.batch_execute("ROLLBACK");
             self.open = false;
@@ -369,6 +364,11 @@ impl Backend for Postgres<'_> {
     }
 
     fn recorded(&mut self, version: u64) -> Result<Option<String>, Failure> {
+        if let Some((v, checksum)) = self.prefetched.take()
+            && v == version
+        {
+            return Ok(checksum);
+        }
         if !self.history_ready {
             if !self.history_exists()? {
                 return Ok(None);
@@ -384,10 +384,10 @@ impl Backend for Postgres<'_> {
 
     fn record(&mut self, m: &Migration, duration: Duration) -> Result<(), Failure> {
         self.create_history()?;
-        // Literals, in one round trip: the values are this tool's own
-        // (a file's name, its kind, a hex checksum), quoted all the same.
+        // Literals: the values are this tool's own (a file's name, its
+        // kind, a hex checksum), quoted all the same. Sent with the COMMIT.
         let millis = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
-        let sql = format!(
+        let insert = format!(
             "INSERT INTO {} (version, name, kind, checksum, applied_at, duration_ms) \
              VALUES ({}, {}, {}, {}, clock_timestamp(), {millis})",
             self.table,
@@ -396,7 +396,11 @@ impl Backend for Postgres<'_> {
             literal(m.kind.as_str()),
             literal(&m.checksum),
         );
-        self.one_row(&sql)
+        if self.rewritten()? {
+            return self.one_row(&insert);
+        }
+        self.deferred.push(insert);
+        Ok(())
     }
 
     fn remove(&mut self, version: u64) -> Result<(), Failure> {
@@ -579,6 +583,73 @@ fn literal(text: &str) -> String {
 }
 
 impl Postgres<'_> {
+    /// Whether a trigger or a rule on the history table could change or
+    /// drop a row written to it: asked once a run, in the open transaction.
+    fn rewritten(&mut self) -> Result<bool, Failure> {
+        if let Some(known) = self.rewritten {
+            return Ok(known);
+        }
+        let sql = format!(
+            "SELECT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = to_regclass({t}) AND NOT tgisinternal) \
+             OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = to_regclass({t}))",
+            t = literal(&self.table)
+        );
+        let found = self.texts(&sql).map_err(pg)?;
+        let known = found.first().and_then(Option::as_deref) != Some("f");
+        self.rewritten = Some(known);
+        Ok(known)
+    }
+
+    /// Waits for the migration lock and begins a transaction holding it;
+    /// with `version`, reads its recorded checksum in the same round trip
+    /// (when the history table is known to exist), for `recorded`.
+    ///
+    /// Polled, each attempt its own short transaction: a waiting runner
+    /// holds no snapshot another runner's CONCURRENTLY would wait for. One
+    /// round trip an attempt: the settings are only used once the lock is
+    /// held, and go with the transaction when it is not; the re-read runs
+    /// after the lock statement, so it sees every commit before the lock.
+    fn lock(&mut self, version: Option<u64>) -> Result<(), Failure> {
+        let key = self.key()?;
+        self.prefetched = None;
+        let mut attempt = format!(
+            "BEGIN; SET LOCAL lock_timeout = {}; ",
+            self.lock_timeout.as_millis().max(1)
+        );
+        if let Some(t) = self.statement_timeout {
+            attempt.push_str(&format!(
+                "SET LOCAL statement_timeout = {}; ",
+                t.as_millis().max(1)
+            ));
+        }
+        attempt.push_str(&format!("SELECT pg_try_advisory_xact_lock({key})"));
+        let reread = version.filter(|_| self.history_ready);
+        if let Some(v) = reread {
+            attempt.push_str(&format!(
+                "; SELECT 'row', checksum FROM {} WHERE version = {}",
+                self.table, v as i64
+            ));
+        }
+        let mut pause = Duration::from_millis(5);
+        loop {
+            self.open = true;
+            let got = rows(self.client, &attempt).map_err(pg)?;
+            let granted = got.first().and_then(|r| r.first().cloned().flatten());
+            if granted.as_deref() == Some("t") {
+                if let Some(v) = reread {
+                    // The lock's row, then the history row if there is one.
+                    let checksum = got.get(1).and_then(|r| r.get(1).cloned().flatten());
+                    self.prefetched = Some((v, checksum));
+                }
+                return Ok(());
+            }
+            self.run("ROLLBACK")?;
+            self.open = false;
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(200));
+        }
+    }
+
     /// Who holds locks on the tables `statement` names, for the error of a
     /// statement that gave up at the `lock_timeout`: `None` when nobody
     /// does any more (or the question fails).
@@ -670,10 +741,25 @@ impl Postgres<'_> {
             .unwrap_or(0))
     }
 
-    fn not_written(&self) -> Failure {
+    /// A history write that did not go in as written: a trigger on the
+    /// history table changed it. Asked after a rollback, which the aborted
+    /// transaction needs first.
+    fn not_written(&mut self) -> Failure {
+        self.rollback();
+        let sql = format!(
+            "SELECT tgname::text FROM pg_trigger WHERE tgrelid = to_regclass({}) AND NOT tgisinternal ORDER BY 1",
+            literal(&self.table)
+        );
+        let triggers = rows(self.client, &sql)
+            .map(|r| {
+                r.into_iter()
+                    .filter_map(|r| r.into_iter().next().flatten())
+                    .collect()
+            })
+            .unwrap_or_default();
         Failure::HistoryNotWritten {
-            table: self.table.clone(),
-            triggers: Vec::new(),
+            table: self.name.clone(),
+            triggers,
         }
     }
 }
