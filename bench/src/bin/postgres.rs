@@ -87,6 +87,13 @@ fn raw(client: &mut Client, sqls: &[String]) {
     }
 }
 
+/// A fresh database with `peer` applied by refinery, for its startup check.
+fn fresh_once(admin: &mut Client, peer: &[refinery::Migration]) -> Client {
+    let mut client = fresh(admin, "migrate_bench_pg_refinery");
+    refinery::Runner::new(peer).run(&mut client).unwrap();
+    client
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -111,28 +118,46 @@ fn main() {
             100 => 11,
             _ => 3,
         };
-        let (mut ours, mut floor) = (Vec::new(), Vec::new());
+        let peer: Vec<refinery::Migration> = sqls
+            .iter()
+            .enumerate()
+            .map(|(i, sql)| {
+                refinery::Migration::unapplied(&format!("V{}__t{}", i + 1, i + 1), sql).unwrap()
+            })
+            .collect();
+        let (mut ours, mut floor, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
         for rep in 0..reps {
             // Interleaved, the order rotated each repetition.
-            for who in [rep % 2, (rep + 1) % 2] {
+            for who in [rep % 3, (rep + 1) % 3, (rep + 2) % 3] {
                 let mut client = fresh(&mut admin, "migrate_bench_pg");
                 let start = Instant::now();
-                if who == 0 {
-                    let report = set.runner().run_postgres(&mut client).unwrap();
-                    assert_eq!(report.applied.len(), n);
-                    ours.push(start.elapsed());
-                } else {
-                    raw(&mut client, &sqls);
-                    floor.push(start.elapsed());
+                match who {
+                    0 => {
+                        let report = set.runner().run_postgres(&mut client).unwrap();
+                        assert_eq!(report.applied.len(), n);
+                        ours.push(start.elapsed());
+                    }
+                    1 => {
+                        raw(&mut client, &sqls);
+                        floor.push(start.elapsed());
+                    }
+                    _ => {
+                        let report = refinery::Runner::new(&peer).run(&mut client).unwrap();
+                        assert_eq!(report.applied_migrations().len(), n);
+                        theirs.push(start.elapsed());
+                    }
                 }
             }
         }
-        let (o, f) = (median(ours), median(floor));
+        let (o, f, r) = (median(ours), median(floor), median(theirs));
+        let ratio = |d: Duration| d.as_secs_f64() / f.as_secs_f64();
         lines.push(format!(
-            "| apply {n} | {:.1} ms | {:.1} ms | {:.2}× |",
+            "| apply {n} | {:.1} ms ({:.2}×) | {:.1} ms | {:.1} ms ({:.2}×) |",
             ms(o),
+            ratio(o),
             ms(f),
-            o.as_secs_f64() / f.as_secs_f64()
+            ms(r),
+            ratio(r)
         ));
         if n == 100 {
             // The startup check on an up-to-date database.
@@ -158,11 +183,22 @@ fn main() {
                     start.elapsed()
                 })
                 .collect();
+            // refinery's startup check: its run on an up-to-date database.
+            let mut peer_client = fresh_once(&mut admin, &peer);
+            let peer_times: Vec<Duration> = (0..200)
+                .map(|_| {
+                    let start = Instant::now();
+                    refinery::Runner::new(&peer).run(&mut peer_client).unwrap();
+                    start.elapsed()
+                })
+                .collect();
             lines.push(format!(
-                "| startup check, 100 applied | {:.3} ms | {:.3} ms (`SELECT 1`) | {:.2}× |",
+                "| startup check, 100 applied | {:.3} ms ({:.2}× `SELECT 1`) | {:.3} ms (`SELECT 1`) | {:.3} ms ({:.2}×) |",
                 ms(median(times.clone())),
+                median(times).as_secs_f64() / median(one_query.clone()).as_secs_f64(),
                 ms(median(one_query.clone())),
-                median(times).as_secs_f64() / median(one_query).as_secs_f64()
+                ms(median(peer_times.clone())),
+                median(peer_times).as_secs_f64() / median(one_query).as_secs_f64()
             ));
         }
     }
@@ -174,8 +210,11 @@ fn main() {
          time. Raw `postgres` runs the same statements in the same transactions with a history row and no \
          lock or re-read (the floor); migrate adds the advisory lock, the re-read under it and lock_timeout, and sends the lock with the re-read and the history row with the COMMIT (5 round trips a migration here, raw 7). \
          Medians of 31 runs at N=10, 11 at N=100, 3 at N=1000, interleaved, each on a fresh database. The startup check is \
-         `run_postgres` on an up-to-date database (one query), against one `SELECT 1` round trip.\n\n\
-         | case | migrate | raw / floor | ratio |\n| --- | --- | --- | --- |\n{}\n{END}\n",
+         `run_postgres` on an up-to-date database (one query), against one `SELECT 1` round trip. \
+         refinery 0.10 (its `postgres` feature, the same sync client) runs the same files, each in its own \
+         transaction, with no lock. sqlx's migrator cannot be built here: its SQLite driver links another \
+         SQLite than this bench's rusqlite, and cargo allows one per build.\n\n\
+         | case | migrate (ratio to raw) | raw / floor | refinery (ratio to raw) |\n| --- | --- | --- | --- |\n{}\n{END}\n",
         lines.join("\n")
     );
     print!("{section}");
