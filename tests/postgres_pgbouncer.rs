@@ -1,6 +1,8 @@
 //! The runner through PgBouncer in transaction pooling, where each
 //! transaction may run on another server connection: eight runners at once
-//! through a pool of two server connections apply each migration once.
+//! through a pool of two server connections apply each migration once,
+//! no-transaction ones (`CREATE INDEX CONCURRENTLY`) included, their lock
+//! held by a transaction of a second connection.
 //!
 //! Needs `pgbouncer` (`$PGBOUNCER`, the PATH, or `/usr/sbin/pgbouncer`;
 //! `.ci/run` installs Debian's). Without it the test says so and passes,
@@ -146,6 +148,18 @@ fn eight_runners_through_transaction_pooling_apply_each_migration_once() {
         "index t1_v on t1 (v)\n",
     )
     .unwrap();
+    // No-transaction steps: their lock is held by a transaction of a second
+    // connection, which the pooler keeps on one server connection.
+    for (file, table) in [("0014_t2_v.sql", "t2"), ("0015_t3_v.sql", "t3")] {
+        std::fs::write(
+            dir.path().join(file),
+            format!(
+                "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY {table}_v ON {table} (v);\n"
+            ),
+        )
+        .unwrap();
+    }
+    let total = n + 3;
     let dir_path = dir.path().to_owned();
     let runners: Vec<_> = (0..8)
         .map(|_| {
@@ -154,19 +168,23 @@ fn eight_runners_through_transaction_pooling_apply_each_migration_once() {
             std::thread::spawn(move || {
                 let set = Migrations::from_dir_in(&dir_path, Dialect::Postgres).unwrap();
                 let mut client = Client::connect(&conn, NoTls).unwrap();
-                let report = set.runner().run_postgres(&mut client).unwrap();
+                let report = set
+                    .runner()
+                    .lock_connection(Some(conn.parse().unwrap()))
+                    .run_postgres(&mut client)
+                    .unwrap();
                 report.applied.len()
             })
         })
         .collect();
     let applied: usize = runners.into_iter().map(|t| t.join().unwrap()).sum();
-    assert_eq!(applied, n + 1);
+    assert_eq!(applied, total);
     let mut check = db.connect();
     let rows: i64 = check
         .query_one("SELECT count(*) FROM schema_migrations", &[])
         .unwrap()
         .get(0);
-    assert_eq!(rows, (n + 1) as i64);
+    assert_eq!(rows, total as i64);
     for v in 1..=n {
         let count: i64 = check
             .query_one(&format!("SELECT count(*) FROM t{v}"), &[])
@@ -186,7 +204,7 @@ fn eight_runners_through_transaction_pooling_apply_each_migration_once() {
     );
     assert_eq!(
         set.runner().status_postgres(&mut client).unwrap().len(),
-        n + 1
+        total
     );
     let v = set.runner().verify_postgres(&mut client).unwrap();
     assert!(v.problems.is_empty(), "{:?}", v.problems);

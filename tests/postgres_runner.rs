@@ -199,8 +199,10 @@ fn a_migration_that_waits_for_a_busy_table_gives_up_at_the_lock_timeout() {
     );
 }
 
-#[test]
-fn eight_runners_at_once_apply_each_migration_once() {
+/// Eight runners at once, their no-transaction steps locked by a session
+/// lock (`with_lock_connection` false) or by a transaction of a second
+/// connection.
+fn eight_runners(with_lock_connection: bool) {
     let Some(db) = scratch() else { return };
     let files: Vec<(String, String)> = (1..=12)
         .map(|i| {
@@ -228,8 +230,11 @@ fn eight_runners_at_once_apply_each_migration_once() {
             .map(|_| {
                 let mut client = db.connect();
                 let set = &set;
+                let config: Option<postgres::Config> =
+                    with_lock_connection.then(|| db.conn.parse().unwrap());
                 s.spawn(move || {
                     set.runner()
+                        .lock_connection(config)
                         .run_postgres(&mut client)
                         .map(|r| r.applied.len())
                 })
@@ -254,6 +259,16 @@ fn eight_runners_at_once_apply_each_migration_once() {
         ),
         0
     );
+}
+
+#[test]
+fn eight_runners_at_once_apply_each_migration_once() {
+    eight_runners(false);
+}
+
+#[test]
+fn eight_runners_with_lock_connections_apply_each_migration_once() {
+    eight_runners(true);
 }
 
 #[test]

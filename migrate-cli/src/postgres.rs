@@ -102,8 +102,12 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
             error: format!("cannot connect to PostgreSQL at {}: {failure}{tls}", shown(url)).into(),
         }
     })?;
+    // A second connection holds a no-transaction migration's lock in a
+    // transaction: safe through a transaction pooler, gone if this dies.
+    let config = url.parse::<postgres::Config>().ok();
     let runner = set
         .runner()
+        .lock_connection(config)
         .table(table.clone())
         .lock_timeout(std::time::Duration::from_millis(g.lock_timeout));
     let at = |e: migrate_core::Error| Failure {

@@ -115,6 +115,8 @@ pub struct Runner<'m> {
     schema_only: bool,
     lock_timeout: Duration,
     statement_timeout: Option<Duration>,
+    #[cfg(feature = "postgres")]
+    lock_connection: Option<postgres::Config>,
 }
 
 /// One migration of a run.
@@ -170,6 +172,8 @@ impl<'m> Runner<'m> {
             schema_only: false,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             statement_timeout: None,
+            #[cfg(feature = "postgres")]
+            lock_connection: None,
         }
     }
 
@@ -188,6 +192,25 @@ impl<'m> Runner<'m> {
     pub fn statement_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.statement_timeout = timeout;
         self
+    }
+
+    /// PostgreSQL: where a second connection can be opened for the
+    /// migration lock of a `no-transaction` migration. With it, that lock
+    /// is held by a transaction of the second connection (no session lock):
+    /// safe through PgBouncer's transaction pooling, and gone with the
+    /// connection if the process dies. Without it, the runner's own session
+    /// holds a session lock, which needs a direct connection or session
+    /// pooling. The CLI always gives it.
+    #[cfg(feature = "postgres")]
+    pub fn lock_connection(mut self, config: Option<postgres::Config>) -> Self {
+        self.lock_connection = config;
+        self
+    }
+
+    /// The configuration of the lock connection, if any.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn lock_config(&self) -> Option<&postgres::Config> {
+        self.lock_connection.as_ref()
     }
 
     /// The PostgreSQL timeouts: lock and statement.

@@ -68,6 +68,26 @@ pub(crate) struct Postgres<'c> {
     /// from going in as written, asked once a run (then every write is
     /// checked on its own before the COMMIT).
     rewritten: Option<bool>,
+    /// Where the lock connection of a no-transaction step is opened from
+    /// (`Runner::lock_connection`); without it, a session lock.
+    lock_config: Option<postgres::Config>,
+    /// The lock connection, once opened.
+    holder: Option<Client>,
+    /// What the lock connection is doing for the no-transaction step.
+    holding: Holding,
+}
+
+/// The lock connection's part in a no-transaction step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holding {
+    /// Not in one.
+    No,
+    /// The step's row was re-read in the runner's transaction; the next
+    /// COMMIT hands its lock over to the lock connection.
+    HandOver,
+    /// The lock connection's transaction holds the lock; the step's
+    /// history re-read, write and COMMIT go there.
+    Held,
 }
 
 impl<'c> Postgres<'c> {
@@ -94,6 +114,9 @@ impl<'c> Postgres<'c> {
             prefetched: None,
             deferred: Vec::new(),
             rewritten: None,
+            lock_config: None,
+            holder: None,
+            holding: Holding::No,
         }
     }
 
@@ -118,11 +141,20 @@ impl<'c> Postgres<'c> {
         Ok(key)
     }
 
+    /// The connection of the open transaction: the lock connection's while
+    /// it holds a no-transaction step's lock, else the runner's.
+    fn tx(&mut self) -> &mut Client {
+        match (&mut self.holder, self.holding) {
+            (Some(holder), Holding::Held) => holder,
+            _ => self.client,
+        }
+    }
+
     /// The first column of every row `sql` returns, as text, in one round
     /// trip (the simple query protocol: no separate prepare).
     fn texts(&mut self, sql: &str) -> Result<Vec<Option<String>>, postgres::Error> {
         Ok(self
-            .client
+            .tx()
             .simple_query(sql)?
             .into_iter()
             .filter_map(|m| match m {
@@ -133,7 +165,7 @@ impl<'c> Postgres<'c> {
     }
 
     fn run(&mut self, sql: &str) -> Result<(), Failure> {
-        self.client.batch_execute(sql).map_err(pg)
+        self.tx().batch_execute(sql).map_err(pg)
     }
 
     /// Whether the history table exists, asked without an error (an error
@@ -335,10 +367,17 @@ impl Backend for Postgres<'_> {
     }
 
     fn begin(&mut self) -> Result<(), Failure> {
+        if self.holding == Holding::Held {
+            return Ok(());
+        }
         self.lock(None)
     }
 
     fn begin_for(&mut self, version: u64) -> Result<(), Failure> {
+        if self.holding == Holding::Held {
+            // The lock connection's transaction has held it throughout.
+            return Ok(());
+        }
         self.lock(Some(version))
     }
 
@@ -346,16 +385,28 @@ impl Backend for Postgres<'_> {
         // The history writes go with the COMMIT, one round trip: only
         // when nothing on the history table can change a row (else each
         // was written and checked on its own).
+        if self.holding == Holding::HandOver {
+            return self.hand_over();
+        }
         let mut batch = std::mem::take(&mut self.deferred);
         batch.push("COMMIT".into());
         self.run(&batch.join("; "))?;
-        self.open = false;
+        if self.holding == Holding::Held {
+            self.holding = Holding::No;
+        } else {
+            self.open = false;
+        }
         Ok(())
     }
 
     fn rollback(&mut self) {
         self.deferred.clear();
         self.prefetched = None;
+        if self.holding == Holding::Held {
+            let _ = self.tx().batch_execute("ROLLBACK");
+            self.history_ready = false;
+        }
+        self.holding = Holding::No;
         if self.open {
             let _ = self.client.batch_execute("ROLLBACK");
             self.open = false;
@@ -470,6 +521,15 @@ impl Backend for Postgres<'_> {
     }
 
     fn hold_outside_transaction(&mut self) -> Result<(), Failure> {
+        if let Some(config) = &self.lock_config {
+            // The lock connection takes the lock over when this
+            // transaction commits (see `hand_over`).
+            if self.holder.is_none() {
+                self.holder = Some(config.connect(postgres::NoTls).map_err(pg)?);
+            }
+            self.holding = Holding::HandOver;
+            return Ok(());
+        }
         // In the open transaction, which holds the same key: granted at
         // once (advisory locks are re-entrant within a session), and kept
         // when the transaction ends.
@@ -487,6 +547,10 @@ impl Backend for Postgres<'_> {
     }
 
     fn release_outside_transaction(&mut self) {
+        if self.holding != Holding::No {
+            // Ends the lock connection's transaction, and with it the lock.
+            self.rollback();
+        }
         if std::mem::take(&mut self.session_lock) {
             if self.open {
                 let _ = self.client.batch_execute("ROLLBACK");
@@ -583,6 +647,76 @@ fn literal(text: &str) -> String {
 }
 
 impl Postgres<'_> {
+    /// Commits the transaction that re-read a no-transaction step's row,
+    /// handing its lock to a transaction of the lock connection with no
+    /// moment between in which another runner could take it: the lock
+    /// connection queues for the lock (a blocking request, granted at the
+    /// release to the first in the queue, while other runners only ever
+    /// try), and only once it waits does this transaction commit. Holding
+    /// it, that transaction has no snapshot (READ COMMITTED, idle), so a
+    /// `CREATE INDEX CONCURRENTLY` on this connection does not wait for it.
+    fn hand_over(&mut self) -> Result<(), Failure> {
+        let key = self.key()?;
+        let mut holder = self
+            .holder
+            .take()
+            .ok_or_else(|| not_here("the lock connection is not open"))?;
+        let waiter = std::thread::spawn(move || {
+            let got = holder.batch_execute(&format!(
+                "BEGIN; SET LOCAL lock_timeout = 0; SELECT pg_advisory_xact_lock({key})"
+            ));
+            (holder, got)
+        });
+        // Until the lock connection waits in the queue for this key (no
+        // other runner ever waits in it: they try).
+        let queued = format!(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+             AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = {key}"
+        );
+        let mut waited = Duration::ZERO;
+        let committed = loop {
+            match rows(self.client, &queued) {
+                Ok(r)
+                    if r.first()
+                        .and_then(|r| r.first().cloned().flatten())
+                        .as_deref()
+                        != Some("0") =>
+                {
+                    break self.client.batch_execute("COMMIT").map_err(pg);
+                }
+                Ok(_) if !waiter.is_finished() && waited < Duration::from_secs(30) => {
+                    std::thread::sleep(Duration::from_millis(1));
+                    waited += Duration::from_millis(1);
+                }
+                Ok(_) => {
+                    break Err(not_here(
+                        "the lock connection did not queue for the migration lock",
+                    ));
+                }
+                Err(e) => break Err(pg(e)),
+            }
+        };
+        self.open = false;
+        if committed.is_err() {
+            // Rolled back, the lock goes to the waiting connection, which
+            // is then ended with it.
+            let _ = self.client.batch_execute("ROLLBACK");
+        }
+        let (mut holder, got) = waiter
+            .join()
+            .map_err(|_| not_here("the lock connection's thread panicked"))?;
+        if let Err(e) = committed.and(got.map_err(pg)) {
+            // Whatever it holds goes with its transaction.
+            let _ = holder.batch_execute("ROLLBACK");
+            self.holder = Some(holder);
+            self.holding = Holding::No;
+            return Err(e);
+        }
+        self.holder = Some(holder);
+        self.holding = Holding::Held;
+        Ok(())
+    }
+
     /// Whether a trigger or a rule on the history table could change or
     /// drop a row written to it: asked once a run, in the open transaction.
     fn rewritten(&mut self) -> Result<bool, Failure> {
@@ -731,7 +865,7 @@ impl Postgres<'_> {
 
     /// The rows `sql` changed, in one round trip.
     fn changed(&mut self, sql: &str) -> Result<u64, Failure> {
-        let messages = self.client.simple_query(sql).map_err(pg)?;
+        let messages = self.tx().simple_query(sql).map_err(pg)?;
         Ok(messages
             .iter()
             .find_map(|m| match m {
@@ -773,7 +907,9 @@ impl Runner<'_> {
             return Err(Error::StaleBuild { files: stale });
         }
         let (lock, statement) = self.timeouts();
-        Ok(Postgres::new(client, self.history_table(), lock, statement))
+        let mut db = Postgres::new(client, self.history_table(), lock, statement);
+        db.lock_config = self.lock_config().cloned();
+        Ok(db)
     }
 
     /// Validates the plan, then applies what is pending on PostgreSQL, each
