@@ -116,3 +116,20 @@ pub fn scratch() -> Option<Scratch> {
         conn,
     })
 }
+
+/// A PostgreSQL set of `files`, in a temp dir kept with it.
+pub fn set(files: &[(&str, &str)]) -> (tempfile::TempDir, migrate_core::Migrations) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let set =
+        migrate_core::Migrations::from_dir_in(dir.path(), migrate_core::sql::Dialect::Postgres)
+            .unwrap();
+    (dir, set)
+}
+
+/// The one number `sql` returns.
+pub fn count(client: &mut Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).unwrap().get(0)
+}

@@ -9,21 +9,7 @@ use std::time::Duration;
 
 use migrate_core::Migrations;
 use migrate_core::sql::Dialect;
-use pg::scratch;
-
-/// A PostgreSQL set from `files`, in a temp dir kept with it.
-fn set(files: &[(&str, &str)]) -> (tempfile::TempDir, Migrations) {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        std::fs::write(dir.path().join(name), text).unwrap();
-    }
-    let set = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
-    (dir, set)
-}
-
-fn count(client: &mut postgres::Client, sql: &str) -> i64 {
-    client.query_one(sql, &[]).unwrap().get(0)
-}
+use pg::{count, scratch, set};
 
 const NOTES: &str = include_str!("fixtures/pg/0001_notes.sql");
 const NOTES_BODY: &str = include_str!("fixtures/pg/0002_notes_body.sql");

@@ -9,20 +9,7 @@ mod pg;
 use migrate_core::Migrations;
 use migrate_core::sql::Dialect;
 use migrate_core::verify::ProblemKind;
-use pg::scratch;
-
-fn set(files: &[(&str, &str)]) -> (tempfile::TempDir, Migrations) {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        std::fs::write(dir.path().join(name), text).unwrap();
-    }
-    let set = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
-    (dir, set)
-}
-
-fn count(client: &mut postgres::Client, sql: &str) -> i64 {
-    client.query_one(sql, &[]).unwrap().get(0)
-}
+use pg::{count, scratch, set};
 
 /// Schemas other than PostgreSQL's own and `public`: a replay must leave none.
 fn scratch_schemas(client: &mut postgres::Client) -> i64 {

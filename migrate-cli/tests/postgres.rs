@@ -162,31 +162,12 @@ fn schema_verify_baseline_and_repair_on_postgresql() {
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
 }
 
-/// The real dbmate: `$DBMATE`, or `dbmate` on the PATH; `CI=true` needs it
-/// (`.ci/run` installs it).
-fn dbmate() -> Option<std::path::PathBuf> {
-    let found = std::env::var_os("DBMATE")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::split_paths(&std::env::var_os("PATH")?)
-                .map(|d| d.join("dbmate"))
-                .find(|p| p.is_file())
-        })
-        .filter(|p| p.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true, and dbmate is not installed: .ci/run installs it (npm install dbmate)"
-        );
-        eprintln!("SKIPPED: adopting dbmate's PostgreSQL history: dbmate is not installed");
-    }
-    found
-}
-
 #[test]
 fn adopt_takes_over_what_the_real_dbmate_applied_on_postgresql() {
     let Some(db) = pg::scratch() else { return };
-    let Some(dbmate) = dbmate() else { return };
+    let Some(dbmate) = dbmate("adopting dbmate's PostgreSQL history is not tested") else {
+        return;
+    };
     let url = db.url();
     let p = Project::new(&[(
         "20240101000000_users.sql",

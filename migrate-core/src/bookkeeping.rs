@@ -266,14 +266,12 @@ pub(crate) trait Books {
 }
 
 /// The history writes of `baseline` and `repair`, in the open transaction
-/// of [`Books::write`].
-pub(crate) trait Marks {
+/// of [`Books::write`] (besides the backend's own `recorded` and `remove`).
+pub(crate) trait Marks: Backend {
     /// The tables of other tools' histories, read again under the lock.
     fn catalog(&mut self) -> &mut dyn Catalog;
     /// Every history row, read again under the lock.
     fn rows(&mut self) -> Result<Vec<HistoryRow>, Error>;
-    /// The checksum recorded for `version`.
-    fn recorded(&mut self, version: u64) -> Result<Option<String>, Failure>;
     /// Records `m` as applied without running it, marked with `origin`.
     fn record_marked(
         &mut self,
@@ -283,8 +281,6 @@ pub(crate) trait Marks {
     ) -> Result<(), Failure>;
     /// Writes `checksum` into `version`'s row, checked.
     fn set_checksum(&mut self, version: u64, checksum: &str) -> Result<(), Failure>;
-    /// Deletes `version`'s row, checked.
-    fn remove(&mut self, version: u64) -> Result<(), Failure>;
 }
 
 impl Marks for Sqlite<'_> {
@@ -293,9 +289,6 @@ impl Marks for Sqlite<'_> {
     }
     fn rows(&mut self) -> Result<Vec<HistoryRow>, Error> {
         Backend::history(self)
-    }
-    fn recorded(&mut self, version: u64) -> Result<Option<String>, Failure> {
-        Backend::recorded(self, version)
     }
     fn record_marked(
         &mut self,
@@ -307,9 +300,6 @@ impl Marks for Sqlite<'_> {
     }
     fn set_checksum(&mut self, version: u64, checksum: &str) -> Result<(), Failure> {
         Sqlite::set_checksum(self, version, checksum)
-    }
-    fn remove(&mut self, version: u64) -> Result<(), Failure> {
-        Backend::remove(self, version)
     }
 }
 

@@ -154,3 +154,26 @@ pub fn as_unprivileged(p: &Project, args: &[&str]) -> Option<Output> {
         .args(args);
     cmd.output().ok().filter(|o| o.status.code() != Some(127))
 }
+
+/// The real dbmate: `$DBMATE`, or `dbmate` on the PATH. `CI=true` needs it
+/// (`.ci/run` installs it); elsewhere its absence is said on stderr, with
+/// what the test does instead (`instead`).
+#[allow(dead_code)]
+pub fn dbmate(instead: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("DBMATE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::split_paths(&std::env::var_os("PATH")?)
+                .map(|d| d.join("dbmate"))
+                .find(|p| p.is_file())
+        })
+        .filter(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true, and dbmate is not installed: .ci/run installs it (npm install dbmate)"
+        );
+        eprintln!("NOTE: dbmate is not installed; {instead}");
+    }
+    found
+}

@@ -508,10 +508,6 @@ impl Marks for Postgres<'_> {
         Backend::history(self)
     }
 
-    fn recorded(&mut self, version: u64) -> Result<Option<String>, Failure> {
-        Backend::recorded(self, version)
-    }
-
     fn record_marked(
         &mut self,
         m: &Migration,
@@ -544,10 +540,6 @@ impl Marks for Postgres<'_> {
             version as i64
         );
         self.one_row(&sql)
-    }
-
-    fn remove(&mut self, version: u64) -> Result<(), Failure> {
-        Backend::remove(self, version)
     }
 }
 
