@@ -316,7 +316,8 @@ fn the_history_may_live_in_a_schema_of_its_own() {
         .run_postgres(client)
         .unwrap_err();
     assert!(
-        err.to_string().contains("schema \"ops\" does not exist"),
+        err.to_string()
+            .contains("the history table's schema `ops` does not exist; create it first"),
         "{err}"
     );
     assert_eq!(

@@ -209,6 +209,25 @@ impl From<postgres::Error> for PgFailure {
                 if let Some(detail) = db.detail() {
                     message.push_str(&format!(" ({detail})"));
                 }
+                let code = db.code();
+                if [
+                    SqlState::DUPLICATE_TABLE,
+                    SqlState::DUPLICATE_OBJECT,
+                    SqlState::DUPLICATE_FUNCTION,
+                    SqlState::DUPLICATE_SCHEMA,
+                ]
+                .contains(code)
+                {
+                    message.push_str(
+                        " (if another migration tool, a script or a hand made it, take the database over with \
+                         `Runner::adopt` or record what it has with `Runner::baseline`, rather than run the files again)",
+                    );
+                }
+                if code == &SqlState::INVALID_SCHEMA_NAME {
+                    message.push_str(
+                        " (a schema-qualified history table needs its schema: create it first, or name another)",
+                    );
+                }
                 if db.code() == &SqlState::LOCK_NOT_AVAILABLE {
                     message.push_str(
                         " (the lock_timeout passed while this migration waited for a lock another session holds; \
@@ -295,6 +314,30 @@ impl Backend for Postgres<'_> {
             return Err(Error::NotOnPostgres(
                 "a backup before the run (take one with pg_dump, or your provider's snapshots)",
             ));
+        }
+        if let Some(schema) = self.schema.clone() {
+            // Before any change: the history could not be written.
+            let sql = format!(
+                "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = {})",
+                literal(&schema)
+            );
+            let found = rows(self.client, &sql).map_err(|e| Error::Postgres(e.into()))?;
+            if found
+                .first()
+                .and_then(|r| r.first().cloned().flatten())
+                .as_deref()
+                == Some("f")
+            {
+                return Err(Error::Postgres(PgFailure {
+                    message: format!(
+                        "the history table's schema `{schema}` does not exist; create it first \
+                         (CREATE SCHEMA {}), or name another; nothing was changed",
+                        crate::sql::quote_identifier(&schema)
+                    ),
+                    code: None,
+                    position: None,
+                }));
+            }
         }
         Ok(())
     }
