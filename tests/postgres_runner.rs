@@ -373,3 +373,42 @@ fn a_history_row_that_does_not_go_in_rolls_its_migration_back() {
         .unwrap();
     assert_eq!(next.runner().run_postgres(client).unwrap().applied.len(), 1);
 }
+
+#[test]
+fn a_migration_that_changes_the_search_path_does_not_move_the_history() {
+    let Some(mut db) = scratch() else { return };
+    let client = db.client();
+    client
+        .batch_execute("CREATE SCHEMA other; CREATE TABLE other.schema_migrations (version bigint)")
+        .unwrap();
+    let (_dir, set) = set(&[
+        // As pg_dump writes its output.
+        (
+            "0001_dump.sql",
+            "SELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.t (x int);\n",
+        ),
+        (
+            "0002_other.sql",
+            "SET search_path = other;\nCREATE TABLE public.u (x int);\n",
+        ),
+        ("0003_more.sql", "CREATE TABLE public.v (x int);\n"),
+    ]);
+    let report = set.runner().run_postgres(client).unwrap();
+    assert_eq!(report.applied.len(), 3);
+    client.batch_execute("SET search_path = public").unwrap();
+    assert_eq!(
+        count(client, "SELECT count(*) FROM public.schema_migrations"),
+        3
+    );
+    assert_eq!(
+        count(client, "SELECT count(*) FROM other.schema_migrations"),
+        0
+    );
+    assert!(
+        set.runner()
+            .run_postgres(client)
+            .unwrap()
+            .applied
+            .is_empty()
+    );
+}

@@ -136,6 +136,16 @@ impl<'c> Postgres<'c> {
             .unwrap_or_default();
         let text = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
         let (database, schema) = (text(0), text(1));
+        if self.schema.is_none() && !schema.is_empty() {
+            // From here on the history is named with the schema it was
+            // found in: a migration that changes the search_path (as
+            // pg_dump's output does) must not move it.
+            self.table = format!(
+                "{}.{}",
+                crate::sql::quote_identifier(&schema),
+                crate::sql::quote_identifier(&self.name)
+            );
+        }
         let key = lock_key(&[&database, &schema, &self.name]);
         self.key = Some(key);
         Ok(key)
@@ -221,11 +231,6 @@ impl From<postgres::Error> for PgFailure {
                     message.push_str(
                         " (if another migration tool, a script or a hand made it, take the database over with \
                          `Runner::adopt` or record what it has with `Runner::baseline`, rather than run the files again)",
-                    );
-                }
-                if code == &SqlState::INVALID_SCHEMA_NAME {
-                    message.push_str(
-                        " (a schema-qualified history table needs its schema: create it first, or name another)",
                     );
                 }
                 if db.code() == &SqlState::LOCK_NOT_AVAILABLE {
