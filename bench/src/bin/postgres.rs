@@ -87,6 +87,65 @@ fn raw(client: &mut Client, sqls: &[String]) {
     }
 }
 
+/// The sqlx column's binary (`bench/sqlx-pg`, a workspace of its own),
+/// built here into the shared target folder; `None`, said, when it does not
+/// build.
+fn sqlx_binary() -> Option<PathBuf> {
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| bench.join("..").join("target"));
+    let built = std::process::Command::new(env!("CARGO"))
+        .args(["build", "-q", "--release", "--manifest-path"])
+        .arg(bench.join("sqlx-pg").join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .status();
+    match built {
+        Ok(status) if status.success() => Some(target.join("release").join("sqlx-pg-bench")),
+        _ => {
+            eprintln!("note: bench/sqlx-pg did not build; the sqlx column is left out");
+            None
+        }
+    }
+}
+
+/// The `postgres://` URL sqlx takes for database `name` of the `key=value`
+/// connection string.
+fn url_of(name: &str) -> String {
+    let config = config();
+    let get = |key: &str| {
+        config
+            .split_whitespace()
+            .find_map(|p| p.strip_prefix(&format!("{key}=")))
+            .map(str::to_owned)
+    };
+    let user = get("user").unwrap_or_default();
+    let password = get("password").map(|p| format!(":{p}")).unwrap_or_default();
+    let host = get("host").unwrap_or_else(|| "localhost".into());
+    let port = get("port")
+        .map(|p| format!("&port={p}"))
+        .unwrap_or_default();
+    // sqlx wants a host in the authority; the `host` parameter wins.
+    format!("postgres://{user}{password}@localhost/{name}?host={host}{port}")
+}
+
+/// One sqlx run on database `name`, timed by the sqlx binary itself.
+fn sqlx_run(binary: &Path, name: &str, dir: &Path) -> Duration {
+    let out = std::process::Command::new(binary)
+        .arg(url_of(name))
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let micros: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    Duration::from_micros(micros)
+}
+
 /// A fresh database with `peer` applied by refinery, for its startup check.
 fn fresh_once(admin: &mut Client, peer: &[refinery::Migration]) -> Client {
     let mut client = fresh(admin, "migrate_bench_pg_refinery");
@@ -107,6 +166,7 @@ fn main() {
     let mut admin = Client::connect(&config(), NoTls).expect("connect to PostgreSQL");
     let version: String = admin.query_one("SHOW server_version", &[]).unwrap().get(0);
     let root = std::env::temp_dir().join(format!("migrate-bench-pg-{}", std::process::id()));
+    let sqlx_bin = sqlx_binary();
     let mut lines = Vec::new();
     for n in [10, 100, 1000] {
         let (dir, sqls) = workload(n, &root);
@@ -125,10 +185,13 @@ fn main() {
                 refinery::Migration::unapplied(&format!("V{}__t{}", i + 1, i + 1), sql).unwrap()
             })
             .collect();
-        let (mut ours, mut floor, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut ours, mut floor, mut theirs, mut sqlx) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let who_count = if sqlx_bin.is_some() { 4 } else { 3 };
         for rep in 0..reps {
             // Interleaved, the order rotated each repetition.
-            for who in [rep % 3, (rep + 1) % 3, (rep + 2) % 3] {
+            for k in 0..who_count {
+                let who = (rep + k) % who_count;
                 let mut client = fresh(&mut admin, "migrate_bench_pg");
                 let start = Instant::now();
                 match who {
@@ -141,18 +204,29 @@ fn main() {
                         raw(&mut client, &sqls);
                         floor.push(start.elapsed());
                     }
-                    _ => {
+                    2 => {
                         let report = refinery::Runner::new(&peer).run(&mut client).unwrap();
                         assert_eq!(report.applied_migrations().len(), n);
                         theirs.push(start.elapsed());
+                    }
+                    _ => {
+                        drop(client);
+                        let binary = sqlx_bin.as_deref().expect("built");
+                        sqlx.push(sqlx_run(binary, "migrate_bench_pg", &dir));
                     }
                 }
             }
         }
         let (o, f, r) = (median(ours), median(floor), median(theirs));
         let ratio = |d: Duration| d.as_secs_f64() / f.as_secs_f64();
+        let sqlx_cell = if sqlx.is_empty() {
+            "not built".to_owned()
+        } else {
+            let x = median(sqlx);
+            format!("{:.1} ms ({:.2}×)", ms(x), ratio(x))
+        };
         lines.push(format!(
-            "| apply {n} | {:.1} ms ({:.2}×) | {:.1} ms | {:.1} ms ({:.2}×) |",
+            "| apply {n} | {:.1} ms ({:.2}×) | {:.1} ms | {:.1} ms ({:.2}×) | {sqlx_cell} |",
             ms(o),
             ratio(o),
             ms(f),
@@ -193,7 +267,7 @@ fn main() {
                 })
                 .collect();
             lines.push(format!(
-                "| startup check, 100 applied | {:.3} ms ({:.2}× `SELECT 1`) | {:.3} ms (`SELECT 1`) | {:.3} ms ({:.2}×) |",
+                "| startup check, 100 applied | {:.3} ms ({:.2}× `SELECT 1`) | {:.3} ms (`SELECT 1`) | {:.3} ms ({:.2}×) | |",
                 ms(median(times.clone())),
                 median(times).as_secs_f64() / median(one_query.clone()).as_secs_f64(),
                 ms(median(one_query.clone())),
@@ -212,9 +286,12 @@ fn main() {
          Medians of 31 runs at N=10, 11 at N=100, 3 at N=1000, interleaved, each on a fresh database. The startup check is \
          `run_postgres` on an up-to-date database (one query), against one `SELECT 1` round trip. \
          refinery 0.10 (its `postgres` feature, the same sync client) runs the same files, each in its own \
-         transaction, with no lock. sqlx's migrator cannot be built here: its SQLite driver links another \
-         SQLite than this bench's rusqlite, and cargo allows one per build.\n\n\
-         | case | migrate (ratio to raw) | raw / floor | refinery (ratio to raw) |\n| --- | --- | --- | --- |\n{}\n{END}\n",
+         transaction, with no lock. sqlx 0.8's migrator (`bench/sqlx-pg`, a build of its own: its SQLite \
+         driver links another SQLite than this bench's rusqlite) runs in a process of its own on the same \
+         fresh database, timed inside it from after it connects to the end of its run; it takes \
+         a session advisory lock and runs each migration in a transaction.\n\n\
+         | case | migrate (ratio to raw) | raw / floor | refinery (ratio to raw) | sqlx (ratio to raw) |\n\
+         | --- | --- | --- | --- | --- |\n{}\n{END}\n",
         lines.join("\n")
     );
     print!("{section}");
