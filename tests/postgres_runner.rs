@@ -412,3 +412,40 @@ fn a_migration_that_changes_the_search_path_does_not_move_the_history() {
             .is_empty()
     );
 }
+
+#[test]
+fn a_file_sent_at_once_still_names_the_failing_line() {
+    let Some(mut db) = scratch() else { return };
+    let client = db.client();
+    // A runtime error carries no position: the line comes from running the
+    // file again a statement at a time.
+    let (_dir, failing) = set(&[(
+        "0001_users.sql",
+        "CREATE TABLE users (id int PRIMARY KEY);\nINSERT INTO users VALUES (1);\n\
+         INSERT INTO users VALUES (2);\nINSERT INTO users VALUES (1);\n",
+    )]);
+    let e = failing
+        .runner()
+        .run_postgres(client)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("migration 1 (0001_users.sql:4)"), "{e}");
+    assert!(
+        e.contains("duplicate key value violates unique constraint"),
+        "{e}"
+    );
+    assert_eq!(
+        count(
+            client,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'users'"
+        ),
+        0
+    );
+    // The last statement without its semicolon, after a line comment.
+    let (_dir2, last) = set(&[(
+        "0001_users.sql",
+        "CREATE TABLE users (id int PRIMARY KEY);\nINSERT INTO users VALUES (1) -- the first",
+    )]);
+    last.runner().run_postgres(client).unwrap();
+    assert_eq!(count(client, "SELECT count(*) FROM users"), 1);
+}

@@ -72,6 +72,23 @@ pub(crate) trait Backend {
     /// Runs one statement of a file; `line` is where it starts there.
     fn execute(&mut self, statement: &str, line: u32) -> Result<(), StepError>;
 
+    /// Runs the `statements` of a file's `text` in order; `in_transaction`
+    /// when they run inside the step's transaction. A failure names the
+    /// statement and its line, as [`Backend::execute`] does. A backend may
+    /// send them at once (PostgreSQL, inside a transaction).
+    fn execute_all(
+        &mut self,
+        text: &str,
+        statements: &[crate::sql::Statement],
+        in_transaction: bool,
+    ) -> Result<(), StepError> {
+        let _ = in_transaction;
+        for s in statements {
+            self.execute(s.text(text), s.line)?;
+        }
+        Ok(())
+    }
+
     /// Applies a set (pragmas, indexes) the way the database needs.
     /// Returns notes for the report.
     fn apply_set(&mut self, set: &Set) -> Result<Vec<NoteKind>, StepError>;

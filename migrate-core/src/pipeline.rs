@@ -170,9 +170,7 @@ impl<'a> Unit<'a> {
     fn execute(&self, db: &mut impl Backend) -> Result<Vec<NoteKind>, StepError> {
         match &self.work {
             Work::Sql { text, script } => {
-                for s in &script.statements {
-                    db.execute(s.text(text), s.line)?;
-                }
+                db.execute_all(text, &script.statements, !script.no_transaction)?;
                 Ok(Vec::new())
             }
             Work::Set(set) => db.apply_set(set),

@@ -528,6 +528,47 @@ impl Backend for Postgres<'_> {
         })
     }
 
+    fn execute_all(
+        &mut self,
+        text: &str,
+        statements: &[crate::sql::Statement],
+        in_transaction: bool,
+    ) -> Result<(), StepError> {
+        if !in_transaction || statements.len() < 2 {
+            for s in statements {
+                self.execute(s.text(text), s.line)?;
+            }
+            return Ok(());
+        }
+        // One round trip for the whole file, after a savepoint: PostgreSQL
+        // parses the statements as psql split them. A failure does not say
+        // which statement (a runtime error has no position), so the file
+        // is rolled back to the savepoint and run again a statement at a
+        // time, which names it and its line (or, if it passes now, goes on).
+        let mut batch = String::from("SAVEPOINT migrate_file;\n");
+        for s in statements {
+            let statement = s.text(text);
+            batch.push_str(statement);
+            if !statement.trim_end().ends_with(';') {
+                // After a newline: the statement may end in a line comment.
+                batch.push_str("\n;");
+            }
+            batch.push('\n');
+        }
+        let first = match self.client.batch_execute(&batch) {
+            Ok(()) => return Ok(()),
+            Err(e) => PgFailure::from(e),
+        };
+        if self.run("ROLLBACK TO SAVEPOINT migrate_file").is_err() {
+            // The session is gone, say: the first error is the one to see.
+            return Err((None, None, Failure::Postgres(first)));
+        }
+        for s in statements {
+            self.execute(s.text(text), s.line)?;
+        }
+        Ok(())
+    }
+
     fn apply_set(&mut self, set: &Set) -> Result<Vec<NoteKind>, StepError> {
         match set {
             Set::Pragmas(_) => Err((None, None, not_here("a pragma set (PRAGMA is SQLite's)"))),
