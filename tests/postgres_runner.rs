@@ -449,3 +449,41 @@ fn a_file_sent_at_once_still_names_the_failing_line() {
     last.runner().run_postgres(client).unwrap();
     assert_eq!(count(client, "SELECT count(*) FROM users"), 1);
 }
+
+#[test]
+fn a_timeout_in_a_file_sent_at_once_is_not_waited_for_twice() {
+    let Some(mut db) = scratch() else { return };
+    let (_dir, first) = set(&[("0001_t.sql", "CREATE TABLE t (x int);")]);
+    first.runner().run_postgres(db.client()).unwrap();
+    let mut holder = db.connect();
+    holder
+        .batch_execute("BEGIN; LOCK TABLE t IN ACCESS SHARE MODE")
+        .unwrap();
+    let (_dir2, next) = set(&[
+        ("0001_t.sql", "CREATE TABLE t (x int);"),
+        (
+            "0002_two.sql",
+            "CREATE TABLE u (x int);\nALTER TABLE t ADD COLUMN y int;\n",
+        ),
+    ]);
+    let e = next
+        .runner()
+        .lock_timeout(Duration::from_millis(300))
+        .run_postgres(db.client())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("migration 2 (0002_two.sql)"), "{e}");
+    assert!(
+        e.contains("SQLSTATE 55P03") && e.contains("`t` is held in AccessShareLock"),
+        "{e}"
+    );
+    assert!(e.contains("a timeout is not run again"), "{e}");
+    holder.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(
+        count(
+            db.client(),
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'u'"
+        ),
+        0
+    );
+}

@@ -555,10 +555,26 @@ impl Backend for Postgres<'_> {
             }
             batch.push('\n');
         }
-        let first = match self.client.batch_execute(&batch) {
+        let mut first = match self.client.batch_execute(&batch) {
             Ok(()) => return Ok(()),
             Err(e) => PgFailure::from(e),
         };
+        // A timeout is not run again to find its line: that would wait as
+        // long a second time.
+        let code = first.code.as_deref();
+        if code == Some(SqlState::LOCK_NOT_AVAILABLE.code())
+            || code == Some(SqlState::QUERY_CANCELED.code())
+        {
+            self.rollback();
+            if code == Some(SqlState::LOCK_NOT_AVAILABLE.code())
+                && let Some(holders) = self.lock_holders(&batch)
+            {
+                first.message.push_str(&holders);
+            }
+            let statement =
+                "one of the file's statements (its line is not known: a timeout is not run again)";
+            return Err((None, Some(statement.to_owned()), Failure::Postgres(first)));
+        }
         if self.run("ROLLBACK TO SAVEPOINT migrate_file").is_err() {
             // The session is gone, say: the first error is the one to see.
             return Err((None, None, Failure::Postgres(first)));
