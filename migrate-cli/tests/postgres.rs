@@ -549,3 +549,63 @@ fn bad_input_on_postgresql_is_named_and_changes_nothing() {
         "--lock-timeout",
     );
 }
+
+#[test]
+fn a_password_url_over_tcp_authenticates_with_scram() {
+    let Some(mut db) = pg::scratch() else { return };
+    // A role with a password; the server asks TCP clients for SCRAM
+    // (Debian's default pg_hba.conf; elsewhere the test says it cannot).
+    let role = format!("migrate_scram_{}", std::process::id());
+    db.client()
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD 's3cr:t@pw'; \
+             GRANT ALL ON SCHEMA public TO {role}"
+        ))
+        .unwrap();
+    let method: Option<String> = db
+        .client()
+        .query_opt(
+            "SELECT auth_method FROM pg_hba_file_rules WHERE type = 'host' AND address = '127.0.0.1' LIMIT 1",
+            &[],
+        )
+        .ok()
+        .flatten()
+        .map(|r| r.get(0));
+    let p = Project::new(&[(
+        "0001_t.sql",
+        "CREATE TABLE t (x int);\nCREATE TABLE u (x int);\n",
+    )]);
+    // The password percent-encoded in the URL, as libpq reads it.
+    let port = pg::config()
+        .split_whitespace()
+        .find_map(|p| p.strip_prefix("port=").map(str::to_owned))
+        .unwrap_or_else(|| "5432".into());
+    let url = format!(
+        "postgresql://{role}:s3cr%3At%40pw@127.0.0.1:{port}/{}",
+        db.name
+    );
+    let wrong = url.replacen("s3cr%3At%40pw", "guess", 1);
+    let denied = p
+        .bare(&["up"])
+        .env("DATABASE_URL", &wrong)
+        .output()
+        .unwrap();
+    let out = p.bare(&["up"]).env("DATABASE_URL", &url).output().unwrap();
+    let _ = db
+        .client()
+        .batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE IF EXISTS {role}"));
+    if method.as_deref() != Some("scram-sha-256") {
+        eprintln!(
+            "NOTE: the server does not ask 127.0.0.1 for SCRAM ({method:?}); only the password URL was used"
+        );
+    }
+    assert_eq!(code(&denied), 1, "{}", stderr(&denied));
+    assert!(
+        stderr(&denied).contains("password authentication failed"),
+        "{}",
+        stderr(&denied)
+    );
+    assert!(!stderr(&denied).contains("guess"), "{}", stderr(&denied));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("applied 1 t"), "{}", stdout(&out));
+}
