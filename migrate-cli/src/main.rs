@@ -117,6 +117,8 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Audit the database: integrity, foreign keys, pragmas, indexes, sizes, advice.
     Doctor(doctor::DoctorArgs),
+    /// Plan copying the SQLite database into PostgreSQL (--dry-run): the schema, what does not carry over, every value PostgreSQL would refuse.
+    Move(transfer::MoveArgs),
     /// Print a completion script for a shell (for example `migrate-cli completions bash > /etc/bash_completion.d/migrate-cli`).
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -232,6 +234,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Vacuum(args) => vacuum::run(Context::operating(g)?, &args),
         Command::Backup(args) => backup::run(Context::operating(g)?, &args),
         Command::Doctor(args) => doctor::run(Context::operating(g)?, &args),
+        Command::Move(args) => transfer::run(Context::operating(g)?, &args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "migrate-cli", &mut io::stdout());
             Ok(0)

@@ -75,6 +75,11 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
         Command::Schema(args) => Pg::Schema(args),
         Command::New(_) => return not_yet("new"),
         Command::Completions { .. } => return not_yet("completions"),
+        Command::Move(_) => {
+            return Err(usage(
+                "`move` reads a SQLite file: give it as --database, and the PostgreSQL server as --to".into(),
+            ));
+        }
         Command::Checkpoint(_)
         | Command::Optimize
         | Command::Vacuum(_)

@@ -39,6 +39,14 @@ pub enum Error {
         /// The name given.
         name: String,
     },
+    /// A table named for the move is not in the SQLite database.
+    #[error(
+        "no table `{table}` in the SQLite database (its tables are listed by `migrate-cli schema`)"
+    )]
+    UnknownTable {
+        /// The name given.
+        table: String,
+    },
     /// A schema-qualified history table name on SQLite.
     #[error(
         "history table `{schema}.{table}`: a schema-qualified name is PostgreSQL's; on SQLite the history lives in the main database, so name the table alone (`{table}`)"

@@ -87,6 +87,8 @@ mod sqlite;
 #[cfg(feature = "sqlite")]
 pub mod testing;
 #[cfg(feature = "sqlite")]
+pub mod transfer;
+#[cfg(feature = "sqlite")]
 pub mod verify;
 
 pub use naming::{Direction, Kind};

@@ -12,6 +12,7 @@ pub(crate) mod redo;
 pub(crate) mod repair;
 pub(crate) mod schema;
 pub(crate) mod status;
+pub(crate) mod transfer;
 pub(crate) mod up;
 pub(crate) mod vacuum;
 pub(crate) mod verify;

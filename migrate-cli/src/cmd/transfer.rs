@@ -1,0 +1,86 @@
+//! `move`: copy a SQLite database into PostgreSQL. This version plans it
+//! (`--dry-run`): the PostgreSQL schema, what does not carry over, and every
+//! value PostgreSQL would refuse. The SQLite file is only read.
+
+use std::io::{self, Write};
+
+use clap::Args;
+use migrate_core::transfer::{Map, MovePlan};
+
+use crate::context::Context;
+use crate::{Failure, style};
+
+#[derive(Debug, Args)]
+pub(crate) struct MoveArgs {
+    /// The PostgreSQL server and database to copy into (`postgres://…`).
+    #[arg(long, value_name = "URL")]
+    pub(crate) to: String,
+    /// Plan only: print the PostgreSQL schema, what does not carry over, and every value PostgreSQL would refuse; write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Move only these tables (comma-separated).
+    #[arg(long, value_name = "TABLE,...", value_delimiter = ',')]
+    pub(crate) tables: Vec<String>,
+    /// Move a column, or every column of a declared type, as this PostgreSQL type: `users.age=text`, `DATETIME=timestamp`.
+    #[arg(long = "map", value_name = "FROM=TYPE")]
+    pub(crate) maps: Vec<Map>,
+}
+
+pub(crate) fn run(mut ctx: Context, args: &MoveArgs) -> Result<u8, Failure> {
+    if !crate::postgres::is_url(&args.to) {
+        return Err(crate::usage(format!(
+            "--to {}: not a PostgreSQL URL (postgres://user@host/database)",
+            args.to
+        )));
+    }
+    if !args.dry_run {
+        return Err(Failure {
+            code: 1,
+            error: "the copy itself is not built yet (issue #16): `move --dry-run` shows the plan, the \
+                    schema it would make and every value PostgreSQL would refuse; nothing was changed"
+                .into(),
+        });
+    }
+    let conn = ctx.open_existing()?;
+    // Only read, and from one snapshot while the app goes on writing.
+    conn.execute_batch("PRAGMA query_only = 1; BEGIN")?;
+    let only = (!args.tables.is_empty()).then_some(args.tables.as_slice());
+    let plan = migrate_core::transfer::plan(&conn, only, &args.maps, &ctx.table)
+        .map_err(|e| ctx.in_database(e))?;
+    conn.execute_batch("COMMIT")?;
+    print(&plan)
+}
+
+fn print(plan: &MovePlan) -> Result<u8, Failure> {
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
+        "-- The PostgreSQL schema (tables, then indexes, then foreign keys):\n"
+    )?;
+    out.write_all(plan.ddl().as_bytes())?;
+    if !plan.not_carried.is_empty() {
+        writeln!(out, "\n-- Not carried over:")?;
+        for what in &plan.not_carried {
+            writeln!(out, "--   {what}")?;
+        }
+    }
+    for p in &plan.problems {
+        writeln!(out, "{} {p}", style::fail())?;
+    }
+    if plan.problems.is_empty() {
+        writeln!(
+            out,
+            "{} {}, no value PostgreSQL would refuse; dry run: nothing was written",
+            style::ok(),
+            style::count(plan.tables.len(), "table")
+        )?;
+        Ok(0)
+    } else {
+        writeln!(
+            out,
+            "{} PostgreSQL would refuse; dry run: nothing was written",
+            style::count(plan.problems.len(), "value")
+        )?;
+        Ok(1)
+    }
+}
