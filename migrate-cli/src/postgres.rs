@@ -19,7 +19,7 @@ pub(crate) fn is_url(database: &str) -> bool {
 
 /// `url` with its password replaced, for messages: the one after the user
 /// name, and a `password=` parameter.
-fn shown(url: &str) -> String {
+pub(crate) fn shown(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -45,6 +45,24 @@ fn shown(url: &str) -> String {
         None => tail.to_owned(),
     };
     format!("{scheme}://{authority}{tail}")
+}
+
+/// A client for the PostgreSQL server at `url`; a failure says why, with
+/// the password left out.
+pub(crate) fn connect(url: &str) -> Result<Client, Failure> {
+    Client::connect(url, NoTls).map_err(|e| {
+        let failure = migrate_core::postgres::PgFailure::from(e);
+        let lower = failure.message.to_ascii_lowercase();
+        let tls = if lower.contains("tls") || lower.contains("ssl") {
+            " (TLS is not supported yet: use a local socket, `sslmode=disable` on a private network, or a tunnel)"
+        } else {
+            ""
+        };
+        Failure {
+            code: 1,
+            error: format!("cannot connect to PostgreSQL at {}: {failure}{tls}", shown(url)).into(),
+        }
+    })
 }
 
 /// Runs `command` on the PostgreSQL server at `url`.
@@ -94,19 +112,7 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
     };
     let table = Table::new(&g.table).map_err(|e| usage(e.to_string()))?;
     let set = Migrations::from_dir_in(g.dir(), Dialect::Postgres)?;
-    let mut client = Client::connect(url, NoTls).map_err(|e| {
-        let failure = migrate_core::postgres::PgFailure::from(e);
-        let lower = failure.message.to_ascii_lowercase();
-        let tls = if lower.contains("tls") || lower.contains("ssl") {
-            " (TLS is not supported yet: use a local socket, `sslmode=disable` on a private network, or a tunnel)"
-        } else {
-            ""
-        };
-        Failure {
-            code: 1,
-            error: format!("cannot connect to PostgreSQL at {}: {failure}{tls}", shown(url)).into(),
-        }
-    })?;
+    let mut client = connect(url)?;
     // A second connection holds a no-transaction migration's lock in a
     // transaction: safe through a transaction pooler, gone if this dies.
     let config = url.parse::<postgres::Config>().ok();

@@ -660,13 +660,101 @@ fn move_dry_run_plans_the_copy_and_names_what_postgresql_would_refuse() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stdout(&out));
-    // The copy itself says it is not built; the SQLite file only read.
+    // Without --dry-run, values PostgreSQL would refuse stop it before it
+    // connects; the SQLite file is only read.
     let out = p.bare(&["-d", db, "move", "--to", to]).output().unwrap();
     assert_eq!(code(&out), 1);
     assert!(
-        stderr(&out).contains("the copy itself is not built yet"),
+        stdout(&out).contains("nothing was written (correct them, or --map the columns)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(std::fs::read(db).unwrap(), before);
+}
+
+#[test]
+fn move_copies_into_postgresql_and_a_killed_move_leaves_nothing() {
+    let Some(mut db) = pg::scratch() else { return };
+    let url = db.url();
+    let p = Project::new(&[(
+        "0001_events.sql",
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, payload BLOB, at REAL);\n",
+    )]);
+    let file = p.dir.path().join("big.db");
+    let file = file.to_str().unwrap();
+    assert_eq!(code(&p.bare(&["-d", file, "up"]).output().unwrap()), 0);
+    let conn = migrate_core::rusqlite::Connection::open(file).unwrap();
+    conn.execute_batch(
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 150000)
+         INSERT INTO events (kind, payload, at) SELECT 'kind ' || (x % 7), randomblob(64), x / 3.0 FROM n;",
+    )
+    .unwrap();
+    drop(conn);
+    // Killed mid-COPY: the one transaction goes, and nothing is left.
+    let mut child = p
+        .bare(&["-d", file, "move", "--to", &url])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let copying = pg::count(
+            db.client(),
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY%' AND pid <> pg_backend_pid()",
+        );
+        if copying > 0 {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 60, "the copy never started");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let started = std::time::Instant::now();
+    while pg::count(
+        db.client(),
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    ) > 0
+    {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the killed move's session stayed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        pg::count(
+            db.client(),
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        ),
+        0,
+        "a killed move leaves no table"
+    );
+    // Run again: copied and verified.
+    let out = p
+        .bare(&["-d", file, "move", "--to", &url])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("copied events: 150000 rows") && stdout(&out).contains("verified"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        pg::count(db.client(), "SELECT count(*) FROM events"),
+        150000
+    );
+    // And a third time is refused: the target is not empty.
+    let out = p
+        .bare(&["-d", file, "move", "--to", &url])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("the target already has `events`"),
         "{}",
         stderr(&out)
     );
-    assert_eq!(std::fs::read(db).unwrap(), before);
 }

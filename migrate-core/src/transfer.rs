@@ -29,7 +29,7 @@ use crate::sql::quote_identifier as q;
 
 /// How a column's values are checked, by the PostgreSQL type they go to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
+pub(crate) enum Class {
     Integer,
     Boolean,
     Real,
@@ -87,6 +87,8 @@ pub struct ColumnPlan {
     pub not_null: bool,
     /// Its default, when it carries over.
     pub default: Option<String>,
+    /// How its values are written and checked.
+    pub(crate) class: Class,
 }
 
 /// One table as it goes to PostgreSQL.
@@ -138,6 +140,8 @@ pub struct MovePlan {
     /// `ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY … NOT VALID`, added
     /// after the indexes and then validated.
     pub foreign_keys: Vec<String>,
+    /// `ALTER TABLE … VALIDATE CONSTRAINT …`, one per foreign key.
+    pub validations: Vec<String>,
     /// What is not carried over, each named.
     pub not_carried: Vec<String>,
     /// Every stored value PostgreSQL would refuse.
@@ -387,10 +391,14 @@ pub fn plan(
             } else {
                 String::new()
             };
+            let constraint = q(&format!("{}_fk_{}", table.name, n + 1));
+            plan.validations.push(format!(
+                "ALTER TABLE {} VALIDATE CONSTRAINT {constraint}",
+                q(&table.name)
+            ));
             plan.foreign_keys.push(format!(
-                "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {}{to} ON UPDATE {} ON DELETE {} NOT VALID",
+                "ALTER TABLE {} ADD CONSTRAINT {constraint} FOREIGN KEY ({}) REFERENCES {}{to} ON UPDATE {} ON DELETE {} NOT VALID",
                 q(&table.name),
-                q(&format!("{}_fk_{}", table.name, n + 1)),
                 list(&fk.from),
                 q(&fk.parent),
                 fk.on_update,
@@ -492,6 +500,7 @@ fn plan_table(
             identity,
             not_null: c.not_null || c.primary_key > 0,
             default,
+            class: if identity { Class::Integer } else { class },
         });
     }
     // UNIQUE constraints: SQLite's automatic unique indexes that are not

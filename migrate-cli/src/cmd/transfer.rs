@@ -1,6 +1,7 @@
-//! `move`: copy a SQLite database into PostgreSQL. This version plans it
-//! (`--dry-run`): the PostgreSQL schema, what does not carry over, and every
-//! value PostgreSQL would refuse. The SQLite file is only read.
+//! `move`: copy a SQLite database into PostgreSQL, verified, in one
+//! PostgreSQL transaction; `--dry-run` plans it: the PostgreSQL schema,
+//! what does not carry over, and every value PostgreSQL would refuse. The
+//! SQLite file is only read.
 
 use std::io::{self, Write};
 
@@ -33,25 +34,46 @@ pub(crate) fn run(mut ctx: Context, args: &MoveArgs) -> Result<u8, Failure> {
             args.to
         )));
     }
-    if !args.dry_run {
-        return Err(Failure {
-            code: 1,
-            error: "the copy itself is not built yet (issue #16): `move --dry-run` shows the plan, the \
-                    schema it would make and every value PostgreSQL would refuse; nothing was changed"
-                .into(),
-        });
-    }
     let conn = ctx.open_existing()?;
     // Only read, and from one snapshot while the app goes on writing.
     conn.execute_batch("PRAGMA query_only = 1; BEGIN")?;
     let only = (!args.tables.is_empty()).then_some(args.tables.as_slice());
     let plan = migrate_core::transfer::plan(&conn, only, &args.maps, &ctx.table)
         .map_err(|e| ctx.in_database(e))?;
+    if args.dry_run || !plan.problems.is_empty() {
+        let code = print(&plan, args.dry_run)?;
+        conn.execute_batch("COMMIT")?;
+        return Ok(code);
+    }
+    let mut client = crate::postgres::connect(&args.to)?;
+    let copied =
+        migrate_core::postgres::transfer::copy(&conn, &mut client, &plan).map_err(|e| Failure {
+            code: 1,
+            error: format!("{}: {e}", crate::postgres::shown(&args.to)).into(),
+        })?;
     conn.execute_batch("COMMIT")?;
-    print(&plan)
+    let mut out = io::stdout().lock();
+    for (table, rows, sum) in &copied.tables {
+        writeln!(
+            out,
+            "copied {table}: {} (checksum {sum:016x}, the same on both sides)",
+            style::count(*rows as usize, "row")
+        )?;
+    }
+    for what in &plan.not_carried {
+        writeln!(out, "not carried over: {what}")?;
+    }
+    writeln!(
+        out,
+        "{} {} copied into {} and verified",
+        style::ok(),
+        style::count(copied.tables.len(), "table"),
+        crate::postgres::shown(&args.to)
+    )?;
+    Ok(0)
 }
 
-fn print(plan: &MovePlan) -> Result<u8, Failure> {
+fn print(plan: &MovePlan, dry_run: bool) -> Result<u8, Failure> {
     let mut out = io::stdout().lock();
     writeln!(
         out,
@@ -78,8 +100,13 @@ fn print(plan: &MovePlan) -> Result<u8, Failure> {
     } else {
         writeln!(
             out,
-            "{} PostgreSQL would refuse; dry run: nothing was written",
-            style::count(plan.problems.len(), "value")
+            "{} PostgreSQL would refuse; {}",
+            style::count(plan.problems.len(), "value"),
+            if dry_run {
+                "dry run: nothing was written"
+            } else {
+                "nothing was written (correct them, or --map the columns)"
+            }
         )?;
         Ok(1)
     }

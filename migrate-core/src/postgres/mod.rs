@@ -18,6 +18,7 @@
 
 mod adopt;
 mod catalog;
+pub mod transfer;
 mod verify;
 
 pub use verify::dump;
