@@ -746,7 +746,7 @@ fn move_copies_into_postgresql_and_a_killed_move_leaves_nothing() {
         pg::count(db.client(), "SELECT count(*) FROM events"),
         150000
     );
-    // And a third time is refused: the target is not empty.
+    // A third time is refused: the target is not empty.
     let out = p
         .bare(&["-d", file, "move", "--to", &url])
         .output()
@@ -757,4 +757,71 @@ fn move_copies_into_postgresql_and_a_killed_move_leaves_nothing() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn move_emits_the_schema_as_the_first_migration_and_up_goes_on() {
+    let Some(mut db) = pg::scratch() else { return };
+    let url = db.url();
+    let p = Project::new(&[(
+        "0001_shop.sql",
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n\
+         CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customers (id), \
+         total NUMERIC(10,2), paid BOOLEAN NOT NULL DEFAULT 0);\n\
+         CREATE INDEX orders_customer ON orders (customer_id);\n\
+         INSERT INTO customers (name) VALUES ('Ada'), ('Grace');\n\
+         INSERT INTO orders (customer_id, total, paid) VALUES (1, 12.5, 1), (2, 3, 0);\n",
+    )]);
+    let file = p.dir.path().join("shop.db");
+    let file = file.to_str().unwrap();
+    assert_eq!(code(&p.bare(&["-d", file, "up"]).output().unwrap()), 0);
+    let emit = p.dir.path().join("pg-migrations");
+    let emit = emit.to_str().unwrap();
+    // A folder that is not empty is refused before anything.
+    std::fs::create_dir(emit).unwrap();
+    std::fs::write(format!("{emit}/0001_old.sql"), "SELECT 1;").unwrap();
+    let out = p
+        .bare(&["-d", file, "move", "--to", &url, "--emit", emit])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    std::fs::remove_dir_all(emit).unwrap();
+    let out = p
+        .bare(&["-d", file, "move", "--to", &url, "--emit", emit])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let schema = std::fs::read_to_string(format!("{emit}/0001_schema.sql")).unwrap();
+    assert!(
+        schema.contains("REFERENCES \"customers\" (\"id\")") && !schema.contains("NOT VALID"),
+        "{schema}"
+    );
+    // The new folder is PostgreSQL's: applied, drift-free, and up goes on.
+    let pg = |args: &[&str]| {
+        let mut all = vec!["--dir", emit, "-d", url.as_str()];
+        all.extend_from_slice(args);
+        p.bare(&all).output().unwrap()
+    };
+    let out = pg(&["status"]);
+    assert!(
+        stdout(&out).contains("1 applied, 0 pending"),
+        "{}",
+        stdout(&out)
+    );
+    let out = pg(&["verify"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    std::fs::write(
+        format!("{emit}/0002_notes.sql"),
+        "ALTER TABLE orders ADD COLUMN note text;\n",
+    )
+    .unwrap();
+    let out = pg(&["up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("applied 2 notes"), "{}", stdout(&out));
+    let paid: bool = db
+        .client()
+        .query_one("SELECT paid FROM orders WHERE id = 1", &[])
+        .unwrap()
+        .get(0);
+    assert!(paid);
 }

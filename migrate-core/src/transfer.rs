@@ -154,6 +154,33 @@ impl MovePlan {
         self.tables.iter().map(create_table).collect()
     }
 
+    /// The schema as the first migration of a PostgreSQL folder
+    /// (`move --emit`): the tables, indexes and foreign keys the move makes,
+    /// the keys written as ordinary (validated) constraints.
+    pub fn migration(&self) -> String {
+        let mut out = String::from(
+            "-- The schema `migrate-cli move` made from a SQLite database; applied there by the move.\n\n",
+        );
+        let keys = self
+            .foreign_keys
+            .iter()
+            .map(|k| k.trim_end_matches(" NOT VALID").to_owned());
+        let statements: Vec<String> = self
+            .create_tables()
+            .into_iter()
+            .chain(self.indexes.iter().cloned())
+            .chain(keys)
+            .collect();
+        out.push_str(
+            &statements
+                .iter()
+                .map(|s| format!("{s};\n"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+        out
+    }
+
     /// The whole PostgreSQL schema, in the order the move makes it:
     /// tables, then indexes, then foreign keys.
     pub fn ddl(&self) -> String {

@@ -69,6 +69,7 @@ pub(crate) fn print_status(rows: &[StatusRow]) -> io::Result<()> {
                 r.applied_at.clone().unwrap_or_else(|| "-".into()),
                 match (&r.origin, r.duration_ms) {
                     (Some(origin), _) if origin == "baseline" => "not run: baseline".into(),
+                    (Some(origin), _) if origin == "move" => "not run: made by `move`".into(),
                     (Some(origin), _) => format!("not run: adopted from {origin}"),
                     (None, Some(d)) => format!("{d} ms"),
                     (None, None) => "-".into(),

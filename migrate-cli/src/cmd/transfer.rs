@@ -25,13 +25,27 @@ pub(crate) struct MoveArgs {
     /// Move a column, or every column of a declared type, as this PostgreSQL type: `users.age=text`, `DATETIME=timestamp`.
     #[arg(long = "map", value_name = "FROM=TYPE")]
     pub(crate) maps: Vec<Map>,
+    /// Write the PostgreSQL schema as `DIR/0001_schema.sql`, the first migration of a new folder, recorded as applied in the target's history so that `up` goes on from there. DIR must be new or empty.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) emit: Option<std::path::PathBuf>,
 }
+
+/// The emitted migration's file.
+const EMITTED: &str = "0001_schema.sql";
 
 pub(crate) fn run(mut ctx: Context, args: &MoveArgs) -> Result<u8, Failure> {
     if !crate::postgres::is_url(&args.to) {
         return Err(crate::usage(format!(
             "--to {}: not a PostgreSQL URL (postgres://user@host/database)",
             args.to
+        )));
+    }
+    if let Some(dir) = &args.emit
+        && std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some())
+    {
+        return Err(crate::usage(format!(
+            "--emit {}: the folder is not empty; the schema goes in a new PostgreSQL migrations folder",
+            dir.display()
         )));
     }
     let conn = ctx.open_existing()?;
@@ -42,15 +56,50 @@ pub(crate) fn run(mut ctx: Context, args: &MoveArgs) -> Result<u8, Failure> {
         .map_err(|e| ctx.in_database(e))?;
     if args.dry_run || !plan.problems.is_empty() {
         let code = print(&plan, args.dry_run)?;
+        if let Some(dir) = &args.emit {
+            println!(
+                "--emit would write {} (the schema above, its keys validated), recorded as applied",
+                dir.join(EMITTED).display()
+            );
+        }
         conn.execute_batch("COMMIT")?;
         return Ok(code);
     }
     let mut client = crate::postgres::connect(&args.to)?;
-    let copied =
-        migrate_core::postgres::transfer::copy(&conn, &mut client, &plan).map_err(|e| Failure {
-            code: 1,
-            error: format!("{}: {e}", crate::postgres::shown(&args.to)).into(),
-        })?;
+    // The file first: if the copy fails, it goes again, and so does a
+    // folder made for it.
+    let emitted = plan.migration();
+    let made = match &args.emit {
+        Some(dir) => {
+            let created = !dir.exists();
+            std::fs::create_dir_all(dir)?;
+            std::fs::write(dir.join(EMITTED), &emitted)?;
+            Some((dir.clone(), created))
+        }
+        None => None,
+    };
+    let record = made
+        .as_ref()
+        .map(|_| migrate_core::postgres::transfer::Record {
+            version: 1,
+            name: "schema",
+            text: &emitted,
+            table: &ctx.table,
+        });
+    let result =
+        migrate_core::postgres::transfer::copy_recording(&conn, &mut client, &plan, record);
+    if result.is_err()
+        && let Some((dir, created)) = &made
+    {
+        let _ = std::fs::remove_file(dir.join(EMITTED));
+        if *created {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+    let copied = result.map_err(|e| Failure {
+        code: 1,
+        error: format!("{}: {e}", crate::postgres::shown(&args.to)).into(),
+    })?;
     conn.execute_batch("COMMIT")?;
     let mut out = io::stdout().lock();
     for (table, rows, sum) in &copied.tables {
@@ -62,6 +111,14 @@ pub(crate) fn run(mut ctx: Context, args: &MoveArgs) -> Result<u8, Failure> {
     }
     for what in &plan.not_carried {
         writeln!(out, "not carried over: {what}")?;
+    }
+    if let Some((dir, _)) = &made {
+        writeln!(
+            out,
+            "wrote {}, recorded as applied there: go on with `migrate-cli --dir {} -d URL up`",
+            dir.join(EMITTED).display(),
+            dir.display()
+        )?;
     }
     writeln!(
         out,

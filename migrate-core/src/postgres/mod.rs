@@ -300,6 +300,21 @@ pub(crate) fn rows(
         .collect())
 }
 
+/// The history table `quoted`, created if it is not there.
+pub(crate) fn history_ddl(quoted: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {quoted} (
+  version     bigint      PRIMARY KEY,
+  name        text        NOT NULL,
+  kind        text        NOT NULL,
+  checksum    text        NOT NULL,
+  applied_at  timestamptz NOT NULL,
+  duration_ms bigint      NOT NULL,
+  origin      text
+)"
+    )
+}
+
 /// The history table is not there: no such table, or no such schema (of
 /// a schema-qualified name).
 fn no_table(e: &postgres::Error) -> bool {
@@ -952,18 +967,7 @@ impl Postgres<'_> {
     /// known to exist.
     fn create_history(&mut self) -> Result<(), Failure> {
         if !self.history_ready {
-            self.run(&format!(
-                "CREATE TABLE IF NOT EXISTS {} (
-  version     bigint      PRIMARY KEY,
-  name        text        NOT NULL,
-  kind        text        NOT NULL,
-  checksum    text        NOT NULL,
-  applied_at  timestamptz NOT NULL,
-  duration_ms bigint      NOT NULL,
-  origin      text
-)",
-                self.table
-            ))?;
+            self.run(&history_ddl(&self.table))?;
             self.history_ready = true;
         }
         Ok(())

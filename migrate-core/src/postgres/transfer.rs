@@ -87,6 +87,32 @@ fn target(context: impl Into<String>) -> impl FnOnce(postgres::Error) -> CopyErr
 /// `conn` should be inside a read transaction, so that the copy sees one
 /// snapshot while the app writes on.
 pub fn copy(conn: &Connection, client: &mut Client, plan: &MovePlan) -> Result<Copied, CopyError> {
+    copy_recording(conn, client, plan, None)
+}
+
+/// A migration the copy records as applied in the target's history, in
+/// its transaction (`move --emit`): its version and name, its text, and
+/// the history table.
+#[derive(Debug, Clone)]
+pub struct Record<'a> {
+    /// Its version (1 for `0001_schema.sql`).
+    pub version: u64,
+    /// Its name (`schema`).
+    pub name: &'a str,
+    /// Its text, as written to the folder.
+    pub text: &'a str,
+    /// The history table.
+    pub table: &'a crate::history::Table,
+}
+
+/// [`copy`], recording `record` as applied (origin `move`) in the same
+/// transaction, so that `up` goes on from there.
+pub fn copy_recording(
+    conn: &Connection,
+    client: &mut Client,
+    plan: &MovePlan,
+    record: Option<Record<'_>>,
+) -> Result<Copied, CopyError> {
     if !plan.problems.is_empty() {
         return Err(CopyError::Refused(plan.problems.len()));
     }
@@ -148,6 +174,19 @@ pub fn copy(conn: &Connection, client: &mut Client, plan: &MovePlan) -> Result<C
                 what: format!("checksum {sum:016x} in SQLite, {their_sum:016x} in PostgreSQL"),
             });
         }
+    }
+    if let Some(r) = record {
+        let sql = format!(
+            "{}; INSERT INTO {t} (version, name, kind, checksum, applied_at, duration_ms, origin) \
+             VALUES ({}, {}, 'sql', {}, clock_timestamp(), 0, 'move')",
+            super::history_ddl(r.table.quoted()),
+            r.version as i64,
+            literal(r.name),
+            literal(&crate::checksum::checksum(r.text.as_bytes())),
+            t = r.table.quoted(),
+        );
+        tx.batch_execute(&sql)
+            .map_err(target("recording the schema migration"))?;
     }
     tx.commit().map_err(target("COMMIT"))?;
     Ok(copied)
