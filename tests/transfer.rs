@@ -286,6 +286,16 @@ fn the_example_apps_database_moves_and_keeps_its_rows() {
     ))
     .unwrap();
     set.runner().run(&mut conn).unwrap();
+    // Its rows: users, their sessions, and 60,000 answers (the trigger
+    // keeps mastery_stats up to date as the app's writes would).
+    conn.execute_batch(
+        "INSERT INTO users (id, email, display_name) VALUES (1, 'ada@x', 'Ada'), (2, 'bo@x', 'Bo');
+         INSERT INTO sessions (id, user_id, operation) VALUES (1, 1, 'mul'), (2, 2, 'add');
+         WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 60000)
+         INSERT INTO answer_events (session_id, user_id, operation, fact, correct, response_ms)
+           SELECT 1 + x % 2, 1 + x % 2, 'mul', (x % 12) || 'x' || (x % 9), x % 3 <> 0, 300 + x % 900 FROM n;",
+    )
+    .unwrap();
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations'")
         .unwrap()
@@ -296,8 +306,25 @@ fn the_example_apps_database_moves_and_keeps_its_rows() {
     assert!(!tables.is_empty());
     let plan = plan_of(&conn);
     assert!(plan.problems.is_empty(), "{:?}", plan.problems);
-    let copied = copy(&conn, db.client(), &plan).unwrap();
+    let mut seen = Vec::new();
+    let copied = migrate_core::postgres::transfer::copy_recording(
+        &conn,
+        db.client(),
+        &plan,
+        None,
+        &mut |table, rows| seen.push((table.to_owned(), rows)),
+    )
+    .unwrap();
     assert_eq!(copied.tables.len(), tables.len());
+    // Progress: every 50,000 rows, and each table's end.
+    assert!(
+        seen.contains(&("answer_events".to_owned(), 50_000)),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&("answer_events".to_owned(), 60_000)),
+        "{seen:?}"
+    );
     for (table, rows, _) in &copied.tables {
         let here: i64 = conn
             .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {

@@ -86,8 +86,23 @@ pub(crate) fn run(mut ctx: Context, args: &MoveArgs) -> Result<u8, Failure> {
             text: &emitted,
             table: &ctx.table,
         });
-    let result =
-        migrate_core::postgres::transfer::copy_recording(&conn, &mut client, &plan, record);
+    // Progress on a terminal: the table and its rows so far, on one line.
+    let terminal = std::io::IsTerminal::is_terminal(&io::stderr());
+    let mut progress = |table: &str, rows: u64| {
+        if terminal {
+            eprint!("\rcopying {table}: {rows} rows\x1b[K");
+        }
+    };
+    let result = migrate_core::postgres::transfer::copy_recording(
+        &conn,
+        &mut client,
+        &plan,
+        record,
+        &mut progress,
+    );
+    if terminal {
+        eprint!("\r\x1b[K");
+    }
     if result.is_err()
         && let Some((dir, created)) = &made
     {

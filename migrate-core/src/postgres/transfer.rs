@@ -87,7 +87,7 @@ fn target(context: impl Into<String>) -> impl FnOnce(postgres::Error) -> CopyErr
 /// `conn` should be inside a read transaction, so that the copy sees one
 /// snapshot while the app writes on.
 pub fn copy(conn: &Connection, client: &mut Client, plan: &MovePlan) -> Result<Copied, CopyError> {
-    copy_recording(conn, client, plan, None)
+    copy_recording(conn, client, plan, None, &mut |_, _| {})
 }
 
 /// A migration the copy records as applied in the target's history, in
@@ -106,12 +106,15 @@ pub struct Record<'a> {
 }
 
 /// [`copy`], recording `record` as applied (origin `move`) in the same
-/// transaction, so that `up` goes on from there.
+/// transaction, so that `up` goes on from there, and telling `progress`
+/// how many rows of which table were sent (every 50,000 and at each
+/// table's end).
 pub fn copy_recording(
     conn: &Connection,
     client: &mut Client,
     plan: &MovePlan,
     record: Option<Record<'_>>,
+    progress: &mut dyn FnMut(&str, u64),
 ) -> Result<Copied, CopyError> {
     if !plan.problems.is_empty() {
         return Err(CopyError::Refused(plan.problems.len()));
@@ -139,7 +142,7 @@ pub fn copy_recording(
     }
     let mut copied = Copied::default();
     for table in &plan.tables {
-        let (rows, sum) = copy_table(conn, &mut tx, table)?;
+        let (rows, sum) = copy_table(conn, &mut tx, table, progress)?;
         copied.tables.push((table.name.clone(), rows, sum));
     }
     for sql in plan.indexes.iter().chain(&plan.foreign_keys) {
@@ -198,6 +201,7 @@ fn copy_table(
     conn: &Connection,
     tx: &mut postgres::Transaction<'_>,
     table: &TablePlan,
+    progress: &mut dyn FnMut(&str, u64),
 ) -> Result<(u64, u64), CopyError> {
     let cols: Vec<String> = table.columns.iter().map(|c| q(&c.name)).collect();
     let copy = format!("COPY {} ({}) FROM STDIN", q(&table.name), cols.join(", "));
@@ -235,8 +239,12 @@ fn copy_table(
         })?;
         count += 1;
         sum = sum.wrapping_add(row_hash(&canonical));
+        if count % 50_000 == 0 {
+            progress(&table.name, count);
+        }
     }
     writer.finish().map_err(target(copy))?;
+    progress(&table.name, count);
     Ok((count, sum))
 }
 
