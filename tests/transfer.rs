@@ -150,6 +150,24 @@ fn a_null_in_a_primary_key_and_an_unknown_table_are_named() {
     );
     let e = plan(&conn, Some(&["nope".to_owned()]), &[], &Default::default()).unwrap_err();
     assert!(e.to_string().contains("no table `nope`"), "{e}");
+    // A narrower integer type: what does not fit is named.
+    conn.execute_batch("CREATE TABLE n (id INTEGER PRIMARY KEY, big INT); INSERT INTO n (big) VALUES (5), (3000000000);")
+        .unwrap();
+    let maps: Vec<Map> = vec!["n.big=integer".parse().unwrap()];
+    let found: Vec<String> = plan(&conn, Some(&["n".to_owned()]), &maps, &Default::default())
+        .unwrap()
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with(
+            "table `n`, row 2, column `big`: the integer 3000000000, out of the range of integer"
+        ),
+        "{}",
+        found[0]
+    );
     assert!("users.age".parse::<Map>().is_err());
     assert!("users.age=text; DROP TABLE x".parse::<Map>().is_err());
 }

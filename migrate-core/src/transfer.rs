@@ -31,6 +31,8 @@ use crate::sql::quote_identifier as q;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Class {
     Integer,
+    /// A narrower integer type (`integer`, `smallint`), by its range.
+    Bounded(i64, i64),
     Boolean,
     Real,
     Numeric,
@@ -286,7 +288,9 @@ fn class_of(pg_type: &str) -> Class {
         .split_once('(')
         .and_then(|(_, rest)| rest.trim_end_matches(')').parse::<u32>().ok());
     match t.split('(').next().unwrap_or_default().trim() {
-        "bigint" | "integer" | "int" | "int4" | "int8" | "smallint" | "int2" => Class::Integer,
+        "bigint" | "int8" => Class::Integer,
+        "integer" | "int" | "int4" => Class::Bounded(i32::MIN.into(), i32::MAX.into()),
+        "smallint" | "int2" => Class::Bounded(i16::MIN.into(), i16::MAX.into()),
         "boolean" | "bool" => Class::Boolean,
         "double precision" | "real" | "float8" | "float4" => Class::Real,
         "numeric" | "decimal" => Class::Numeric,
@@ -628,6 +632,10 @@ fn refused(value: ValueRef<'_>, class: Class, pg_type: &str, key: bool) -> Optio
         ),
         (ValueRef::Null, _) => None,
         (ValueRef::Integer(_), Class::Integer | Class::Real | Class::Numeric) => None,
+        (ValueRef::Integer(i), Class::Bounded(min, max)) if (min..=max).contains(&i) => None,
+        (ValueRef::Integer(i), Class::Bounded(min, max)) => Some(format!(
+            "the integer {i}, out of the range of {pg_type} ({min} to {max})"
+        )),
         (ValueRef::Integer(0 | 1), Class::Boolean) => None,
         (ValueRef::Real(f), Class::Real | Class::Numeric) if f.is_finite() => None,
         (ValueRef::Real(_), Class::Real) => None,
