@@ -160,36 +160,30 @@ impl MovePlan {
     /// (`move --emit`): the tables, indexes and foreign keys the move makes,
     /// the keys written as ordinary (validated) constraints.
     pub fn migration(&self) -> String {
-        let mut out = String::from(
-            "-- The schema `migrate-cli move` made from a SQLite database; applied there by the move.\n\n",
-        );
-        let keys = self
-            .foreign_keys
-            .iter()
-            .map(|k| k.trim_end_matches(" NOT VALID").to_owned());
-        let statements: Vec<String> = self
-            .create_tables()
-            .into_iter()
-            .chain(self.indexes.iter().cloned())
-            .chain(keys)
-            .collect();
-        out.push_str(
-            &statements
-                .iter()
-                .map(|s| format!("{s};\n"))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        );
-        out
+        let header = "-- The schema `migrate-cli move` made from a SQLite database; applied there by the move.\n\n";
+        format!("{header}{}", self.script(false))
     }
 
     /// The whole PostgreSQL schema, in the order the move makes it:
     /// tables, then indexes, then foreign keys.
     pub fn ddl(&self) -> String {
-        let mut out: Vec<String> = self.create_tables();
-        out.extend(self.indexes.iter().cloned());
-        out.extend(self.foreign_keys.iter().cloned());
-        out.iter()
+        self.script(true)
+    }
+
+    /// The statements, one a paragraph; the foreign keys `NOT VALID`
+    /// (added before they are validated) or not.
+    fn script(&self, not_valid: bool) -> String {
+        let keys = self.foreign_keys.iter().map(|k| {
+            if not_valid {
+                k.clone()
+            } else {
+                k.trim_end_matches(" NOT VALID").to_owned()
+            }
+        });
+        self.create_tables()
+            .into_iter()
+            .chain(self.indexes.iter().cloned())
+            .chain(keys)
             .map(|s| format!("{s};\n"))
             .collect::<Vec<_>>()
             .join("\n")
