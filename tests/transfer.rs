@@ -17,6 +17,8 @@ CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, email VARCHAR(40) NOT 
 CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
   body TEXT NOT NULL CHECK (length(body) > 0));
 CREATE TABLE tags (name TEXT PRIMARY KEY, weight INTEGER) WITHOUT ROWID;
+CREATE TABLE strict_things (id INTEGER PRIMARY KEY, label TEXT NOT NULL, size INT, seen ANY,
+  label_upper TEXT GENERATED ALWAYS AS (upper(label)) VIRTUAL) STRICT;
 CREATE INDEX posts_user ON posts (user_id DESC);
 CREATE INDEX users_lower ON users (lower(email));
 CREATE INDEX users_nick ON users (nick COLLATE NOCASE);
@@ -33,7 +35,8 @@ fn database() -> (tempfile::TempDir, Connection) {
            ('a@x', 30, 1.5, 12.25, 1, x'00ff', 'hello'),
            ('b@x', NULL, 2, 3, 0, NULL, 42);
          INSERT INTO posts (user_id, body) VALUES (1, 'first'), (2, 'second');
-         INSERT INTO tags VALUES ('rust', 3);",
+         INSERT INTO tags VALUES ('rust', 3);
+         INSERT INTO strict_things (label, size, seen) VALUES ('a', 1, 'x'), ('b', NULL, 2);",
     )
     .unwrap();
     (dir, conn)
@@ -70,6 +73,7 @@ fn the_schema_maps_by_the_table_and_runs_on_postgresql() {
         "trigger `posts_touch` on `posts`",
         "table `posts`: its CHECK constraints",
         "column `users.nick`: its default `lower('X')`",
+        "column `strict_things.label_upper`: a generated column",
     ] {
         assert!(named.contains(what), "not named: {what:?} in:\n{named}");
     }
@@ -193,7 +197,12 @@ fn every_type_and_constraint_is_copied_and_verified() {
         .collect();
     assert_eq!(
         rows,
-        [("posts".into(), 2), ("tags".into(), 1), ("users".into(), 4)]
+        [
+            ("posts".into(), 2),
+            ("strict_things".into(), 2),
+            ("tags".into(), 1),
+            ("users".into(), 4)
+        ]
     );
     let row = client
         .query_one(
