@@ -1,6 +1,6 @@
 //! The commands that run on PostgreSQL: `--database postgres://…` (or
-//! `postgresql://`, here or in `DATABASE_URL`) selects it. `up`, `down`,
-//! `redo` and `status` run there; the others say they do not yet.
+//! `postgresql://`, here or in `DATABASE_URL`) selects it. The migration
+//! commands run there; the SQLite file commands name PostgreSQL's tools.
 
 use migrate_core::Migrations;
 use migrate_core::history::Table;
@@ -65,7 +65,6 @@ pub(crate) fn connect(url: &str) -> Result<Client, Failure> {
     })
 }
 
-/// Runs `command` on the PostgreSQL server at `url`.
 /// The commands that run on PostgreSQL.
 enum Pg {
     Up(crate::cmd::up::UpArgs),
@@ -79,6 +78,7 @@ enum Pg {
     Adopt(crate::cmd::adopt::AdoptArgs),
 }
 
+/// Runs `command` on the PostgreSQL server at `url`.
 pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure> {
     let not_yet = |name: &str| Err(usage(format!("`{name}` does not run on PostgreSQL")));
     let pg = match command {

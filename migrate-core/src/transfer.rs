@@ -1,5 +1,5 @@
-//! Moving a SQLite database to PostgreSQL (issue #16), first part: the
-//! plan. It reads the SQLite schema, maps it to PostgreSQL by the table
+//! Moving a SQLite database to PostgreSQL (issue #16): the plan, which
+//! `postgres::transfer::copy` carries out. It reads the SQLite schema, maps it to PostgreSQL by the table
 //! below, names what cannot carry over, and finds every stored value that
 //! PostgreSQL would refuse, by table, rowid and column, before anything is
 //! written. The SQLite file is only read.

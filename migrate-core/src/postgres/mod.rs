@@ -10,8 +10,10 @@
 //!   transaction of its own: a runner that waits holds no snapshot, so a
 //!   `CREATE INDEX CONCURRENTLY` of another runner (which waits for every
 //!   transaction that could see the old table) never waits for it.
-//! - A no-transaction step holds a **session** lock on the same key from
-//!   the re-read until its history row is written, released on every path.
+//! - A no-transaction step's lock is held from the re-read until its
+//!   history row is written by a transaction of a second connection
+//!   (`Runner::lock_connection`), handed over with no gap; without one, by
+//!   a **session** lock. Either is released on every path.
 //! - `lock_timeout` is set for each step once the advisory lock is held: a
 //!   migration that waits for a busy table gives up instead of stalling all
 //!   traffic queued behind its lock.
@@ -1024,7 +1026,8 @@ impl Runner<'_> {
 
     /// Validates the plan, then applies what is pending on PostgreSQL, each
     /// migration in its own transaction under a transaction-scoped advisory
-    /// lock (a no-transaction one under a session lock), with
+    /// lock (a no-transaction one under the lock connection's transaction,
+    /// or a session lock without one), with
     /// [`Runner::lock_timeout`] set. The set must be loaded as PostgreSQL's
     /// (`embed_migrations!("migrations", postgres)`).
     ///
