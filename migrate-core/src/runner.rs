@@ -416,14 +416,22 @@ impl<'m> Runner<'m> {
     /// What every run checks first: the build is current, and the
     /// connection is not inside a transaction of the caller's.
     pub(crate) fn check_connection(&self, conn: &Connection) -> Result<(), Error> {
-        self.set.check_dialect(crate::sql::Dialect::Sqlite)?;
+        self.check_set(crate::sql::Dialect::Sqlite)?;
         self.table.check_sqlite()?;
+        if !conn.is_autocommit() {
+            return Err(Error::InTransaction);
+        }
+        Ok(())
+    }
+
+    /// What every run checks of the set, whatever the database: it was
+    /// loaded for `dialect`, and the build is current (no embedded file
+    /// edited since).
+    pub(crate) fn check_set(&self, dialect: crate::sql::Dialect) -> Result<(), Error> {
+        self.set.check_dialect(dialect)?;
         let stale = self.set.stale_files();
         if !stale.is_empty() {
             return Err(Error::StaleBuild { files: stale });
-        }
-        if !conn.is_autocommit() {
-            return Err(Error::InTransaction);
         }
         Ok(())
     }

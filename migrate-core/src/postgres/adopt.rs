@@ -86,7 +86,7 @@ impl Runner<'_> {
         client: &mut Client,
         from: Option<Tool>,
     ) -> Result<Adoption, Error> {
-        self.set().check_dialect(crate::sql::Dialect::Postgres)?;
+        self.check_set(crate::sql::Dialect::Postgres)?;
         self.adopt_in(&mut super::verify::PgBooks(client), from)
     }
 }

@@ -1013,11 +1013,7 @@ impl Postgres<'_> {
 impl Runner<'_> {
     /// The backend on `client`, for a set loaded as PostgreSQL's.
     fn postgres<'c>(&self, client: &'c mut Client) -> Result<Postgres<'c>, Error> {
-        self.set().check_dialect(Dialect::Postgres)?;
-        let stale = self.set().stale_files();
-        if !stale.is_empty() {
-            return Err(Error::StaleBuild { files: stale });
-        }
+        self.check_set(Dialect::Postgres)?;
         let (lock, statement) = self.timeouts();
         let mut db = Postgres::new(client, self.history_table(), lock, statement);
         db.lock_config = self.lock_config().cloned();

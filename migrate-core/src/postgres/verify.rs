@@ -434,13 +434,13 @@ impl Runner<'_> {
         client: &mut Client,
         version: u64,
     ) -> Result<Bookkeeping, Error> {
-        self.set().check_dialect(crate::sql::Dialect::Postgres)?;
+        self.check_set(crate::sql::Dialect::Postgres)?;
         self.baseline_in(&mut PgBooks(client), version)
     }
 
     /// [`Runner::repair`] on PostgreSQL.
     pub fn repair_postgres(&self, client: &mut Client) -> Result<Bookkeeping, Error> {
-        self.set().check_dialect(crate::sql::Dialect::Postgres)?;
+        self.check_set(crate::sql::Dialect::Postgres)?;
         self.repair_in(&mut PgBooks(client))
     }
 }
