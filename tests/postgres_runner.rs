@@ -487,3 +487,22 @@ fn a_timeout_in_a_file_sent_at_once_is_not_waited_for_twice() {
         0
     );
 }
+
+#[test]
+fn an_error_inside_a_function_says_where_the_server_was() {
+    let Some(mut db) = scratch() else { return };
+    let (_dir, set) = set(&[(
+        "0001_boom.sql",
+        "CREATE FUNCTION boom() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  RAISE EXCEPTION 'no luck';\nEND\n$$;\nSELECT boom();\n",
+    )]);
+    let e = set
+        .runner()
+        .run_postgres(db.client())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("migration 1 (0001_boom.sql:6)"), "{e}");
+    assert!(
+        e.contains("no luck (at: PL/pgSQL function boom() line 3 at RAISE)"),
+        "{e}"
+    );
+}

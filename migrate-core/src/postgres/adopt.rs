@@ -2,14 +2,10 @@
 
 use postgres::Client;
 
-use super::{PgFailure, Postgres, literal, pg};
+use super::{Postgres, literal, pg, pg_error};
 use crate::adopt::{Adoption, Catalog, Tool};
 use crate::error::{Error, Failure};
 use crate::runner::Runner;
-
-fn pg_error(e: postgres::Error) -> Error {
-    Error::Postgres(PgFailure::from(e))
-}
 
 impl Catalog for Client {
     fn table_exists(&mut self, table: &str) -> Result<bool, Error> {
@@ -40,12 +36,7 @@ impl Catalog for Client {
              AND relkind IN ('r', 'p') AND lower(relname::text) = ANY (ARRAY[{}]))",
             names.join(", ")
         );
-        let found = self.rows(&sql)?;
-        Ok(found
-            .first()
-            .and_then(|r| r.first().cloned().flatten())
-            .as_deref()
-            != Some("f"))
+        Ok(super::value(self, &sql).map_err(pg_error)?.as_deref() != Some("f"))
     }
 
     fn user_version(&mut self) -> Result<i64, Error> {

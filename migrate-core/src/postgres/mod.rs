@@ -166,14 +166,9 @@ impl<'c> Postgres<'c> {
     /// The first column of every row `sql` returns, as text, in one round
     /// trip (the simple query protocol: no separate prepare).
     fn texts(&mut self, sql: &str) -> Result<Vec<Option<String>>, postgres::Error> {
-        Ok(self
-            .tx()
-            .simple_query(sql)?
+        Ok(rows(self.tx(), sql)?
             .into_iter()
-            .filter_map(|m| match m {
-                postgres::SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_owned)),
-                _ => None,
-            })
+            .map(|r| r.into_iter().next().flatten())
             .collect())
     }
 
@@ -185,8 +180,7 @@ impl<'c> Postgres<'c> {
     /// would abort the open transaction).
     fn history_exists(&mut self) -> Result<bool, Failure> {
         let sql = format!("SELECT to_regclass({}) IS NOT NULL", literal(&self.table));
-        let found = self.texts(&sql).map_err(pg)?;
-        Ok(found.first().and_then(Option::as_deref) == Some("t"))
+        Ok(value(self.tx(), &sql).map_err(pg)?.as_deref() == Some("t"))
     }
 }
 
@@ -214,6 +208,17 @@ pub struct PgFailure {
     pub position: Option<u32>,
 }
 
+impl PgFailure {
+    /// A failure this tool found, with no SQLSTATE.
+    pub(crate) fn new(message: impl Into<String>) -> PgFailure {
+        PgFailure {
+            message: message.into(),
+            code: None,
+            position: None,
+        }
+    }
+}
+
 impl From<postgres::Error> for PgFailure {
     fn from(e: postgres::Error) -> PgFailure {
         match e.as_db_error() {
@@ -221,6 +226,11 @@ impl From<postgres::Error> for PgFailure {
                 let mut message = db.message().to_owned();
                 if let Some(detail) = db.detail() {
                     message.push_str(&format!(" ({detail})"));
+                }
+                // Where the server was: the COPY line and column, the
+                // function line of a plpgsql error.
+                if let Some(place) = db.where_() {
+                    message.push_str(&format!(" (at: {})", place.replace('\n', "; ")));
                 }
                 let code = db.code();
                 if [
@@ -260,11 +270,7 @@ impl From<postgres::Error> for PgFailure {
                     message.push_str(&format!(": {c}"));
                     cause = c.source();
                 }
-                PgFailure {
-                    message,
-                    code: None,
-                    position: None,
-                }
+                PgFailure::new(message)
             }
         }
     }
@@ -302,6 +308,15 @@ pub(crate) fn rows(
         .collect())
 }
 
+/// The first value of the first row `sql` returns, as text (`None` for no
+/// row or NULL), in one round trip.
+pub(crate) fn value(client: &mut Client, sql: &str) -> Result<Option<String>, postgres::Error> {
+    Ok(rows(client, sql)?
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next().flatten()))
+}
+
 /// The history table `quoted`, created if it is not there.
 pub(crate) fn history_ddl(quoted: &str) -> String {
     format!(
@@ -327,6 +342,10 @@ fn pg(e: postgres::Error) -> Failure {
     Failure::Postgres(PgFailure::from(e))
 }
 
+fn pg_error(e: postgres::Error) -> Error {
+    Error::Postgres(PgFailure::from(e))
+}
+
 fn not_here(what: &'static str) -> Failure {
     Failure::NotOnPostgres(what)
 }
@@ -344,22 +363,12 @@ impl Backend for Postgres<'_> {
                 "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = {})",
                 literal(&schema)
             );
-            let found = rows(self.client, &sql).map_err(|e| Error::Postgres(e.into()))?;
-            if found
-                .first()
-                .and_then(|r| r.first().cloned().flatten())
-                .as_deref()
-                == Some("f")
-            {
-                return Err(Error::Postgres(PgFailure {
-                    message: format!(
-                        "the history table's schema `{schema}` does not exist; create it first \
-                         (CREATE SCHEMA {}), or name another; nothing was changed",
-                        crate::sql::quote_identifier(&schema)
-                    ),
-                    code: None,
-                    position: None,
-                }));
+            if value(self.client, &sql).map_err(pg_error)?.as_deref() == Some("f") {
+                return Err(Error::Postgres(PgFailure::new(format!(
+                    "the history table's schema `{schema}` does not exist; create it first \
+                     (CREATE SCHEMA {}), or name another; nothing was changed",
+                    crate::sql::quote_identifier(&schema)
+                ))));
             }
         }
         Ok(())
@@ -409,11 +418,10 @@ impl Backend for Postgres<'_> {
                 let mut text = || r.next().flatten();
                 let number = |t: Option<String>| t.and_then(|t| t.parse::<i64>().ok());
                 let version = number(text()).ok_or_else(|| {
-                    Error::Postgres(PgFailure {
-                        message: format!("a history row of {} has no version", self.table),
-                        code: None,
-                        position: None,
-                    })
+                    Error::Postgres(PgFailure::new(format!(
+                        "a history row of {} has no version",
+                        self.table
+                    )))
                 })?;
                 Ok(HistoryRow {
                     version: version as u64,
@@ -657,12 +665,8 @@ impl Backend for Postgres<'_> {
         // once (advisory locks are re-entrant within a session), and kept
         // when the transaction ends.
         let key = self.key()?;
-        let got: bool = self
-            .client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
-            .map_err(pg)?
-            .get(0);
-        if !got {
+        let got = value(self.client, &format!("SELECT pg_try_advisory_lock({key})")).map_err(pg)?;
+        if got.as_deref() != Some("t") {
             return Err(not_here("the session lock was not granted"));
         }
         self.session_lock = true;
@@ -682,7 +686,7 @@ impl Backend for Postgres<'_> {
             if let Some(key) = self.key {
                 let _ = self
                     .client
-                    .query_one("SELECT pg_advisory_unlock($1)", &[&key]);
+                    .batch_execute(&format!("SELECT pg_advisory_unlock({key})"));
             }
         }
     }
@@ -798,13 +802,8 @@ impl Postgres<'_> {
         );
         let mut waited = Duration::ZERO;
         let committed = loop {
-            match rows(self.client, &queued) {
-                Ok(r)
-                    if r.first()
-                        .and_then(|r| r.first().cloned().flatten())
-                        .as_deref()
-                        != Some("0") =>
-                {
+            match value(self.client, &queued) {
+                Ok(n) if n.as_deref() != Some("0") => {
                     break self.client.batch_execute("COMMIT").map_err(pg);
                 }
                 Ok(_) if !waiter.is_finished() && waited < Duration::from_secs(30) => {
@@ -851,8 +850,7 @@ impl Postgres<'_> {
              OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = to_regclass({t}))",
             t = literal(&self.table)
         );
-        let found = self.texts(&sql).map_err(pg)?;
-        let known = found.first().and_then(Option::as_deref) != Some("f");
+        let known = value(self.tx(), &sql).map_err(pg)?.as_deref() != Some("f");
         self.rewritten = Some(known);
         Ok(known)
     }

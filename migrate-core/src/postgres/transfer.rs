@@ -231,11 +231,7 @@ fn copy_table(
         line.push(b'\n');
         writer.write_all(&line).map_err(|e| CopyError::Target {
             context: copy.clone(),
-            failure: PgFailure {
-                message: e.to_string(),
-                code: None,
-                position: None,
-            },
+            failure: PgFailure::new(e.to_string()),
         })?;
         count += 1;
         sum = sum.wrapping_add(row_hash(&canonical));
@@ -369,11 +365,7 @@ fn checksum_target(
             .read_until(b'\n', &mut line)
             .map_err(|e| CopyError::Target {
                 context: sql.clone(),
-                failure: PgFailure {
-                    message: e.to_string(),
-                    code: None,
-                    position: None,
-                },
+                failure: PgFailure::new(e.to_string()),
             })?;
         if n == 0 {
             break;

@@ -8,7 +8,7 @@
 
 use postgres::Client;
 
-use super::{Postgres, catalog, literal};
+use super::{PgFailure, Postgres, catalog, literal, pg_error};
 use crate::backend::Backend;
 use crate::bookkeeping::{Bookkeeping, Books, Marks, Mismatch};
 use crate::dsl::indexes;
@@ -35,23 +35,15 @@ pub fn dump(client: &mut Client, without: Option<&Table>) -> Result<String, Erro
     Ok(crate::schema::paragraphs(&objects.map_err(pg_error)?))
 }
 
-fn pg_error(e: postgres::Error) -> Error {
-    Error::Postgres(e.into())
-}
-
 /// The schema unqualified names go to: the first of the `search_path`.
 fn current_schema(client: &mut Client) -> Result<String, Error> {
-    let row = super::rows(client, "SELECT current_schema()::text")
+    super::value(client, "SELECT current_schema()::text")
         .map_err(pg_error)?
-        .pop()
-        .unwrap_or_default();
-    row.into_iter().next().flatten().ok_or_else(|| {
-        Error::Postgres(super::PgFailure {
-            message: "no schema is current: the search_path names none that exists".into(),
-            code: None,
-            position: None,
+        .ok_or_else(|| {
+            Error::Postgres(PgFailure::new(
+                "no schema is current: the search_path names none that exists",
+            ))
         })
-    })
 }
 
 /// Begins a read-only transaction that sees one snapshot, with names of
@@ -77,10 +69,8 @@ fn replay(
 ) -> Result<Result<Vec<Object>, String>, Error> {
     // Named by the server process, in the transaction that makes it: two
     // replays at once never share a name, pooled or not.
-    let got = super::rows(client, "BEGIN; SELECT pg_backend_pid()").map_err(pg_error)?;
-    let pid = got
-        .first()
-        .and_then(|r| r.first().cloned().flatten())
+    let pid = super::value(client, "BEGIN; SELECT pg_backend_pid()")
+        .map_err(pg_error)?
         .unwrap_or_default();
     let scratch = format!("migrate_replay_{pid}");
     let setup = client.batch_execute(&format!(
@@ -112,7 +102,7 @@ fn replay_files(client: &mut Client, migrations: &[&Migration]) -> Result<(), St
                 for index in &set.indexes {
                     client
                         .batch_execute(&index.sql())
-                        .map_err(|e| at(index.line, &super::PgFailure::from(e)))?;
+                        .map_err(|e| at(index.line, &PgFailure::from(e)))?;
                 }
             }
             Kind::Pragmas => return Err(at(1, &"a pragma set (PRAGMA is SQLite's)")),
@@ -122,7 +112,7 @@ fn replay_files(client: &mut Client, migrations: &[&Migration]) -> Result<(), St
                     let text = s.text(&m.text);
                     match crate::sql::pg_replay_form(text) {
                         PgReplay::Run(sql) => client.batch_execute(&sql).map_err(|e| {
-                            let failure = super::PgFailure::from(e);
+                            let failure = PgFailure::from(e);
                             at(super::line_of(&sql, s.line, &failure), &failure)
                         })?,
                         PgReplay::Skip => {}
@@ -269,8 +259,7 @@ fn set_indexes(applied: &[&Migration]) -> Vec<(usize, indexes::Index)> {
 /// (`enable_seqscan = off`, so the answer does not hang on how many rows
 /// the tables hold yet), must use the index. On failure, the plan's nodes.
 fn check_expect(client: &mut Client, expect: &indexes::Expect) -> Result<(), String> {
-    let cannot =
-        |e: postgres::Error| format!("cannot plan the query: {}", super::PgFailure::from(e));
+    let cannot = |e: postgres::Error| format!("cannot plan the query: {}", PgFailure::from(e));
     let params = client
         .prepare(&expect.query)
         .map_err(cannot)?
