@@ -377,10 +377,10 @@ impl Backend for Postgres<'_> {
     fn is_current(&mut self, set: &[Migration], _tidy: bool) -> Result<bool, Error> {
         // One round trip; no table is not current.
         let sql = format!(
-            "SELECT version::text || ' ' || checksum FROM {} ORDER BY version",
+            "SELECT version, checksum FROM {} ORDER BY version",
             self.table
         );
-        let rows = match self.texts(&sql) {
+        let rows = match rows(self.client, &sql) {
             Ok(rows) => rows,
             Err(e) if no_table(&e) => {
                 self.no_history = true;
@@ -389,8 +389,11 @@ impl Backend for Postgres<'_> {
             Err(e) => return Err(self.foreign_or(e)),
         };
         Ok(rows.len() == set.len()
-            && rows.iter().zip(set).all(|(row, m)| {
-                row.as_deref() == Some(format!("{} {}", m.version, m.checksum).as_str())
+            && rows.iter().zip(set).all(|(row, m)| match row.as_slice() {
+                [Some(version), Some(checksum)] => {
+                    version.parse() == Ok(m.version) && *checksum == *m.checksum
+                }
+                _ => false,
             }))
     }
 
