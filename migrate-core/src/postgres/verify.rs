@@ -28,11 +28,21 @@ use crate::verify::{ProblemKind, Verification, problem};
 /// given. Read from the catalogue in one read-only snapshot (the module
 /// `catalog` lists what is read); no pg_dump is needed.
 pub fn dump(client: &mut Client, without: Option<&Table>) -> Result<String, Error> {
+    let (_, objects) = live_objects(client, without)?;
+    Ok(crate::schema::paragraphs(&objects))
+}
+
+/// The current schema's name and objects (without the history table
+/// `without`), read in one read-only snapshot.
+fn live_objects(
+    client: &mut Client,
+    without: Option<&Table>,
+) -> Result<(String, Vec<Object>), Error> {
     let live = current_schema(client)?;
     snapshot(client, &live)?;
     let objects = catalog::read(client, &live, without);
-    let _ = client.batch_execute("ROLLBACK");
-    Ok(crate::schema::paragraphs(&objects.map_err(pg_error)?))
+    client.batch_execute("ROLLBACK").map_err(pg_error)?;
+    Ok((live, objects.map_err(pg_error)?))
 }
 
 /// The schema unqualified names go to: the first of the `search_path`.
@@ -452,11 +462,7 @@ impl Books for PgBooks<'_> {
         chosen: &[&Migration],
         _pragmas: bool,
     ) -> Result<Mismatch, Error> {
-        let live = current_schema(self.0)?;
-        snapshot(self.0, &live)?;
-        let objects = catalog::read(self.0, &live, Some(runner.history_table()));
-        self.0.batch_execute("ROLLBACK").map_err(pg_error)?;
-        let objects = objects.map_err(pg_error)?;
+        let (live, objects) = live_objects(self.0, Some(runner.history_table()))?;
         let (lock_timeout, _) = runner.timeouts();
         let want = replay(self.0, &live, chosen, lock_timeout)?.map_err(Error::NotReplayed)?;
         Ok(Mismatch {
