@@ -103,6 +103,33 @@ impl fmt::Display for PlanWarning {
     }
 }
 
+/// The `expect` lines of the index sets among `migrations` whose query's
+/// plan does not use their index, as `check` (the database's) finds it:
+/// what `up` warns of and `verify` fails on, on either database.
+pub(crate) fn failed_expects<'m>(
+    migrations: impl IntoIterator<Item = &'m crate::source::Migration>,
+    mut check: impl FnMut(&crate::dsl::indexes::Expect) -> Result<(), String>,
+) -> Vec<PlanWarning> {
+    let mut found = Vec::new();
+    for m in migrations.into_iter().filter(|m| m.kind == Kind::Indexes) {
+        let Ok(set) = indexes::parse(&m.text) else {
+            continue;
+        };
+        for e in &set.expects {
+            if let Err(plan) = check(e) {
+                found.push(PlanWarning {
+                    file: m.file.to_string(),
+                    line: e.line,
+                    query: e.query.clone(),
+                    index: e.index.clone(),
+                    plan,
+                });
+            }
+        }
+    }
+    found
+}
+
 /// Applies a [`Migrations`] set to a connection.
 #[derive(Debug, Clone)]
 pub struct Runner<'m> {
@@ -310,27 +337,14 @@ impl<'m> Runner<'m> {
     pub(crate) fn plan_warnings(
         &self,
         report: &mut Report,
-        mut check: impl FnMut(&crate::dsl::indexes::Expect) -> Result<(), String>,
+        check: impl FnMut(&crate::dsl::indexes::Expect) -> Result<(), String>,
     ) {
-        for applied in report.applied.iter().filter(|s| s.kind == Kind::Indexes) {
-            let Some(m) = self.set.iter().find(|m| m.version == applied.version) else {
-                continue;
-            };
-            let Ok(set) = indexes::parse(&m.text) else {
-                continue;
-            };
-            for e in &set.expects {
-                if let Err(plan) = check(e) {
-                    report.warnings.push(PlanWarning {
-                        file: m.file.to_string(),
-                        line: e.line,
-                        query: e.query.clone(),
-                        index: e.index.clone(),
-                        plan,
-                    });
-                }
-            }
-        }
+        let applied = report
+            .applied
+            .iter()
+            .filter_map(|s| self.set.iter().find(|m| m.version == s.version));
+        let warnings = failed_expects(applied, check);
+        report.warnings.extend(warnings);
     }
 
     /// Reverts applied migrations, highest version first, each in its own

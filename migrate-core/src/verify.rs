@@ -210,18 +210,29 @@ pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Veri
                 v.problems.push(problem(Some(m), Some(index.line), kind));
             }
         }
-        for e in &parsed.expects {
-            if let Err(plan) = introspect::check_expect(conn, e) {
-                let kind = ProblemKind::Plan {
-                    query: e.query.clone(),
-                    index: e.index.clone(),
-                    plan,
-                };
-                v.problems.push(problem(Some(m), Some(e.line), kind));
-            }
+    }
+    let plans = crate::runner::failed_expects(applied.iter().copied(), |e| {
+        introspect::check_expect(conn, e)
+    });
+    v.problems.extend(plans.into_iter().map(Problem::from));
+    Ok(v)
+}
+
+/// An `expect` line that does not hold, as `verify` reports it.
+impl From<crate::runner::PlanWarning> for Problem {
+    fn from(w: crate::runner::PlanWarning) -> Problem {
+        let kind = ProblemKind::Plan {
+            query: w.query,
+            index: w.index,
+            plan: w.plan,
+        };
+        Problem {
+            file: Some(w.file),
+            line: Some(w.line),
+            message: kind.to_string(),
+            kind,
         }
     }
-    Ok(v)
 }
 
 /// The applied migrations of `set` per `history`, and the verification

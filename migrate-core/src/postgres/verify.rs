@@ -369,22 +369,8 @@ impl Runner<'_> {
             catalog::read(db.client, &live, Some(self.history_table())).map_err(pg_error)?;
         let (mut v, applied) = crate::verify::check_history(self.set(), &history);
         let from_sets = set_indexes(&applied);
-        let mut plans = Vec::new();
-        for &m in applied.iter().filter(|m| m.kind == Kind::Indexes) {
-            let Ok(parsed) = indexes::parse(&m.text) else {
-                continue;
-            };
-            for e in &parsed.expects {
-                if let Err(plan) = check_expect(db.client, e) {
-                    let kind = ProblemKind::Plan {
-                        query: e.query.clone(),
-                        index: e.index.clone(),
-                        plan,
-                    };
-                    plans.push(problem(Some(m), Some(e.line), kind));
-                }
-            }
-        }
+        let plans =
+            crate::runner::failed_expects(applied.iter().copied(), |e| check_expect(db.client, e));
         drop(db);
 
         let (lock_timeout, _) = self.timeouts();
@@ -420,7 +406,8 @@ impl Runner<'_> {
                 .problems
                 .push(problem(None, None, ProblemKind::NotReplayed(why))),
         }
-        v.problems.extend(plans);
+        v.problems
+            .extend(plans.into_iter().map(crate::verify::Problem::from));
         Ok(v)
     }
 
