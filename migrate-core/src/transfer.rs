@@ -221,61 +221,40 @@ fn list(names: &[String]) -> String {
     names.iter().map(|n| q(n)).collect::<Vec<_>>().join(", ")
 }
 
-/// The PostgreSQL type of a declared SQLite type, and how its values are
-/// checked (see the module's table).
-fn map_type(declared: &str) -> (String, Class) {
+/// The PostgreSQL type of a declared SQLite type (see the module's table).
+fn map_type(declared: &str) -> String {
     let upper = declared.to_ascii_uppercase();
-    let size = |name: &str| -> Option<String> {
+    // `(10, 2)` as `(10,2)`, when it is only a size.
+    let size = || -> Option<String> {
         let open = upper.find('(')?;
         let close = upper[open..].find(')')? + open;
         let inner: String = upper[open + 1..close].split_whitespace().collect();
         (!inner.is_empty() && inner.chars().all(|c| c.is_ascii_digit() || c == ','))
-            .then(|| format!("{name}({inner})"))
+            .then(|| format!("({inner})"))
     };
-    let base = upper
-        .split('(')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    if upper.contains("INT") {
-        return ("bigint".into(), Class::Integer);
+    let base = upper.split('(').next().unwrap_or_default().trim();
+    let has = |part: &str| upper.contains(part);
+    if has("INT") {
+        "bigint".into()
+    } else if base == "BOOL" || base == "BOOLEAN" {
+        "boolean".into()
+    } else if has("CHAR") && size().is_some_and(|s| !s.contains(',')) {
+        format!("varchar{}", size().unwrap_or_default())
+    } else if has("CHAR") || has("CLOB") || has("TEXT") || upper.is_empty() {
+        "text".into()
+    } else if has("BLOB") {
+        "bytea".into()
+    } else if has("REAL") || has("FLOA") || has("DOUB") {
+        "double precision".into()
+    } else if base == "NUMERIC" || base == "DECIMAL" {
+        format!("numeric{}", size().unwrap_or_default())
+    } else {
+        "text".into()
     }
-    if base == "BOOL" || base == "BOOLEAN" {
-        return ("boolean".into(), Class::Boolean);
-    }
-    if upper.contains("CHAR") || upper.contains("CLOB") || upper.contains("TEXT") {
-        if upper.contains("CHAR")
-            && let Some(sized) = size("varchar")
-            && let Some(n) = sized
-                .trim_start_matches("varchar(")
-                .trim_end_matches(')')
-                .parse::<u32>()
-                .ok()
-        {
-            return (sized, Class::Text(Some(n)));
-        }
-        return ("text".into(), Class::Text(None));
-    }
-    if upper.contains("BLOB") {
-        return ("bytea".into(), Class::Bytes);
-    }
-    if upper.is_empty() {
-        return ("text".into(), Class::Text(None));
-    }
-    if upper.contains("REAL") || upper.contains("FLOA") || upper.contains("DOUB") {
-        return ("double precision".into(), Class::Real);
-    }
-    if base == "NUMERIC" || base == "DECIMAL" {
-        return (
-            size("numeric").unwrap_or_else(|| "numeric".into()),
-            Class::Numeric,
-        );
-    }
-    ("text".into(), Class::Text(None))
 }
 
-/// The class of an overriding PostgreSQL type.
+/// How the values of a column of PostgreSQL type `pg_type` are checked
+/// and written.
 fn class_of(pg_type: &str) -> Class {
     let t = pg_type.to_ascii_lowercase();
     let n = t
@@ -358,8 +337,8 @@ pub fn plan(
     }
     let mut plan = MovePlan::default();
     for table in schema.tables.iter().filter(|t| wanted(&t.name)) {
-        let (table_plan, classes) = plan_table(conn, table, maps, &mut plan.not_carried)?;
-        scan(conn, &table_plan, &classes, &mut plan.problems)?;
+        let table_plan = plan_table(conn, table, maps, &mut plan.not_carried)?;
+        scan(conn, &table_plan, &mut plan.problems)?;
         plan.tables.push(table_plan);
     }
     for index in schema
@@ -448,13 +427,13 @@ pub fn plan(
     Ok(plan)
 }
 
-/// One table's plan and the class of each column's values.
+/// One table's plan.
 fn plan_table(
     conn: &Connection,
     table: &Table,
     maps: &[Map],
     not_carried: &mut Vec<String>,
-) -> Result<(TablePlan, Vec<Class>), Error> {
+) -> Result<TablePlan, Error> {
     let without_rowid = conn
         .prepare("SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1")?
         .query_row([&table.name], |r| r.get::<_, i64>(0))
@@ -484,7 +463,6 @@ fn plan_table(
             table.name
         ));
     }
-    let mut classes = Vec::new();
     let mut plan = TablePlan {
         name: table.name.clone(),
         columns: Vec::new(),
@@ -498,11 +476,13 @@ fn plan_table(
                 .eq_ignore_ascii_case(&format!("{}.{}", table.name, c.name))
                 || m.from.eq_ignore_ascii_case(&c.declared_type)
         });
-        let (pg_type, class) = match over {
-            Some(m) => (m.to.clone(), class_of(&m.to)),
+        let identity = rowid_alias && c.primary_key > 0;
+        let pg_type = match over {
+            _ if identity => "bigint".into(),
+            Some(m) => m.to.clone(),
             None => map_type(&c.declared_type),
         };
-        let identity = rowid_alias && c.primary_key > 0;
+        let class = class_of(&pg_type);
         let default = match &c.default {
             None => None,
             Some(d) => match carried_default(d, class) {
@@ -517,15 +497,14 @@ fn plan_table(
                 }
             },
         };
-        classes.push(class);
         plan.columns.push(ColumnPlan {
             name: c.name.clone(),
             sqlite_type: c.declared_type.clone(),
-            pg_type: if identity { "bigint".into() } else { pg_type },
+            pg_type,
             identity,
             not_null: c.not_null || c.primary_key > 0,
             default,
-            class: if identity { Class::Integer } else { class },
+            class,
         });
     }
     // UNIQUE constraints: SQLite's automatic unique indexes that are not
@@ -543,7 +522,7 @@ fn plan_table(
             .collect();
         plan.unique.push(cols);
     }
-    Ok((plan, classes))
+    Ok(plan)
 }
 
 /// Every value of `table` that PostgreSQL would refuse in its column's
@@ -551,7 +530,6 @@ fn plan_table(
 fn scan(
     conn: &Connection,
     table: &TablePlan,
-    classes: &[Class],
     problems: &mut Vec<DataProblem>,
 ) -> Result<(), Error> {
     let row_id = if table.without_rowid {
@@ -582,10 +560,10 @@ fn scan(
             ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
             _ => "?".into(),
         };
-        for (i, (c, class)) in table.columns.iter().zip(classes).enumerate() {
+        for (i, c) in table.columns.iter().enumerate() {
             let value = r.get_ref(i + 1)?;
             let key = table.primary_key.contains(&c.name);
-            if let Some(message) = refused(value, *class, &c.pg_type, key && !c.identity) {
+            if let Some(message) = refused(value, c.class, &c.pg_type, key && !c.identity) {
                 problems.push(DataProblem {
                     table: table.name.clone(),
                     row: row.clone(),
