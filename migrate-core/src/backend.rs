@@ -19,6 +19,19 @@ use crate::source::Migration;
 /// to the user, and why.
 pub(crate) type StepError = (Option<u32>, Option<String>, Failure);
 
+/// Runs `statements` of `text` a statement at a time, the first failure
+/// at its line.
+pub(crate) fn execute_each<B: Backend + ?Sized>(
+    db: &mut B,
+    text: &str,
+    statements: &[crate::sql::Statement],
+) -> Result<(), StepError> {
+    for s in statements {
+        db.execute(s.text(text), s.line)?;
+    }
+    Ok(())
+}
+
 /// What the step pipeline needs from a database.
 pub(crate) trait Backend {
     /// Refuses, before any change, a run that could not be undone (no
@@ -83,10 +96,7 @@ pub(crate) trait Backend {
         in_transaction: bool,
     ) -> Result<(), StepError> {
         let _ = in_transaction;
-        for s in statements {
-            self.execute(s.text(text), s.line)?;
-        }
-        Ok(())
+        execute_each(self, text, statements)
     }
 
     /// Applies a set (pragmas, indexes) the way the database needs.

@@ -1031,6 +1031,18 @@ struct Token {
     end: usize,
 }
 
+/// Where the run of whitespace at `i` ends (both dialects' whitespace).
+fn space_end(b: &[u8], i: usize) -> usize {
+    (i..b.len())
+        .find(|&j| !matches!(b[j], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c'))
+        .unwrap_or(b.len())
+}
+
+/// Where the `--` comment at `i` ends: at its newline, or the end.
+fn line_end(b: &[u8], i: usize) -> usize {
+    (i..b.len()).find(|&j| b[j] == b'\n').unwrap_or(b.len())
+}
+
 /// SQLite's `IdChar`: letters, digits, `_`, `$` and every non-ASCII byte.
 fn is_id_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
@@ -1047,16 +1059,8 @@ fn lex(b: &[u8], i: usize) -> Result<Token, (usize, u8)> {
     };
     let c = b[i];
     match c {
-        b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => {
-            let end = (i..b.len())
-                .find(|&j| !matches!(b[j], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c'))
-                .unwrap_or(b.len());
-            tok(Tok::Space, end)
-        }
-        b'-' if b.get(i + 1) == Some(&b'-') => {
-            let end = (i..b.len()).find(|&j| b[j] == b'\n').unwrap_or(b.len());
-            tok(Tok::LineComment, end)
-        }
+        b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => tok(Tok::Space, space_end(b, i)),
+        b'-' if b.get(i + 1) == Some(&b'-') => tok(Tok::LineComment, line_end(b, i)),
         b'/' if b.get(i + 1) == Some(&b'*') => {
             // An unterminated block comment runs to the end, as in SQLite.
             let end = (i + 2..b.len().saturating_sub(1))

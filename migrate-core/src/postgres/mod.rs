@@ -564,10 +564,7 @@ impl Backend for Postgres<'_> {
         in_transaction: bool,
     ) -> Result<(), StepError> {
         if !in_transaction || statements.len() < 2 {
-            for s in statements {
-                self.execute(s.text(text), s.line)?;
-            }
-            return Ok(());
+            return crate::backend::execute_each(self, text, statements);
         }
         // One round trip for the whole file, after a savepoint: PostgreSQL
         // parses the statements as psql split them. A failure does not say
@@ -608,10 +605,7 @@ impl Backend for Postgres<'_> {
             // The session is gone, say: the first error is the one to see.
             return Err((None, None, Failure::Postgres(first)));
         }
-        for s in statements {
-            self.execute(s.text(text), s.line)?;
-        }
-        Ok(())
+        crate::backend::execute_each(self, text, statements)
     }
 
     fn apply_set(&mut self, set: &Set) -> Result<Vec<NoteKind>, StepError> {

@@ -101,16 +101,8 @@ fn lex(b: &[u8], i: usize) -> Result<Token, (usize, Open)> {
     };
     let c = b[i];
     match c {
-        b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => {
-            let end = (i..b.len())
-                .find(|&j| !matches!(b[j], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c'))
-                .unwrap_or(b.len());
-            tok(Tok::Space, end)
-        }
-        b'-' if b.get(i + 1) == Some(&b'-') => {
-            let end = (i..b.len()).find(|&j| b[j] == b'\n').unwrap_or(b.len());
-            tok(Tok::LineComment, end)
-        }
+        b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => tok(Tok::Space, super::space_end(b, i)),
+        b'-' if b.get(i + 1) == Some(&b'-') => tok(Tok::LineComment, super::line_end(b, i)),
         b'/' if b.get(i + 1) == Some(&b'*') => {
             // Comments nest in PostgreSQL.
             let mut depth = 0usize;
