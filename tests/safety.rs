@@ -150,8 +150,11 @@ fn pragma_sets_that_void_rollback_are_refused_when_loaded() {
         let e = Migrations::from_dir(f.migrations())
             .unwrap_err()
             .to_string();
+        // journal_mode has no numbers in SQLite: `5` and `3` are bad values.
         assert!(
-            e.contains("1_fast.pragmas:1") && e.contains("rollback"),
+            e.contains("1_fast.pragmas:1")
+                && (e.contains("rollback")
+                    || (value.starts_with(char::is_numeric) && e.contains("bad value"))),
             "{value}: {e}"
         );
     }

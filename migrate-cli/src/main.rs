@@ -165,11 +165,19 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(f) if is_broken_pipe(&*f.error) => ExitCode::SUCCESS,
         Err(f) => {
-            let mut message = format!("{} {}", style::error(), with_flags(&f.error.to_string()));
+            // Messages carry names read from databases and files: no
+            // terminal escape of theirs reaches the terminal (the
+            // message's own line breaks stay).
+            let shown = |e: &dyn std::error::Error| {
+                let text = e.to_string();
+                let lines: Vec<_> = text.split('\n').map(style::visible).collect();
+                with_flags(&lines.join("\n"))
+            };
+            let mut message = format!("{} {}", style::error(), shown(&*f.error));
             let mut source = f.error.source();
             while let Some(s) = source {
                 // Causes whose text is already in the message add nothing.
-                let text = with_flags(&s.to_string());
+                let text = shown(s);
                 if !message.contains(&text) {
                     message.push_str(&format!("\n  caused by: {text}"));
                 }

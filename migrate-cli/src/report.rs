@@ -88,28 +88,43 @@ pub(crate) fn print(report: &Report, dry_run: bool, direction: Direction) -> io:
 /// Prints what `baseline` or `repair` wrote (or would write).
 pub(crate) fn print_bookkeeping(done: &migrate_core::Bookkeeping, dry_run: bool) -> io::Result<()> {
     let mut out = io::stdout().lock();
-    let would = if dry_run { "would " } else { "" };
+    // Past tense for what was done, "would" for a dry run.
+    let said = |will: &str, done: &str| {
+        if dry_run {
+            format!("would {will}")
+        } else {
+            done.to_owned()
+        }
+    };
     if done.is_empty() {
         writeln!(out, "nothing to record")?;
     }
     for s in &done.recorded {
         writeln!(
             out,
-            "{would}record {} {} as applied (not run)",
-            s.version, s.name
+            "{} {} {} as applied (not run)",
+            said("record", "recorded"),
+            s.version,
+            style::visible(&s.name)
         )?;
     }
     for m in &done.rechecked {
         writeln!(
             out,
-            "{would}re-record {} ({}): checksum {} -> {}",
-            m.version, m.file, m.applied, m.now
+            "{} {} ({}): checksum {} -> {}",
+            said("re-record", "re-recorded"),
+            m.version,
+            style::visible(&m.file),
+            m.applied,
+            m.now
         )?;
     }
     for (version, name) in &done.removed {
         writeln!(
             out,
-            "{would}remove the row of {version} ({name}): its file is gone"
+            "{} the row of {version} ({}): its file is gone",
+            said("remove", "removed"),
+            style::visible(name)
         )?;
     }
     Ok(())

@@ -70,21 +70,7 @@ pub(crate) fn json(out: &mut impl std::io::Write, doc: &serde_json::Value) -> st
 /// `text` with control characters (newlines, escapes) shown as escapes, for
 /// lines that carry names from the database: a table named with a newline
 /// must not start a line of its own in a report.
-pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return text.into();
-    }
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect::<String>()
-        .into()
-}
+pub use migrate_core::naming::visible;
 
 /// `n` and a noun, plural unless `n` is 1: "1 problem", "2 problems".
 pub(crate) fn count(n: usize, noun: &str) -> String {

@@ -58,7 +58,7 @@ fn baseline_records_a_hand_made_database_after_comparing_it() {
     assert_eq!(bytes(&p.db()), before, "a dry run writes nothing");
 
     let out = ok(&p, &["baseline", "--to", "3"]);
-    assert!(out.starts_with("record 1 users"), "{out}");
+    assert!(out.starts_with("recorded 1 users"), "{out}");
     assert_eq!(recorded(&p).len(), 3);
     let status = ok(&p, &["status"]);
     assert!(status.contains("3 applied, 1 pending"), "{status}");
@@ -144,7 +144,7 @@ fn repair_rerecords_edits_that_keep_the_schema() {
     );
     assert_eq!(recorded(&p), before, "a dry run writes nothing");
     let out = ok(&p, &["repair"]);
-    assert!(out.starts_with("re-record 2 (0002_posts.sql)"), "{out}");
+    assert!(out.starts_with("re-recorded 2 (0002_posts.sql)"), "{out}");
     let after = recorded(&p);
     assert_ne!(after[1].1, before[1].1);
     assert_eq!((&after[0], &after[2]), (&before[0], &before[2]));
@@ -178,22 +178,119 @@ fn repair_refuses_what_would_hide_a_change() {
 
 #[test]
 fn repair_removes_the_rows_of_deleted_files_after_showing_them() {
-    let p = project();
+    let p = Project::new(&[
+        ("0001_users.sql", USERS),
+        (
+            "0002_seed.sql",
+            "INSERT INTO users (email) VALUES ('a@x');\n",
+        ),
+        ("0003_tags.sql", TAGS),
+    ]);
     ok(&p, &["up"]);
-    std::fs::remove_file(p.dir.path().join("migrations/0004_tags.sql")).unwrap();
+    std::fs::remove_file(p.dir.path().join("migrations/0002_seed.sql")).unwrap();
     let out = p.cli(&["up"]);
     assert!(
-        stderr(&out).contains("remove their rows with `migrate-cli repair`"),
+        stderr(&out).contains("`migrate-cli repair` removes their rows"),
         "{}",
         stderr(&out)
     );
     let dry = ok(&p, &["repair", "--dry-run"]);
-    assert_eq!(dry, "would remove the row of 4 (tags): its file is gone\n");
-    assert_eq!(recorded(&p).len(), 4);
-    let out = ok(&p, &["repair"]);
-    assert_eq!(out, "remove the row of 4 (tags): its file is gone\n");
+    assert_eq!(dry, "would remove the row of 2 (seed): its file is gone\n");
     assert_eq!(recorded(&p).len(), 3);
+    let out = ok(&p, &["repair"]);
+    assert_eq!(out, "removed the row of 2 (seed): its file is gone\n");
+    assert_eq!(recorded(&p).len(), 2);
     assert!(ok(&p, &["up"]).contains("up to date"));
+}
+
+/// Issue #22.3: a deleted file's row goes only when the files left make
+/// the live schema, and never for versions above the folder's newest file.
+#[test]
+fn repair_keeps_the_rows_of_files_whose_objects_are_still_there() {
+    let p = project();
+    ok(&p, &["up"]);
+    std::fs::remove_file(p.dir.path().join("migrations/0002_posts.sql")).unwrap();
+    refuses(
+        &p,
+        &["repair"],
+        1,
+        &[
+            "refused: the migrations make another schema",
+            "`posts`",
+            "restore those files",
+        ],
+    );
+    assert_eq!(recorded(&p).len(), 4);
+    p.write("0002_posts.sql", POSTS);
+    std::fs::remove_file(p.dir.path().join("migrations/0004_tags.sql")).unwrap();
+    refuses(
+        &p,
+        &["repair"],
+        1,
+        &[
+            "newer than the newest file of the migrations folder (3): 4 (tags)",
+            "ahead",
+        ],
+    );
+    assert_eq!(recorded(&p).len(), 4);
+}
+
+/// Issue #22.3: with the wrong folder (empty, another app's, an old
+/// checkout) `repair` removes nothing, and `up` says the folder is likely
+/// wrong; the next `up` with the right folder runs nothing again.
+#[test]
+fn repair_with_the_wrong_folder_removes_nothing() {
+    let p = Project::new(&[
+        (
+            "1_accounts.sql",
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER);\nINSERT INTO accounts VALUES (1, 100);\n",
+        ),
+        (
+            "2_bonus.sql",
+            "UPDATE accounts SET balance = balance + 50;\n",
+        ),
+        ("3_note.sql", "CREATE TABLE notes (x);\n"),
+    ]);
+    ok(&p, &["up"]);
+    let root = p.dir.path();
+    for (folder, files) in [
+        ("empty", &[][..]),
+        (
+            "other",
+            &[("1_users.sql", USERS), ("2_posts.sql", POSTS)][..],
+        ),
+        (
+            "old",
+            &[(
+                "1_accounts.sql",
+                "CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER);\nINSERT INTO accounts VALUES (1, 100);\n",
+            )][..],
+        ),
+    ] {
+        std::fs::create_dir(root.join(folder)).unwrap();
+        for (name, text) in files {
+            std::fs::write(root.join(folder).join(name), text).unwrap();
+        }
+        for args in [
+            &["repair", "--dir", folder][..],
+            &["repair", "--dry-run", "--dir", folder],
+            &["up", "--dir", folder],
+        ] {
+            refuses(
+                &p,
+                args,
+                1,
+                &["is this the folder the database was migrated from?"],
+            );
+        }
+        assert_eq!(recorded(&p).len(), 3, "{folder}");
+    }
+    ok(&p, &["up"]);
+    let conn = Connection::open(p.db()).unwrap();
+    let balance: i64 = conn
+        .query_row("SELECT balance FROM accounts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(balance, 150);
 }
 
 /// A database golang-migrate migrated: its `schema_migrations(version,
@@ -226,7 +323,7 @@ fn baseline_of_a_golang_migrate_database_keeps_its_history() {
     );
     let table = ["--table", "migrate_history"];
     let out = ok(&p, &[&table[..], &["baseline", "--to", "2"]].concat());
-    assert!(out.contains("record 2 posts"), "{out}");
+    assert!(out.contains("recorded 2 posts"), "{out}");
     assert!(ok(&p, &[&table[..], &["verify"]].concat()).starts_with("ok"));
     let conn = Connection::open(p.db()).unwrap();
     let theirs: (i64, i64) = conn

@@ -522,3 +522,106 @@ fn two_concurrent_downs_revert_each_migration_once() {
     assert!(recorded(&p).is_empty());
     assert_eq!(snapshot(&p), (vec![], vec![]));
 }
+
+/// Issue #22.5: `down --to 0` racing `up` (and a mix of five workers going
+/// up and down) never leaves a history that is not what the tables say:
+/// every step re-derives its plan under the lock, so a run that finds the
+/// history moved stops before the step (exit 1, "another process"), and
+/// the history stays the versions 1..k whose tables exist.
+#[test]
+fn racing_ups_and_downs_leave_a_true_history() {
+    let p = Project::new(&[]);
+    let n = 6;
+    for v in 1..=n {
+        p.write(
+            &format!("{v:03}_t{v}.up.sql"),
+            &format!("CREATE TABLE t{v} (x);\nINSERT INTO t{v} VALUES ({v});\n"),
+        );
+        p.write(
+            &format!("{v:03}_t{v}.down.sql"),
+            &format!("DROP TABLE t{v};\n"),
+        );
+    }
+    let check = |round: usize| {
+        let versions = recorded(&p);
+        let conn = Connection::open(p.db()).unwrap();
+        let tables: Vec<i64> = (1..=n)
+            .filter(|v| {
+                conn.prepare("SELECT 1 FROM sqlite_master WHERE name = ?1")
+                    .unwrap()
+                    .exists([format!("t{v}")])
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(versions, tables, "round {round}: history against tables");
+        let prefix: Vec<i64> = (1..=versions.len() as i64).collect();
+        assert_eq!(versions, prefix, "round {round}: a gap in the history");
+    };
+    let settle = |out: std::process::Output, round: usize| {
+        let e = stderr(&out);
+        assert!(
+            code(&out) == 0 || e.contains("another process"),
+            "round {round}: {e}"
+        );
+    };
+    for round in 0..12 {
+        ok(&p, &["up"]);
+        let spawn = |args: &[&str]| {
+            p.command(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let down = spawn(&["down", "--to", "0"]);
+        let up = spawn(&["up"]);
+        settle(down.wait_with_output().unwrap(), round);
+        settle(up.wait_with_output().unwrap(), round);
+        check(round);
+    }
+    // Five workers, each going up and down a few times at once.
+    let mut seed: u64 = 0x0dd_ba11;
+    let mut below = |k: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % k
+    };
+    for round in 0..6 {
+        let workers: Vec<_> = (0..5)
+            .map(|_| {
+                let args: Vec<&'static [&'static str]> = (0..4)
+                    .map(|_| match below(3) {
+                        0 => &["up"][..],
+                        1 => &["down", "--to", "0"][..],
+                        _ => &["down"][..],
+                    })
+                    .collect();
+                let bin = BIN.to_owned();
+                let dir = p.dir.path().to_owned();
+                std::thread::spawn(move || {
+                    for a in args {
+                        let out = std::process::Command::new(&bin)
+                            .current_dir(&dir)
+                            .env_remove("MIGRATE_DATABASE")
+                            .env_remove("MIGRATE_DIR")
+                            .env_remove("DATABASE_URL")
+                            .args(["--database", "app.db"])
+                            .args(a)
+                            .output()
+                            .unwrap();
+                        let e = String::from_utf8_lossy(&out.stderr).into_owned();
+                        assert!(
+                            out.status.code() == Some(0) || e.contains("another process"),
+                            "{a:?}: {e}"
+                        );
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        check(100 + round);
+    }
+}

@@ -114,6 +114,92 @@ fn a_backup_never_lands_on_the_database_or_its_journals() {
     );
 }
 
+/// Issue #22.2: every file a copy creates, empties or removes (the scratch
+/// file beside DEST and its journal files) is checked against the database
+/// and its journal files, by name and by identity.
+#[test]
+fn no_copy_writes_or_removes_a_database_named_like_its_scratch_file() {
+    let p = Project::new(&[("1_users.sql", USERS)]);
+    let root = p.dir.path();
+    let names = [
+        ".copy.migrate-partial",
+        ".copy.migrate-partial-wal",
+        ".copy.migrate-partial-journal",
+        ".copy.migrate-partial-shm",
+        "app.db",
+    ];
+    for name in names {
+        let run = |args: &[&str]| {
+            let mut all = vec!["--database", name];
+            all.extend_from_slice(args);
+            p.bare(&all).output().unwrap()
+        };
+        assert_eq!(code(&run(&["up"])), 0, "{name}");
+        if name == "app.db" {
+            // The database named otherwise: the scratch name is a hard link.
+            std::fs::hard_link(root.join(name), root.join(".copy.migrate-partial")).unwrap();
+        }
+        let before = std::fs::read(root.join(name)).unwrap();
+        for args in [
+            &["backup", "copy"][..],
+            &["backup", "copy", "--force"],
+            &["vacuum", "--into", "copy"],
+        ] {
+            let out = run(args);
+            let e = stderr(&out);
+            assert_eq!(code(&out), 1, "{name} {args:?}: {e}");
+            assert!(
+                e.contains("would destroy the database"),
+                "{name} {args:?}: {e}"
+            );
+            assert!(!root.join("copy").exists(), "{name} {args:?}");
+            assert_eq!(
+                std::fs::read(root.join(name)).unwrap(),
+                before,
+                "{name} {args:?}"
+            );
+        }
+        p.write("2_more.sql", "INSERT INTO users (email) VALUES ('more');");
+        let out = run(&["up", "--backup", "copy"]);
+        assert_eq!(code(&out), 1, "{name}: {}", stderr(&out));
+        assert_eq!(
+            std::fs::read(root.join(name)).unwrap(),
+            before,
+            "{name}: nothing ran"
+        );
+        std::fs::remove_file(root.join("migrations/2_more.sql")).unwrap();
+        for f in std::fs::read_dir(root).unwrap() {
+            let f = f.unwrap().path();
+            if f.is_file() {
+                std::fs::remove_file(f).unwrap();
+            }
+        }
+    }
+}
+
+/// Issue #22.2: a destination under a folder named `file:` is a path, not
+/// a URI: the copy lands there, whole.
+#[test]
+fn a_destination_under_a_folder_named_file_colon_is_a_path() {
+    let p = applied(&[("1_users.sql", USERS)]);
+    std::fs::create_dir(p.dir.path().join("file:")).unwrap();
+    for args in [
+        &["backup", "file:/copy.db"][..],
+        &["vacuum", "--into", "file:/vacuumed.db"],
+    ] {
+        let out = p.cli(args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        let dest = p.dir.path().join(args.last().unwrap());
+        assert!(std::fs::metadata(&dest).unwrap().len() > 0, "{args:?}");
+        assert_eq!(rows(&dest, "SELECT count(*) FROM users"), 2, "{args:?}");
+    }
+    let names: Vec<_> = std::fs::read_dir(p.dir.path().join("file:"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "no scratch file left: {names:?}");
+}
+
 #[test]
 fn concurrent_up_with_backup_keeps_the_state_before_any_change() {
     // Two runners with the same backup path on a WAL database large enough
@@ -592,5 +678,73 @@ fn new_after_the_largest_version_is_an_error_not_an_overflow() {
             .unwrap()
             .count();
         assert_eq!(files, 1, "{highest}: a file was written");
+    }
+}
+
+/// Issue #22.16: names read from the history go out escaped in `status`,
+/// `repair` and errors: a newline forges no line, an escape sequence does
+/// not reach the terminal.
+#[test]
+fn history_names_are_escaped_wherever_they_are_shown() {
+    let p = applied(&[("1_users.sql", USERS), ("2_more.sql", "SELECT 1;")]);
+    let conn = Connection::open(p.db()).unwrap();
+    conn.execute(
+        "INSERT INTO schema_migrations (version, name, kind, checksum, applied_at, duration_ms) \
+         SELECT 2, ?1, kind, checksum, applied_at, 0 FROM schema_migrations WHERE version = 1 \
+         ON CONFLICT (version) DO UPDATE SET name = excluded.name",
+        ["evil\n3         forged            sql   applied\x1b[31m"],
+    )
+    .unwrap();
+    drop(conn);
+    std::fs::remove_file(p.dir.path().join("migrations/2_more.sql")).unwrap();
+    for args in [
+        &["status"][..],
+        &["repair", "--dry-run"],
+        &["up"],
+        &["repair"],
+    ] {
+        let out = p.cli(args);
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(!all.contains('\x1b'), "{args:?}: {all:?}");
+        assert!(all.contains("evil\\n3"), "{args:?}: {all}");
+        assert!(!all.lines().any(|l| l.starts_with("3 ")), "{args:?}: {all}");
+    }
+}
+
+/// Issue #22.11: a trigger of another table that deletes (or adds, or
+/// replaces) history rows while a migration runs fails that migration,
+/// rolled back; the history stays whole. Atomic runs too.
+#[test]
+fn a_migration_that_changes_the_history_through_a_trigger_is_rolled_back() {
+    let bodies = [
+        "DELETE FROM schema_migrations WHERE version = 1;",
+        "DELETE FROM schema_migrations;",
+        "UPDATE schema_migrations SET version = 7 WHERE version = 1;",
+        "INSERT INTO schema_migrations SELECT 9, name, kind, checksum, applied_at, 0, NULL FROM schema_migrations WHERE version = 1;",
+    ];
+    for body in bodies {
+        for atomic in [false, true] {
+            let p = applied(&[
+                ("1_users.sql", USERS),
+                (
+                    "2_trap.sql",
+                    &format!(
+                        "CREATE TABLE t (x);\nCREATE TRIGGER trap AFTER INSERT ON t BEGIN {body} END;\n"
+                    ),
+                ),
+            ]);
+            p.write("3_fill.sql", "INSERT INTO t VALUES (1);\n");
+            let before = std::fs::read(p.db()).unwrap();
+            let mut args = vec!["up"];
+            if atomic {
+                args.push("--atomic");
+            }
+            let out = p.cli(&args);
+            let e = stderr(&out);
+            assert_eq!(code(&out), 1, "{body}: {e}");
+            assert!(e.contains("changed the history table"), "{body}: {e}");
+            assert!(e.contains("3_fill.sql"), "{body}: {e}");
+            assert_eq!(std::fs::read(p.db()).unwrap(), before, "{body}");
+        }
     }
 }

@@ -32,6 +32,27 @@ pub(crate) fn execute_each<B: Backend + ?Sized>(
     Ok(())
 }
 
+/// The history counted in the open transaction, as the pipeline checks it
+/// around each step: the plan still holds under the lock (another process
+/// reverted or applied nothing it depends on), and a step's statements
+/// left the history as they found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Tally {
+    /// Every row.
+    pub total: u64,
+    /// Rows of versions below the step's.
+    pub below: u64,
+    /// Rows of versions above the step's.
+    pub above: u64,
+    /// The sum of the versions modulo [`TALLY_MODULUS`]: a row replaced by
+    /// another keeps the count, not the sum.
+    pub sum: u64,
+}
+
+/// See [`Tally::sum`]: a prime, so that sums of versions of up to 2^63
+/// cannot overflow either database's integers over any real history.
+pub(crate) const TALLY_MODULUS: u64 = 1_000_000_007;
+
 /// What the step pipeline needs from a database.
 pub(crate) trait Backend {
     /// Refuses, before any change, a run that could not be undone (no
@@ -74,6 +95,10 @@ pub(crate) trait Backend {
 
     /// The checksum recorded for `version`, read in the open transaction.
     fn recorded(&mut self, version: u64) -> Result<Option<String>, Failure>;
+
+    /// The history counted around `version`, in the open transaction
+    /// (zeros when there is no history table).
+    fn tally(&mut self, version: u64) -> Result<Tally, Failure>;
 
     /// Writes `m`'s history row in the open transaction, checked: a row
     /// that did not go in as written is a failure.

@@ -89,6 +89,11 @@ pub enum BackupError {
         /// `the file`, or `the WAL file` and the like.
         what: &'static str,
     },
+    /// The scratch file the copy is written to first (or one of its
+    /// journal files, which it removes) is the database or one of its
+    /// journal files: the database is named like a copy's scratch file.
+    #[error(transparent)]
+    ScratchIsDatabase(Box<ScratchClash>),
     /// Another backup to the same destination is running.
     #[error("another backup to {} is in progress (its scratch file {} is locked); wait for it, or choose another path", .dest.display(), .scratch.display())]
     Busy {
@@ -114,6 +119,26 @@ pub enum BackupError {
     /// The file system refused.
     #[error("backup failed: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// See [`BackupError::ScratchIsDatabase`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "a copy to {} is first written to {}, and {} is {what} of the database {}; writing or removing it would \
+     destroy the database, so nothing was written. Choose another destination name",
+    .dest.display(), .scratch.display(), .file.display(), .database.display()
+)]
+pub struct ScratchClash {
+    /// The destination given.
+    pub dest: PathBuf,
+    /// The scratch file beside it.
+    pub scratch: PathBuf,
+    /// The scratch file or journal file that is the database's.
+    pub file: PathBuf,
+    /// The database.
+    pub database: PathBuf,
+    /// `the file`, or `the WAL file` and the like.
+    pub what: &'static str,
 }
 
 /// Copies the main database of `conn` to `dest`. The copy is written to a
@@ -164,7 +189,8 @@ pub(crate) fn write_copy<T>(
     copy: impl FnOnce(&Scratch) -> Result<T, BackupError>,
 ) -> Result<(T, u64), BackupError> {
     check_dest(conn, dest, force)?;
-    let scratch = Scratch::beside(dest)?;
+    let database = conn.path().filter(|p| !p.is_empty()).map(Path::new);
+    let scratch = Scratch::beside(database, dest)?;
     let made = copy(&scratch)?;
     check_and_sync(&scratch.path, &scratch.file)?;
     let bytes = scratch.file.metadata()?.len();
@@ -296,7 +322,7 @@ fn copy_pages(
     path: &Path,
     progress: &mut impl FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<u64, BackupError> {
-    let mut dst = Connection::open(path)?;
+    let mut dst = open_scratch(path)?;
     // The scratch file is thrown away on any failure, so it needs no journal
     // and no syncs while it is written: one sync of the whole file follows,
     // before it is renamed into place.
@@ -324,13 +350,22 @@ fn copy_pages(
     Ok(total)
 }
 
+/// The scratch file, opened as a plain path: never read as a `file:` URI.
+fn open_scratch(path: &Path) -> rusqlite::Result<Connection> {
+    use rusqlite::OpenFlags;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    Connection::open_with_flags(path, flags)
+}
+
 /// Checks the copy at `path` while `written` (the same file) is synced to
 /// disk: the check reads what the sync writes out, so the two overlap.
 fn check_and_sync(path: &Path, written: &File) -> Result<(), BackupError> {
     let (check, synced) = std::thread::scope(|s| {
         let sync = s.spawn(|| written.sync_all());
         let check = (|| {
-            let copy = Connection::open(path)?;
+            let copy = open_scratch(path)?;
             let check: String = copy.query_row("PRAGMA integrity_check(1)", [], |r| r.get(0))?;
             copy.close().map_err(|(_, e)| e)?;
             Ok::<_, rusqlite::Error>(check)
@@ -536,11 +571,30 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
-    fn beside(dest: &Path) -> Result<Scratch, BackupError> {
+    /// The scratch file for `dest`, checked first against `database` and
+    /// its journal files, by name and by identity: every file it creates,
+    /// empties or removes (itself, its `-wal`, `-journal`, `-shm`). Its
+    /// path is absolute, so that SQLite never reads it as a `file:` URI.
+    fn beside(database: Option<&Path>, dest: &Path) -> Result<Scratch, BackupError> {
         let name = dest
             .file_name()
             .map_or_else(|| "backup".into(), |n| n.to_string_lossy().into_owned());
-        let path = dest.with_file_name(format!(".{name}.migrate-partial"));
+        let dest_at = absolute(dest).unwrap_or_else(|| dest.to_path_buf());
+        let path = dest_at.with_file_name(format!(".{name}.migrate-partial"));
+        if let Some(database) = database {
+            for suffix in std::iter::once("").chain(crate::db::COMPANIONS) {
+                let file = companion(&path, suffix);
+                if let Err(BackupError::SameFile { what, .. }) = same_file_guard(database, &file) {
+                    return Err(BackupError::ScratchIsDatabase(Box::new(ScratchClash {
+                        dest: dest.to_path_buf(),
+                        scratch: path,
+                        file,
+                        database: database.to_path_buf(),
+                        what,
+                    })));
+                }
+            }
+        }
         // A backup that just finished removes the name while this one opens
         // it: then the file locked here is not the one named; open again.
         for _ in 0..3 {

@@ -180,22 +180,26 @@ impl Runner<'_> {
         if done.is_empty() {
             return Ok(done);
         }
-        if !done.rechecked.is_empty() {
-            let mismatch = books.mismatch(self, &applied, false)?;
-            if !mismatch.is_empty() {
-                // The objects of deleted files are still in the database,
-                // and the replay cannot make them.
-                let operation = if done.removed.is_empty() {
-                    "repair"
-                } else {
-                    "repair (some applied files are deleted, and their objects, still in the database, are not in \
-                     the replay: restore those files, repair the edits, then delete them and repair again)"
-                };
-                return Err(Error::SchemaDiffers {
-                    operation,
-                    mismatch,
-                });
-            }
+        if !done.removed.is_empty() {
+            refuse_removals(set.as_slice(), &history, &done.removed)?;
+        }
+        // Edits and removals alike: the files left, as they are now, must
+        // make the live schema.
+        let mismatch = books.mismatch(self, &applied, false)?;
+        if !mismatch.is_empty() {
+            // The objects of deleted files are still in the database,
+            // and the replay cannot make them.
+            let operation = if done.removed.is_empty() {
+                "repair"
+            } else {
+                "repair (rows of deleted files are removed only when the files left make the live schema; the \
+                 deleted files' objects are still in the database: restore those files (is this the right \
+                 folder?), or, to keep an edit, restore them, repair the edits, then delete them and repair again)"
+            };
+            return Err(Error::SchemaDiffers {
+                operation,
+                mismatch,
+            });
         }
         if self.is_dry_run() {
             return Ok(done);
@@ -235,6 +239,53 @@ impl Runner<'_> {
         write(&mut db)?;
         db.commit().map_err(|cause| history_failed(None, cause))
     }
+}
+
+/// What `repair` never takes for deleted files: a folder that holds none
+/// of the applied versions, or most of them not as they ran (the wrong
+/// folder), and applied versions above the folder's newest file (the
+/// database is ahead of the files). Removing those rows would make the
+/// next run apply the migrations again.
+fn refuse_removals(
+    set: &[Migration],
+    history: &[HistoryRow],
+    removed: &[(u64, String)],
+) -> Result<(), Error> {
+    let shared = history
+        .iter()
+        .filter(|h| set.iter().any(|m| m.version == h.version))
+        .count();
+    let modified: Vec<Modified> = history
+        .iter()
+        .filter_map(|h| {
+            let m = set.iter().find(|m| m.version == h.version)?;
+            (*m.checksum != h.checksum).then(|| Modified {
+                version: h.version,
+                file: m.file.to_string(),
+                applied: h.checksum.clone(),
+                now: m.checksum.to_string(),
+            })
+        })
+        .collect();
+    let wrong = crate::plan::wrong_folder(history, removed, &modified);
+    if shared == 0 || wrong.is_some() {
+        return Err(wrong
+            .unwrap_or_else(|| PlanError::WrongFolder {
+                applied: history.len(),
+                unknown: removed.to_vec(),
+            })
+            .into());
+    }
+    let newest = set.iter().map(|m| m.version).max().unwrap_or(0);
+    let ahead: Vec<(u64, String)> = removed
+        .iter()
+        .filter(|(v, _)| *v > newest)
+        .cloned()
+        .collect();
+    if !ahead.is_empty() {
+        return Err(PlanError::Ahead { newest, ahead }.into());
+    }
+    Ok(())
 }
 
 /// Where `baseline` and `repair` read and write the history: a SQLite

@@ -342,6 +342,57 @@ pub enum Failure {
         /// The triggers on it.
         triggers: Vec<String>,
     },
+    /// Under the lock, the history no longer holds what the run was
+    /// planned on: another process reverted a version below this step (up)
+    /// or applied one above it (down) meanwhile.
+    #[error(
+        "another process {} since this run was planned ({found} rows {} this version, {expected} expected), so \
+         this step was not run; run the command again, and it plans from the history as it is now",
+        match .direction {
+            crate::naming::Direction::Up => "reverted migrations below this one",
+            crate::naming::Direction::Down => "applied migrations above this one",
+        },
+        match .direction {
+            crate::naming::Direction::Up => "below",
+            crate::naming::Direction::Down => "above",
+        }
+    )]
+    PlanMoved {
+        /// The step's direction.
+        direction: crate::naming::Direction,
+        /// The rows found below (up) or above (down) the step's version.
+        found: u64,
+        /// The rows the run expected there.
+        expected: u64,
+    },
+    /// The step's statements wrote to the history table (a trigger of
+    /// another table deleting or adding history rows).
+    #[error(
+        "its statements changed the history table ({rows_before} rows before, {rows_after} after, or rows \
+         replaced): a trigger or statement of this migration writes to it, and a history that does not say what \
+         ran would make a later run apply migrations again, so the migration was rolled back. Remove what writes \
+         to the history table (look for triggers whose body names it)"
+    )]
+    HistoryTouched {
+        /// Rows before the step.
+        rows_before: u64,
+        /// Rows after it.
+        rows_after: u64,
+    },
+    /// A no-transaction file left the connection without a rollback
+    /// journal (`journal_mode` off, or memory on a file), however it was
+    /// spelt; the mode was put back and nothing after it ran.
+    #[error(
+        "it left the connection's journal_mode at {mode}, which keeps no rollback journal on disk, so a later \
+         migration that failed could not be rolled back; the mode was set back to {restored} and the file was \
+         not recorded. Remove the `PRAGMA journal_mode` statement from the file"
+    )]
+    RollbackLost {
+        /// The journal mode the file left.
+        mode: String,
+        /// The journal mode put back.
+        restored: String,
+    },
     /// A step that runs outside a transaction (a pragma set, a
     /// no-transaction file) cannot be part of an atomic run.
     #[error(

@@ -224,6 +224,30 @@ pub(crate) fn create(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The history counted around `version` (see `backend::Tally`), in one
+/// pass over the table.
+pub(crate) fn tally(
+    conn: &Connection,
+    table: &Table,
+    version: u64,
+) -> rusqlite::Result<crate::backend::Tally> {
+    let sql = format!(
+        "SELECT count(*), count(*) FILTER (WHERE version < ?1), count(*) FILTER (WHERE version > ?1), \
+         coalesce(sum(version % {}), 0) FROM {}",
+        crate::backend::TALLY_MODULUS,
+        table.quoted
+    );
+    conn.prepare_cached(&sql)?.query_row([version as i64], |r| {
+        let n = |i: usize| r.get::<_, i64>(i).map(|v| v as u64);
+        Ok(crate::backend::Tally {
+            total: n(0)?,
+            below: n(1)?,
+            above: n(2)?,
+            sum: n(3)? % crate::backend::TALLY_MODULUS,
+        })
+    })
+}
+
 /// Every row, in version order; empty when the table does not exist.
 pub(crate) fn read(conn: &Connection, table: &Table) -> Result<Vec<HistoryRow>, Error> {
     let sql = select_all(table, true);

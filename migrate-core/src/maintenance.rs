@@ -196,7 +196,8 @@ pub fn vacuum(conn: &Connection, how: &Vacuum<'_>) -> Result<VacuumReport, Vacuu
         Vacuum::Into(path) => {
             vacuum_into(conn, path).map_err(|e| match e {
                 crate::backup::BackupError::Exists(p) => VacuumError::Exists(p),
-                e @ crate::backup::BackupError::SameFile { .. } => VacuumError::SameFile(e),
+                e @ (crate::backup::BackupError::SameFile { .. }
+                | crate::backup::BackupError::ScratchIsDatabase(_)) => VacuumError::SameFile(e),
                 other => VacuumError::Into {
                     dest: path.to_path_buf(),
                     source: other,

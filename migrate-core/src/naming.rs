@@ -359,6 +359,31 @@ fn hint_for(stem: &str, ext: &str) -> String {
     String::new()
 }
 
+/// `text` with control characters (newlines, terminal escapes) written as
+/// escapes (`\n`, `\u{1b}`), for names read from a database that go into a
+/// message or a report: a name holding a newline must not start a line of
+/// its own, nor an escape sequence reach a terminal.
+///
+/// ```
+/// assert_eq!(migrate_core::naming::visible("a\nok"), "a\\nok");
+/// assert_eq!(migrate_core::naming::visible("plain"), "plain");
+/// ```
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

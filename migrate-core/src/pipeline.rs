@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::backend::{Backend, StepError};
+use crate::backend::{Backend, StepError, Tally};
 use crate::dsl::indexes::{self, IndexSet};
 use crate::dsl::pragmas::{self, PragmaSet};
 use crate::error::{Error, Failure, MigrationError, Undone};
@@ -239,6 +239,56 @@ pub(crate) struct Options<'r> {
     pub atomic: bool,
     /// A copy of the database taken before the first change.
     pub backup_to: Option<&'r Path>,
+    /// The versions the history held when the run was planned.
+    pub recorded: &'r [u64],
+}
+
+/// The versions a run takes as recorded: those of its plan's history, as
+/// its own steps (and the steps other processes did for it) change them.
+/// Each step checks them against the history under the lock.
+struct Known(std::collections::BTreeSet<u64>);
+
+impl Known {
+    /// `Ok` when the history, counted under the lock, still holds what
+    /// `unit` was planned on: for a step up, every version below it that
+    /// the run takes as recorded is there (another process's `down` may
+    /// have reverted one); for a step down, no version above it was
+    /// applied that the run does not know of (another process's `up`).
+    fn holds(&self, unit: &Unit, tally: &Tally) -> Result<(), Failure> {
+        let v = unit.m.version;
+        match unit.direction {
+            Direction::Up => {
+                let below = self.0.range(..v).count() as u64;
+                if tally.below < below {
+                    return Err(Failure::PlanMoved {
+                        direction: Direction::Up,
+                        found: tally.below,
+                        expected: below,
+                    });
+                }
+            }
+            Direction::Down => {
+                let above = self.0.range(v.saturating_add(1)..).count() as u64;
+                if tally.above > above {
+                    return Err(Failure::PlanMoved {
+                        direction: Direction::Down,
+                        found: tally.above,
+                        expected: above,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `unit`'s version is recorded (or not) now.
+    fn set(&mut self, unit: &Unit, recorded: bool) {
+        if recorded {
+            self.0.insert(unit.m.version);
+        } else {
+            self.0.remove(&unit.m.version);
+        }
+    }
 }
 
 /// Runs `units` in order: each in its own transaction, or all in one.
@@ -248,16 +298,17 @@ pub(crate) fn run(
     options: &Options,
     report: &mut Report,
 ) -> Result<(), Error> {
+    let mut known = Known(options.recorded.iter().copied().collect());
     if !options.atomic {
         for unit in units {
-            group(db, std::slice::from_ref(unit), options, report)?;
+            group(db, std::slice::from_ref(unit), options, &mut known, report)?;
         }
         return Ok(());
     }
     if let Some(u) = units.iter().find(|u| !u.transactional()) {
         return Err(u.failure(None, None, Failure::NotAtomic, &[], Undone::NothingStarted));
     }
-    group(db, units, options, report)
+    group(db, units, options, &mut known, report)
 }
 
 /// One group through the pipeline; whatever happens, the transaction is
@@ -266,9 +317,10 @@ fn group(
     db: &mut impl Backend,
     units: &[Unit],
     options: &Options,
+    known: &mut Known,
     report: &mut Report,
 ) -> Result<(), Error> {
-    let result = try_group(db, units, options, report);
+    let result = try_group(db, units, options, known, report);
     db.rollback();
     result
 }
@@ -277,6 +329,7 @@ fn try_group(
     db: &mut impl Backend,
     units: &[Unit],
     options: &Options,
+    known: &mut Known,
     report: &mut Report,
 ) -> Result<(), Error> {
     let Some(first) = units.first() else {
@@ -299,12 +352,18 @@ fn try_group(
         if unit.due(db, not_started)? {
             due.push(unit);
         } else {
+            // Another process did it: recorded (up) or removed (down).
+            known.set(unit, unit.direction == Direction::Up);
             report.skipped.push(unit.m.version);
         }
     }
-    if due.is_empty() {
+    let Some(&head) = due.first() else {
         return Ok(());
-    }
+    };
+    // Under the lock: the plan still holds (the history is re-derived
+    // for every step, in both directions).
+    let tally = db.tally(head.m.version).map_err(not_started)?;
+    known.holds(head, &tally).map_err(not_started)?;
     if let Some(dest) = options.backup_to
         && report.backup.is_none()
     {
@@ -314,15 +373,31 @@ fn try_group(
         report.backup = Some(dest.to_owned());
     }
     if !first.transactional() {
-        return untransacted(db, first, before, report);
+        untransacted(db, first, before, report)?;
+        known.set(first, first.direction == Direction::Up);
+        return Ok(());
     }
 
     let mut ran: Vec<Ran> = Vec::with_capacity(due.len());
     for unit in due {
         let start = Instant::now();
-        let notes = unit.execute(db).map_err(|(line, statement, cause)| {
-            unit.failure(line, statement, cause, &done_before(&before, &ran), undone)
-        })?;
+        let failed = |(line, statement, cause), ran: &[Ran]| {
+            unit.failure(line, statement, cause, &done_before(&before, ran), undone)
+        };
+        let notes = unit.execute(db).map_err(|e| failed(e, &ran))?;
+        // The step's statements leave the history as they found it (a
+        // trigger of another table may write to it): checked before this
+        // run's own history writes, which follow the group's last step.
+        let after = db
+            .tally(head.m.version)
+            .map_err(|cause| failed((None, None, cause), &ran))?;
+        if (after.total, after.sum) != (tally.total, tally.sum) {
+            let cause = Failure::HistoryTouched {
+                rows_before: tally.total,
+                rows_after: after.total,
+            };
+            return Err(failed((None, None, cause), &ran));
+        }
         ran.push((unit, start.elapsed(), notes));
     }
     // The history writes go in after the last step of the group: in an
@@ -345,6 +420,7 @@ fn try_group(
     db.check(foreign_keys_off).map_err(fail)?;
     db.commit().map_err(fail)?;
     for (unit, duration, notes) in ran {
+        known.set(unit, unit.direction == Direction::Up);
         finish(report, unit, duration, notes);
     }
     Ok(())

@@ -47,7 +47,7 @@ pub enum PlanError {
     Modified(Vec<Modified>),
     /// Applied versions with no file.
     #[error(
-        "the database has applied migrations that are not in the migrations folder: {} (the database is ahead of this code, or branches diverged; accept it with `Runner::allow_missing`, or remove their rows with `Runner::repair`)",
+        "the database has applied migrations that are not in the migrations folder: {} (the database is ahead of this code, or branches diverged: run the newer code, or accept it with `Runner::allow_missing`; if the files were deleted on purpose, `Runner::repair` removes their rows)",
         versions(.0)
     )]
     Missing(Vec<(u64, String)>),
@@ -80,6 +80,40 @@ pub enum PlanError {
         target: u64,
         /// The highest applied version.
         applied: u64,
+    },
+    /// Most of the history is unknown to the folder: its applied versions
+    /// have no file there, or a file that differs. The likely cause is the
+    /// wrong folder (another app's, an old checkout, an empty one).
+    #[error(
+        "{} of the database's {applied} applied migrations are not in the migrations folder as they ran ({}): \
+         is this the folder the database was migrated from? (a wrong `--dir`, another app's folder, an old \
+         checkout). Run again with the right folder; if it is the right one, restore the \
+         edited files from version control (`Runner::repair` re-records edits of comments or spacing only, and \
+         removes no rows while the folder lacks most of the history)",
+        .unknown.len(), versions(.unknown)
+    )]
+    WrongFolder {
+        /// How many rows the history holds.
+        applied: usize,
+        /// The applied versions missing from the folder or edited there,
+        /// with their names.
+        unknown: Vec<(u64, String)>,
+    },
+    /// Applied versions above the folder's newest file: the database is
+    /// ahead of these files, which `repair` does not take for deletions.
+    #[error(
+        "the database has applied migrations newer than the newest file of the migrations folder ({newest}): {}; \
+         the database is ahead of these files (an older checkout, another branch, the wrong folder?), and \
+         removing those rows would make the next run apply them again. Run the newer code, \
+         or accept it with `Runner::allow_missing`; to drop a newest migration on purpose, restore its file and \
+         revert it (`down`) before deleting it",
+        versions(.ahead)
+    )]
+    Ahead {
+        /// The newest version of the folder.
+        newest: u64,
+        /// The applied versions above it, with their names.
+        ahead: Vec<(u64, String)>,
     },
     /// A migration to revert that cannot be reverted.
     #[error("version {version} ({file}) cannot be reverted: {reason}")]
@@ -185,6 +219,9 @@ pub fn down<'a>(
             Some(m) => out.push(m),
         }
     }
+    if let Some(e) = wrong_folder(history, &missing, &modified) {
+        return Err(e);
+    }
     if !missing.is_empty() {
         return Err(PlanError::Missing(missing));
     }
@@ -263,9 +300,35 @@ fn list(items: &[Modified], head: &str) -> String {
     s
 }
 
+/// [`PlanError::WrongFolder`] when most of `history` (more than half) is
+/// missing from the folder or differs from its files.
+pub(crate) fn wrong_folder(
+    history: &[HistoryRow],
+    missing: &[(u64, String)],
+    modified: &[Modified],
+) -> Option<PlanError> {
+    let unknown = missing.len() + modified.len();
+    if unknown == 0 || history.len() < 2 || unknown * 2 <= history.len() {
+        return None;
+    }
+    let mut unknown: Vec<(u64, String)> = missing.to_vec();
+    unknown.extend(modified.iter().map(|m| {
+        let name = history.iter().find(|h| h.version == m.version);
+        (
+            m.version,
+            name.map_or_else(|| m.file.clone(), |h| h.name.clone()),
+        )
+    }));
+    unknown.sort();
+    Some(PlanError::WrongFolder {
+        applied: history.len(),
+        unknown,
+    })
+}
+
 fn versions(v: &[(u64, String)]) -> String {
     v.iter()
-        .map(|(v, n)| format!("{v} ({n})"))
+        .map(|(v, n)| format!("{v} ({})", crate::naming::visible(n)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -305,15 +368,22 @@ pub fn plan<'a>(
             })
         })
         .collect();
-    if !modified.is_empty() {
-        return Err(PlanError::Modified(modified));
-    }
-
     let missing: Vec<(u64, String)> = history
         .iter()
         .filter(|row| find(row.version).is_none())
         .map(|row| (row.version, row.name.clone()))
         .collect();
+    let missing_counts = if options.allow_missing {
+        &[][..]
+    } else {
+        &missing[..]
+    };
+    if let Some(e) = wrong_folder(history, missing_counts, &modified) {
+        return Err(e);
+    }
+    if !modified.is_empty() {
+        return Err(PlanError::Modified(modified));
+    }
     if !missing.is_empty() && !options.allow_missing {
         return Err(PlanError::Missing(missing));
     }

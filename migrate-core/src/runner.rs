@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::history::{self, Table};
 use crate::naming::{Direction, Kind};
 use crate::pipeline::{self, Unit};
-use crate::plan::{self, DownTarget, PlanOptions, StatusRow};
+use crate::plan::{self, DownTarget, HistoryRow, PlanOptions, StatusRow};
 use crate::source::Migrations;
 use crate::sqlite::Sqlite;
 
@@ -474,7 +474,7 @@ impl<'m> Runner<'m> {
         let units = crate::source::par_map(plan.pending, Unit::apply)
             .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
-        self.execute(db, &units)
+        self.execute(db, &units, &history)
     }
 
     /// Reverts down to `target`, through `db`.
@@ -490,11 +490,17 @@ impl<'m> Runner<'m> {
             .into_iter()
             .map(Unit::revert)
             .collect::<Result<Vec<_>, _>>()?;
-        self.execute(db, &units)
+        self.execute(db, &units, &history)
     }
 
-    /// Runs `units` through the pipeline (or lists them, in a dry run).
-    fn execute(&self, db: &mut impl Backend, units: &[Unit]) -> Result<Report, Error> {
+    /// Runs `units`, planned on `history`, through the pipeline (or lists
+    /// them, in a dry run).
+    fn execute(
+        &self,
+        db: &mut impl Backend,
+        units: &[Unit],
+        history: &[HistoryRow],
+    ) -> Result<Report, Error> {
         let mut report = Report::default();
         if units.is_empty() {
             return Ok(report);
@@ -504,9 +510,11 @@ impl<'m> Runner<'m> {
             return Ok(report);
         }
         db.check_can_run(self.backup_to.as_deref())?;
+        let recorded: Vec<u64> = history.iter().map(|h| h.version).collect();
         let options = pipeline::Options {
             atomic: self.atomic,
             backup_to: self.backup_to.as_deref(),
+            recorded: &recorded,
         };
         pipeline::run(db, units, &options, &mut report)?;
         Ok(report)

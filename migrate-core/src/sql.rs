@@ -779,64 +779,30 @@ fn pragma_class(words: &[Word]) -> Class {
     let Some(value) = value else {
         return Class::Other; // reading a pragma changes nothing
     };
+    use crate::dsl::catalogue;
     match name.text.as_str() {
         "foreign_keys" => Class::ForeignKeys {
-            on: sqlite_boolean(&value),
+            on: catalogue::boolean(&value),
         },
         "wal_checkpoint" | "incremental_vacuum" => Class::Refused(USE_NO_TRANSACTION),
         // The catalogue says which values take rollback away, and which
         // pragmas fail inside a transaction or are silently not applied
-        // there (page_size, auto_vacuum without VACUUM).
-        name => match crate::dsl::catalogue::find(name) {
-            Some(p) => match p.without_rollback.iter().find(|v| **v == value) {
+        // there (page_size, auto_vacuum without VACUUM); a value is read
+        // as SQLite reads it (`journal_mode = of` is OFF).
+        name => match catalogue::find(name) {
+            Some(p) => match p.resolve(&value).filter(|v| p.breaks_rollback(v)) {
                 Some(v) => Class::JournalModeWithoutRollback(v),
-                None if !p.in_transaction => Class::Refused(match p.scope_of(&value) {
-                    crate::dsl::catalogue::Scope::Connection => USE_PRAGMA_SET_FOR_CONNECTIONS,
-                    _ => USE_PRAGMA_SET,
-                }),
+                None if !p.in_transaction => {
+                    Class::Refused(match p.scope_of(p.resolve(&value).unwrap_or(&value)) {
+                        catalogue::Scope::Connection => USE_PRAGMA_SET_FOR_CONNECTIONS,
+                        _ => USE_PRAGMA_SET,
+                    })
+                }
                 None => Class::Other,
             },
             None => Class::Other,
         },
     }
-}
-
-/// The boolean SQLite reads from a flag pragma's value (`sqlite3GetBoolean`
-/// with a default of false): a value starting with a digit is an integer
-/// (`0x` hex too) truncated to its low byte; otherwise only `on`, `yes` and
-/// `true` are true, and anything else (`full`, `-1`, `banana`) is false.
-fn sqlite_boolean(value: &str) -> bool {
-    let b = value.as_bytes();
-    if b.first().is_some_and(u8::is_ascii_digit) {
-        return sqlite_atoi(value) & 0xff != 0;
-    }
-    matches!(value.to_ascii_lowercase().as_str(), "on" | "yes" | "true")
-}
-
-/// `sqlite3Atoi` of a text that starts with a digit: 0 where SQLite's
-/// 32-bit parse fails.
-fn sqlite_atoi(value: &str) -> u32 {
-    let b = value.as_bytes();
-    if b.len() > 2 && b[0] == b'0' && matches!(b[1], b'x' | b'X') && b[2].is_ascii_hexdigit() {
-        let digits: Vec<u8> = b[2..].iter().copied().skip_while(|&c| c == b'0').collect();
-        let n = digits.iter().take_while(|c| c.is_ascii_hexdigit()).count();
-        if n > 8 {
-            return 0;
-        }
-        let u = digits[..n].iter().fold(0u32, |u, &c| {
-            u * 16 + (c as char).to_digit(16).expect("a hex digit")
-        });
-        return if u & 0x8000_0000 == 0 { u } else { 0 };
-    }
-    let digits: Vec<u8> = b.iter().copied().skip_while(|&c| c == b'0').collect();
-    let n = digits.iter().take_while(|c| c.is_ascii_digit()).count();
-    if n > 10 {
-        return 0;
-    }
-    let v = digits[..n]
-        .iter()
-        .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
-    if v > 2_147_483_647 { 0 } else { v as u32 }
 }
 
 /// How a statement runs when the applied files are replayed into an empty

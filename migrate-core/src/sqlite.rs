@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::backend::{Backend, StepError};
+use crate::backend::{Backend, StepError, Tally};
 use crate::error::{Cascade, Error, Failure, Violation};
 use crate::history::{self, Table};
 use crate::introspect;
@@ -38,6 +38,9 @@ pub(crate) struct Sqlite<'c> {
     restore_foreign_keys: bool,
     /// A transaction of ours is open.
     open: bool,
+    /// The journal mode `check_can_run` found: what a no-transaction file
+    /// that switched rollback off is put back to.
+    journal_mode: Option<String>,
 }
 
 impl<'c> Sqlite<'c> {
@@ -53,7 +56,24 @@ impl<'c> Sqlite<'c> {
             foreign_keys: None,
             restore_foreign_keys: false,
             open: false,
+            journal_mode: None,
         }
+    }
+
+    /// After a no-transaction file: the connection must still keep a
+    /// rollback journal, whatever the file ran (the scanner refuses the
+    /// statements it can see; this is what the connection says). A mode
+    /// without one is put back to what `check_can_run` found.
+    fn keep_rollback(&mut self) -> Result<(), Failure> {
+        let mode = journal_mode(self.conn).map_err(Failure::Sql)?;
+        if !without_rollback(self.conn, &mode) {
+            return Ok(());
+        }
+        let restored = self.journal_mode.clone().unwrap_or_else(|| "delete".into());
+        self.conn
+            .query_row(&format!("PRAGMA journal_mode = {restored}"), [], |_| Ok(()))
+            .map_err(Failure::Sql)?;
+        Err(Failure::RollbackLost { mode, restored })
     }
 
     fn foreign_keys_on(&mut self) -> rusqlite::Result<bool> {
@@ -69,12 +89,11 @@ impl<'c> Sqlite<'c> {
 impl Backend for Sqlite<'_> {
     fn check_can_run(&mut self, backup_to: Option<&Path>) -> Result<(), Error> {
         let conn = self.conn;
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-        let mode = mode.to_ascii_lowercase();
-        let in_memory = conn.path().is_none_or(str::is_empty);
-        if mode == "off" || (mode == "memory" && !in_memory) {
+        let mode = journal_mode(conn)?;
+        if without_rollback(conn, &mode) {
             return Err(Error::NoRollback { mode });
         }
+        self.journal_mode = Some(mode);
         if conn.query_row("PRAGMA query_only", [], |r| r.get::<_, i64>(0))? != 0 {
             return Err(Error::QueryOnly);
         }
@@ -156,6 +175,16 @@ impl Backend for Sqlite<'_> {
         history::checksum_of(self.conn, self.table, version).map_err(Failure::Sql)
     }
 
+    fn tally(&mut self, version: u64) -> Result<Tally, Failure> {
+        if !self.history_ready {
+            if !history::exists(self.conn, self.table).map_err(Failure::Sql)? {
+                return Ok(Tally::default());
+            }
+            self.history_ready = true;
+        }
+        history::tally(self.conn, self.table, version).map_err(Failure::Sql)
+    }
+
     fn record(&mut self, m: &Migration, duration: Duration) -> Result<(), Failure> {
         // Created with the first row, in its transaction: a failed first
         // run leaves no empty history table behind.
@@ -231,6 +260,9 @@ impl Backend for Sqlite<'_> {
     }
 
     fn settle(&mut self, sql: bool) -> Result<(), Failure> {
+        if sql {
+            self.keep_rollback()?;
+        }
         let Some(before) = self.foreign_keys.filter(|_| sql) else {
             // A pragma set's per-connection pragmas are the connection
             // profile: what it set stays, and is asked again when needed.
@@ -265,6 +297,19 @@ impl Backend for Sqlite<'_> {
         crate::backup::backup_locked(self.conn, dest)?;
         Ok(())
     }
+}
+
+/// The connection's journal mode, lowercase.
+fn journal_mode(conn: &Connection) -> rusqlite::Result<String> {
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    Ok(mode.to_ascii_lowercase())
+}
+
+/// Whether `mode` keeps no rollback journal that survives a crash: OFF,
+/// or MEMORY on a file (an in-memory database has nothing to survive).
+fn without_rollback(conn: &Connection, mode: &str) -> bool {
+    let in_memory = conn.path().is_none_or(str::is_empty);
+    mode == "off" || (mode == "memory" && !in_memory)
 }
 
 /// Whatever way a run ends (a panic in a caller's code included), the
@@ -443,4 +488,32 @@ fn check_foreign_keys(conn: &Connection) -> Result<(), Failure> {
 fn foreign_keys_on(conn: &Connection) -> rusqlite::Result<bool> {
     conn.query_row("PRAGMA foreign_keys", [], |r| r.get::<_, i64>(0))
         .map(|v| v != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The guard behind the scanner: whatever a no-transaction file ran, a
+    /// connection left without a rollback journal is put back and the step
+    /// fails, so no later migration runs without rollback.
+    #[test]
+    fn a_step_that_leaves_no_rollback_journal_fails_and_is_put_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("a.db")).unwrap();
+        conn.execute_batch("CREATE TABLE t (x)").unwrap();
+        let table = Table::default();
+        for mode in ["off", "memory"] {
+            let mut db = Sqlite::new(&conn, &table, false);
+            db.check_can_run(None).unwrap();
+            conn.query_row(&format!("PRAGMA journal_mode = {mode}"), [], |_| Ok(()))
+                .unwrap();
+            let e = db.settle(true).unwrap_err();
+            assert!(
+                matches!(&e, Failure::RollbackLost { mode: m, restored } if m == mode && restored == "delete"),
+                "{e}"
+            );
+            assert_eq!(journal_mode(&conn).unwrap(), "delete");
+        }
+    }
 }

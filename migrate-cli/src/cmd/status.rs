@@ -63,7 +63,7 @@ pub(crate) fn print_status(rows: &[StatusRow]) -> io::Result<()> {
         .map(|r| {
             [
                 r.version.to_string(),
-                r.name.clone(),
+                crate::style::visible(&r.name).into_owned(),
                 r.kind.clone(),
                 r.state.to_string(),
                 r.applied_at.clone().unwrap_or_else(|| "-".into()),

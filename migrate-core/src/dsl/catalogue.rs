@@ -89,10 +89,140 @@ impl Pragma {
         }
     }
 
-    /// Whether setting it to `value` (lowercase) would take rollback away.
+    /// Whether setting it to `value` (a name of its list, lowercase) would
+    /// take rollback away.
     pub fn breaks_rollback(&self, value: &str) -> bool {
         self.without_rollback.contains(&value)
     }
+
+    /// The value SQLite takes when a statement `PRAGMA name = text` runs,
+    /// as a name of this pragma's list, read the way SQLite's `pragma.c`
+    /// reads it (`text` as SQLite passes it on: quotes removed, a minus
+    /// sign kept). `None` when SQLite reads the statement as a question
+    /// and changes nothing, or the pragma has no list of names.
+    ///
+    /// Each pragma has its own reader there, and they differ:
+    /// - `journal_mode`: the first of delete, persist, off, truncate,
+    ///   memory, wal that `text` is a prefix of, ignoring case (so `of`,
+    ///   `o` and `'OF'` are OFF and `''` is DELETE); no match is a question.
+    /// - `locking_mode`: `normal` or `exclusive` exactly; else a question.
+    /// - `synchronous`: `getSafetyLevel`: a leading digit is a number (its
+    ///   low byte), `on`/`yes`/`true` are 1, `no`/`off`/`false` 0, `full` 2,
+    ///   `extra` 3 and anything else 1; the level is that plus one, so an
+    ///   unknown word is NORMAL.
+    /// - `temp_store`: a first character `0`–`2` is that number, `file` 1,
+    ///   `memory` 2, anything else DEFAULT.
+    /// - `auto_vacuum`: the three names, else a number 0–2, else NONE.
+    /// - `secure_delete`: `fast`, else SQLite's boolean.
+    pub fn resolve(&self, text: &str) -> Option<&'static str> {
+        let Enum(names) = self.value else {
+            return None;
+        };
+        let lower = text.to_ascii_lowercase();
+        let name = |n: &str| names.iter().copied().find(|x| *x == n);
+        let index = |i: usize| names.get(i).copied();
+        match self.name {
+            "journal_mode" => ["delete", "persist", "off", "truncate", "memory", "wal"]
+                .into_iter()
+                .find(|mode| mode.starts_with(lower.as_str()))
+                .and_then(name),
+            "locking_mode" => name(&lower),
+            "synchronous" => {
+                // PAGER_SYNCHRONOUS_OFF is 1 … EXTRA 4 (masked by 7, 0
+                // read as 1); 5 to 7 sync as FULL does, without EXTRA's
+                // directory sync.
+                match (u32::from(safety_level(&lower, false, 1)) + 1) & 7 {
+                    0 | 1 => index(0),
+                    level @ 2..=4 => index(level as usize - 1),
+                    _ => index(2),
+                }
+            }
+            "temp_store" => match lower.as_bytes().first() {
+                Some(c @ b'0'..=b'2') => index(usize::from(c - b'0')),
+                _ => name(&lower).or_else(|| index(0)),
+            },
+            "auto_vacuum" => name(&lower).or_else(|| {
+                let n = atoi(&lower);
+                index(if (0..=2).contains(&n) { n as usize } else { 0 })
+            }),
+            "secure_delete" => name("fast")
+                .filter(|_| lower == "fast")
+                .or_else(|| index(usize::from(boolean(&lower)))),
+            _ => name(&lower),
+        }
+    }
+}
+
+/// SQLite's `getSafetyLevel(z, omitFull, dflt)` (pragma.c): the number a
+/// flag or level pragma reads from its value. A leading digit makes it a
+/// number, cut to its low byte; otherwise one of eight words, matched
+/// whole and ignoring case, or `dflt`. With `omit_full`, `full` and
+/// `extra` are not words.
+fn safety_level(text: &str, omit_full: bool, dflt: u8) -> u8 {
+    if text.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return atoi(text) as u8;
+    }
+    const WORDS: [(&str, u8); 8] = [
+        ("on", 1),
+        ("no", 0),
+        ("off", 0),
+        ("false", 0),
+        ("yes", 1),
+        ("true", 1),
+        ("extra", 3),
+        ("full", 2),
+    ];
+    WORDS
+        .iter()
+        .find(|(w, v)| w.eq_ignore_ascii_case(text) && (!omit_full || *v <= 1))
+        .map_or(dflt, |(_, v)| *v)
+}
+
+/// The boolean SQLite reads from a flag pragma's value
+/// (`sqlite3GetBoolean(z, 0)`): a value starting with a digit is a number
+/// whose low byte is not 0 (`256` is false); otherwise only `on`, `yes`
+/// and `true` are true, and anything else (`full`, `-1`, `banana`) false.
+pub(crate) fn boolean(text: &str) -> bool {
+    safety_level(text, true, 0) != 0
+}
+
+/// `sqlite3Atoi`: the 32-bit integer at the start of `text` (an optional
+/// sign, then decimal digits, or `0x` and hex digits), 0 where SQLite's
+/// parse fails (too many digits, out of range, nothing numeric).
+pub(crate) fn atoi(text: &str) -> i32 {
+    let b = text.as_bytes();
+    let (negative, b) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if b.len() > 2
+        && b.len() == text.len()
+        && b[0] == b'0'
+        && matches!(b[1], b'x' | b'X')
+        && b[2].is_ascii_hexdigit()
+    {
+        let digits: Vec<u8> = b[2..].iter().copied().skip_while(|&c| c == b'0').collect();
+        let n = digits.iter().take_while(|c| c.is_ascii_hexdigit()).count();
+        if n > 8 {
+            return 0;
+        }
+        let u = digits[..n].iter().fold(0u32, |u, &c| {
+            u * 16 + (c as char).to_digit(16).expect("a hex digit")
+        });
+        // sqlite3GetInt32 reads hex only without a sign, and only below 2^31.
+        return if u & 0x8000_0000 == 0 { u as i32 } else { 0 };
+    }
+    let digits: Vec<u8> = b.iter().copied().skip_while(|&c| c == b'0').collect();
+    let n = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n > 10 {
+        return 0;
+    }
+    let v = digits[..n]
+        .iter()
+        .fold(0i64, |v, &c| v * 10 + i64::from(c - b'0'));
+    let v = if negative { -v } else { v };
+    i32::try_from(v).unwrap_or(0)
 }
 
 use Scope::{Connection, Persistent};

@@ -337,10 +337,17 @@ fn parse_value(pragma: &Pragma, s: &str) -> Result<Value, String> {
         }
         ValueType::Enum(names) => {
             let by_name = names.iter().find(|n| **n == lower);
-            let by_number = lower.parse::<usize>().ok().and_then(|i| names.get(i));
+            // A number means what SQLite makes of it (`secure_delete = 2`
+            // is ON, not FAST; journal_mode has no numbers).
+            let by_number = lower
+                .parse::<usize>()
+                .ok()
+                .filter(|i| *i < names.len())
+                .and_then(|_| pragma.resolve(&lower));
             by_name
+                .copied()
                 .or(by_number)
-                .map(|n| Value::Name(n))
+                .map(Value::Name)
                 .ok_or_else(|| {
                     let list = names
                         .iter()

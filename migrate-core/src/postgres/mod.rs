@@ -31,7 +31,7 @@ use std::time::Duration;
 use postgres::Client;
 use postgres::error::SqlState;
 
-use crate::backend::{Backend, StepError};
+use crate::backend::{Backend, StepError, Tally};
 use crate::error::{Error, Failure};
 use crate::history::Table;
 use crate::pipeline::Set;
@@ -508,6 +508,41 @@ impl Backend for Postgres<'_> {
             self.table
         );
         Ok(self.texts(&sql).map_err(pg)?.into_iter().next().flatten())
+    }
+
+    fn tally(&mut self, version: u64) -> Result<Tally, Failure> {
+        if !self.history_ready {
+            if !self.history_exists()? {
+                return Ok(Tally::default());
+            }
+            self.history_ready = true;
+        }
+        let v = version as i64;
+        let sql = format!(
+            "SELECT count(*)::text, (count(*) FILTER (WHERE version < {v}))::text, \
+             (count(*) FILTER (WHERE version > {v}))::text, \
+             (coalesce(sum(version % {m}), 0) % {m})::text FROM {}",
+            self.table,
+            m = crate::backend::TALLY_MODULUS,
+        );
+        let row = rows(self.tx(), &sql)
+            .map_err(pg)?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let n = |i: usize| {
+            row.get(i)
+                .cloned()
+                .flatten()
+                .and_then(|t| t.parse::<i64>().ok())
+                .map_or(0, |v| v as u64)
+        };
+        Ok(Tally {
+            total: n(0),
+            below: n(1),
+            above: n(2),
+            sum: n(3) % crate::backend::TALLY_MODULUS,
+        })
     }
 
     fn record(&mut self, m: &Migration, duration: Duration) -> Result<(), Failure> {
