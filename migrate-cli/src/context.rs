@@ -182,7 +182,24 @@ fn database_path(given: &str, from: &str) -> Result<PathBuf, String> {
     let (path, query) = match url {
         // `file:///abs/path` and `sqlite:///abs/path` keep their leading `/`.
         Some(prefix) => {
-            let rest = &given[prefix.len()..];
+            let mut rest = &given[prefix.len()..];
+            if prefix.starts_with("file") {
+                // SQLite's URI: an authority of nothing or `localhost`
+                // only, and a fragment that is not part of the name.
+                if prefix.ends_with("//") && !rest.starts_with('/') {
+                    match rest.split_once('/') {
+                        Some((host, _)) if host.eq_ignore_ascii_case("localhost") => {
+                            rest = &rest[host.len()..];
+                        }
+                        _ => {
+                            return refuse(
+                                "a `file://` URI names a host; pass a path on this machine",
+                            );
+                        }
+                    }
+                }
+                rest = rest.split_once('#').map_or(rest, |(r, _)| r);
+            }
             let rest = if prefix.ends_with("//") && rest.starts_with('/') {
                 rest
             } else {
@@ -220,6 +237,14 @@ fn database_path(given: &str, from: &str) -> Result<PathBuf, String> {
     }
     if path.contains('%') && url.is_some() {
         return refuse("percent-encoded paths are not supported; pass a plain path");
+    }
+    // SQLite reads a name that starts with `file:` as a URI of its own
+    // (`sqlite:file::memory:` is an in-memory database): read it again
+    // by the same rules, so that the path returned is the file SQLite
+    // opens, never a URI.
+    if path.starts_with("file:") {
+        return database_path(path, from)
+            .map_err(|e| e.replacen(&format!("{path:?}"), &format!("{given:?}"), 1));
     }
     Ok(PathBuf::from(path))
 }

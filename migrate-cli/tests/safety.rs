@@ -441,6 +441,10 @@ fn database_urls_are_read_or_refused_clearly() {
         "sqlite://app.db?mode=rwc",
         "file:app.db",
         "file:app.db?mode=rw",
+        // A name SQLite reads as a URI again, read the same way (#22.9).
+        "sqlite:file:app.db",
+        "file:file:app.db",
+        "file:app.db#fragment",
     ] {
         let out = p
             .bare(&["--database", url, "status", "--exit-code"])
@@ -461,6 +465,13 @@ fn database_urls_are_read_or_refused_clearly() {
         ("file:app.db?immutable=1", "read-only"),
         ("file:app.db?vfs=unix-none", "not supported"),
         ("", "empty"),
+        // Issue #22.9: URIs inside URLs, as SQLite would open them.
+        ("sqlite:file::memory:", "in-memory"),
+        ("file:file::memory:", "in-memory"),
+        ("sqlite:file:", "in-memory"),
+        ("sqlite:file:x?mode=memory", "in-memory"),
+        ("sqlite3://file:app.db?mode=ro", "read-only"),
+        ("file://elsewhere/app.db", "names a host"),
     ] {
         for command in ["up", "status"] {
             let out = p.bare(&["--database", url, command]).output().unwrap();
