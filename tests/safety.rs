@@ -222,6 +222,26 @@ fn dropping_a_temp_table_of_the_same_name_is_not_a_cascade() {
     assert_eq!(counts(&conn), ["3 1"]);
 }
 
+/// Issue #22.15: `DROP TABLE users` with no schema drops a temp table of
+/// that name when there is one (SQLite looks in temp first), so it is no
+/// cascade; once the temp table is gone, the same statement is checked
+/// against main's children again.
+#[test]
+fn an_unqualified_drop_of_a_temp_table_is_not_a_cascade() {
+    let f = owners_and_pets();
+    f.write(
+        "2_scratch.sql",
+        "CREATE TEMP TABLE users (id INTEGER PRIMARY KEY);\nINSERT INTO users VALUES (1);\nDROP TABLE users;",
+    );
+    let mut conn = fk_conn(&f);
+    f.set().runner().run(&mut conn).unwrap();
+    assert_eq!(counts(&conn), ["3 1"]);
+    f.write("3_real.sql", "DROP TABLE users;");
+    let e = f.set().runner().run(&mut conn).unwrap_err();
+    assert!(e.to_string().contains("DROP TABLE users"), "{e}");
+    assert_eq!(counts(&conn), ["3 1"]);
+}
+
 /// drizzle leaves its runner's transaction to switch foreign keys off for a
 /// rebuild (`COMMIT; PRAGMA foreign_keys=OFF; BEGIN; … COMMIT; PRAGMA
 /// foreign_keys=ON; BEGIN;`): the file runs as a foreign-keys-off

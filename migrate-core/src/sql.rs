@@ -836,14 +836,16 @@ pub(crate) fn replay_form(statement: &str) -> Replay {
     }
 }
 
-/// The table of the main database that a `DROP TABLE` statement drops (its
-/// name lowercased, as SQLite compares names), or `None` for any other
-/// statement and for a table of another schema (`temp.x`, an attached one).
+/// The table of the main database that a `DROP TABLE` statement may drop
+/// (its name lowercased, as SQLite compares names), and whether the
+/// statement names no schema (then SQLite drops a temp table of that name
+/// first, if there is one); `None` for any other statement and for a
+/// table of another schema (`temp.x`, an attached one).
 #[cfg(feature = "sqlite")]
-pub(crate) fn dropped_table(statement: &str) -> Option<String> {
+pub(crate) fn dropped_table(statement: &str) -> Option<(String, bool)> {
     match classify(statement) {
         Class::DropTable { schema, name } if schema.as_deref().is_none_or(|s| s == "main") => {
-            Some(name)
+            Some((name, schema.is_none()))
         }
         _ => None,
     }
@@ -1514,9 +1516,14 @@ mod tests {
 
     #[test]
     fn dropped_tables_of_the_main_schema_only() {
-        assert_eq!(dropped_table("DROP TABLE users;").as_deref(), Some("users"));
         assert_eq!(
-            dropped_table("drop table if exists \"Main\".[Users]").as_deref(),
+            dropped_table("DROP TABLE users;"),
+            Some(("users".into(), true))
+        );
+        assert_eq!(
+            dropped_table("drop table if exists \"Main\".[Users]")
+                .map(|(n, _)| n)
+                .as_deref(),
             Some("users")
         );
         assert_eq!(dropped_table("DROP TABLE temp.users"), None);

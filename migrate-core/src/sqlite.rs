@@ -216,8 +216,8 @@ impl Backend for Sqlite<'_> {
             }
             _ => written,
         };
-        if let Some(table) = sql::dropped_table(text) {
-            guard_drop(self.conn, &table)
+        if let Some((table, unqualified)) = sql::dropped_table(text) {
+            guard_drop(self.conn, &table, unqualified)
                 .map_err(|cause| (Some(line), Some(sql::shorten(text)), cause))?;
         }
         crate::db::execute(self.conn, text).map_err(|e| {
@@ -375,9 +375,21 @@ impl<'c> Sqlite<'c> {
 /// of the tables that reference it (a silent loss in a table rebuild
 /// written without `PRAGMA foreign_keys = OFF`). Counts, before the drop,
 /// the child rows that reference a row of the table.
-fn guard_drop(conn: &Connection, table: &str) -> Result<(), Failure> {
+fn guard_drop(conn: &Connection, table: &str, unqualified: bool) -> Result<(), Failure> {
     let sql = |e| Failure::Sql(e);
     if !foreign_keys_on(conn).map_err(sql)? {
+        return Ok(());
+    }
+    // SQLite finds a name without a schema in temp first: a temp table of
+    // that name is the one dropped, and main's keeps its rows.
+    if unqualified
+        && conn
+            .prepare_cached(
+                "SELECT 1 FROM temp.sqlite_schema WHERE type = 'table' AND lower(name) = ?1",
+            )
+            .and_then(|mut s| s.exists([table]))
+            .map_err(sql)?
+    {
         return Ok(());
     }
     let found: Option<String> = conn
