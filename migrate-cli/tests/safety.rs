@@ -759,3 +759,93 @@ fn a_migration_that_changes_the_history_through_a_trigger_is_rolled_back() {
         }
     }
 }
+
+/// Issue #22.17: blank down files (0-byte, newline-only, spaces), which
+/// diesel and sqlx write and run, load: `up`, `status` and `verify` work,
+/// and reverting one is refused naming the file. A FIFO or a link to one
+/// given as drizzle's journal or diesel's `metadata.toml` is named, not
+/// passed over.
+#[test]
+fn blank_down_files_load_and_their_revert_is_refused_by_name() {
+    let layouts = [
+        [
+            "2024-01-01-000000_users/up.sql",
+            "2024-01-01-000000_users/down.sql",
+        ],
+        [
+            "20240101000000_users.up.sql",
+            "20240101000000_users.down.sql",
+        ],
+    ];
+    for (blank, [up, down]) in ["", "\n", "  \n\t\n", "\r\n"]
+        .into_iter()
+        .flat_map(|b| layouts.map(|l| (b, l)))
+    {
+        let p = Project::new(&[]);
+        p.write(up, USERS);
+        p.write(down, blank);
+        for args in [&["up"][..], &["status"], &["verify"]] {
+            let out = p.cli(args);
+            assert_eq!(code(&out), 0, "{blank:?} {args:?}: {}", stderr(&out));
+        }
+        let before = std::fs::read(p.db()).unwrap();
+        let out = p.cli(&["down"]);
+        let e = stderr(&out);
+        assert_eq!(code(&out), 1, "{blank:?}: {e}");
+        assert!(e.contains(down) && e.contains("no statement"), "{e}");
+        assert_eq!(std::fs::read(p.db()).unwrap(), before);
+    }
+}
+
+#[test]
+fn special_files_as_a_journal_or_metadata_are_named() {
+    let fifo = |path: &Path| {
+        let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
+        assert!(ok, "mkfifo");
+    };
+    // drizzle's journal as a FIFO, and as a link to one.
+    for link in [false, true] {
+        let p = Project::new(&[("0000_init.sql", USERS)]);
+        let meta = p.dir.path().join("migrations/meta");
+        std::fs::create_dir(&meta).unwrap();
+        if link {
+            fifo(&p.dir.path().join("pipe"));
+            std::os::unix::fs::symlink(p.dir.path().join("pipe"), meta.join("_journal.json"))
+                .unwrap();
+        } else {
+            fifo(&meta.join("_journal.json"));
+        }
+        let out = finish_within(start(&p, &["status"]), Duration::from_secs(30), "journal");
+        let e = stderr(&out);
+        assert_eq!(code(&out), 1, "{e}");
+        assert!(
+            e.contains("meta/_journal.json: not a regular file (a FIFO)"),
+            "{e}"
+        );
+    }
+    // diesel's metadata.toml as a FIFO; and an up.sql that is one.
+    let p = Project::new(&[]);
+    p.write("2024-01-01-000000_users/up.sql", USERS);
+    fifo(
+        &p.dir
+            .path()
+            .join("migrations/2024-01-01-000000_users/metadata.toml"),
+    );
+    std::fs::create_dir(p.dir.path().join("migrations/2024-01-02-000000_posts")).unwrap();
+    fifo(
+        &p.dir
+            .path()
+            .join("migrations/2024-01-02-000000_posts/up.sql"),
+    );
+    let out = finish_within(start(&p, &["status"]), Duration::from_secs(30), "metadata");
+    let e = stderr(&out);
+    assert_eq!(code(&out), 1, "{e}");
+    assert!(
+        e.contains("metadata.toml: not a regular file (a FIFO)"),
+        "{e}"
+    );
+    assert!(
+        e.contains("2024-01-02-000000_posts/up.sql: not a regular file (a FIFO)"),
+        "{e}"
+    );
+}

@@ -105,7 +105,16 @@ impl Migration {
     pub fn down_script(&self) -> Result<Option<(&str, &str, sql::Script)>, SqlError> {
         let outside = self.outside_transaction;
         if let Some(down) = &self.down {
-            let script = sql::scan_in(self.dialect, &down.text, outside)?;
+            let script = match sql::scan_in(self.dialect, &down.text, outside) {
+                // A blank down file: no statement, which a revert refuses.
+                Err(e) if e.kind == sql::SqlErrorKind::Empty => sql::Script {
+                    statements: Vec::new(),
+                    no_transaction: outside,
+                    foreign_keys_off: false,
+                    wrapped: false,
+                },
+                other => other?,
+            };
             return Ok(Some((&down.file, &down.text, script)));
         }
         if self.kind != Kind::Sql {
@@ -538,12 +547,12 @@ fn list(dir: &Path) -> std::io::Result<Listing> {
         let inside: Vec<&str> = FOLDER_FILES
             .iter()
             .map(|(f, _)| *f)
-            .filter(|f| entry.path().join(f).is_file())
+            .filter(|f| present(&entry.path().join(f)))
             .collect();
         if inside.iter().all(|f| *f == "down.sql") {
             listing.empty_folders.push(name.clone());
         }
-        if entry.path().join(METADATA).is_file() {
+        if present(&entry.path().join(METADATA)) {
             listing.metadata.push(name.clone());
         }
         listing
@@ -631,7 +640,7 @@ pub fn load_dir_in(dir: &Path, dialect: sql::Dialect) -> Result<Vec<Migration>, 
     }
     // drizzle's journal: the order its SQL files run in.
     let mut journal = None;
-    if dir.join(JOURNAL).is_file() {
+    if present(&dir.join(JOURNAL)) {
         let read = read_regular(&dir.join(JOURNAL))
             .and_then(|bytes| String::from_utf8(bytes).map_err(|_| LoadErrorKind::NotUtf8));
         match read.map(|text| journal_tags(&text)) {
@@ -739,6 +748,13 @@ fn journal_order(
         ordered.insert(at, set);
     }
     Ok(ordered)
+}
+
+/// Whether something is at `path`, of any kind (a FIFO, a broken link):
+/// then it is read with [`read_regular`], which names what it is, rather
+/// than passed over as if it were not there.
+fn present(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
 }
 
 /// A file's bytes, if it is a regular file (after links). Anything else is
@@ -882,6 +898,11 @@ fn run_in_transaction(text: &str) -> Result<bool, (u32, String)> {
     Ok(value)
 }
 
+/// The problem of a file with nothing in it but spaces.
+fn is_blank(kind: &LoadErrorKind) -> bool {
+    matches!(kind, LoadErrorKind::Sql(e) if e.kind == sql::SqlErrorKind::Empty)
+}
+
 fn validate(
     kind: Kind,
     text: &str,
@@ -965,7 +986,12 @@ fn check_file(
         }
     };
     // A down file is held to the rules of an up file: it runs the same way.
+    // A blank one (diesel and sqlx write them, and run such folders) loads;
+    // reverting it is refused, naming it, as a comment-only one is.
     let mut problems = validate(parsed.kind, &text, outside, dialect);
+    if parsed.direction == Direction::Down {
+        problems.retain(|(_, kind)| !is_blank(kind));
+    }
     if parsed.layout == naming::Layout::Folder {
         // In a diesel folder, the way out of the transaction is diesel's.
         for (_, kind) in &mut problems {
