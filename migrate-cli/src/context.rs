@@ -19,7 +19,8 @@ pub(crate) struct Context {
     /// The migrations: the folder's for the migration commands, the given
     /// folder's (or none) for the operations.
     pub(crate) set: Migrations,
-    busy_timeout: u64,
+    /// `--busy-timeout`, when given: it wins over the sets' busy_timeout.
+    busy_timeout: Option<u64>,
     verbose: bool,
     /// The database, opened and its schema read on another thread while the
     /// folder loaded; the first `open` takes it.
@@ -66,7 +67,8 @@ impl Context {
     }
 
     /// Opens the database with the busy timeout and the set's connection
-    /// profile (whose busy_timeout, if any, wins over `--busy-timeout`).
+    /// profile. An explicit `--busy-timeout` wins over the profile's
+    /// busy_timeout; without it the profile's applies (else the default).
     pub(crate) fn open(&mut self, create: bool) -> Result<Connection, Failure> {
         let path = &self.database;
         let conn = match self.warm.take() {
@@ -82,7 +84,8 @@ impl Context {
                 })?
             }
         };
-        conn.busy_timeout(Duration::from_millis(self.busy_timeout))?;
+        let default = migrate_core::runner::DEFAULT_BUSY_TIMEOUT.as_millis() as u64;
+        conn.busy_timeout(Duration::from_millis(self.busy_timeout.unwrap_or(default)))?;
         if self.verbose {
             conn.trace_v2(
                 rusqlite::trace::TraceEventCodes::SQLITE_TRACE_PROFILE,
@@ -93,6 +96,9 @@ impl Context {
             .profile()
             .apply(&conn)
             .map_err(|e| self.in_database(e.into()))?;
+        if let Some(ms) = self.busy_timeout {
+            conn.busy_timeout(Duration::from_millis(ms))?;
+        }
         Ok(conn)
     }
 

@@ -53,15 +53,15 @@ pub(crate) struct Global {
     #[arg(long, default_value = DEFAULT_TABLE, global = true)]
     pub(crate) table: String,
     /// How long to wait for another writer's lock, in milliseconds (at most
-    /// 2147483647, SQLite's limit).
+    /// 2147483647, SQLite's limit). Given, it wins over a pragma set's
+    /// busy_timeout; not given, a set's value applies, else 5000.
     #[arg(
         long,
         value_name = "MS",
-        default_value_t = migrate_core::runner::DEFAULT_BUSY_TIMEOUT.as_millis() as u64,
         value_parser = clap::value_parser!(u64).range(0..=i32::MAX as u64),
         global = true
     )]
-    pub(crate) busy_timeout: u64,
+    pub(crate) busy_timeout: Option<u64>,
     /// Color in the output: auto (on a terminal, unless NO_COLOR is set), always or never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub(crate) color: ColorChoice,

@@ -849,3 +849,33 @@ fn special_files_as_a_journal_or_metadata_are_named() {
         "{e}"
     );
 }
+
+/// Issue #22.14: an explicit `--busy-timeout` wins over a pragma set's
+/// busy_timeout for the CLI's own wait; without the flag the set's value
+/// applies. The lock is held well past the set's 300 ms and well within
+/// the flag's 20 s, so the outcome does not hang on the machine's speed.
+#[test]
+fn an_explicit_busy_timeout_wins_over_a_pragma_sets() {
+    let p = applied(&[
+        ("1_wait.pragmas", "busy_timeout = 300\n"),
+        ("2_users.sql", USERS),
+    ]);
+    let hold_then_run = |version: u32, args: &[&str]| {
+        p.write(
+            &format!("{version}_more.sql"),
+            "INSERT INTO users (email) VALUES ('x');",
+        );
+        let holder = Connection::open(p.db()).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let child = start(&p, args);
+        std::thread::sleep(Duration::from_millis(1500));
+        holder.execute_batch("COMMIT").unwrap();
+        drop(holder);
+        finish_within(child, Duration::from_secs(60), "up")
+    };
+    let out = hold_then_run(3, &["up", "--busy-timeout", "20000"]);
+    assert_eq!(code(&out), 0, "the flag's 20 s wait: {}", stderr(&out));
+    let out = hold_then_run(4, &["up"]);
+    assert_eq!(code(&out), 1, "the set's 300 ms: {}", stderr(&out));
+    assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
+}
