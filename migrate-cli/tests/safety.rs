@@ -879,3 +879,43 @@ fn an_explicit_busy_timeout_wins_over_a_pragma_sets() {
     assert_eq!(code(&out), 1, "the set's 300 ms: {}", stderr(&out));
     assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
 }
+
+/// Issue #22.6: a table rebuild written as SQL (create new, copy, drop,
+/// rename) drops the indexes an earlier index set declared; they are built
+/// again in the same transaction and the report says so, and `verify` is
+/// clean afterwards. In an atomic run too, and when the set is applied in
+/// the same run as the rebuild.
+#[test]
+fn a_table_rebuild_keeps_the_indexes_of_applied_index_sets() {
+    const NOTES: &str = "CREATE TABLE notes (id INTEGER PRIMARY KEY, user_id INTEGER, created_at TEXT, body TEXT);\nINSERT INTO notes VALUES (1, 7, '2026-01-01', 'a');\n";
+    const SET: &str = "index idx_notes_user_id_created_at on notes (user_id, created_at)\n";
+    const REBUILD: &str = "CREATE TABLE notes_new (id INTEGER PRIMARY KEY, user_id INTEGER, created_at TEXT, body TEXT NOT NULL DEFAULT '');\nINSERT INTO notes_new SELECT id, user_id, created_at, coalesce(body, '') FROM notes;\nDROP TABLE notes;\nALTER TABLE notes_new RENAME TO notes;\n";
+    for (before_run, atomic) in [(true, false), (false, false), (true, true)] {
+        let p = Project::new(&[("1_notes.sql", NOTES), ("2_hot.indexes", SET)]);
+        if before_run {
+            ok(&p, &["up"]);
+        }
+        p.write("3_rebuild.sql", REBUILD);
+        let mut args = vec!["up"];
+        if atomic {
+            args.push("--atomic");
+        }
+        let out = p.cli(&args);
+        let e = stderr(&out);
+        assert_eq!(code(&out), 0, "{e}");
+        assert!(
+            e.contains("3_rebuild.sql: dropped the index `idx_notes_user_id_created_at` that 2_hot.indexes declares"),
+            "{e}"
+        );
+        let index = Connection::open(p.db())
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'idx_notes_user_id_created_at'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap();
+        assert_eq!(index, 1);
+        assert!(ok(&p, &["verify"]).starts_with("ok"));
+    }
+}

@@ -96,6 +96,14 @@ pub(crate) trait Backend {
     /// The checksum recorded for `version`, read in the open transaction.
     fn recorded(&mut self, version: u64) -> Result<Option<String>, Failure>;
 
+    /// Builds again, in the open transaction, every index of `declared`
+    /// (the index sets in force) that is missing while its table and
+    /// columns are there; a note for each.
+    fn restore_indexes(
+        &mut self,
+        declared: &[crate::pipeline::Declared],
+    ) -> Result<Vec<NoteKind>, Failure>;
+
     /// The history counted around `version`, in the open transaction
     /// (zeros when there is no history table).
     fn tally(&mut self, version: u64) -> Result<Tally, Failure>;

@@ -241,12 +241,21 @@ pub(crate) struct Options<'r> {
     pub backup_to: Option<&'r Path>,
     /// The versions the history held when the run was planned.
     pub recorded: &'r [u64],
+    /// The applied index sets (version, file, set) when it was planned.
+    pub declared: Vec<Declared>,
 }
+
+/// An applied index set: its version, its file, and its indexes.
+pub(crate) type Declared = (u64, String, IndexSet);
 
 /// The versions a run takes as recorded: those of its plan's history, as
 /// its own steps (and the steps other processes did for it) change them.
 /// Each step checks them against the history under the lock.
-struct Known(std::collections::BTreeSet<u64>);
+struct Known {
+    versions: std::collections::BTreeSet<u64>,
+    /// The index sets in force, as the run's steps change them.
+    declared: Vec<Declared>,
+}
 
 impl Known {
     /// `Ok` when the history, counted under the lock, still holds what
@@ -258,7 +267,7 @@ impl Known {
         let v = unit.m.version;
         match unit.direction {
             Direction::Up => {
-                let below = self.0.range(..v).count() as u64;
+                let below = self.versions.range(..v).count() as u64;
                 if tally.below < below {
                     return Err(Failure::PlanMoved {
                         direction: Direction::Up,
@@ -268,7 +277,7 @@ impl Known {
                 }
             }
             Direction::Down => {
-                let above = self.0.range(v.saturating_add(1)..).count() as u64;
+                let above = self.versions.range(v.saturating_add(1)..).count() as u64;
                 if tally.above > above {
                     return Err(Failure::PlanMoved {
                         direction: Direction::Down,
@@ -283,10 +292,22 @@ impl Known {
 
     /// `unit`'s version is recorded (or not) now.
     fn set(&mut self, unit: &Unit, recorded: bool) {
+        let v = unit.m.version;
         if recorded {
-            self.0.insert(unit.m.version);
+            self.versions.insert(v);
         } else {
-            self.0.remove(&unit.m.version);
+            self.versions.remove(&v);
+        }
+        self.declare(unit, recorded);
+    }
+
+    /// `unit`, an index set, is in force (or not) from now on.
+    fn declare(&mut self, unit: &Unit, in_force: bool) {
+        let v = unit.m.version;
+        self.declared.retain(|(d, ..)| *d != v);
+        if in_force && let Work::Set(Set::Indexes(set)) = &unit.work {
+            self.declared
+                .push((v, unit.m.file.to_string(), set.clone()));
         }
     }
 }
@@ -298,7 +319,10 @@ pub(crate) fn run(
     options: &Options,
     report: &mut Report,
 ) -> Result<(), Error> {
-    let mut known = Known(options.recorded.iter().copied().collect());
+    let mut known = Known {
+        versions: options.recorded.iter().copied().collect(),
+        declared: options.declared.clone(),
+    };
     if !options.atomic {
         for unit in units {
             group(db, std::slice::from_ref(unit), options, &mut known, report)?;
@@ -384,7 +408,16 @@ fn try_group(
         let failed = |(line, statement, cause), ran: &[Ran]| {
             unit.failure(line, statement, cause, &done_before(&before, ran), undone)
         };
-        let notes = unit.execute(db).map_err(|e| failed(e, &ran))?;
+        let mut notes = unit.execute(db).map_err(|e| failed(e, &ran))?;
+        // An index set's indexes outlive later steps: a table rebuild
+        // drops them, and they are built again here, said in the report.
+        known.declare(unit, unit.direction == Direction::Up);
+        if matches!(unit.work, Work::Sql { .. }) && !known.declared.is_empty() {
+            let restored = db
+                .restore_indexes(&known.declared)
+                .map_err(|cause| failed((None, None, cause), &ran))?;
+            notes.extend(restored);
+        }
         // The step's statements leave the history as they found it (a
         // trigger of another table may write to it): checked before this
         // run's own history writes, which follow the group's last step.

@@ -48,6 +48,15 @@ pub enum NoteKind {
         /// The statement, `PRAGMA journal_mode = wal`.
         setting: String,
     },
+    /// The migration's statements dropped an index that an applied index
+    /// set declares (a table rebuild does): it was built again in the same
+    /// transaction.
+    IndexRestored {
+        /// The index.
+        index: String,
+        /// The index set that declares it.
+        set: String,
+    },
 }
 
 impl fmt::Display for Note {
@@ -62,6 +71,12 @@ impl fmt::Display for Note {
             NoteKind::NotApplicable { setting } => write!(
                 f,
                 "{}: `{setting}` skipped: an in-memory or temporary database has no file to take it",
+                self.file
+            ),
+            NoteKind::IndexRestored { index, set } => write!(
+                f,
+                "{}: dropped the index `{index}` that {set} declares (a table rebuild drops its indexes); it was \
+                 built again in the same transaction",
                 self.file
             ),
         }
@@ -511,10 +526,24 @@ impl<'m> Runner<'m> {
         }
         db.check_can_run(self.backup_to.as_deref())?;
         let recorded: Vec<u64> = history.iter().map(|h| h.version).collect();
+        // The index sets in force: their indexes outlive any later step.
+        let declared = self
+            .set
+            .iter()
+            .filter(|m| m.kind == crate::naming::Kind::Indexes && recorded.contains(&m.version))
+            .filter_map(|m| {
+                Some((
+                    m.version,
+                    m.file.to_string(),
+                    crate::dsl::indexes::parse(&m.text).ok()?,
+                ))
+            })
+            .collect();
         let options = pipeline::Options {
             atomic: self.atomic,
             backup_to: self.backup_to.as_deref(),
             recorded: &recorded,
+            declared,
         };
         pipeline::run(db, units, &options, &mut report)?;
         Ok(report)

@@ -151,6 +151,14 @@ impl IndexTarget for SqliteTarget<'_> {
 /// Checks every table and column of `set` against the live schema, then
 /// creates its indexes (an existing one must have the same definition) and
 /// analyses the tables. Call inside the migration's transaction.
+pub(crate) fn restore_indexes(
+    conn: &Connection,
+    declared: &[crate::pipeline::Declared],
+) -> Result<Vec<crate::runner::NoteKind>, Failure> {
+    restore_indexes_on(&mut SqliteTarget(conn), declared)
+}
+
+/// See [`create_indexes_on`].
 pub(crate) fn create_indexes(conn: &Connection, set: &IndexSet) -> Result<(), StepError> {
     create_indexes_on(&mut SqliteTarget(conn), set)
 }
@@ -203,6 +211,30 @@ pub(crate) fn create_indexes_on(
             .map_err(|f| (None, Some(sql.clone()), f))?;
     }
     Ok(())
+}
+
+/// [`crate::backend::Backend::restore_indexes`] on any database: each
+/// declared index that is missing, and whose table and columns exist, is
+/// created again. One whose table or column is gone is left for `verify`
+/// to report.
+pub(crate) fn restore_indexes_on(
+    target: &mut impl IndexTarget,
+    declared: &[crate::pipeline::Declared],
+) -> Result<Vec<crate::runner::NoteKind>, Failure> {
+    let mut notes = Vec::new();
+    for (_, file, set) in declared {
+        for index in &set.indexes {
+            if target.existing(index)?.is_some() || !check_columns(target, index)?.is_empty() {
+                continue;
+            }
+            target.execute(&index.sql())?;
+            notes.push(crate::runner::NoteKind::IndexRestored {
+                index: index.name.clone(),
+                set: file.clone(),
+            });
+        }
+    }
+    Ok(notes)
 }
 
 /// Reverts an index set: drops each of its indexes (those already gone

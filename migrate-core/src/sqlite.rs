@@ -175,6 +175,13 @@ impl Backend for Sqlite<'_> {
         history::checksum_of(self.conn, self.table, version).map_err(Failure::Sql)
     }
 
+    fn restore_indexes(
+        &mut self,
+        declared: &[crate::pipeline::Declared],
+    ) -> Result<Vec<NoteKind>, Failure> {
+        sets::restore_indexes(self.conn, declared)
+    }
+
     fn tally(&mut self, version: u64) -> Result<Tally, Failure> {
         if !self.history_ready {
             if !history::exists(self.conn, self.table).map_err(Failure::Sql)? {

@@ -510,6 +510,13 @@ impl Backend for Postgres<'_> {
         Ok(self.texts(&sql).map_err(pg)?.into_iter().next().flatten())
     }
 
+    fn restore_indexes(
+        &mut self,
+        declared: &[crate::pipeline::Declared],
+    ) -> Result<Vec<NoteKind>, Failure> {
+        crate::sets::restore_indexes_on(&mut PgIndexes(self), declared)
+    }
+
     fn tally(&mut self, version: u64) -> Result<Tally, Failure> {
         if !self.history_ready {
             if !self.history_exists()? {
