@@ -506,3 +506,43 @@ fn an_error_inside_a_function_says_where_the_server_was() {
         "{e}"
     );
 }
+
+/// Issue #22.4 on PostgreSQL: reverting an index set drops only the
+/// indexes it made; one an earlier SQL migration had made identically
+/// stays, and so does the migration's unique guarantee.
+#[test]
+fn reverting_an_index_set_keeps_the_indexes_it_found() {
+    let Some(mut db) = scratch() else { return };
+    let (_dir, set) = set(&[
+        (
+            "1_users.sql",
+            "CREATE TABLE users (id bigint PRIMARY KEY, email text, name text);\nCREATE UNIQUE INDEX idx_users_email ON users (email);\n",
+        ),
+        (
+            "2_hot.indexes",
+            "unique index idx_users_email on users (email)\nindex idx_users_name on users (name)\n",
+        ),
+    ]);
+    let client = db.client();
+    set.runner().run_postgres(client).unwrap();
+    set.runner()
+        .down_postgres(client, migrate_core::DownTarget::Steps(1))
+        .unwrap();
+    let names = |client: &mut postgres::Client| -> Vec<String> {
+        client
+            .query(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'users' ORDER BY 1",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    assert_eq!(names(client), ["idx_users_email", "users_pkey"]);
+    assert!(
+        client
+            .batch_execute("INSERT INTO users VALUES (1, 'a', 'x'), (2, 'a', 'y')")
+            .is_err()
+    );
+}

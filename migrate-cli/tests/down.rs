@@ -625,3 +625,43 @@ fn racing_ups_and_downs_leave_a_true_history() {
         check(100 + round);
     }
 }
+
+/// Issue #22.4: reverting an index set drops only the indexes it made. An
+/// index an earlier SQL migration made (the set found it there, identical)
+/// stays while that migration is applied, and duplicates stay out; one a
+/// later migration dropped and the set made again is the set's.
+#[test]
+fn reverting_an_index_set_keeps_the_indexes_it_found() {
+    let p = Project::new(&[
+        (
+            "1_users.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT);\nCREATE UNIQUE INDEX \"Idx_Users_Email\" ON users (email);\nCREATE INDEX idx_gone ON users (name);\n",
+        ),
+        ("2_drop.sql", "DROP INDEX IF EXISTS main.idx_gone;\n"),
+        (
+            "3_hot.indexes",
+            "unique index idx_users_email on users (email)\nindex idx_gone on users (name)\nindex idx_users_name on users (name, email)\n",
+        ),
+    ]);
+    ok(&p, &["up"]);
+    ok(&p, &["down"]);
+    let conn = Connection::open(p.db()).unwrap();
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(names, ["Idx_Users_Email"]);
+    conn.execute_batch("INSERT INTO users (email) VALUES ('a')")
+        .unwrap();
+    assert!(
+        conn.execute_batch("INSERT INTO users (email) VALUES ('a')")
+            .is_err()
+    );
+    drop(conn);
+    // Up again and down to zero: the SQL migration's own down is its.
+    ok(&p, &["up"]);
+    assert!(ok(&p, &["verify"]).starts_with("ok"));
+}

@@ -211,6 +211,56 @@ impl<'a> Unit<'a> {
     }
 }
 
+/// The indexes (lowercased names) that the migrations applied before
+/// `version`, in the set's order, leave in the database: what an index set
+/// of that version found there and so did not make. Read from the files'
+/// statements (`CREATE INDEX`, `DROP INDEX`, `DROP TABLE`, table renames)
+/// and the earlier index sets.
+pub(crate) fn indexes_before(set: &[Migration], applied: &[u64], version: u64) -> Vec<String> {
+    use crate::sql::IndexEffect;
+    // Each index, with its table.
+    let mut made: Vec<(String, String)> = Vec::new();
+    let earlier = set
+        .iter()
+        .take_while(|m| m.version != version)
+        .filter(|m| applied.contains(&m.version));
+    for m in earlier {
+        match m.kind {
+            Kind::Indexes => {
+                for i in indexes::parse(&m.text)
+                    .map(|s| s.indexes)
+                    .unwrap_or_default()
+                {
+                    made.push((i.name.to_ascii_lowercase(), i.table.to_ascii_lowercase()));
+                }
+            }
+            Kind::Pragmas => {}
+            _ => {
+                let Ok(script) = m.script() else { continue };
+                for s in &script.statements {
+                    match crate::sql::index_effect(s.text(&m.text)) {
+                        Some(IndexEffect::Create { name, table }) => {
+                            made.retain(|(n, _)| *n != name);
+                            made.push((name, table));
+                        }
+                        Some(IndexEffect::Drop(names)) => made.retain(|(n, _)| !names.contains(n)),
+                        Some(IndexEffect::DropTable(tables)) => {
+                            made.retain(|(_, t)| !tables.contains(t));
+                        }
+                        Some(IndexEffect::RenameTable { from, to }) => {
+                            for (_, t) in made.iter_mut().filter(|(_, t)| *t == from) {
+                                t.clone_from(&to);
+                            }
+                        }
+                        None => {}
+                    }
+                }
+            }
+        }
+    }
+    made.into_iter().map(|(n, _)| n).collect()
+}
+
 /// The first problem a parser found in a set that was valid when loaded.
 fn first_problem(file: &str, errors: Vec<crate::dsl::DslError>) -> Error {
     use crate::dsl::{DslError, DslErrorKind};

@@ -501,10 +501,21 @@ impl<'m> Runner<'m> {
         let history = db.history()?;
         let chosen = plan::down(self.set.as_slice(), &history, target)?;
         // Every refusal comes before the first change.
-        let units = chosen
+        let mut units = chosen
             .into_iter()
             .map(Unit::revert)
             .collect::<Result<Vec<_>, _>>()?;
+        // An index set drops only the indexes it made: not one that an
+        // earlier migration had made already (the set found it there).
+        let applied: Vec<u64> = history.iter().map(|h| h.version).collect();
+        for unit in &mut units {
+            if let pipeline::Work::Set(pipeline::Set::DropIndexes(set)) = &mut unit.work {
+                let before =
+                    pipeline::indexes_before(self.set.as_slice(), &applied, unit.m.version);
+                set.indexes
+                    .retain(|i| !before.contains(&i.name.to_ascii_lowercase()));
+            }
+        }
         self.execute(db, &units, &history)
     }
 

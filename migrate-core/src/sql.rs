@@ -851,6 +851,101 @@ pub(crate) fn dropped_table(statement: &str) -> Option<(String, bool)> {
     }
 }
 
+/// What a statement does to indexes, as far as telling which indexes a
+/// migration made: names lowercased, schemas left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IndexEffect {
+    /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] name ON
+    /// [ONLY] table`.
+    Create {
+        /// The index.
+        name: String,
+        /// Its table.
+        table: String,
+    },
+    /// `DROP INDEX [CONCURRENTLY] [IF EXISTS] name [, name …]`.
+    Drop(Vec<String>),
+    /// `DROP TABLE [IF EXISTS] name [, name …]`: its indexes go with it.
+    DropTable(Vec<String>),
+    /// `ALTER TABLE [IF EXISTS] [ONLY] from RENAME TO to`.
+    RenameTable {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+}
+
+/// See [`IndexEffect`]; `None` for every other statement. The words are
+/// read as SQLite's tokenizer reads them (PostgreSQL's index and table
+/// statements start with the same tokens).
+pub(crate) fn index_effect(statement: &str) -> Option<IndexEffect> {
+    let words = words(statement, 32);
+    let mut i: usize;
+    let at = |i: usize, k: &str| words.get(i).is_some_and(|w| w.is(k));
+    let skip = |i: &mut usize, ks: &[&str]| {
+        if ks.iter().enumerate().all(|(j, k)| at(*i + j, k)) {
+            *i += ks.len();
+        }
+    };
+    // A list of `[schema .] name`, separated by commas.
+    let names = |mut i: usize| {
+        let mut out = Vec::new();
+        while let Some((_, name, used)) = qualified_name(&words[i.min(words.len())..]) {
+            out.push(name);
+            i += used;
+            if !at(i, ",") {
+                break;
+            }
+            i += 1;
+        }
+        out
+    };
+    if at(0, "create") {
+        i = 1;
+        skip(&mut i, &["unique"]);
+        if !at(i, "index") {
+            return None;
+        }
+        i += 1;
+        skip(&mut i, &["concurrently"]);
+        skip(&mut i, &["if", "not", "exists"]);
+        let (_, name, used) = qualified_name(&words[i.min(words.len())..])?;
+        i += used;
+        if !at(i, "on") {
+            return None;
+        }
+        i += 1;
+        skip(&mut i, &["only"]);
+        let (_, table, _) = qualified_name(&words[i.min(words.len())..])?;
+        return Some(IndexEffect::Create { name, table });
+    }
+    if at(0, "drop") && (at(1, "index") || at(1, "table")) {
+        let index = at(1, "index");
+        i = 2;
+        skip(&mut i, &["concurrently"]);
+        skip(&mut i, &["if", "exists"]);
+        let list = names(i);
+        return Some(if index {
+            IndexEffect::Drop(list)
+        } else {
+            IndexEffect::DropTable(list)
+        });
+    }
+    if at(0, "alter") && at(1, "table") {
+        i = 2;
+        skip(&mut i, &["if", "exists"]);
+        skip(&mut i, &["only"]);
+        let (_, from, used) = qualified_name(&words[i.min(words.len())..])?;
+        i += used;
+        if at(i, "rename") && at(i + 1, "to") {
+            let (_, to, _) = qualified_name(&words[(i + 2).min(words.len())..])?;
+            return Some(IndexEffect::RenameTable { from, to });
+        }
+    }
+    None
+}
+
 /// `name` as a quoted SQL identifier (`"a""b"`): the one way this crate
 /// writes a name into SQL.
 ///
