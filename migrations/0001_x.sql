@@ -1,3 +1,0 @@
--- x
--- Runs in one transaction; put `-- migrate:no-transaction` first for VACUUM and the like.
-
