@@ -57,6 +57,13 @@ pub enum Check {
 }
 
 impl Check {
+    /// Whether a finding of this check fails a checkup (exit 1): a
+    /// damaged file, broken foreign keys, a pragma without its value.
+    /// Indexes to add or drop are advice.
+    pub fn fails(self) -> bool {
+        matches!(self, Check::Integrity | Check::ForeignKeys | Check::Pragmas)
+    }
+
     /// Its name in reports and JSON (`redundant_index`).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -9,7 +9,7 @@ use crate::{Failure, style};
 
 #[derive(Debug, Args)]
 pub(crate) struct DoctorArgs {
-    /// Print JSON: {"database", "ok", "journal_mode", "problems": [{"check", "message", "fix"}], "advice", "sizes"}.
+    /// Print JSON: {"database", "ok", "journal_mode", "problems": [{"check", "fails", "message", "fix"}], "advice", "sizes"}.
     #[arg(long)]
     pub(crate) json: bool,
     /// Run integrity_check (reads every page) instead of quick_check.
@@ -22,17 +22,22 @@ pub(crate) fn run(mut ctx: Context, args: &DoctorArgs) -> Result<u8, Failure> {
     let database = ctx.database.clone();
     let c = migrate_core::doctor::doctor(&conn, &database, &ctx.set, args.full)
         .map_err(|e| ctx.in_database(e.into()))?;
+    // Integrity, foreign keys and pragmas fail the checkup; indexes to add
+    // or drop are advice, shown the same way and exiting 0.
+    let failing = c.problems.iter().filter(|p| p.check.fails()).count();
     let mut out = io::stdout().lock();
     if args.json {
         let problems: Vec<serde_json::Value> = c
             .problems
             .iter()
-            .map(|p| serde_json::json!({"check": p.check.as_str(), "message": p.message, "fix": p.fix}))
+            .map(|p| {
+                serde_json::json!({"check": p.check.as_str(), "fails": p.check.fails(), "message": p.message, "fix": p.fix})
+            })
             .collect();
         let s = c.sizes;
         let doc = serde_json::json!({
             "database": database.display().to_string(),
-            "ok": c.problems.is_empty(),
+            "ok": failing == 0,
             "journal_mode": c.journal_mode,
             "problems": problems,
             "advice": c.advice,
@@ -60,7 +65,11 @@ pub(crate) fn run(mut ctx: Context, args: &DoctorArgs) -> Result<u8, Failure> {
         )?;
         for p in &c.problems {
             let message = style::visible(&p.message);
-            writeln!(out, "{} [{}] {message}", style::fail(), p.check)?;
+            if p.check.fails() {
+                writeln!(out, "{} [{}] {message}", style::fail(), p.check)?;
+            } else {
+                writeln!(out, "advice [{}] {message}", p.check)?;
+            }
             if let Some(fix) = &p.fix {
                 writeln!(out, "     fix: {}", style::visible(fix))?;
             }
@@ -68,12 +77,11 @@ pub(crate) fn run(mut ctx: Context, args: &DoctorArgs) -> Result<u8, Failure> {
         for a in &c.advice {
             writeln!(out, "advice: {}", style::visible(a))?;
         }
-        if c.problems.is_empty() {
+        if failing == 0 {
             writeln!(out, "{} no problems found", style::ok())?;
         } else {
-            let n = c.problems.len();
-            writeln!(out, "{}", style::count(n, "problem"))?;
+            writeln!(out, "{}", style::count(failing, "problem"))?;
         }
     }
-    Ok(if c.problems.is_empty() { 0 } else { 1 })
+    Ok(if failing == 0 { 0 } else { 1 })
 }
