@@ -119,8 +119,7 @@ fn backup_writes_a_checked_copy_and_refuses_to_overwrite() {
     let out = p.cli(&["backup", "copy.db"]);
     assert_eq!(code(&out), 1);
     assert!(
-        stderr(&out).contains("already exists; choose another path")
-            && stderr(&out).contains("`backup` replaces a file, and only with `--force`"),
+        stderr(&out).contains("copy.db already exists; pass --force to replace it"),
         "{}",
         stderr(&out)
     );

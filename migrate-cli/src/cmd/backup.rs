@@ -35,7 +35,18 @@ pub(crate) fn run(mut ctx: Context, args: &BackupArgs) -> Result<u8, Failure> {
     if show {
         eprintln!();
     }
-    let report = report?;
+    let report = report.map_err(|e| match e {
+        // Here the way to replace it is this command's own flag.
+        migrate_core::backup::BackupError::Exists(dest) => Failure {
+            code: 1,
+            error: format!(
+                "{} already exists; pass --force to replace it with a new copy, or choose another path",
+                dest.display()
+            )
+            .into(),
+        },
+        e => e.into(),
+    })?;
     writeln!(
         io::stdout(),
         "backed up {} pages ({} KiB) to {}; integrity_check ok",
