@@ -351,6 +351,15 @@ fn each_tools_database_is_adopted_and_migrates_on() {
         // Before adopt, `up` would run the files again: refused (or, for
         // `user_version`, which apps also set, rolled back), pointing here.
         refuses(&p, &["up"], 1, &["migrate-cli adopt"]);
+        // `status` says what `up` would (issue #22, messages).
+        if !case.table.is_empty() {
+            let out = p.cli(&["status"]);
+            assert!(
+                stderr(&out).contains("`migrate-cli adopt`"),
+                "{tool}: {}",
+                stderr(&out)
+            );
+        }
 
         let dry = ok(&p, &["adopt", "--dry-run"]);
         assert!(
@@ -362,7 +371,7 @@ fn each_tools_database_is_adopted_and_migrates_on() {
         let out = ok(&p, &["adopt"]);
         for v in case.applied {
             assert!(
-                out.contains(&format!("record {v} ")),
+                out.contains(&format!("recorded {v} ")),
                 "{tool}: {v} not recorded: {out}"
             );
         }
@@ -614,7 +623,7 @@ fn flyways_baseline_row_counts_every_version_up_to_it() {
     );
     let out = ok(&p, &["adopt"]);
     assert!(
-        out.contains("record 1 users") && out.contains("record 2 email_index"),
+        out.contains("recorded 1 users") && out.contains("recorded 2 email_index"),
         "{out}"
     );
 }
@@ -693,7 +702,7 @@ fn a_goose_down_row_takes_its_version_back() {
     );
     let out = ok(&p, &["adopt"]);
     assert!(
-        out.contains("2 applied") && !out.contains("record 3"),
+        out.contains("2 applied") && !out.contains("recorded 3"),
         "{out}"
     );
     assert!(ok(&p, &["status"]).contains("2 applied, 1 pending"));

@@ -538,7 +538,7 @@ fn backup_over_an_existing_file() {
         &p,
         &["backup", "keep.db"],
         1,
-        &["keep.db already exists", "only with `--force`"],
+        &["keep.db already exists", "pass --force to replace it"],
     );
     // `up --backup` has no --force: the hint is one that works there.
     p.write(

@@ -331,6 +331,17 @@ impl fmt::Display for Kept {
 type Applied = BTreeMap<u64, Option<String>>;
 
 impl Runner<'_> {
+    /// Another migration tool whose history has applied migrations in the
+    /// database of `conn`, while this tool's history has none: what `up`
+    /// refuses (`Error::ManagedBy`) until [`Runner::adopt`] takes it over.
+    /// Only reads.
+    pub fn managed_by(&self, conn: &Connection) -> Result<Option<Tool>, Error> {
+        if !crate::history::read(conn, self.history_table())?.is_empty() {
+            return Ok(None);
+        }
+        managed_by(&mut &*conn, self.set().as_slice())
+    }
+
     /// Takes over a database that another migration tool manages: records
     /// the migrations it applied as applied here, marked as adopted from
     /// it, with the times it kept. `from` names the tool; `None` detects it

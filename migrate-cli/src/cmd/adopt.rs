@@ -6,7 +6,7 @@ use clap::Args;
 use migrate_core::adopt::{Adoption, Tool};
 
 use crate::context::Context;
-use crate::{Failure, usage};
+use crate::{Failure, style, usage};
 
 #[derive(Debug, Args)]
 pub(crate) struct AdoptArgs {
@@ -50,7 +50,7 @@ impl AdoptArgs {
 
 pub(crate) fn print(done: &Adoption, dry_run: bool) -> io::Result<()> {
     let mut out = io::stdout().lock();
-    let would = if dry_run { "would " } else { "" };
+    let record = if dry_run { "would record" } else { "recorded" };
     writeln!(
         out,
         "found {}'s history in {}: {} applied",
@@ -65,8 +65,10 @@ pub(crate) fn print(done: &Adoption, dry_run: bool) -> io::Result<()> {
             .map_or(String::new(), |t| format!(", applied {t}"));
         writeln!(
             out,
-            "{would}record {} {} as applied (adopted from {}{at})",
-            a.version, a.name, done.tool
+            "{record} {} {} as applied (adopted from {}{at})",
+            a.version,
+            style::visible(&a.name),
+            done.tool
         )?;
     }
     writeln!(

@@ -25,7 +25,18 @@ pub(crate) fn run(mut ctx: Context, args: StatusArgs) -> Result<u8, Failure> {
     // Status never creates the database: a missing file has everything pending.
     let rows = if ctx.database.exists() {
         let conn = ctx.open(false)?;
-        ctx.runner().status(&conn).map_err(|e| ctx.in_database(e))?
+        let rows = ctx.runner().status(&conn).map_err(|e| ctx.in_database(e))?;
+        // What `up` would refuse: say so here, with the way out.
+        if !rows.iter().any(|r| r.state == State::Applied)
+            && let Ok(Some(tool)) = ctx.runner().managed_by(&conn)
+        {
+            eprintln!(
+                "note: the database has {}'s history with migrations applied, and none of this tool's: `up` \
+                 refuses it until `migrate-cli adopt` takes it over",
+                tool.name()
+            );
+        }
+        rows
     } else {
         eprintln!("note: {} does not exist yet", ctx.database.display());
         ctx.set.runner().status(&Connection::open_in_memory()?)?
