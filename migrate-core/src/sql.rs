@@ -789,19 +789,22 @@ fn pragma_class(words: &[Word]) -> Class {
         // pragmas fail inside a transaction or are silently not applied
         // there (page_size, auto_vacuum without VACUUM); a value is read
         // as SQLite reads it (`journal_mode = of` is OFF).
-        name => match catalogue::find(name) {
-            Some(p) => match p.resolve(&value).filter(|v| p.breaks_rollback(v)) {
-                Some(v) => Class::JournalModeWithoutRollback(v),
-                None if !p.in_transaction => {
-                    Class::Refused(match p.scope_of(p.resolve(&value).unwrap_or(&value)) {
+        name => {
+            let Some(p) = catalogue::find(name) else {
+                return Class::Other;
+            };
+            let taken = p.resolve(&value);
+            match taken {
+                Some(v) if p.breaks_rollback(v) => Class::JournalModeWithoutRollback(v),
+                _ if !p.in_transaction => {
+                    Class::Refused(match p.scope_of(taken.unwrap_or(&value)) {
                         catalogue::Scope::Connection => USE_PRAGMA_SET_FOR_CONNECTIONS,
                         _ => USE_PRAGMA_SET,
                     })
                 }
-                None => Class::Other,
-            },
-            None => Class::Other,
-        },
+                _ => Class::Other,
+            }
+        }
     }
 }
 

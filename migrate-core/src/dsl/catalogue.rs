@@ -145,9 +145,8 @@ impl Pragma {
                 let n = atoi(&lower);
                 index(if (0..=2).contains(&n) { n as usize } else { 0 })
             }),
-            "secure_delete" => name("fast")
-                .filter(|_| lower == "fast")
-                .or_else(|| index(usize::from(boolean(&lower)))),
+            "secure_delete" if lower == "fast" => name("fast"),
+            "secure_delete" => index(usize::from(boolean(&lower))),
             _ => name(&lower),
         }
     }
@@ -191,38 +190,34 @@ pub(crate) fn boolean(text: &str) -> bool {
 /// parse fails (too many digits, out of range, nothing numeric).
 pub(crate) fn atoi(text: &str) -> i32 {
     let b = text.as_bytes();
+    // Hex only without a sign, and only below 2^31 (sqlite3GetInt32).
+    if let [b'0', b'x' | b'X', first, ..] = b
+        && first.is_ascii_hexdigit()
+    {
+        let digits = b[2..].iter().skip_while(|&&c| c == b'0');
+        let n = digits.clone().take_while(|c| c.is_ascii_hexdigit()).count();
+        if n > 8 {
+            return 0;
+        }
+        let u = digits.take(n).fold(0u32, |u, &c| {
+            u * 16 + (c as char).to_digit(16).expect("a hex digit")
+        });
+        return i32::try_from(u).unwrap_or(0);
+    }
     let (negative, b) = match b.first() {
         Some(b'-') => (true, &b[1..]),
         Some(b'+') => (false, &b[1..]),
         _ => (false, b),
     };
-    if b.len() > 2
-        && b.len() == text.len()
-        && b[0] == b'0'
-        && matches!(b[1], b'x' | b'X')
-        && b[2].is_ascii_hexdigit()
-    {
-        let digits: Vec<u8> = b[2..].iter().copied().skip_while(|&c| c == b'0').collect();
-        let n = digits.iter().take_while(|c| c.is_ascii_hexdigit()).count();
-        if n > 8 {
-            return 0;
-        }
-        let u = digits[..n].iter().fold(0u32, |u, &c| {
-            u * 16 + (c as char).to_digit(16).expect("a hex digit")
-        });
-        // sqlite3GetInt32 reads hex only without a sign, and only below 2^31.
-        return if u & 0x8000_0000 == 0 { u as i32 } else { 0 };
-    }
-    let digits: Vec<u8> = b.iter().copied().skip_while(|&c| c == b'0').collect();
-    let n = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+    let digits = b.iter().skip_while(|&&c| c == b'0');
+    let n = digits.clone().take_while(|c| c.is_ascii_digit()).count();
     if n > 10 {
         return 0;
     }
-    let v = digits[..n]
-        .iter()
+    let v = digits
+        .take(n)
         .fold(0i64, |v, &c| v * 10 + i64::from(c - b'0'));
-    let v = if negative { -v } else { v };
-    i32::try_from(v).unwrap_or(0)
+    i32::try_from(if negative { -v } else { v }).unwrap_or(0)
 }
 
 use Scope::{Connection, Persistent};
