@@ -856,6 +856,7 @@ pub(crate) fn dropped_table(statement: &str) -> Option<(String, bool)> {
 
 /// What a statement does to indexes, as far as telling which indexes a
 /// migration made: names lowercased, schemas left out.
+#[cfg(feature = "sqlite")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum IndexEffect {
     /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] name ON
@@ -882,6 +883,7 @@ pub(crate) enum IndexEffect {
 /// See [`IndexEffect`]; `None` for every other statement. The words are
 /// read as SQLite's tokenizer reads them (PostgreSQL's index and table
 /// statements start with the same tokens).
+#[cfg(feature = "sqlite")]
 pub(crate) fn index_effect(statement: &str) -> Option<IndexEffect> {
     let words = words(statement, 32);
     let mut i: usize;
