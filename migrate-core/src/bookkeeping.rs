@@ -181,7 +181,7 @@ impl Runner<'_> {
             return Ok(done);
         }
         if !done.removed.is_empty() {
-            refuse_removals(set.as_slice(), &history, &done.removed)?;
+            refuse_removals(set.as_slice(), &history, &done)?;
         }
         // Edits and removals alike: the files left, as they are now, must
         // make the live schema.
@@ -249,32 +249,20 @@ impl Runner<'_> {
 fn refuse_removals(
     set: &[Migration],
     history: &[HistoryRow],
-    removed: &[(u64, String)],
+    done: &Bookkeeping,
 ) -> Result<(), Error> {
-    let shared = history
-        .iter()
-        .filter(|h| set.iter().any(|m| m.version == h.version))
-        .count();
-    let modified: Vec<Modified> = history
-        .iter()
-        .filter_map(|h| {
-            let m = set.iter().find(|m| m.version == h.version)?;
-            (*m.checksum != h.checksum).then(|| Modified {
-                version: h.version,
-                file: m.file.to_string(),
-                applied: h.checksum.clone(),
-                now: m.checksum.to_string(),
-            })
-        })
-        .collect();
-    let wrong = crate::plan::wrong_folder(history, removed, &modified);
-    if shared == 0 || wrong.is_some() {
-        return Err(wrong
-            .unwrap_or_else(|| PlanError::WrongFolder {
-                applied: history.len(),
-                unknown: removed.to_vec(),
-            })
-            .into());
+    // The removed rows are the rows without a file: all of them when the
+    // folder shares no version with the history.
+    let removed = &done.removed;
+    if let Some(wrong) = crate::plan::wrong_folder(history, removed, &done.rechecked) {
+        return Err(wrong.into());
+    }
+    if removed.len() == history.len() {
+        return Err(PlanError::WrongFolder {
+            applied: history.len(),
+            unknown: removed.clone(),
+        }
+        .into());
     }
     let newest = set.iter().map(|m| m.version).max().unwrap_or(0);
     let ahead: Vec<(u64, String)> = removed

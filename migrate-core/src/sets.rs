@@ -151,14 +151,6 @@ impl IndexTarget for SqliteTarget<'_> {
 /// Checks every table and column of `set` against the live schema, then
 /// creates its indexes (an existing one must have the same definition) and
 /// analyses the tables. Call inside the migration's transaction.
-pub(crate) fn restore_indexes(
-    conn: &Connection,
-    declared: &[crate::pipeline::Declared],
-) -> Result<Vec<crate::runner::NoteKind>, Failure> {
-    restore_indexes_on(&mut SqliteTarget(conn), declared)
-}
-
-/// See [`create_indexes_on`].
 pub(crate) fn create_indexes(conn: &Connection, set: &IndexSet) -> Result<(), StepError> {
     create_indexes_on(&mut SqliteTarget(conn), set)
 }
@@ -211,6 +203,14 @@ pub(crate) fn create_indexes_on(
             .map_err(|f| (None, Some(sql.clone()), f))?;
     }
     Ok(())
+}
+
+/// [`restore_indexes_on`] on a SQLite connection.
+pub(crate) fn restore_indexes(
+    conn: &Connection,
+    declared: &[crate::pipeline::Declared],
+) -> Result<Vec<crate::runner::NoteKind>, Failure> {
+    restore_indexes_on(&mut SqliteTarget(conn), declared)
 }
 
 /// [`crate::backend::Backend::restore_indexes`] on any database: each

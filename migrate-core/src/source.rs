@@ -108,10 +108,8 @@ impl Migration {
             let script = match sql::scan_in(self.dialect, &down.text, outside) {
                 // A blank down file: no statement, which a revert refuses.
                 Err(e) if e.kind == sql::SqlErrorKind::Empty => sql::Script {
-                    statements: Vec::new(),
                     no_transaction: outside,
-                    foreign_keys_off: false,
-                    wrapped: false,
+                    ..sql::Script::default()
                 },
                 other => other?,
             };

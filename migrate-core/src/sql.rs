@@ -27,7 +27,7 @@ pub enum Dialect {
 }
 
 /// A scanned SQL migration: what the runner executes, and how.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Script {
     /// The statements to execute, in order, as byte ranges of the file text.
     /// A `BEGIN … COMMIT` wrapper, in-file `PRAGMA foreign_keys` statements

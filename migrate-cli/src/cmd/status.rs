@@ -26,8 +26,9 @@ pub(crate) fn run(mut ctx: Context, args: StatusArgs) -> Result<u8, Failure> {
     let rows = if ctx.database.exists() {
         let conn = ctx.open(false)?;
         let rows = ctx.runner().status(&conn).map_err(|e| ctx.in_database(e))?;
-        // What `up` would refuse: say so here, with the way out.
-        if !rows.iter().any(|r| r.state == State::Applied)
+        // What `up` would refuse: say so here, with the way out (only with
+        // no history of this tool's, where every row is pending).
+        if rows.iter().all(|r| r.state == State::Pending)
             && let Ok(Some(tool)) = ctx.runner().managed_by(&conn)
         {
             eprintln!(

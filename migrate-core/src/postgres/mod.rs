@@ -537,18 +537,25 @@ impl Backend for Postgres<'_> {
             .into_iter()
             .next()
             .unwrap_or_default();
+        // Counts are never NULL and always numbers: anything else is a
+        // failure, not a zero that would pass every check.
         let n = |i: usize| {
             row.get(i)
                 .cloned()
                 .flatten()
                 .and_then(|t| t.parse::<i64>().ok())
-                .map_or(0, |v| v as u64)
+                .map(|v| v as u64)
+                .ok_or_else(|| {
+                    Failure::Postgres(PgFailure::new(format!(
+                        "the history count `{sql}` gave no number"
+                    )))
+                })
         };
         Ok(Tally {
-            total: n(0),
-            below: n(1),
-            above: n(2),
-            sum: n(3) % crate::backend::TALLY_MODULUS,
+            total: n(0)?,
+            below: n(1)?,
+            above: n(2)?,
+            sum: n(3)? % crate::backend::TALLY_MODULUS,
         })
     }
 
