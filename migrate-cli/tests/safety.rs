@@ -919,3 +919,34 @@ fn a_table_rebuild_keeps_the_indexes_of_applied_index_sets() {
         assert!(ok(&p, &["verify"]).starts_with("ok"));
     }
 }
+
+/// `backup LINK --force`, with the link pointing to another file system
+/// (/dev/shm, a tmpfs): the scratch file is written beside the link's
+/// name, so the rename into place stays on one file system and replaces
+/// the link with the copy.
+#[test]
+fn a_forced_backup_over_a_link_to_another_file_system_lands_beside_the_link() {
+    let shm = Path::new("/dev/shm");
+    if !shm.is_dir() {
+        eprintln!("SKIPPED: no /dev/shm on this machine");
+        return;
+    }
+    let p = applied(&[("1_users.sql", USERS)]);
+    let target = tempfile::NamedTempFile::new_in(shm).unwrap();
+    std::os::unix::fs::symlink(target.path(), p.dir.path().join("link.db")).unwrap();
+    let out = p.cli(&["backup", "link.db", "--force"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let link = p.dir.path().join("link.db");
+    assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert_eq!(rows(&link, "SELECT count(*) FROM users"), 2);
+    let left: Vec<_> = std::fs::read_dir(shm)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .contains("link.db.migrate-partial")
+        })
+        .collect();
+    assert!(left.is_empty(), "a scratch file in /dev/shm");
+}

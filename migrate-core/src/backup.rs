@@ -579,8 +579,12 @@ impl Scratch {
         let name = dest
             .file_name()
             .map_or_else(|| "backup".into(), |n| n.to_string_lossy().into_owned());
-        let dest_at = absolute(dest).unwrap_or_else(|| dest.to_path_buf());
-        let path = dest_at.with_file_name(format!(".{name}.migrate-partial"));
+        // Beside the name `dest` (not where a link at `dest` points: the
+        // rename into place must stay in one folder, on one file system).
+        let folder = dest.parent().filter(|p| !p.as_os_str().is_empty());
+        let folder = folder.unwrap_or(Path::new("."));
+        let folder = std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf());
+        let path = folder.join(format!(".{name}.migrate-partial"));
         if let Some(database) = database {
             for suffix in std::iter::once("").chain(crate::db::COMPANIONS) {
                 let file = companion(&path, suffix);
