@@ -157,7 +157,14 @@ fn database_and_table(g: &Global) -> Result<(PathBuf, Table), Failure> {
 /// nothing would persist or the tool could not do its job: `:memory:`,
 /// `mode=memory`, `mode=ro`, `immutable`, `vfs` and any other parameter.
 fn database_path(given: &str, from: &str) -> Result<PathBuf, String> {
-    let refuse = |why: &str| Err(format!("{from} {given:?}: {why}"));
+    plain_path(given)
+        .map(PathBuf::from)
+        .map_err(|why| format!("{from} {given:?}: {why}"))
+}
+
+/// [`database_path`]'s reading of `given`: the path, or why it is refused.
+fn plain_path(given: &str) -> Result<&str, String> {
+    let refuse = |why: &str| Err(why.to_owned());
     if given.is_empty() {
         return refuse("empty; pass the path of the database file");
     }
@@ -249,10 +256,9 @@ fn database_path(given: &str, from: &str) -> Result<PathBuf, String> {
     // by the same rules, so that the path returned is the file SQLite
     // opens, never a URI.
     if path.starts_with("file:") {
-        return database_path(path, from)
-            .map_err(|e| e.replacen(&format!("{path:?}"), &format!("{given:?}"), 1));
+        return plain_path(path);
     }
-    Ok(PathBuf::from(path))
+    Ok(path)
 }
 
 /// An existing database opened (never created: the folder is not validated
