@@ -546,3 +546,43 @@ fn reverting_an_index_set_keeps_the_indexes_it_found() {
             .is_err()
     );
 }
+
+/// Issue #22.6 on PostgreSQL: a table rebuild drops the indexes an earlier
+/// index set declared; they are built again in the same transaction and
+/// the report says so.
+#[test]
+fn a_table_rebuild_keeps_the_indexes_of_applied_index_sets() {
+    let Some(mut db) = scratch() else { return };
+    let (dir, set) = set(&[
+        (
+            "1_notes.sql",
+            "CREATE TABLE notes (id bigint PRIMARY KEY, user_id bigint, body text);\n",
+        ),
+        ("2_hot.indexes", "index idx_notes_user on notes (user_id)\n"),
+    ]);
+    let client = db.client();
+    set.runner().run_postgres(client).unwrap();
+    std::fs::write(
+        dir.path().join("3_rebuild.sql"),
+        "CREATE TABLE notes_new (id bigint PRIMARY KEY, user_id bigint, body text NOT NULL DEFAULT '');\n\
+         INSERT INTO notes_new SELECT id, user_id, coalesce(body, '') FROM notes;\n\
+         DROP TABLE notes;\nALTER TABLE notes_new RENAME TO notes;\n",
+    )
+    .unwrap();
+    let set = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
+    let report = set.runner().run_postgres(client).unwrap();
+    let notes: Vec<String> = report.notes.iter().map(ToString::to_string).collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("3_rebuild.sql: dropped the index `idx_notes_user`")),
+        "{notes:?}"
+    );
+    assert_eq!(
+        count(
+            client,
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_notes_user'"
+        ),
+        1
+    );
+}

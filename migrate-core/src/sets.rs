@@ -126,6 +126,9 @@ pub(crate) trait IndexTarget {
     /// An index of `index`'s name: whether it is `index` as written, and
     /// its definition.
     fn existing(&mut self, index: &Index) -> Result<Option<(bool, String)>, Failure>;
+    /// Of `names`, those that no index has: a cheap look-up, for after
+    /// every step (`existing` may build a copy to compare definitions).
+    fn missing(&mut self, names: &[&str]) -> Result<Vec<String>, Failure>;
     /// Runs one statement.
     fn execute(&mut self, sql: &str) -> Result<(), Failure>;
 }
@@ -142,6 +145,22 @@ impl IndexTarget for SqliteTarget<'_> {
     }
     fn existing(&mut self, index: &Index) -> Result<Option<(bool, String)>, Failure> {
         same_index(self.0, index).map_err(Failure::Sql)
+    }
+    fn missing(&mut self, names: &[&str]) -> Result<Vec<String>, Failure> {
+        // Names compare as SQLite compares them: ASCII case folded.
+        let mut stmt = self
+            .0
+            .prepare_cached(
+                "SELECT 1 FROM main.sqlite_schema WHERE type = 'index' AND name = ?1 COLLATE NOCASE",
+            )
+            .map_err(Failure::Sql)?;
+        let mut out = Vec::new();
+        for name in names {
+            if !stmt.exists([name]).map_err(Failure::Sql)? {
+                out.push((*name).to_owned());
+            }
+        }
+        Ok(out)
     }
     fn execute(&mut self, sql: &str) -> Result<(), Failure> {
         execute(self.0, sql).map_err(Failure::Sql)
@@ -221,10 +240,15 @@ pub(crate) fn restore_indexes_on(
     target: &mut impl IndexTarget,
     declared: &[crate::pipeline::Declared],
 ) -> Result<Vec<crate::runner::NoteKind>, Failure> {
+    let names: Vec<&str> = declared
+        .iter()
+        .flat_map(|(_, _, set)| set.indexes.iter().map(|i| i.name.as_str()))
+        .collect();
+    let missing = target.missing(&names)?;
     let mut notes = Vec::new();
     for (_, file, set) in declared {
-        for index in &set.indexes {
-            if target.existing(index)?.is_some() || !check_columns(target, index)?.is_empty() {
+        for index in set.indexes.iter().filter(|i| missing.contains(&i.name)) {
+            if !check_columns(target, index)?.is_empty() {
                 continue;
             }
             target.execute(&index.sql())?;

@@ -778,6 +778,28 @@ impl crate::sets::IndexTarget for PgIndexes<'_, '_> {
             .collect())
     }
 
+    fn missing(&mut self, names: &[&str]) -> Result<Vec<String>, Failure> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One round trip, each name looked up as `existing` looks it up.
+        let values = names
+            .iter()
+            .map(|n| format!("({})", literal(n)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT n FROM (VALUES {values}) AS v (n) WHERE to_regclass(quote_ident(n)) IS NULL"
+        );
+        Ok(self
+            .0
+            .texts(&sql)
+            .map_err(pg)?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
     /// PostgreSQL says what an index is (`pg_get_indexdef`), normalised;
     /// the wanted one is built under a scratch name in a savepoint, read
     /// the same way, and rolled back, so that both are compared in
