@@ -30,6 +30,12 @@ fn rows(db: &Path, sql: &str) -> i64 {
         .unwrap()
 }
 
+/// Makes a FIFO at `path`.
+fn fifo(path: &Path) {
+    let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
+    assert!(ok, "mkfifo");
+}
+
 /// Starts the binary in the project with `args`, its output captured.
 fn start(p: &Project, args: &[&str]) -> std::process::Child {
     p.command(args)
@@ -320,10 +326,6 @@ fn a_wal_backup_finishes_under_steady_writes() {
 fn special_files_in_the_folder_are_named_not_read() {
     let p = applied(&[("1_users.sql", USERS)]);
     let dir = p.dir.path().join("migrations");
-    let fifo = |path: &Path| {
-        let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
-        assert!(ok, "mkfifo");
-    };
     fifo(&dir.join("2_pipe.sql"));
     std::os::unix::fs::symlink("/dev/zero", dir.join("3_zero.sql")).unwrap();
     std::os::unix::fs::symlink("/dev/urandom", dir.join("4_random.pragmas")).unwrap();
@@ -799,10 +801,6 @@ fn blank_down_files_load_and_their_revert_is_refused_by_name() {
 
 #[test]
 fn special_files_as_a_journal_or_metadata_are_named() {
-    let fifo = |path: &Path| {
-        let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
-        assert!(ok, "mkfifo");
-    };
     // drizzle's journal as a FIFO, and as a link to one.
     for link in [false, true] {
         let p = Project::new(&[("0000_init.sql", USERS)]);
