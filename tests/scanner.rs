@@ -274,7 +274,10 @@ fn enum_value_texts(names: &[&str], rng: &mut Rng) -> Vec<String> {
             texts.push(mixed);
         }
         texts.push(format!("{word}x"));
+        texts.push(format!(" {word}"));
     }
+    // SQLite passes an empty quoted value on as "" (journal_mode: DELETE).
+    texts.push(String::new());
     for n in [
         "0",
         "1",
