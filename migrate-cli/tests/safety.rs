@@ -760,6 +760,45 @@ fn a_migration_that_changes_the_history_through_a_trigger_is_rolled_back() {
             assert_eq!(std::fs::read(p.db()).unwrap(), before, "{body}");
         }
     }
+    // The trap made earlier in the same run (the check asks again after a
+    // file that makes a trigger), its body naming the table in another
+    // case and quoted, and a temp trigger.
+    for (trap, fill) in [
+        (
+            "CREATE TABLE t (x);\nCREATE TRIGGER trap AFTER INSERT ON t BEGIN DELETE FROM \"SCHEMA_Migrations\" WHERE version = 1; END;\n",
+            "INSERT INTO t VALUES (1);\n",
+        ),
+        (
+            "CREATE TABLE t (x);\nCREATE TEMP TRIGGER trap AFTER INSERT ON main.t BEGIN DELETE FROM main.schema_migrations; END;\n",
+            "INSERT INTO t VALUES (1);\n",
+        ),
+    ] {
+        let p = applied(&[("1_users.sql", USERS)]);
+        // A plain file first, so that what the run knows of triggers is
+        // asked before the trap is made.
+        p.write("2_plain.sql", "CREATE TABLE plain (x);\n");
+        p.write("3_trap.sql", trap);
+        p.write("4_fill.sql", fill);
+        let before = std::fs::read(p.db()).unwrap();
+        let out = p.cli(&["up"]);
+        let e = stderr(&out);
+        assert_eq!(code(&out), 1, "{trap}: {e}");
+        assert!(
+            e.contains("changed the history table") && e.contains("4_fill.sql"),
+            "{e}"
+        );
+        let conn = Connection::open(p.db()).unwrap();
+        let versions: Vec<i64> = conn
+            .prepare("SELECT version FROM schema_migrations ORDER BY version")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(versions, [1, 2, 3], "{trap}");
+        drop(conn);
+        assert_ne!(std::fs::read(p.db()).unwrap(), before, "3_trap.sql applied");
+    }
 }
 
 /// Issue #22.17: blank down files (0-byte, newline-only, spaces), which

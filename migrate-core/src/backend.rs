@@ -45,7 +45,8 @@ pub(crate) struct Tally {
     /// Rows of versions above the step's.
     pub above: u64,
     /// The sum of the versions modulo [`TALLY_MODULUS`]: a row replaced by
-    /// another keeps the count, not the sum.
+    /// another keeps the count, not the sum. Counted only when asked for
+    /// (it reads every row); 0 otherwise.
     pub sum: u64,
 }
 
@@ -105,8 +106,14 @@ pub(crate) trait Backend {
     ) -> Result<Vec<NoteKind>, Failure>;
 
     /// The history counted around `version`, in the open transaction
-    /// (zeros when there is no history table).
-    fn tally(&mut self, version: u64) -> Result<Tally, Failure>;
+    /// (zeros when there is no history table), its [`Tally::sum`] only
+    /// `with_sum`.
+    fn tally(&mut self, version: u64, with_sum: bool) -> Result<Tally, Failure>;
+
+    /// Whether running `text` (a migration's SQL) could change a row of
+    /// the history table: it names the table, or a trigger (or a foreign
+    /// key action) could reach it. A backend that cannot tell says true.
+    fn may_touch_history(&mut self, text: &str) -> Result<bool, Failure>;
 
     /// Writes `m`'s history row in the open transaction, checked: a row
     /// that did not go in as written is a failure.

@@ -226,29 +226,61 @@ pub(crate) fn create(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
 
 /// The history counted around `version` (see `backend::Tally`). Each
 /// count is its own subquery: the whole-table count is SQLite's b-tree
-/// count, and the two around `version` walk only the rowid range they
-/// need; one pass with `FILTER` clauses decodes every row three times and
-/// took twice as long on a 1,000-row history.
+/// count, and the count above `version` walks only that rowid range (rows
+/// below are the rest); the sum, which reads every row, only `with_sum`.
 pub(crate) fn tally(
     conn: &Connection,
     table: &Table,
     version: u64,
+    with_sum: bool,
 ) -> rusqlite::Result<crate::backend::Tally> {
+    let sum = if with_sum {
+        format!(
+            "(SELECT coalesce(sum(version % {}), 0) FROM {})",
+            crate::backend::TALLY_MODULUS,
+            table.quoted
+        )
+    } else {
+        "0".to_owned()
+    };
     let sql = format!(
-        "SELECT (SELECT count(*) FROM {t}), (SELECT count(*) FROM {t} WHERE version < ?1), \
-         (SELECT count(*) FROM {t} WHERE version > ?1), (SELECT coalesce(sum(version % {m}), 0) FROM {t})",
-        m = crate::backend::TALLY_MODULUS,
+        "SELECT (SELECT count(*) FROM {t}), (SELECT count(*) FROM {t} WHERE version > ?1), \
+         EXISTS (SELECT 1 FROM {t} WHERE version = ?1), {sum}",
         t = table.quoted
     );
     conn.prepare_cached(&sql)?.query_row([version as i64], |r| {
         let n = |i: usize| r.get::<_, i64>(i).map(|v| v as u64);
+        let (total, above, at) = (n(0)?, n(1)?, n(2)?);
         Ok(crate::backend::Tally {
-            total: n(0)?,
-            below: n(1)?,
-            above: n(2)?,
+            total,
+            below: total - above - at,
+            above,
             sum: n(3)? % crate::backend::TALLY_MODULUS,
         })
     })
+}
+
+/// Whether a trigger of the database (main or temp) names the history
+/// table in its text, or the history table has a foreign key (whose
+/// actions another table's change could fire): what could change a
+/// history row without a statement that names the table. SQLite has no
+/// other way (no dynamic SQL in triggers).
+pub(crate) fn reachable_by_triggers(conn: &Connection, table: &Table) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND instr(lower(sql), lower(?1)) \
+         UNION ALL SELECT 1 FROM sqlite_temp_master WHERE type = 'trigger' AND instr(lower(sql), lower(?1)) \
+         UNION ALL SELECT 1 FROM pragma_foreign_key_list(?1) LIMIT 1",
+    )?
+    .exists([table.name()])
+}
+
+/// Whether `text` names `table` (ASCII case folded, as SQLite compares
+/// names): a substring test, so quoting and schema prefixes are covered.
+pub(crate) fn named_in(text: &str, table: &Table) -> bool {
+    let name = table.name().as_bytes();
+    text.as_bytes()
+        .windows(name.len())
+        .any(|w| w.eq_ignore_ascii_case(name))
 }
 
 /// Every row, in version order; empty when the table does not exist.

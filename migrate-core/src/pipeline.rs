@@ -434,9 +434,19 @@ fn try_group(
     let Some(&head) = due.first() else {
         return Ok(());
     };
+    // The steps whose statements could change the history (they name it,
+    // or a trigger could reach it) are watched: counted again after them.
+    let mut watch = false;
+    for unit in &due {
+        if let Work::Sql { text, .. } = unit.work
+            && unit.transactional()
+        {
+            watch |= db.may_touch_history(text).map_err(not_started)?;
+        }
+    }
     // Under the lock: the plan still holds (the history is re-derived
     // for every step, in both directions).
-    let tally = db.tally(head.m.version).map_err(not_started)?;
+    let tally = db.tally(head.m.version, watch).map_err(not_started)?;
     known.holds(head, &tally).map_err(not_started)?;
     if let Some(dest) = options.backup_to
         && report.backup.is_none()
@@ -471,9 +481,12 @@ fn try_group(
         // The step's statements leave the history as they found it (a
         // trigger of another table may write to it): checked before this
         // run's own history writes, which follow the group's last step.
-        let after = db
-            .tally(head.m.version)
-            .map_err(|cause| failed((None, None, cause), &ran))?;
+        let after = if watch {
+            db.tally(head.m.version, true)
+                .map_err(|cause| failed((None, None, cause), &ran))?
+        } else {
+            tally
+        };
         if (after.total, after.sum) != (tally.total, tally.sum) {
             let cause = Failure::HistoryTouched {
                 rows_before: tally.total,

@@ -41,6 +41,10 @@ pub(crate) struct Sqlite<'c> {
     /// The journal mode `check_can_run` found: what a no-transaction file
     /// that switched rollback off is put back to.
     journal_mode: Option<String>,
+    /// Whether a trigger or foreign key could change the history table
+    /// (`history::reachable_by_triggers`); `None` until asked, and again
+    /// after a file that may have made a trigger.
+    history_triggers: Option<bool>,
 }
 
 impl<'c> Sqlite<'c> {
@@ -57,6 +61,7 @@ impl<'c> Sqlite<'c> {
             restore_foreign_keys: false,
             open: false,
             journal_mode: None,
+            history_triggers: None,
         }
     }
 
@@ -182,14 +187,33 @@ impl Backend for Sqlite<'_> {
         sets::restore_indexes(self.conn, declared)
     }
 
-    fn tally(&mut self, version: u64) -> Result<Tally, Failure> {
+    fn tally(&mut self, version: u64, with_sum: bool) -> Result<Tally, Failure> {
         if !self.history_ready {
             if !history::exists(self.conn, self.table).map_err(Failure::Sql)? {
                 return Ok(Tally::default());
             }
             self.history_ready = true;
         }
-        history::tally(self.conn, self.table, version).map_err(Failure::Sql)
+        history::tally(self.conn, self.table, version, with_sum).map_err(Failure::Sql)
+    }
+
+    fn may_touch_history(&mut self, text: &str) -> Result<bool, Failure> {
+        let reachable = match self.history_triggers {
+            _ if history::named_in(text, self.table) => true,
+            Some(known) => known,
+            None => {
+                let found =
+                    history::reachable_by_triggers(self.conn, self.table).map_err(Failure::Sql)?;
+                self.history_triggers = Some(found);
+                found
+            }
+        };
+        // Only a statement with the word can make a trigger: after such a
+        // file, whatever it was asked for, ask the database again.
+        if text.to_ascii_lowercase().contains("trigger") {
+            self.history_triggers = None;
+        }
+        Ok(reachable)
     }
 
     fn record(&mut self, m: &Migration, duration: Duration) -> Result<(), Failure> {
