@@ -764,24 +764,9 @@ impl Drop for Postgres<'_> {
 /// catalogue of the current schema.
 struct PgIndexes<'a, 'c>(&'a mut Postgres<'c>);
 
-impl crate::sets::IndexTarget for PgIndexes<'_, '_> {
-    fn columns(&mut self, table: &str) -> Result<Vec<String>, Failure> {
-        let sql = format!(
-            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass({}) AND attnum > 0 \
-             AND NOT attisdropped ORDER BY attnum",
-            literal(&crate::sql::quote_identifier(table))
-        );
-        Ok(self
-            .0
-            .texts(&sql)
-            .map_err(pg)?
-            .into_iter()
-            .flatten()
-            .collect())
-    }
-
-    fn tables(&mut self) -> Result<Vec<String>, Failure> {
-        let sql = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1";
+impl PgIndexes<'_, '_> {
+    /// The first column of every row of `sql`, NULLs left out.
+    fn names(&mut self, sql: &str) -> Result<Vec<String>, Failure> {
         Ok(self
             .0
             .texts(sql)
@@ -789,6 +774,22 @@ impl crate::sets::IndexTarget for PgIndexes<'_, '_> {
             .into_iter()
             .flatten()
             .collect())
+    }
+}
+
+impl crate::sets::IndexTarget for PgIndexes<'_, '_> {
+    fn columns(&mut self, table: &str) -> Result<Vec<String>, Failure> {
+        let sql = format!(
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass({}) AND attnum > 0 \
+             AND NOT attisdropped ORDER BY attnum",
+            literal(&crate::sql::quote_identifier(table))
+        );
+        self.names(&sql)
+    }
+
+    fn tables(&mut self) -> Result<Vec<String>, Failure> {
+        let sql = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1";
+        self.names(sql)
     }
 
     fn missing(&mut self, names: &[&str]) -> Result<Vec<String>, Failure> {
@@ -804,13 +805,7 @@ impl crate::sets::IndexTarget for PgIndexes<'_, '_> {
         let sql = format!(
             "SELECT n FROM (VALUES {values}) AS v (n) WHERE to_regclass(quote_ident(n)) IS NULL"
         );
-        Ok(self
-            .0
-            .texts(&sql)
-            .map_err(pg)?
-            .into_iter()
-            .flatten()
-            .collect())
+        self.names(&sql)
     }
 
     /// PostgreSQL says what an index is (`pg_get_indexdef`), normalised;
