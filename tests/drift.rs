@@ -212,3 +212,292 @@ fn verify_problems_have_kinds() {
         assert_eq!(p.message, p.kind.to_string());
     }
 }
+
+/// Every property that changes what a table or index accepts or returns,
+/// both ways: written differently with the same meaning, the schemas are
+/// the same; with one property changed, the difference is reported.
+#[test]
+fn every_property_is_compared_and_spelling_is_not() {
+    use migrate_core::rusqlite::Connection;
+    use schema::Schema;
+    let read = |sql: &str| {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&format!(
+            "CREATE TABLE p (id INTEGER PRIMARY KEY, code TEXT UNIQUE);\n{sql}"
+        ))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        Schema::read(&conn, None).unwrap()
+    };
+    // (what, live, files)
+    let same: &[(&str, &str, &str)] = &[
+        (
+            "spacing, case and quotes",
+            "CREATE TABLE t (a INT, b TEXT)",
+            "create table \"T\" ( [a] int ,`b`   text )",
+        ),
+        (
+            "CHECK column or table, parentheses",
+            "CREATE TABLE t (a INT CHECK (a > 0))",
+            "CREATE TABLE t (a INT, CHECK ((\"a\" > 0)))",
+        ),
+        (
+            "UNIQUE column or table",
+            "CREATE TABLE t (a INT UNIQUE)",
+            "CREATE TABLE t (a INT, UNIQUE (a))",
+        ),
+        (
+            "UNIQUE twice",
+            "CREATE TABLE t (a INT UNIQUE, UNIQUE (a))",
+            "CREATE TABLE t (a INT UNIQUE)",
+        ),
+        (
+            "explicit BINARY",
+            "CREATE TABLE t (a TEXT COLLATE BINARY)",
+            "CREATE TABLE t (a TEXT)",
+        ),
+        (
+            "ON CONFLICT ABORT is the default",
+            "CREATE TABLE t (a INT NOT NULL ON CONFLICT ABORT)",
+            "CREATE TABLE t (a INT NOT NULL)",
+        ),
+        (
+            "rowid alias either way",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE t (id INTEGER, PRIMARY KEY (id DESC))",
+        ),
+        (
+            "AUTOINCREMENT either way",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT)",
+            "CREATE TABLE t (id INTEGER, PRIMARY KEY (id AUTOINCREMENT))",
+        ),
+        (
+            "parent key named or not",
+            "CREATE TABLE t (x REFERENCES p)",
+            "CREATE TABLE t (x REFERENCES p (id))",
+        ),
+        (
+            "NO ACTION said or not",
+            "CREATE TABLE t (x REFERENCES p ON DELETE NO ACTION)",
+            "CREATE TABLE t (x REFERENCES p)",
+        ),
+        (
+            "DEFERRABLE INITIALLY IMMEDIATE is immediate",
+            "CREATE TABLE t (x REFERENCES p DEFERRABLE INITIALLY IMMEDIATE)",
+            "CREATE TABLE t (x REFERENCES p)",
+        ),
+        (
+            "default in parentheses",
+            "CREATE TABLE t (a DEFAULT (0), b DEFAULT ('x'))",
+            "CREATE TABLE t (a DEFAULT 0, b DEFAULT 'x')",
+        ),
+        (
+            "type spacing",
+            "CREATE TABLE t (a VARCHAR( 10 ))",
+            "CREATE TABLE t (a varchar(10))",
+        ),
+        (
+            "generated spacing",
+            "CREATE TABLE t (a INT, b INT AS (a*2))",
+            "CREATE TABLE t (a INT, b INT GENERATED ALWAYS AS ( ( a * 2 ) ) VIRTUAL)",
+        ),
+        (
+            "expression index spacing",
+            "CREATE TABLE t (a); CREATE INDEX i ON t (lower(a))",
+            "CREATE TABLE t (a); CREATE INDEX i ON t ( LOWER( \"a\" ) )",
+        ),
+        (
+            "partial index spacing",
+            "CREATE TABLE t (a); CREATE INDEX i ON t (a) WHERE a > 0",
+            "CREATE TABLE t (a); CREATE INDEX i ON t (a) WHERE (a>0)",
+        ),
+        (
+            "fts5 quoting",
+            "CREATE VIRTUAL TABLE t USING fts5(body, tokenize = 'porter')",
+            "create virtual table \"t\" using FTS5 (body,tokenize='porter')",
+        ),
+        (
+            "foreign keys in another order",
+            "CREATE TABLE t (x REFERENCES p, y REFERENCES p (code))",
+            "CREATE TABLE t (x, y, FOREIGN KEY (y) REFERENCES p (code), FOREIGN KEY (x) REFERENCES p)",
+        ),
+        (
+            "view spelling",
+            "CREATE VIEW v AS SELECT code FROM p",
+            "create view \"v\" as select \"code\" from P",
+        ),
+        (
+            "CHECKs in another order",
+            "CREATE TABLE t (a CHECK (a > 0), b CHECK (b > 0))",
+            "CREATE TABLE t (a, b, CHECK (b > 0), CHECK (a > 0))",
+        ),
+    ];
+    let differ: &[(&str, &str, &str)] = &[
+        (
+            "CHECK missing",
+            "CREATE TABLE t (a INT)",
+            "CREATE TABLE t (a INT CHECK (a > 0))",
+        ),
+        (
+            "CHECK different",
+            "CREATE TABLE t (a INT CHECK (a > 1))",
+            "CREATE TABLE t (a INT CHECK (a > 0))",
+        ),
+        (
+            "CHECK named",
+            "CREATE TABLE t (a INT CONSTRAINT positive CHECK (a > 0))",
+            "CREATE TABLE t (a INT CHECK (a > 0))",
+        ),
+        (
+            "COLLATE NOCASE",
+            "CREATE TABLE t (a TEXT)",
+            "CREATE TABLE t (a TEXT COLLATE NOCASE)",
+        ),
+        (
+            "column UNIQUE",
+            "CREATE TABLE t (a INT)",
+            "CREATE TABLE t (a INT UNIQUE)",
+        ),
+        (
+            "table UNIQUE",
+            "CREATE TABLE t (a INT, b INT, UNIQUE (a))",
+            "CREATE TABLE t (a INT, b INT, UNIQUE (a, b))",
+        ),
+        (
+            "UNIQUE collation",
+            "CREATE TABLE t (a TEXT, UNIQUE (a))",
+            "CREATE TABLE t (a TEXT, UNIQUE (a COLLATE NOCASE))",
+        ),
+        (
+            "STRICT",
+            "CREATE TABLE t (a INT)",
+            "CREATE TABLE t (a INT) STRICT",
+        ),
+        (
+            "WITHOUT ROWID",
+            "CREATE TABLE t (a INT PRIMARY KEY)",
+            "CREATE TABLE t (a INT PRIMARY KEY) WITHOUT ROWID",
+        ),
+        (
+            "AUTOINCREMENT",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT)",
+        ),
+        (
+            "NOT NULL ON CONFLICT",
+            "CREATE TABLE t (a INT NOT NULL)",
+            "CREATE TABLE t (a INT NOT NULL ON CONFLICT IGNORE)",
+        ),
+        (
+            "UNIQUE ON CONFLICT",
+            "CREATE TABLE t (a INT UNIQUE ON CONFLICT REPLACE)",
+            "CREATE TABLE t (a INT UNIQUE)",
+        ),
+        (
+            "PRIMARY KEY ON CONFLICT",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY ON CONFLICT REPLACE)",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY)",
+        ),
+        (
+            "INTEGER PRIMARY KEY DESC is no rowid alias",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY DESC)",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY)",
+        ),
+        (
+            "generated expression",
+            "CREATE TABLE t (a INT, b AS (a * 2))",
+            "CREATE TABLE t (a INT, b AS (a * 3))",
+        ),
+        (
+            "generated STORED",
+            "CREATE TABLE t (a INT, b AS (a * 2) STORED)",
+            "CREATE TABLE t (a INT, b AS (a * 2))",
+        ),
+        (
+            "DEFERRABLE",
+            "CREATE TABLE t (x REFERENCES p)",
+            "CREATE TABLE t (x REFERENCES p DEFERRABLE INITIALLY DEFERRED)",
+        ),
+        (
+            "table DEFERRABLE",
+            "CREATE TABLE t (x, FOREIGN KEY (x) REFERENCES p DEFERRABLE INITIALLY DEFERRED)",
+            "CREATE TABLE t (x, FOREIGN KEY (x) REFERENCES p)",
+        ),
+        (
+            "ON DELETE",
+            "CREATE TABLE t (x REFERENCES p ON DELETE CASCADE)",
+            "CREATE TABLE t (x REFERENCES p)",
+        ),
+        (
+            "parent column",
+            "CREATE TABLE t (x REFERENCES p (code))",
+            "CREATE TABLE t (x REFERENCES p)",
+        ),
+        (
+            "column order",
+            "CREATE TABLE t (a INT, b INT)",
+            "CREATE TABLE t (b INT, a INT)",
+        ),
+        (
+            "column name case",
+            "CREATE TABLE t (Name TEXT)",
+            "CREATE TABLE t (name TEXT)",
+        ),
+        (
+            "default",
+            "CREATE TABLE t (a DEFAULT 'A')",
+            "CREATE TABLE t (a DEFAULT 'a')",
+        ),
+        (
+            "type",
+            "CREATE TABLE t (a INT)",
+            "CREATE TABLE t (a INTEGER)",
+        ),
+        (
+            "expression index",
+            "CREATE TABLE t (a); CREATE INDEX i ON t (lower(a))",
+            "CREATE TABLE t (a); CREATE INDEX i ON t (upper(a))",
+        ),
+        (
+            "partial index",
+            "CREATE TABLE t (a); CREATE INDEX i ON t (a) WHERE a > 0",
+            "CREATE TABLE t (a); CREATE INDEX i ON t (a) WHERE a > 1",
+        ),
+        (
+            "fts5 options",
+            "CREATE VIRTUAL TABLE t USING fts5(body)",
+            "CREATE VIRTUAL TABLE t USING fts5(body, tokenize = 'porter')",
+        ),
+        (
+            "fts5 against a plain table",
+            "CREATE TABLE t (body)",
+            "CREATE VIRTUAL TABLE t USING fts5(body)",
+        ),
+        (
+            "view column case",
+            "CREATE VIEW v AS SELECT code AS Code FROM p",
+            "CREATE VIEW v AS SELECT code AS code FROM p",
+        ),
+        (
+            "string in a CHECK",
+            "CREATE TABLE t (a CHECK (a <> 'X'))",
+            "CREATE TABLE t (a CHECK (a <> 'x'))",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (what, a, b) in same {
+        for (live, want) in [(a, b), (b, a)] {
+            let found = read(live).differences(&read(want), |_| false);
+            if !found.is_empty() {
+                wrong.push(format!("{what}: reported as different: {found:?}"));
+            }
+        }
+    }
+    for (what, a, b) in differ {
+        for (live, want) in [(a, b), (b, a)] {
+            if read(live).differences(&read(want), |_| false).is_empty() {
+                wrong.push(format!("{what}: not reported ({live} / {want})"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

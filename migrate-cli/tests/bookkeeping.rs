@@ -356,3 +356,88 @@ fn a_history_write_that_does_not_go_in_names_its_version() {
         &["writing the history of version 2 failed", "keep"],
     );
 }
+
+/// The comparison behind verify, baseline and repair sees every constraint:
+/// a hand rebuild that loses a UNIQUE and a CHECK is drift; a database
+/// lacking a UNIQUE is not baselined; an edit that adds UNIQUE, CHECK and
+/// STRICT is not re-recorded.
+#[test]
+fn lost_constraints_are_seen_by_verify_baseline_and_repair() {
+    const ACCOUNTS: &str = "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, balance INTEGER NOT NULL CHECK (balance >= 0));\n";
+    let files = [("0001_accounts.sql", ACCOUNTS)];
+    let p = Project::new(&files);
+    ok(&p, &["up"]);
+    Connection::open(p.db())
+        .unwrap()
+        .execute_batch(
+            "BEGIN;
+             CREATE TABLE accounts_new (id INTEGER PRIMARY KEY, email TEXT NOT NULL, balance INTEGER NOT NULL);
+             INSERT INTO accounts_new SELECT * FROM accounts;
+             DROP TABLE accounts;
+             ALTER TABLE accounts_new RENAME TO accounts;
+             COMMIT;",
+        )
+        .unwrap();
+    let out = refuses(
+        &p,
+        &["verify"],
+        1,
+        &["table `accounts` was changed outside the migrations"],
+    );
+    let said = stdout(&out) + &stderr(&out);
+    assert!(
+        said.contains("PRIMARY KEY or UNIQUE constraints differ"),
+        "{said}"
+    );
+    assert!(
+        said.contains("CHECK constraints are none, the migrations make CHECK (balance >= 0)"),
+        "{said}"
+    );
+
+    let p = Project::new(&files);
+    Connection::open(p.db())
+        .unwrap()
+        .execute_batch("CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT NOT NULL, balance INTEGER NOT NULL CHECK (balance >= 0));")
+        .unwrap();
+    let before = bytes(&p.db());
+    refused(
+        &p,
+        &["baseline", "--to", "1"],
+        &["baseline refused", "UNIQUE"],
+    );
+    assert_eq!(bytes(&p.db()), before, "a refused baseline writes nothing");
+
+    let p = Project::new(&[(
+        "0001_accounts.sql",
+        "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT NOT NULL, balance INTEGER NOT NULL);\n",
+    )]);
+    ok(&p, &["up"]);
+    let recorded_before = recorded(&p);
+    p.write(
+        "0001_accounts.sql",
+        &ACCOUNTS.replace(");\n", ") STRICT;\n"),
+    );
+    refused(
+        &p,
+        &["repair"],
+        &[
+            "UNIQUE",
+            "CHECK constraints are none",
+            "it is STRICT in the migrations, not in the database",
+        ],
+    );
+    assert_eq!(
+        recorded(&p),
+        recorded_before,
+        "a refused repair records nothing"
+    );
+    // Written differently with the same meaning, the edit is re-recorded.
+    let p = Project::new(&files);
+    ok(&p, &["up"]);
+    p.write(
+        "0001_accounts.sql",
+        "create table accounts (\n  id integer primary key,\n  email text not null,\n  balance integer not null,\n  unique (email),\n  check ((\"balance\" >= 0))\n);\n",
+    );
+    let out = ok(&p, &["repair"]);
+    assert!(out.contains("re-recorded"), "{out}");
+}

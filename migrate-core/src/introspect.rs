@@ -13,6 +13,7 @@ use rusqlite::Connection;
 use crate::db::execute;
 use crate::dsl::indexes::{Expect, Index as WantedIndex};
 use crate::history::{self, Table as History};
+use crate::sql::definition;
 
 /// A database's main schema. SQLite's internal objects (`sqlite_%`) are
 /// left out, and so is the history table when asked.
@@ -40,9 +41,16 @@ pub struct Object {
     pub table: String,
     /// Its `CREATE` statement, trailing whitespace trimmed.
     pub sql: String,
+    /// A view's result columns, named as SQLite names them (empty for the
+    /// other kinds, and for a view that no longer resolves).
+    pub columns: Vec<String>,
 }
 
-/// A table and what SQLite resolved of it.
+/// A table and every property of it that changes what the database
+/// accepts or returns. Together with its automatic indexes (in
+/// [`Schema::indexes`], which hold its PRIMARY KEY and UNIQUE constraints
+/// as SQLite resolved them) this is the whole table: two tables that agree
+/// on all of it behave alike, however their SQL is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
     /// Its name.
@@ -53,23 +61,105 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// Its foreign keys, in declaration order.
     pub foreign_keys: Vec<ForeignKey>,
+    /// A virtual table (`CREATE VIRTUAL TABLE … USING …`): its module and
+    /// arguments are in its SQL, which is what is compared.
+    pub is_virtual: bool,
+    /// `WITHOUT ROWID`.
+    pub without_rowid: bool,
+    /// `STRICT`.
+    pub strict: bool,
+    /// `AUTOINCREMENT` on its primary key.
+    pub autoincrement: bool,
+    /// Its CHECK constraints, column and table ones alike, sorted.
+    pub checks: Vec<Check>,
+    /// Its constraints' `ON CONFLICT` clauses other than the default, sorted.
+    pub conflicts: Vec<Conflict>,
 }
 
-/// A column as `table_xinfo` reports it.
+/// A CHECK constraint.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Check {
+    /// Its `CONSTRAINT` name, which SQLite's error message gives.
+    pub name: Option<String>,
+    /// Its expression, normalised: spacing, case outside strings, quotes
+    /// of plain names and enclosing parentheses do not count.
+    pub expression: String,
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(name) = &self.name {
+            write!(f, "CONSTRAINT {name} ")?;
+        }
+        write!(f, "CHECK ({})", self.expression)
+    }
+}
+
+/// A constraint's `ON CONFLICT` clause.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Conflict {
+    /// `NOT NULL`, `PRIMARY KEY` or `UNIQUE`.
+    pub constraint: &'static str,
+    /// The columns it constrains, lowercased.
+    pub columns: Vec<String>,
+    /// `rollback`, `fail`, `ignore` or `replace` (`abort`, the default, is
+    /// not listed).
+    pub resolution: String,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}) ON CONFLICT {}",
+            self.constraint,
+            self.columns.join(", "),
+            self.resolution.to_ascii_uppercase()
+        )
+    }
+}
+
+/// A column: what `table_xinfo` reports, with its collation and generating
+/// expression read from the table's SQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
-    /// Its name, lowercased (SQLite compares names without ASCII case).
+    /// Its name as declared (matched without ASCII case, as SQLite does,
+    /// but a change of case is a change: result columns are named so).
     pub name: String,
-    /// Its declared type, uppercased.
+    /// Its declared type, uppercased, spacing normalised (`VARCHAR(10)`).
     pub declared_type: String,
     /// `NOT NULL`.
     pub not_null: bool,
-    /// Its default, as written.
+    /// Its default, as SQLite reports it (one pair of parentheses around
+    /// the whole removed).
     pub default: Option<String>,
     /// Its position in the primary key (1-based), or 0.
     pub primary_key: u32,
-    /// 0 for a plain column; otherwise hidden or generated.
+    /// 0 for a plain column; 2 generated `VIRTUAL`, 3 generated `STORED`.
     pub hidden: i64,
+    /// Its collation, lowercased (`binary` unless declared).
+    pub collation: String,
+    /// A generated column's expression, normalised.
+    pub generated: Option<String>,
+}
+
+impl Column {
+    /// Whether two columns are alike in every property, their defaults
+    /// compared as expressions (spacing, case and quoting aside).
+    fn same_as(&self, other: &Column) -> bool {
+        let default = |c: &Column| {
+            c.default
+                .as_deref()
+                .map(|d| definition::normal(&crate::sql::tokens(d)))
+        };
+        Column {
+            default: None,
+            ..self.clone()
+        } == Column {
+            default: None,
+            ..other.clone()
+        } && default(self) == default(other)
+    }
 }
 
 impl fmt::Display for Column {
@@ -83,6 +173,17 @@ impl fmt::Display for Column {
         }
         if self.primary_key > 0 {
             f.write_str(" PRIMARY KEY")?;
+        }
+        if self.collation != "binary" {
+            write!(f, " COLLATE {}", self.collation)?;
+        }
+        if let Some(g) = &self.generated {
+            let how = if self.hidden == 3 {
+                "STORED"
+            } else {
+                "VIRTUAL"
+            };
+            write!(f, " AS ({g}) {how}")?;
         }
         Ok(())
     }
@@ -104,20 +205,42 @@ pub struct ForeignKey {
     pub on_update: String,
     /// `ON DELETE`, uppercase (`NO ACTION`, `CASCADE`, `SET NULL`, …).
     pub on_delete: String,
+    /// `DEFERRABLE INITIALLY DEFERRED`: checked at commit, not at each
+    /// statement.
+    pub deferred: bool,
 }
 
 impl ForeignKey {
     /// The key with its names lowercased (SQLite compares them without
-    /// ASCII case), for comparisons.
-    fn normalised(&self) -> ForeignKey {
+    /// ASCII case) and, where it names no parent columns, the parent's
+    /// primary key in `schema` named, for comparisons.
+    fn normalised(&self, schema: &Schema) -> ForeignKey {
         let lower = |s: &String| s.to_ascii_lowercase();
+        let mut to: Vec<Option<String>> = self.to.iter().map(|t| t.as_ref().map(lower)).collect();
+        if to.iter().all(Option::is_none)
+            && let Some(parent) = schema.table(&self.parent)
+        {
+            let mut key: Vec<&Column> = parent
+                .columns
+                .iter()
+                .filter(|c| c.primary_key > 0)
+                .collect();
+            key.sort_by_key(|c| c.primary_key);
+            if key.len() == to.len() {
+                to = key
+                    .iter()
+                    .map(|c| Some(c.name.to_ascii_lowercase()))
+                    .collect();
+            }
+        }
         ForeignKey {
             child: lower(&self.child),
             parent: lower(&self.parent),
             from: self.from.iter().map(lower).collect(),
-            to: self.to.iter().map(|t| t.as_ref().map(lower)).collect(),
+            to,
             on_update: self.on_update.clone(),
             on_delete: self.on_delete.clone(),
+            deferred: self.deferred,
         }
     }
 }
@@ -139,13 +262,17 @@ pub struct Index {
     pub partial: bool,
     /// Its key columns.
     pub keys: Vec<Key>,
+    /// A partial index's condition, normalised.
+    pub condition: Option<String>,
 }
 
 /// One key column of an index.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Key {
     /// The column's name, lowercased; empty for an expression.
     pub column: String,
+    /// The expression, normalised, for a key on one.
+    pub expression: Option<String>,
     /// Descending.
     pub desc: bool,
     /// The collation, lowercased.
@@ -156,17 +283,10 @@ impl Index {
     /// What makes two indexes the same: table, uniqueness, key columns
     /// (with direction and collation) and condition, whatever the text.
     fn same_as(&self, other: &Index) -> bool {
-        let condition = |i: &Index| {
-            let tokens = sql_tokens(i.sql.as_deref().unwrap_or(""));
-            match tokens.iter().rposition(|t| t == "where") {
-                Some(at) => tokens[at + 1..].to_vec(),
-                None => Vec::new(),
-            }
-        };
         self.table.eq_ignore_ascii_case(&other.table)
             && self.unique == other.unique
             && self.keys == other.keys
-            && condition(self) == condition(other)
+            && self.condition == other.condition
     }
 }
 
@@ -206,6 +326,7 @@ impl Schema {
                         .unwrap_or_default()
                         .trim_end()
                         .to_owned(),
+                    columns: Vec::new(),
                 })
             })?
             .collect::<rusqlite::Result<Vec<Object>>>()?;
@@ -224,7 +345,12 @@ impl Schema {
                 // An index whose table does not list it (a damaged schema)
                 // is left out rather than trusted.
                 "index" => schema.indexes.extend(read_index(conn, &o.name)?),
-                "view" => schema.views.push(o),
+                "view" => {
+                    // A view whose tables are gone does not resolve: its
+                    // SQL alone is compared.
+                    let columns = table_columns(conn, &o.name).unwrap_or_default();
+                    schema.views.push(Object { columns, ..o });
+                }
                 "trigger" => schema.triggers.push(o),
                 _ => {}
             }
@@ -254,6 +380,7 @@ impl Schema {
             name: t.name.clone(),
             table: t.name.clone(),
             sql: t.sql.clone(),
+            columns: Vec::new(),
         });
         let indexes = self.indexes.iter().filter_map(|i| {
             Some(Object {
@@ -261,6 +388,7 @@ impl Schema {
                 name: i.name.clone(),
                 table: i.table.clone(),
                 sql: i.sql.clone()?,
+                columns: Vec::new(),
             })
         });
         tables
@@ -313,51 +441,16 @@ impl Schema {
     /// What changed between `have` (here) and `want` (in `files`), or
     /// `None` when they are the same.
     fn changes(&self, have: &Object, files: &Schema, want: &Object) -> Option<Vec<Change>> {
-        if same_sql(&have.sql, &want.sql) {
+        // Case is compared for tables (by structure) and views (by their
+        // result columns): both name the columns a query returns.
+        if want.kind != "table" && same_sql(&have.sql, &want.sql) && have.columns == want.columns {
             return None;
         }
         match want.kind.as_str() {
             "table" => {
                 let (h, w) = (self.table(&have.name)?, files.table(&want.name)?);
-                let same_keys = h
-                    .foreign_keys
-                    .iter()
-                    .map(ForeignKey::normalised)
-                    .eq(w.foreign_keys.iter().map(ForeignKey::normalised));
-                if h.columns == w.columns && same_keys {
-                    return None;
-                }
-                let mut changes = Vec::new();
-                for c in w
-                    .columns
-                    .iter()
-                    .filter(|c| !h.columns.iter().any(|x| x.name == c.name))
-                {
-                    changes.push(Change::ColumnMissing(c.name.clone()));
-                }
-                for c in h
-                    .columns
-                    .iter()
-                    .filter(|c| !w.columns.iter().any(|x| x.name == c.name))
-                {
-                    changes.push(Change::ColumnAdded(c.name.clone()));
-                }
-                for c in &w.columns {
-                    if let Some(x) = h.columns.iter().find(|x| x.name == c.name && *x != c) {
-                        changes.push(Change::Column {
-                            name: c.name.clone(),
-                            live: x.to_string(),
-                            want: c.to_string(),
-                        });
-                    }
-                }
-                if !same_keys {
-                    changes.push(Change::ForeignKeys);
-                }
-                if changes.is_empty() {
-                    changes.push(Change::Constraints);
-                }
-                Some(changes)
+                let changes = self.table_changes(h, files, w);
+                (!changes.is_empty()).then_some(changes)
             }
             "index" => {
                 let find = |s: &'_ Schema, name: &str| {
@@ -371,6 +464,100 @@ impl Schema {
             }
             _ => Some(vec![Change::Definition]),
         }
+    }
+}
+
+impl Schema {
+    /// What differs between table `h` (here) and `w` (in `files`),
+    /// property by property; empty when they behave alike.
+    fn table_changes(&self, h: &Table, files: &Schema, w: &Table) -> Vec<Change> {
+        let mut changes = Vec::new();
+        if h.is_virtual || w.is_virtual {
+            // A virtual table is its module and arguments, all in its SQL.
+            if h.is_virtual != w.is_virtual || !same_sql(&h.sql, &w.sql) {
+                changes.push(Change::Definition);
+            }
+            return changes;
+        }
+        let named = |c: &Column, of: &Table| {
+            of.columns
+                .iter()
+                .position(|x| x.name.eq_ignore_ascii_case(&c.name))
+        };
+        for c in w.columns.iter().filter(|c| named(c, h).is_none()) {
+            changes.push(Change::ColumnMissing(c.name.clone()));
+        }
+        for c in h.columns.iter().filter(|c| named(c, w).is_none()) {
+            changes.push(Change::ColumnAdded(c.name.clone()));
+        }
+        for c in &w.columns {
+            if let Some(x) = named(c, h)
+                .map(|at| &h.columns[at])
+                .filter(|x| !x.same_as(c))
+            {
+                let say = |col: &Column| {
+                    if x.name == c.name {
+                        col.to_string()
+                    } else {
+                        format!("{} {col}", col.name)
+                    }
+                };
+                changes.push(Change::Column {
+                    name: c.name.clone(),
+                    live: say(x),
+                    want: say(c),
+                });
+            }
+        }
+        let order = |t: &Table, of: &Table| -> Vec<usize> {
+            t.columns.iter().filter_map(|c| named(c, of)).collect()
+        };
+        if changes.is_empty() && order(w, h) != (0..h.columns.len()).collect::<Vec<_>>() {
+            changes.push(Change::ColumnOrder);
+        }
+        let keys = |s: &Schema, t: &Table| {
+            let mut keys: Vec<ForeignKey> =
+                t.foreign_keys.iter().map(|k| k.normalised(s)).collect();
+            keys.sort_by(|a, b| (&a.from, &a.parent, &a.to).cmp(&(&b.from, &b.parent, &b.to)));
+            keys
+        };
+        if keys(self, h) != keys(files, w) {
+            changes.push(Change::ForeignKeys);
+        }
+        let automatic = |s: &Schema, t: &Table| {
+            let mut found: Vec<(bool, Vec<Key>)> = s
+                .indexes_of(&t.name)
+                .filter(|i| !i.created)
+                .map(|i| (i.unique, i.keys.clone()))
+                .collect();
+            found.sort();
+            found
+        };
+        if automatic(self, h) != automatic(files, w) {
+            changes.push(Change::Keys);
+        }
+        if h.checks != w.checks {
+            changes.push(Change::Checks {
+                live: h.checks.iter().map(Check::to_string).collect(),
+                want: w.checks.iter().map(Check::to_string).collect(),
+            });
+        }
+        if h.conflicts != w.conflicts {
+            changes.push(Change::Conflicts {
+                live: h.conflicts.iter().map(Conflict::to_string).collect(),
+                want: w.conflicts.iter().map(Conflict::to_string).collect(),
+            });
+        }
+        for (option, live, want) in [
+            ("STRICT", h.strict, w.strict),
+            ("WITHOUT ROWID", h.without_rowid, w.without_rowid),
+            ("AUTOINCREMENT", h.autoincrement, w.autoincrement),
+        ] {
+            if live != want {
+                changes.push(Change::Option { option, live });
+            }
+        }
+        changes
     }
 }
 
@@ -424,8 +611,35 @@ pub enum Change {
         /// Its definition as the migrations make it.
         want: String,
     },
+    /// The same columns stand in another order.
+    ColumnOrder,
     /// The table's foreign keys differ.
     ForeignKeys,
+    /// The table's PRIMARY KEY or UNIQUE constraints differ (as SQLite
+    /// resolved them: key columns, order, collation).
+    Keys,
+    /// The table's CHECK constraints differ.
+    Checks {
+        /// Those of the database.
+        live: Vec<String>,
+        /// Those the migrations make.
+        want: Vec<String>,
+    },
+    /// The `ON CONFLICT` clauses of its constraints differ.
+    Conflicts {
+        /// Those of the database.
+        live: Vec<String>,
+        /// Those the migrations make.
+        want: Vec<String>,
+    },
+    /// A table option (`STRICT`, `WITHOUT ROWID`, `AUTOINCREMENT`) is
+    /// there on one side only.
+    Option {
+        /// The option.
+        option: &'static str,
+        /// Whether the database's table has it.
+        live: bool,
+    },
     /// The table's other constraints differ.
     Constraints,
     /// The definition differs (an index, a view, a trigger).
@@ -443,7 +657,37 @@ impl fmt::Display for Change {
                     "column `{name}` is `{live}`, the migrations make it `{want}`"
                 )
             }
+            Change::ColumnOrder => f.write_str("its columns stand in another order"),
             Change::ForeignKeys => f.write_str("its foreign keys differ"),
+            Change::Keys => f.write_str("its PRIMARY KEY or UNIQUE constraints differ"),
+            Change::Checks { live, want } | Change::Conflicts { live, want } => {
+                let what = if matches!(self, Change::Checks { .. }) {
+                    "CHECK constraints"
+                } else {
+                    "ON CONFLICT clauses"
+                };
+                let list = |l: &[String]| {
+                    if l.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        l.join(", ")
+                    }
+                };
+                write!(
+                    f,
+                    "its {what} are {}, the migrations make {}",
+                    list(live),
+                    list(want)
+                )
+            }
+            Change::Option { option, live } => {
+                let (has, lacks) = if *live {
+                    ("the database", "the migrations")
+                } else {
+                    ("the migrations", "the database")
+                };
+                write!(f, "it is {option} in {has}, not in {lacks}")
+            }
             Change::Constraints => f.write_str("its constraints differ"),
             Change::Definition => f.write_str("its definition differs"),
         }
@@ -484,29 +728,75 @@ impl fmt::Display for Difference {
     }
 }
 
-/// Reads the table `name` whose SQL is `sql`.
+/// Reads the table `name` whose SQL is `sql`: what the pragmas report,
+/// and from its SQL what they do not.
 fn read_table(conn: &Connection, name: String, sql: String) -> rusqlite::Result<Table> {
+    let text = definition::table(&sql).unwrap_or_default();
     let mut stmt = conn.prepare_cached(
-        "SELECT name, upper(type), \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid",
+        "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid",
     )?;
     let columns = stmt
         .query_map([&name], |r| {
+            let name: String = r.get(0)?;
+            let declared = text
+                .columns
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(&name));
             Ok(Column {
-                name: r.get::<_, String>(0)?.to_ascii_lowercase(),
-                declared_type: r.get(1)?,
+                declared_type: definition::normal_type(&r.get::<_, String>(1)?),
                 not_null: r.get::<_, i64>(2)? != 0,
                 default: r.get(3)?,
                 primary_key: r.get(4)?,
                 hidden: r.get(5)?,
+                collation: declared
+                    .and_then(|c| c.collation.clone())
+                    .unwrap_or_else(|| "binary".to_owned()),
+                generated: declared.and_then(|c| c.generated.clone()),
+                name,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let foreign_keys = foreign_keys(conn, &name)?;
+    let mut foreign_keys = foreign_keys(conn, &name)?;
+    // SQLite numbers a table's keys from the last declared; the SQL says
+    // which of them are deferred, in declaration order.
+    foreign_keys.reverse();
+    if text.deferred.len() == foreign_keys.len() {
+        for (key, deferred) in foreign_keys.iter_mut().zip(&text.deferred) {
+            key.deferred = *deferred;
+        }
+    }
+    let (kind, without_rowid, strict) = conn
+        .prepare_cached("SELECT type, wr, strict FROM pragma_table_list(?1) WHERE schema = 'main'")?
+        .query_row([&name], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)? != 0,
+                r.get::<_, i64>(2)? != 0,
+            ))
+        })?;
     Ok(Table {
         name,
         sql,
         columns,
         foreign_keys,
+        is_virtual: kind == "virtual",
+        without_rowid,
+        strict,
+        autoincrement: text.autoincrement,
+        checks: text
+            .checks
+            .into_iter()
+            .map(|(name, expression)| Check { name, expression })
+            .collect(),
+        conflicts: text
+            .conflicts
+            .into_iter()
+            .map(|(constraint, columns, resolution)| Conflict {
+                constraint,
+                columns,
+                resolution,
+            })
+            .collect(),
     })
 }
 
@@ -531,8 +821,10 @@ pub(crate) fn read_index(conn: &Connection, name: &str) -> rusqlite::Result<Opti
         created: r.get(4)?,
         partial: r.get::<_, i64>(5)? != 0,
         keys: Vec::new(),
+        condition: None,
         name,
     };
+    let text = index.sql.as_deref().and_then(definition::index);
     let mut stmt = conn.prepare_cached(
         "SELECT name, \"desc\", coll FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
     )?;
@@ -543,33 +835,28 @@ pub(crate) fn read_index(conn: &Connection, name: &str) -> rusqlite::Result<Opti
                     .get::<_, Option<String>>(0)?
                     .unwrap_or_default()
                     .to_ascii_lowercase(),
+                expression: None,
                 desc: r.get::<_, i64>(1)? != 0,
                 collation: r.get::<_, String>(2)?.to_ascii_lowercase(),
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    if let Some(text) = text {
+        for (key, expression) in index.keys.iter_mut().zip(text.expressions) {
+            if key.column.is_empty() {
+                key.expression = expression;
+            }
+        }
+        index.condition = text.condition;
+    }
     Ok(Some(index))
 }
 
 /// Whether two statements are the same but for spacing, case outside
-/// quotes, and comments.
+/// strings, the quoting of plain names, and comments.
 pub(crate) fn same_sql(a: &str, b: &str) -> bool {
-    sql_tokens(a) == sql_tokens(b)
-}
-
-/// A statement's tokens, lowercased outside quotes, for comparisons that
-/// ignore spacing and case.
-fn sql_tokens(sql: &str) -> Vec<String> {
-    crate::sql::tokens(sql)
-        .into_iter()
-        .map(|t| {
-            if t.starts_with(['\'', '"', '`', '[']) {
-                t.to_owned()
-            } else {
-                t.to_ascii_lowercase()
-            }
-        })
-        .collect()
+    let normal = |s| definition::normal(&crate::sql::tokens(s));
+    normal(a) == normal(b)
 }
 
 /// The foreign keys that `table` holds.
@@ -620,6 +907,7 @@ fn read_foreign_keys(
                     to: vec![to],
                     on_update: r.get(5)?,
                     on_delete: r.get(6)?,
+                    deferred: false,
                 },
             )),
         }

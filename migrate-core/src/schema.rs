@@ -9,7 +9,8 @@ use crate::history::Table;
 pub const PERSISTENT_PRAGMAS: [&str; 5] = crate::dsl::catalogue::PERSISTENT;
 
 pub use crate::introspect::{
-    Change, Column, Difference, ForeignKey, Index, Key, Object, Schema, Table as TableSchema,
+    Change, Check, Column, Conflict, Difference, ForeignKey, Index, Key, Object, Schema,
+    Table as TableSchema,
 };
 
 /// The objects of `conn`'s main database, tables first, then indexes, views

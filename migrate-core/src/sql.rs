@@ -9,6 +9,8 @@
 
 use std::ops::Range;
 
+#[cfg(feature = "sqlite")]
+pub(crate) mod definition;
 mod postgres;
 #[cfg(feature = "postgres")]
 pub(crate) use postgres::{Replay as PgReplay, replay_form as pg_replay_form};

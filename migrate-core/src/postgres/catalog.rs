@@ -155,6 +155,7 @@ pub(crate) fn read(
                 name: row.get(1),
                 table: row.get(2),
                 sql: sql.trim_end().to_owned(),
+                columns: Vec::new(),
             }
         })
         .filter(|o| {
