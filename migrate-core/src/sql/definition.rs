@@ -75,7 +75,8 @@ pub(crate) struct IndexText {
 /// and `CREATE VIRTUAL TABLE`, which declare none of these.
 pub(crate) fn table(sql: &str) -> Option<TableText> {
     let t = tokens(sql);
-    if t.iter().take(4).any(|w| is(w, "virtual")) {
+    // `CREATE VIRTUAL TABLE`; a table may be named `virtual` unquoted.
+    if t.get(1).is_some_and(|w| is(w, "virtual")) {
         return None;
     }
     let open = t.iter().position(|w| *w == "(" || is(w, "as"))?;
