@@ -917,7 +917,7 @@ fn generated_tables_compare_by_meaning() {
     let seed: u64 = std::env::var("MIGRATE_TEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0x7ab1_e5);
+        .unwrap_or(0x007a_b1e5);
     let mut rng = migrate_tests::Rng(seed);
     let read = |sql: &str| {
         let conn = Connection::open_in_memory().unwrap();
