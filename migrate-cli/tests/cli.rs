@@ -305,3 +305,69 @@ fn library_options_are_named_as_flags() {
     let out = p.cli(&["up", "--allow-missing", "--allow-out-of-order"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+/// An applied file edited or deleted is reported as such, every applied
+/// migration is counted, and no drift is blamed on the database: what ran
+/// is not known, and verify says so.
+#[test]
+fn verify_after_an_applied_file_changed_reports_the_file_not_drift() {
+    let p = Project::new(&[
+        ("0001_a.sql", "CREATE TABLE a (x);\n"),
+        ("0002_b.sql", "CREATE TABLE b (x);\n"),
+        (
+            "0003_notes.sql",
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);\n",
+        ),
+        ("0004_c.sql", "CREATE TABLE c (x);\n"),
+        ("0005_d.sql", "CREATE TABLE d (x);\n"),
+    ]);
+    ok(&p, &["up"]);
+    p.write(
+        "0003_notes.sql",
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, pinned INT);\n",
+    );
+    std::fs::remove_file(p.dir.path().join("migrations/0004_c.sql")).unwrap();
+    let out = refuses(&p, &["verify"], 1, &[]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("FAIL 0003_notes.sql: edited after it was applied"),
+        "{text}"
+    );
+    assert!(
+        text.contains("FAIL version 4 (c) is applied but has no file"),
+        "{text}"
+    );
+    assert!(
+        text.contains("drift not checked: the text that ran as versions 3, 4 is not known"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("outside the migrations") && !text.contains("not created by any migration"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("3 problems in 5 applied migrations\n"),
+        "{text}"
+    );
+    // Put back as it ran, drift is checked again: a hand-made change shows.
+    p.write(
+        "0003_notes.sql",
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);\n",
+    );
+    p.write("0004_c.sql", "CREATE TABLE c (x);\n");
+    Connection::open(p.db())
+        .unwrap()
+        .execute_batch("ALTER TABLE notes ADD COLUMN pinned INT")
+        .unwrap();
+    let out = refuses(
+        &p,
+        &["verify"],
+        1,
+        &["table `notes` was changed outside the migrations"],
+    );
+    assert!(
+        stdout(&out).ends_with("1 problem in 5 applied migrations\n"),
+        "{}",
+        stdout(&out)
+    );
+}

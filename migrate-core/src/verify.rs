@@ -24,7 +24,8 @@ use crate::source::{Migration, Migrations};
 /// What `verify` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Verification {
-    /// Applied migrations whose files were checked.
+    /// Applied migrations: the rows of the history, whatever became of
+    /// their files.
     pub applied: usize,
     /// Versions not applied yet (not a problem here).
     pub pending: Vec<u64>,
@@ -76,6 +77,13 @@ pub enum ProblemKind {
     /// The applied files do not replay into an empty database, so drift
     /// was not checked.
     NotReplayed(String),
+    /// Applied files were edited or deleted since they ran: what ran is not
+    /// known, so drift was not checked (it would blame the database for
+    /// the files' change).
+    DriftUnknown {
+        /// The versions whose files changed or went.
+        versions: Vec<u64>,
+    },
     /// An index of an index set is missing, or defined differently.
     Index {
         /// Its name.
@@ -121,6 +129,18 @@ impl fmt::Display for ProblemKind {
                 f,
                 "drift not checked: the applied migrations do not replay into an empty in-memory database: {e}"
             ),
+            ProblemKind::DriftUnknown { versions } => {
+                let list: Vec<String> = versions.iter().map(u64::to_string).collect();
+                write!(
+                    f,
+                    "drift not checked: the text that ran as version{} {} is not known (edited or deleted since); \
+                     put the file{} back as {} ran (from version control) and verify again, or repair the history",
+                    if versions.len() == 1 { "" } else { "s" },
+                    list.join(", "),
+                    if versions.len() == 1 { "" } else { "s" },
+                    if versions.len() == 1 { "it" } else { "they" },
+                )
+            }
             ProblemKind::Index {
                 index,
                 existing: None,
@@ -172,7 +192,7 @@ pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Veri
         .then(|| conn.unchecked_transaction())
         .transpose()?;
     let history = history::read(conn, table)?;
-    let (mut v, applied) = check_history(set, &history);
+    let (mut v, applied, unknown) = check_history(set, &history);
 
     // Persistent pragmas: the applied sets' final values.
     let persistent = crate::profile::settings_of(applied.iter().copied(), Scope::Persistent);
@@ -198,7 +218,12 @@ pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Veri
         });
     }
 
-    v.problems.extend(drift(set, conn, table, &applied)?);
+    if unknown.is_empty() {
+        v.problems.extend(drift(set, conn, table, &applied)?);
+    } else {
+        let kind = ProblemKind::DriftUnknown { versions: unknown };
+        v.problems.push(problem(None, None, kind));
+    }
 
     // Indexes and plan assertions of applied index sets.
     for &m in applied.iter().filter(|m| m.kind == Kind::Indexes) {
@@ -235,15 +260,20 @@ impl From<crate::runner::PlanWarning> for Problem {
     }
 }
 
-/// The applied migrations of `set` per `history`, and the verification
-/// so far: pending versions, edited files, versions without a file.
+/// The applied migrations of `set` per `history` whose files are as they
+/// ran, the verification so far (pending versions, edited files, versions
+/// without a file), and the versions whose text that ran is not known.
 pub(crate) fn check_history<'s>(
     set: &'s Migrations,
     history: &[crate::plan::HistoryRow],
-) -> (Verification, Vec<&'s Migration>) {
+) -> (Verification, Vec<&'s Migration>, Vec<u64>) {
     let mut v = Verification::default();
     let mut applied: Vec<&Migration> = Vec::new();
+    let mut unknown = Vec::new();
     for row in plan::status(set.as_slice(), history) {
+        if matches!(row.state, State::Modified | State::Missing) {
+            unknown.push(row.version);
+        }
         let m = set.iter().find(|m| m.version == row.version);
         match row.state {
             State::Applied => applied.extend(m),
@@ -273,8 +303,8 @@ pub(crate) fn check_history<'s>(
             )),
         }
     }
-    v.applied = applied.len();
-    (v, applied)
+    v.applied = history.len();
+    (v, applied, unknown)
 }
 
 /// Drift: the live schema against the schema the applied files produce when
