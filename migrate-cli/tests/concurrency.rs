@@ -159,3 +159,73 @@ fn up_waits_for_another_writer_within_the_busy_timeout() {
         "up ran before the holder committed: {order:?}"
     );
 }
+
+/// `verify` while `up` runs a step outside a transaction: the database is
+/// half of that step, which is no drift. With a short wait verify says a
+/// run is in progress and checked nothing (exit 3); with a long one it
+/// waits for the step to end and then verifies (exit 0).
+#[test]
+fn verify_during_a_step_outside_a_transaction_waits_or_says_so() {
+    let p = Project::new(&[
+        ("0001_a.sql", "CREATE TABLE a (x);\n"),
+        (
+            "0002_slow.sql",
+            "-- migrate:no-transaction\n\
+             CREATE TABLE half (x);\n\
+             WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000)\n\
+             INSERT INTO half SELECT x FROM c;\n\
+             CREATE TABLE done (x);\n",
+        ),
+    ]);
+    ok(&p, &["up", "--to", "1"]);
+    let mut up = p
+        .command(&["up"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Under way: the step's first table is there.
+    let conn = Connection::open(p.db()).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    let under_way = (0..2000).any(|_| {
+        let seen = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'half'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap_or(0);
+        if seen == 0 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        seen == 1
+    });
+    drop(conn);
+    assert!(under_way, "the step never started");
+    let out = p.cli(&["verify", "--busy-timeout", "50"]);
+    // The step runs for seconds; should it have ended already, there was
+    // nothing to wait for.
+    if up.try_wait().unwrap().is_none() {
+        assert_eq!(
+            code(&out),
+            3,
+            "stdout: {}\nstderr: {}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out)
+                .contains("not verified: a migration run is applying a step outside a transaction"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!stdout(&out).contains("drift"), "{}", stdout(&out));
+    }
+    let out = p.cli(&["verify", "--busy-timeout", "60000"]);
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (0, "ok: 2 applied migrations verified\n"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(up.wait().unwrap().success());
+}

@@ -162,8 +162,9 @@ pub(crate) trait Backend {
     /// In the open transaction that re-read a no-transaction step's row:
     /// keeps the migration lock past its end, so that no other runner
     /// starts the step while it runs outside any transaction (PostgreSQL's
-    /// session lock). SQLite has none to keep: such a step must be safe to
-    /// run again, as DESIGN says.
+    /// session lock). SQLite has no such lock: such a step must be safe to
+    /// run again, as DESIGN says; it holds its run mark instead, which
+    /// tells `verify` that a step is under way.
     fn hold_outside_transaction(&mut self) -> Result<(), Failure> {
         Ok(())
     }

@@ -105,6 +105,17 @@ pub enum Error {
         /// The journal mode found.
         mode: String,
     },
+    /// A migration run is applying a step outside a transaction on the
+    /// database, so what is there is half of that step: nothing was checked.
+    #[error(
+        "a migration run is applying a step outside a transaction on this database, so its schema is \
+         half-made; waited {waited_ms} ms (the connection's busy_timeout) and checked nothing: verify \
+         again when the run ends"
+    )]
+    RunInProgress {
+        /// How long it waited for the step to end.
+        waited_ms: u64,
+    },
     /// The connection is read-only (`PRAGMA query_only = on`); nothing ran.
     #[error(
         "the connection has `query_only` on, so no migration can write; nothing was changed. Remove \

@@ -76,6 +76,8 @@ mod pipeline;
 #[doc(hidden)]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
+mod runmark;
+#[cfg(feature = "sqlite")]
 #[doc(hidden)]
 pub mod runner;
 #[cfg(feature = "sqlite")]

@@ -45,6 +45,8 @@ pub(crate) struct Sqlite<'c> {
     /// (`history::reachable_by_triggers`); `None` until asked, and again
     /// after a file that may have made a trigger.
     history_triggers: Option<bool>,
+    /// The run mark, held while a step runs outside a transaction.
+    mark: Option<crate::runmark::Held>,
 }
 
 impl<'c> Sqlite<'c> {
@@ -62,6 +64,7 @@ impl<'c> Sqlite<'c> {
             open: false,
             journal_mode: None,
             history_triggers: None,
+            mark: None,
         }
     }
 
@@ -178,6 +181,18 @@ impl Backend for Sqlite<'_> {
             self.history_ready = true;
         }
         history::checksum_of(self.conn, self.table, version).map_err(Failure::Sql)
+    }
+
+    fn hold_outside_transaction(&mut self) -> Result<(), Failure> {
+        // A replay runs in memory, where nothing else looks.
+        if !self.replay {
+            self.mark = crate::runmark::hold(self.conn);
+        }
+        Ok(())
+    }
+
+    fn release_outside_transaction(&mut self) {
+        self.mark = None;
     }
 
     fn restore_indexes(

@@ -7,6 +7,7 @@
 //! Pending migrations are listed, not counted as problems.
 
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
@@ -17,6 +18,7 @@ use crate::history::{self, Table};
 use crate::introspect;
 use crate::naming::Kind;
 use crate::plan::{self, State};
+use crate::runmark;
 use crate::schema::{Difference, Schema};
 use crate::sets;
 use crate::source::{Migration, Migrations};
@@ -186,12 +188,33 @@ pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Veri
     set.check_dialect(crate::sql::Dialect::Sqlite)?;
     table.check_sqlite()?;
     // One read transaction for every read: the history and the schema are
-    // seen as of one commit, even while another process migrates.
-    let _snapshot = conn
-        .is_autocommit()
-        .then(|| conn.unchecked_transaction())
-        .transpose()?;
-    let history = history::read(conn, table)?;
+    // seen as of one commit, even while another process migrates. A step
+    // outside a transaction has no commit: its run mark, free and unmoved
+    // around the snapshot's first read, says none was under way.
+    let wait = Duration::from_millis(
+        conn.query_row("PRAGMA busy_timeout", [], |r| r.get::<_, i64>(0))?
+            .max(0) as u64,
+    );
+    let start = Instant::now();
+    let (_snapshot, history) = loop {
+        let before = runmark::look(conn);
+        let snapshot = conn
+            .is_autocommit()
+            .then(|| conn.unchecked_transaction())
+            .transpose()?;
+        let history = history::read(conn, table)?;
+        let after = runmark::look(conn);
+        if before == after && before != runmark::Seen::Held {
+            break (snapshot, history);
+        }
+        drop(snapshot);
+        if start.elapsed() >= wait {
+            return Err(Error::RunInProgress {
+                waited_ms: start.elapsed().as_millis() as u64,
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     let (mut v, applied, unknown) = check_history(set, &history);
 
     // Persistent pragmas: the applied sets' final values.

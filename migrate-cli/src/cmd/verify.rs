@@ -18,8 +18,14 @@ pub(crate) fn run(mut ctx: Context, args: &VerifyArgs) -> Result<u8, Failure> {
     let conn = ctx.open_existing()?;
     // Verify only reads: SQLite itself refuses any write on this connection.
     conn.execute_batch("PRAGMA query_only = 1")?;
-    let v = migrate_core::verify::verify(&ctx.set, &conn, &ctx.table)
-        .map_err(|e| ctx.in_database(e))?;
+    let v = match migrate_core::verify::verify(&ctx.set, &conn, &ctx.table) {
+        // Not a failure of the database: nothing was checked yet.
+        Err(e @ migrate_core::Error::RunInProgress { .. }) => {
+            eprintln!("not verified: {e}");
+            return Ok(3);
+        }
+        found => found.map_err(|e| ctx.in_database(e))?,
+    };
     print_verification(&v, &ctx.database.display().to_string(), args)
 }
 
