@@ -707,3 +707,36 @@ fn a_goose_down_row_takes_its_version_back() {
     );
     assert!(ok(&p, &["status"]).contains("2 applied, 1 pending"));
 }
+
+/// Adopted, then reverted to nothing: the database is this tool's (its
+/// history table is there), so `up` applies every file again, though the
+/// other tool's table still lists its versions.
+#[test]
+fn an_adopted_database_reverted_to_nothing_migrates_up_again() {
+    let mut reverted = 0;
+    for case in cases() {
+        let p = project(&case);
+        ok(&p, &["adopt"]);
+        let out = p.cli(&["down", "--to", "0"]);
+        if code(&out) != 0 {
+            // A layout without down files cannot go back to nothing.
+            assert!(
+                stderr(&out).contains("down"),
+                "{}: {}",
+                case.tool,
+                stderr(&out)
+            );
+            continue;
+        }
+        let status = ok(&p, &["status"]);
+        assert!(!status.contains("adopt"), "{}: {status}", case.tool);
+        let out = ok(&p, &["up"]);
+        assert!(out.contains("applied"), "{}: {out}", case.tool);
+        assert!(ok(&p, &["verify"]).starts_with("ok"), "{}", case.tool);
+        reverted += 1;
+    }
+    assert!(
+        reverted >= 3,
+        "only {reverted} layouts went back to nothing"
+    );
+}

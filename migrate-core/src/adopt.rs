@@ -332,11 +332,12 @@ type Applied = BTreeMap<u64, Option<String>>;
 
 impl Runner<'_> {
     /// Another migration tool whose history has applied migrations in the
-    /// database of `conn`, while this tool's history has none: what `up`
-    /// refuses (`Error::ManagedBy`) until [`Runner::adopt`] takes it over.
-    /// Only reads.
+    /// database of `conn`, while this tool has no history table there: what
+    /// `up` refuses (`Error::ManagedBy`) until [`Runner::adopt`] takes it
+    /// over. Once the table exists the database is this tool's, even with
+    /// every row reverted (`down --to 0` after adopt). Only reads.
     pub fn managed_by(&self, conn: &Connection) -> Result<Option<Tool>, Error> {
-        if !crate::history::read(conn, self.history_table())?.is_empty() {
+        if crate::history::exists(conn, self.history_table())? {
             return Ok(None);
         }
         managed_by(&mut &*conn, self.set().as_slice())

@@ -178,9 +178,9 @@ impl<'c> Postgres<'c> {
 
     /// Whether the history table exists, asked without an error (an error
     /// would abort the open transaction).
-    fn history_exists(&mut self) -> Result<bool, Failure> {
+    fn history_exists(&mut self) -> Result<bool, postgres::Error> {
         let sql = format!("SELECT to_regclass({}) IS NOT NULL", literal(&self.table));
-        Ok(value(self.tx(), &sql).map_err(pg)?.as_deref() == Some("t"))
+        Ok(value(self.tx(), &sql)?.as_deref() == Some("t"))
     }
 }
 
@@ -440,6 +440,11 @@ impl Backend for Postgres<'_> {
     }
 
     fn managed_by(&mut self, set: &[Migration]) -> Result<Option<crate::adopt::Tool>, Error> {
+        // Once this tool's history table is here (adopt made it, or a run
+        // did), the database is this tool's, even with every row reverted.
+        if self.history_exists().map_err(pg_error)? {
+            return Ok(None);
+        }
         crate::adopt::managed_by(self.catalog(), set)
     }
 
@@ -498,7 +503,7 @@ impl Backend for Postgres<'_> {
             return Ok(checksum);
         }
         if !self.history_ready {
-            if !self.history_exists()? {
+            if !self.history_exists().map_err(pg)? {
                 return Ok(None);
             }
             self.history_ready = true;
@@ -525,7 +530,7 @@ impl Backend for Postgres<'_> {
 
     fn tally(&mut self, version: u64, with_sum: bool) -> Result<Tally, Failure> {
         if !self.history_ready {
-            if !self.history_exists()? {
+            if !self.history_exists().map_err(pg)? {
                 return Ok(Tally::default());
             }
             self.history_ready = true;

@@ -491,9 +491,9 @@ impl Marks for Postgres<'_> {
 
     fn rows(&mut self) -> Result<Vec<HistoryRow>, Error> {
         // Asked first: a missing table's error would abort the transaction.
-        if !self.history_exists().map_err(|cause| Error::History {
+        if !self.history_exists().map_err(|e| Error::History {
             version: None,
-            cause,
+            cause: super::pg(e),
         })? {
             return Ok(Vec::new());
         }
