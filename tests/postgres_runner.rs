@@ -586,3 +586,54 @@ fn a_table_rebuild_keeps_the_indexes_of_applied_index_sets() {
         1
     );
 }
+
+/// Issue #22.13 on PostgreSQL: the down file's checksum is kept when the up
+/// runs (a history table of an earlier build gains the column), and a down
+/// edited since is refused; repair records it.
+#[test]
+fn an_edited_down_file_is_refused() {
+    let Some(mut db) = scratch() else { return };
+    let files = [
+        (
+            "1_users.up.sql",
+            "CREATE TABLE users (id bigint PRIMARY KEY);\n",
+        ),
+        ("1_users.down.sql", "DROP TABLE users;\n"),
+    ];
+    let (dir, set) = pg::set(&files);
+    let client = db.client();
+    // The history table as a build before `down_checksum` made it.
+    client
+        .batch_execute(
+            "CREATE TABLE schema_migrations (version bigint PRIMARY KEY, name text NOT NULL, kind text NOT NULL, \
+             checksum text NOT NULL, applied_at timestamptz NOT NULL, duration_ms bigint NOT NULL, origin text)",
+        )
+        .unwrap();
+    set.runner().run_postgres(client).unwrap();
+    let recorded = count(
+        client,
+        &format!(
+            "SELECT count(*) FROM schema_migrations WHERE down_checksum = '{}'",
+            set.iter().next().unwrap().down_checksum().unwrap()
+        ),
+    );
+    assert_eq!(recorded, 1);
+    std::fs::write(
+        dir.path().join("1_users.down.sql"),
+        "DROP TABLE users; -- edited\n",
+    )
+    .unwrap();
+    let edited = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
+    let e = edited
+        .runner()
+        .down_postgres(client, migrate_core::DownTarget::To(0))
+        .unwrap_err();
+    assert!(e.to_string().contains("edited after their up ran"), "{e}");
+    let done = edited.runner().repair_postgres(client).unwrap();
+    assert_eq!(done.downs.len(), 1);
+    edited
+        .runner()
+        .down_postgres(client, migrate_core::DownTarget::To(0))
+        .unwrap();
+    assert_eq!(count(client, "SELECT count(*) FROM schema_migrations"), 0);
+}

@@ -853,3 +853,54 @@ fn in_memory_test_databases_run_a_set_made_for_files() {
     drop(set.open(f.db()).unwrap());
     assert_eq!(column(&f.conn(), "PRAGMA journal_mode"), ["wal"]);
 }
+
+/// A history table of a build before `origin` and `down_checksum`: read as
+/// it is, given the columns when a down file first needs them, and its
+/// rows (with no down checksum) are not taken for edited downs.
+#[test]
+fn a_history_table_of_an_earlier_build_gains_its_later_columns() {
+    let f = Fixture::new(&[
+        ("1_users.up.sql", USERS),
+        ("1_users.down.sql", "DROP TABLE users;\n"),
+    ]);
+    let checksum = f.set().iter().next().unwrap().checksum.to_string();
+    f.conn()
+        .execute_batch(&format!(
+            "{USERS}
+             CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
+               checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms INTEGER NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, 'users', 'sql', '{checksum}', '2024-01-01T00:00:00.000Z', 1);"
+        ))
+        .unwrap();
+    assert!(run(&f).unwrap().applied.is_empty());
+    f.write("2_posts.up.sql", POSTS);
+    f.write("2_posts.down.sql", "DROP TABLE posts;\n");
+    assert_eq!(run(&f).unwrap().applied.len(), 1);
+    assert_eq!(
+        column(
+            &f.conn(),
+            "SELECT coalesce(down_checksum, '-') FROM schema_migrations ORDER BY version"
+        ),
+        [
+            "-".to_owned(),
+            f.set().iter().nth(1).unwrap().down_checksum().unwrap()
+        ]
+    );
+    // The down of 2 edited after its up ran is refused; 1's, of a row
+    // without a checksum, is not checked.
+    f.write("2_posts.down.sql", "DROP TABLE posts; -- edited\n");
+    let down = |f: &Fixture| {
+        f.set()
+            .runner()
+            .down(&mut f.conn(), migrate_core::plan::DownTarget::To(0))
+    };
+    let e = down(&f).unwrap_err();
+    assert!(
+        matches!(e, Error::Plan(PlanError::DownEdited(ref v)) if v[0].version == 2),
+        "{e}"
+    );
+    f.write("2_posts.down.sql", "DROP TABLE posts;\n");
+    f.write("1_users.down.sql", "DROP TABLE users; -- edited\n");
+    down(&f).unwrap();
+    assert_eq!(tables(&f.conn()), ["schema_migrations"]);
+}

@@ -119,6 +119,17 @@ pub(crate) fn print_bookkeeping(done: &migrate_core::Bookkeeping, dry_run: bool)
             m.now
         )?;
     }
+    for m in &done.downs {
+        writeln!(
+            out,
+            "{} the down of {} ({}): checksum {} -> {}",
+            said("re-record", "re-recorded"),
+            m.version,
+            style::visible(&m.file),
+            m.applied,
+            m.now
+        )?;
+    }
     for (version, name) in &done.removed {
         writeln!(
             out,

@@ -187,8 +187,9 @@ fn down_with_foreign_keys_on_keeps_the_children_of_a_rebuilt_table() {
         "{rows:?}"
     );
     // A plain DROP TABLE whose children would cascade is stopped.
-    ok(&p, &["up"]);
+    // (Written before the up runs: a down edited after it is refused.)
     p.write("20240101000003_user_names.down.sql", "DROP TABLE users;\n");
+    ok(&p, &["up"]);
     let before = snapshot(&p);
     let out = p.cli(&["down"]);
     assert_eq!(code(&out), 1);
@@ -309,11 +310,11 @@ fn refusals_name_the_migration_and_change_nothing() {
 #[test]
 fn a_failing_down_is_rolled_back_and_stays_applied() {
     let p = project(&format("sqlx"));
-    ok(&p, &["up"]);
     p.write(
         "20240101000002_posts.down.sql",
         "DROP TABLE posts;\nDROP TABLE nowhere;\n",
     );
+    ok(&p, &["up"]);
     let before = (snapshot(&p), recorded(&p));
     let out = p.cli(&["down", "--to", "0"]);
     assert_eq!(code(&out), 1);
@@ -664,4 +665,47 @@ fn reverting_an_index_set_keeps_the_indexes_it_found() {
     // Up again and down to zero: the SQL migration's own down is its.
     ok(&p, &["up"]);
     assert!(ok(&p, &["verify"]).starts_with("ok"));
+}
+
+/// A down edited after its up ran is not run as if nothing happened, in
+/// every layout: a separate down file (sqlx, golang-migrate, diesel) is
+/// checked against its checksum recorded when the up ran, a section
+/// (dbmate, goose) is part of its file's checksum. `verify` names it,
+/// `down` refuses it naming it, and `repair` records it after review.
+#[test]
+fn an_edited_down_is_refused_in_every_layout() {
+    for tool in ["sqlx", "golang-migrate", "diesel", "dbmate", "goose"] {
+        let files = format(tool);
+        let p = project(&files);
+        ok(&p, &["up"]);
+        let (name, text) = files
+            .iter()
+            .rev()
+            .find(|(n, t)| n.contains("user_names") && t.contains("users_new"))
+            .unwrap();
+        // An edit after the up ran: what the revert would run is not what
+        // was there when the database was made.
+        p.write(
+            name,
+            &text.replace("DROP TABLE users;", "DROP TABLE users; -- reviewed"),
+        );
+        let before = snapshot(&p);
+        let out = p.cli(&["down"]);
+        assert_eq!(code(&out), 1, "{tool}: {}", stdout(&out));
+        let e = stderr(&out);
+        assert!(e.contains("edited after"), "{tool}: {e}");
+        assert!(e.contains(name.as_str()), "{tool}: {e}");
+        assert_eq!(
+            snapshot(&p),
+            before,
+            "{tool}: the refused down changed the database"
+        );
+        let out = refuses(&p, &["verify"], 1, &[name.as_str()]);
+        assert!(stdout(&out).contains("edited"), "{tool}: {}", stdout(&out));
+        // Reviewed and accepted: repair records it, and the down runs.
+        let out = ok(&p, &["repair"]);
+        assert!(out.contains("re-recorded"), "{tool}: {out}");
+        ok(&p, &["down"]);
+        assert_eq!(recorded(&p).len(), 2, "{tool}");
+    }
 }

@@ -733,7 +733,7 @@ fn a_migration_that_changes_the_history_through_a_trigger_is_rolled_back() {
         "DELETE FROM schema_migrations WHERE version = 1;",
         "DELETE FROM schema_migrations;",
         "UPDATE schema_migrations SET version = 7 WHERE version = 1;",
-        "INSERT INTO schema_migrations SELECT 9, name, kind, checksum, applied_at, 0, NULL FROM schema_migrations WHERE version = 1;",
+        "INSERT INTO schema_migrations SELECT 9, name, kind, checksum, applied_at, 0, NULL, NULL FROM schema_migrations WHERE version = 1;",
     ];
     for body in bodies {
         for atomic in [false, true] {

@@ -30,6 +30,9 @@ pub struct Bookkeeping {
     pub recorded: Vec<Step>,
     /// Applied files whose new checksum was recorded (`repair`).
     pub rechecked: Vec<Modified>,
+    /// Down files edited since their up ran, whose new checksum was
+    /// recorded (`repair`).
+    pub downs: Vec<Modified>,
     /// Rows removed because their files are gone (`repair`): version and
     /// the name the row holds.
     pub removed: Vec<(u64, String)>,
@@ -38,12 +41,15 @@ pub struct Bookkeeping {
 impl Bookkeeping {
     /// True when nothing was (or would be) written.
     pub fn is_empty(&self) -> bool {
-        self.recorded.is_empty() && self.rechecked.is_empty() && self.removed.is_empty()
+        self.recorded.is_empty()
+            && self.rechecked.is_empty()
+            && self.removed.is_empty()
+            && self.downs.is_empty()
     }
 }
 
 /// Why the files' schema is not the live one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
 #[error("{}", self.lines().join("\n  "))]
 pub struct Mismatch {
     /// Objects that differ.
@@ -155,6 +161,10 @@ impl Runner<'_> {
         let mut applied: Vec<&Migration> = Vec::new();
         for row in crate::plan::status(set.as_slice(), &history) {
             let m = set.iter().find(|m| m.version == row.version);
+            let recorded = history.iter().find(|h| h.version == row.version);
+            if let Some((m, h)) = m.zip(recorded) {
+                done.downs.extend(crate::plan::down_edited(m, h));
+            }
             match (row.state, m) {
                 (State::Applied, Some(m)) => applied.push(m),
                 (State::Modified, Some(m)) => {
@@ -184,8 +194,13 @@ impl Runner<'_> {
             refuse_removals(set.as_slice(), &history, &done)?;
         }
         // Edits and removals alike: the files left, as they are now, must
-        // make the live schema.
-        let mismatch = books.mismatch(self, &applied, false)?;
+        // make the live schema. (A down file changes no schema.)
+        let only_downs = done.rechecked.is_empty() && done.removed.is_empty();
+        let mismatch = if only_downs {
+            Default::default()
+        } else {
+            books.mismatch(self, &applied, false)?
+        };
         if !mismatch.is_empty() {
             // The objects of deleted files are still in the database,
             // and the replay cannot make them.
@@ -216,6 +231,14 @@ impl Runner<'_> {
                     });
                 }
                 db.set_checksum(fix.version, &fix.now).map_err(failed)?;
+            }
+            for fix in &done.downs {
+                let now = set
+                    .iter()
+                    .find(|m| m.version == fix.version)
+                    .and_then(Migration::down_checksum);
+                db.set_down_checksum(fix.version, now.as_deref())
+                    .map_err(|cause| history_failed(Some(fix.version), cause))?;
             }
             for (version, _) in &done.removed {
                 db.remove(*version)
@@ -320,6 +343,8 @@ pub(crate) trait Marks: Backend {
     ) -> Result<(), Failure>;
     /// Writes `checksum` into `version`'s row, checked.
     fn set_checksum(&mut self, version: u64, checksum: &str) -> Result<(), Failure>;
+    /// Writes the down file's checksum into `version`'s row, checked.
+    fn set_down_checksum(&mut self, version: u64, checksum: Option<&str>) -> Result<(), Failure>;
 }
 
 impl Marks for Sqlite<'_> {
@@ -339,6 +364,9 @@ impl Marks for Sqlite<'_> {
     }
     fn set_checksum(&mut self, version: u64, checksum: &str) -> Result<(), Failure> {
         Sqlite::set_checksum(self, version, checksum)
+    }
+    fn set_down_checksum(&mut self, version: u64, checksum: Option<&str>) -> Result<(), Failure> {
+        Sqlite::set_down_checksum(self, version, checksum)
     }
 }
 

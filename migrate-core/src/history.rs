@@ -217,7 +217,8 @@ pub(crate) fn create(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
   checksum    TEXT    NOT NULL,
   applied_at  TEXT    NOT NULL,
   duration_ms INTEGER NOT NULL,
-  origin      TEXT
+  origin      TEXT,
+  down_checksum TEXT
 )",
         table.quoted
     ))?;
@@ -285,44 +286,58 @@ pub(crate) fn named_in(text: &str, table: &Table) -> bool {
 
 /// Every row, in version order; empty when the table does not exist.
 pub(crate) fn read(conn: &Connection, table: &Table) -> Result<Vec<HistoryRow>, Error> {
-    let sql = select_all(table, true);
+    let sql = select_all(table, LATER_COLUMNS.len());
     let mut stmt = match conn.prepare_cached(&sql) {
         Ok(stmt) => stmt,
         Err(_) if !exists(conn, table)? => return Ok(Vec::new()),
         // Another process may have created it since the first attempt, or
-        // it is the table of a build before the `origin` column.
-        Err(_) => match conn
-            .prepare_cached(&sql)
-            .or_else(|_| conn.prepare_cached(&select_all(table, false)))
-        {
-            Ok(stmt) => stmt,
-            Err(e) => return Err(foreign_table(conn, table)?.unwrap_or(e.into())),
-        },
+        // it is the table of a build before some of the later columns.
+        Err(_) => {
+            let shapes = (0..=LATER_COLUMNS.len()).rev();
+            match shapes
+                .map(|n| conn.prepare_cached(&select_all(table, n)))
+                .find(Result::is_ok)
+                .unwrap_or_else(|| conn.prepare_cached(&sql))
+            {
+                Ok(stmt) => stmt,
+                Err(e) => return Err(foreign_table(conn, table)?.unwrap_or(e.into())),
+            }
+        }
     };
     rows(&mut stmt, table)
 }
 
-/// The query behind [`read`]: every row, in version order, with the
-/// `origin` column or (a table of an earlier build) without it.
-fn select_all(table: &Table, origin: bool) -> String {
+/// The columns added to the history table after its first form, in the
+/// order they came: tables of earlier builds have a prefix of them.
+const LATER_COLUMNS: [&str; 2] = ["origin", "down_checksum"];
+
+/// The query behind [`read`]: every row, in version order, with the first
+/// `later` of [`LATER_COLUMNS`].
+fn select_all(table: &Table, later: usize) -> String {
+    let mut columns = String::new();
+    for c in &LATER_COLUMNS[..later] {
+        columns.push_str(", ");
+        columns.push_str(c);
+    }
     format!(
-        "SELECT version, name, kind, checksum, applied_at, duration_ms{} FROM {} ORDER BY version",
-        if origin { ", origin" } else { "" },
+        "SELECT version, name, kind, checksum, applied_at, duration_ms{columns} FROM {} ORDER BY version",
         table.quoted
     )
 }
 
-/// Adds the `origin` column to a history table of a build before it, if it
-/// lacks it. Call inside a write transaction.
-pub(crate) fn add_origin(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
-    let has = conn
-        .prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = 'origin'")?
-        .exists([table.name()])?;
-    if !has {
-        conn.execute_batch(&format!(
-            "ALTER TABLE {} ADD COLUMN origin TEXT",
-            table.quoted
-        ))?;
+/// Adds the later columns ([`LATER_COLUMNS`]) a history table of an
+/// earlier build lacks. Call inside a write transaction.
+pub(crate) fn add_columns(conn: &Connection, table: &Table) -> rusqlite::Result<()> {
+    for column in LATER_COLUMNS {
+        let has = conn
+            .prepare_cached("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")?
+            .exists([table.name(), column])?;
+        if !has {
+            conn.execute_batch(&format!(
+                "ALTER TABLE {} ADD COLUMN {column} TEXT",
+                table.quoted
+            ))?;
+        }
     }
     Ok(())
 }
@@ -340,7 +355,13 @@ fn rows(stmt: &mut rusqlite::Statement<'_>, table: &Table) -> Result<Vec<History
         ValueRef::Real(f) => f.to_string(),
         ValueRef::Null => String::new(),
     };
-    let with_origin = stmt.column_count() == 7;
+    let later = stmt.column_count() - 6;
+    let text_at = |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<Option<String>> {
+        Ok(match (i < 6 + later).then(|| r.get_ref(i)).transpose()? {
+            None | Some(ValueRef::Null) => None,
+            Some(v) => Some(shown(v)),
+        })
+    };
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -363,10 +384,8 @@ fn rows(stmt: &mut rusqlite::Statement<'_>, table: &Table) -> Result<Vec<History
             checksum,
             applied_at: shown(r.get_ref(4)?),
             duration_ms: r.get_ref(5)?.as_i64().unwrap_or(0).max(0) as u64,
-            origin: match with_origin.then(|| r.get_ref(6)).transpose()? {
-                None | Some(ValueRef::Null) => None,
-                Some(v) => Some(shown(v)),
-            },
+            origin: text_at(r, 6)?,
+            down_checksum: text_at(r, 7)?,
         });
     }
     Ok(out)
@@ -394,19 +413,45 @@ pub(crate) fn insert(
     m: &Migration,
     duration_ms: u64,
 ) -> rusqlite::Result<bool> {
+    // The down file's checksum is named only when there is one: a table
+    // of an earlier build lacks the column until a down file needs it.
     let sql = format!(
-        "INSERT INTO {} (version, name, kind, checksum, applied_at, duration_ms)
-         VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?5)",
-        table.quoted
+        "INSERT INTO {} (version, name, kind, checksum, applied_at, duration_ms{})
+         VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?5{})",
+        table.quoted,
+        if m.down.is_some() {
+            ", down_checksum"
+        } else {
+            ""
+        },
+        if m.down.is_some() { ", ?6" } else { "" },
     );
-    let row = params![
-        m.version as i64,
-        m.name.as_ref(),
-        m.kind.as_str(),
-        m.checksum.as_ref(),
-        duration_ms as i64
-    ];
-    one_row(conn, &sql, row)
+    let down = m.down_checksum();
+    match down {
+        Some(down) => one_row(
+            conn,
+            &sql,
+            params![
+                m.version as i64,
+                m.name.as_ref(),
+                m.kind.as_str(),
+                m.checksum.as_ref(),
+                duration_ms as i64,
+                down
+            ],
+        ),
+        None => one_row(
+            conn,
+            &sql,
+            params![
+                m.version as i64,
+                m.name.as_ref(),
+                m.kind.as_str(),
+                m.checksum.as_ref(),
+                duration_ms as i64
+            ],
+        ),
+    }
 }
 
 /// Runs a history write and says whether it changed exactly one row and
@@ -432,10 +477,10 @@ pub(crate) fn insert_marked(
     applied_at: Option<&str>,
 ) -> rusqlite::Result<bool> {
     let sql = format!(
-        "INSERT INTO {} (version, name, kind, checksum, applied_at, duration_ms, origin)
+        "INSERT INTO {} (version, name, kind, checksum, applied_at, duration_ms, origin, down_checksum)
          VALUES (?1, ?2, ?3, ?4,
                  COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', ?5), ?5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-                 0, ?6)",
+                 0, ?6, ?7)",
         table.quoted
     );
     let row = params![
@@ -444,7 +489,8 @@ pub(crate) fn insert_marked(
         m.kind.as_str(),
         m.checksum.as_ref(),
         applied_at,
-        origin
+        origin,
+        m.down_checksum()
     ];
     one_row(conn, &sql, row)
 }
@@ -460,6 +506,21 @@ pub(crate) fn set_checksum(
 ) -> rusqlite::Result<bool> {
     let sql = format!(
         "UPDATE {} SET checksum = ?2 WHERE version = ?1",
+        table.quoted
+    );
+    one_row(conn, &sql, params![version as i64, checksum])
+}
+
+/// Writes the down file's `checksum` into `version`'s row (`None`: it has
+/// no down file now), checked as [`set_checksum`] is.
+pub(crate) fn set_down_checksum(
+    conn: &Connection,
+    table: &Table,
+    version: u64,
+    checksum: Option<&str>,
+) -> rusqlite::Result<bool> {
+    let sql = format!(
+        "UPDATE {} SET down_checksum = ?2 WHERE version = ?1",
         table.quoted
     );
     one_row(conn, &sql, params![version as i64, checksum])

@@ -25,6 +25,9 @@ pub struct HistoryRow {
     /// `None` when this tool ran it; `baseline`, or the tool it was adopted
     /// from, when it was recorded without running.
     pub origin: Option<String>,
+    /// The checksum of its separate down file as it was when the up ran
+    /// (`None`: no down file then, or a row of a build before this column).
+    pub down_checksum: Option<String>,
 }
 
 /// What the runner may tolerate, and how far it goes.
@@ -45,6 +48,9 @@ pub enum PlanError {
     /// Applied files edited since they ran.
     #[error("{}", list(.0, "applied migrations were edited after they ran (restore the files from version control; to change the schema, add a new migration; if only comments or spacing changed, `Runner::repair` re-records them)"))]
     Modified(Vec<Modified>),
+    /// Down files edited since their up ran.
+    #[error("{}", list(.0, "down migrations were edited after their up ran, so they may not undo what ran (read each; if it is right, `Runner::repair` records it, and the revert can go on)"))]
+    DownEdited(Vec<Modified>),
     /// Applied versions with no file.
     #[error(
         "the database has applied migrations that are not in the migrations folder: {} (the database is ahead of this code, or branches diverged: run the newer code, or accept it with `Runner::allow_missing`; if the files were deleted on purpose, `Runner::repair` removes their rows)",
@@ -206,6 +212,7 @@ pub fn down<'a>(
     };
     let mut missing = Vec::new();
     let mut modified = Vec::new();
+    let mut downs = Vec::new();
     let mut out = Vec::with_capacity(chosen.len());
     for row in chosen {
         match order.find(row.version).map(|i| &set[i]) {
@@ -216,7 +223,10 @@ pub fn down<'a>(
                 applied: row.checksum.clone(),
                 now: m.checksum.to_string(),
             }),
-            Some(m) => out.push(m),
+            Some(m) => {
+                downs.extend(down_edited(m, row));
+                out.push(m);
+            }
         }
     }
     if let Some(e) = wrong_folder(history, &missing, &modified) {
@@ -228,7 +238,25 @@ pub fn down<'a>(
     if !modified.is_empty() {
         return Err(PlanError::Modified(modified));
     }
+    if !downs.is_empty() {
+        return Err(PlanError::DownEdited(downs));
+    }
     Ok(out)
+}
+
+/// The down file of `m` when it is not the one in place when `row` ran.
+pub(crate) fn down_edited(m: &Migration, row: &HistoryRow) -> Option<Modified> {
+    let recorded = row.down_checksum.as_ref()?;
+    let now = m.down_checksum();
+    (now.as_ref() != Some(recorded)).then(|| Modified {
+        version: row.version,
+        file: m
+            .down
+            .as_ref()
+            .map_or_else(|| m.file.to_string(), |d| d.file.to_string()),
+        applied: recorded.clone(),
+        now: now.unwrap_or_else(|| "no down file".to_owned()),
+    })
 }
 
 /// Where versions stand in a set's order. A set in numeric order (every
@@ -547,6 +575,7 @@ mod tests {
             applied_at: "2026-01-01T00:00:00.000Z".into(),
             duration_ms: 1,
             origin: None,
+            down_checksum: None,
         }
     }
 

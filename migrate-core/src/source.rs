@@ -51,6 +51,15 @@ pub struct Down {
 }
 
 impl Migration {
+    /// The checksum of its separate down file (normalised as the up's is),
+    /// which the history keeps when the up runs; `None` without one. A
+    /// `-- migrate:down` section is part of the file and its checksum.
+    pub fn down_checksum(&self) -> Option<String> {
+        self.down
+            .as_ref()
+            .map(|d| crate::checksum::checksum(d.text.as_bytes()))
+    }
+
     /// A migration whose parts were validated by `embed_migrations!`.
     #[doc(hidden)]
     // One argument per field: only the macro calls it, and a const fn

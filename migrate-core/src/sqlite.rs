@@ -27,8 +27,9 @@ pub(crate) struct Sqlite<'c> {
     /// The history table is known to exist (`rollback` forgets it: the
     /// table may have been created in the transaction it undid).
     history_ready: bool,
-    /// The history table exists and has the `origin` column.
-    origin_ready: bool,
+    /// The history table exists and has every later column (`origin`,
+    /// `down_checksum`).
+    columns_ready: bool,
     /// An earlier build's fingerprint table was looked for (and dropped).
     legacy_done: bool,
     /// Whether the connection enforces foreign keys; `None` until asked,
@@ -57,7 +58,7 @@ impl<'c> Sqlite<'c> {
             table,
             replay,
             history_ready: false,
-            origin_ready: false,
+            columns_ready: false,
             legacy_done: false,
             foreign_keys: None,
             restore_foreign_keys: false,
@@ -170,7 +171,7 @@ impl Backend for Sqlite<'_> {
             // A history table created (or a column added) in it is gone
             // with it.
             self.history_ready = false;
-            self.origin_ready = false;
+            self.columns_ready = false;
         }
         self.open = false;
         if std::mem::take(&mut self.restore_foreign_keys) {
@@ -242,6 +243,12 @@ impl Backend for Sqlite<'_> {
         if !self.history_ready {
             history::create(self.conn, self.table).map_err(Failure::Sql)?;
             self.history_ready = true;
+        }
+        // A down file's checksum needs the column a table of an earlier
+        // build lacks.
+        if m.down.is_some() && !self.columns_ready {
+            history::add_columns(self.conn, self.table).map_err(Failure::Sql)?;
+            self.columns_ready = true;
         }
         let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
         if history::insert(self.conn, self.table, m, millis).map_err(Failure::Sql)? {
@@ -387,6 +394,19 @@ impl<'c> Sqlite<'c> {
         Err(self.not_written())
     }
 
+    /// Writes the down file's checksum into `version`'s row.
+    pub(crate) fn set_down_checksum(
+        &mut self,
+        version: u64,
+        checksum: Option<&str>,
+    ) -> Result<(), Failure> {
+        let written = history::set_down_checksum(self.conn, self.table, version, checksum);
+        if written.map_err(Failure::Sql)? {
+            return Ok(());
+        }
+        Err(self.not_written())
+    }
+
     /// Records `m` as applied without running it, marked with `origin`
     /// (`baseline`, or the tool it was adopted from), at `applied_at` when
     /// the other tool kept the time. Creates the history table, or adds the
@@ -397,11 +417,11 @@ impl<'c> Sqlite<'c> {
         origin: &str,
         applied_at: Option<&str>,
     ) -> Result<(), Failure> {
-        if !self.origin_ready {
+        if !self.columns_ready {
             history::create(self.conn, self.table).map_err(Failure::Sql)?;
-            history::add_origin(self.conn, self.table).map_err(Failure::Sql)?;
+            history::add_columns(self.conn, self.table).map_err(Failure::Sql)?;
             self.history_ready = true;
-            self.origin_ready = true;
+            self.columns_ready = true;
         }
         let written = history::insert_marked(self.conn, self.table, m, origin, applied_at);
         if written.map_err(Failure::Sql)? {

@@ -59,6 +59,14 @@ pub enum ProblemKind {
         /// The file's checksum now.
         now: String,
     },
+    /// A down file edited since its up ran: a revert would run text that
+    /// may not undo what ran.
+    DownEdited {
+        /// The down file's checksum when the up ran.
+        applied: String,
+        /// Its checksum now (or that it is gone).
+        now: String,
+    },
     /// An applied version with no file.
     NoFile {
         /// The version.
@@ -112,6 +120,11 @@ impl fmt::Display for ProblemKind {
             ProblemKind::Edited { applied, now } => write!(
                 f,
                 "edited after it was applied: applied with checksum {applied}, the file now has {now}"
+            ),
+            ProblemKind::DownEdited { applied, now } => write!(
+                f,
+                "down migration edited after its up ran, so it may not undo what ran: its checksum was \
+                 {applied} when the up ran, it is now {now} (read it; if it is right, repair records it)"
             ),
             ProblemKind::NoFile { version, name } => {
                 write!(f, "version {version} ({name}) is applied but has no file")
@@ -299,7 +312,22 @@ pub(crate) fn check_history<'s>(
         }
         let m = set.iter().find(|m| m.version == row.version);
         match row.state {
-            State::Applied => applied.extend(m),
+            State::Applied => {
+                let edited = m.zip(history.iter().find(|h| h.version == row.version));
+                if let Some(down) = edited.and_then(|(m, h)| plan::down_edited(m, h)) {
+                    let kind = ProblemKind::DownEdited {
+                        applied: down.applied,
+                        now: down.now,
+                    };
+                    v.problems.push(Problem {
+                        file: Some(down.file),
+                        line: None,
+                        message: kind.to_string(),
+                        kind,
+                    });
+                }
+                applied.extend(m);
+            }
             State::Pending => v.pending.push(row.version),
             State::Modified => {
                 let now = m.map(|m| m.checksum.to_string()).unwrap_or_default();

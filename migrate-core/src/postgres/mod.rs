@@ -57,6 +57,9 @@ pub(crate) struct Postgres<'c> {
     statement_timeout: Option<Duration>,
     /// The history table exists (in the open transaction, or before it).
     history_ready: bool,
+    /// The history table has the `down_checksum` column (a table of an
+    /// earlier build gets it when a down file first needs it).
+    down_column: bool,
     open: bool,
     /// A session lock of a no-transaction step is held.
     session_lock: bool,
@@ -111,6 +114,7 @@ impl<'c> Postgres<'c> {
             lock_timeout,
             statement_timeout,
             history_ready: false,
+            down_column: false,
             open: false,
             session_lock: false,
             no_history: false,
@@ -327,7 +331,8 @@ pub(crate) fn history_ddl(quoted: &str) -> String {
   checksum    text        NOT NULL,
   applied_at  timestamptz NOT NULL,
   duration_ms bigint      NOT NULL,
-  origin      text
+  origin      text,
+  down_checksum text
 )"
     )
 }
@@ -405,8 +410,8 @@ impl Backend for Postgres<'_> {
         }
         let sql = format!(
             "SELECT version, name, kind, checksum, \
-             to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), duration_ms, origin \
-             FROM {} ORDER BY version",
+             to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), duration_ms, origin, \
+             to_jsonb(h) ->> 'down_checksum' FROM {} AS h ORDER BY version",
             self.table
         );
         let rows = match rows(self.client, &sql) {
@@ -434,6 +439,9 @@ impl Backend for Postgres<'_> {
                     applied_at: text().unwrap_or_default(),
                     duration_ms: number(text()).unwrap_or(0).max(0) as u64,
                     origin: text(),
+                    // Read through the row's JSON: null, not an error, on
+                    // a table of a build before the column.
+                    down_checksum: text(),
                 })
             })
             .collect()
@@ -487,12 +495,14 @@ impl Backend for Postgres<'_> {
         if self.holding == Holding::Held {
             let _ = self.tx().batch_execute("ROLLBACK");
             self.history_ready = false;
+            self.down_column = false;
         }
         self.holding = Holding::No;
         if self.open {
             let _ = self.client.batch_execute("ROLLBACK");
             self.open = false;
             self.history_ready = false;
+            self.down_column = false;
         }
     }
 
@@ -579,17 +589,27 @@ impl Backend for Postgres<'_> {
 
     fn record(&mut self, m: &Migration, duration: Duration) -> Result<(), Failure> {
         self.create_history()?;
+        let down = m.down_checksum();
+        if down.is_some() {
+            self.create_down_column()?;
+        }
         // Literals: the values are this tool's own (a file's name, its
         // kind, a hex checksum), quoted all the same. Sent with the COMMIT.
         let millis = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
         let insert = format!(
-            "INSERT INTO {} (version, name, kind, checksum, applied_at, duration_ms) \
-             VALUES ({}, {}, {}, {}, clock_timestamp(), {millis})",
+            "INSERT INTO {} (version, name, kind, checksum, applied_at, duration_ms{}) \
+             VALUES ({}, {}, {}, {}, clock_timestamp(), {millis}{})",
             self.table,
+            if down.is_some() {
+                ", down_checksum"
+            } else {
+                ""
+            },
             m.version as i64,
             literal(&m.name),
             literal(m.kind.as_str()),
             literal(&m.checksum),
+            down.map_or_else(String::new, |d| format!(", {}", literal(&d))),
         );
         if self.rewritten()? {
             return self.one_row(&insert);
@@ -1050,6 +1070,27 @@ impl Postgres<'_> {
         if !self.history_ready {
             self.run(&history_ddl(&self.table))?;
             self.history_ready = true;
+        }
+        Ok(())
+    }
+
+    /// Adds `down_checksum` to a history table of a build before it. Asked
+    /// first: `ALTER TABLE` would lock the history against every reader
+    /// until the commit, even with nothing to add.
+    fn create_down_column(&mut self) -> Result<(), Failure> {
+        if !self.down_column {
+            let sql = format!(
+                "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass({}) \
+                 AND attname = 'down_checksum' AND NOT attisdropped",
+                literal(&self.table)
+            );
+            if value(self.tx(), &sql).map_err(pg)?.as_deref() != Some("1") {
+                self.run(&format!(
+                    "ALTER TABLE {} ADD COLUMN IF NOT EXISTS down_checksum text",
+                    self.table
+                ))?;
+            }
+            self.down_column = true;
         }
         Ok(())
     }

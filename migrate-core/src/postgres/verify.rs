@@ -507,19 +507,29 @@ impl Marks for Postgres<'_> {
         applied_at: Option<&str>,
     ) -> Result<(), Failure> {
         self.create_history()?;
+        let down = m.down_checksum();
+        if down.is_some() {
+            self.create_down_column()?;
+        }
         let at = applied_at.map_or_else(
             || "clock_timestamp()".to_owned(),
             |t| format!("{}::timestamptz", literal(t)),
         );
         let sql = format!(
-            "INSERT INTO {} (version, name, kind, checksum, applied_at, duration_ms, origin) \
-             VALUES ({}, {}, {}, {}, {at}, 0, {})",
+            "INSERT INTO {} (version, name, kind, checksum, applied_at, duration_ms, origin{}) \
+             VALUES ({}, {}, {}, {}, {at}, 0, {}{})",
             self.table,
+            if down.is_some() {
+                ", down_checksum"
+            } else {
+                ""
+            },
             m.version as i64,
             literal(&m.name),
             literal(m.kind.as_str()),
             literal(&m.checksum),
             literal(origin),
+            down.map_or_else(String::new, |d| format!(", {}", literal(&d))),
         );
         self.one_row(&sql)
     }
@@ -529,6 +539,16 @@ impl Marks for Postgres<'_> {
             "UPDATE {} SET checksum = {} WHERE version = {}",
             self.table,
             literal(checksum),
+            version as i64
+        );
+        self.one_row(&sql)
+    }
+
+    fn set_down_checksum(&mut self, version: u64, checksum: Option<&str>) -> Result<(), Failure> {
+        let sql = format!(
+            "UPDATE {} SET down_checksum = {} WHERE version = {}",
+            self.table,
+            checksum.map_or_else(|| "NULL".to_owned(), literal),
             version as i64
         );
         self.one_row(&sql)
