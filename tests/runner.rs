@@ -255,7 +255,7 @@ fn atomic_run_refuses_no_transaction_files_before_changing_anything() {
     ]);
     let e = f.run_with(|r| r.atomic(true)).unwrap_err();
     assert!(
-        matches!(&e, Error::Migration(m) if matches!(m.cause, Failure::NotAtomic)),
+        matches!(&e, Error::NotAtomic { version: 2, file } if file == "2_vacuum.sql"),
         "{e}"
     );
     assert!(tables(&f.conn()).is_empty());

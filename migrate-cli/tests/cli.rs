@@ -371,3 +371,31 @@ fn verify_after_an_applied_file_changed_reports_the_file_not_drift() {
         stdout(&out)
     );
 }
+
+/// A run refused before its first change leaves no database behind, and
+/// an atomic run names the step it cannot hold, as a refusal, not as a
+/// failed migration.
+#[test]
+fn refused_runs_do_not_create_the_database() {
+    let p = Project::new(&[
+        ("0001_users.sql", USERS),
+        ("0002_wal.pragmas", "journal_mode = wal\n"),
+    ]);
+    let out = p.cli(&["up", "--atomic"]);
+    assert_eq!(code(&out), 1);
+    let e = stderr(&out);
+    assert!(
+        e.contains("an atomic run cannot include migration 2 (0002_wal.pragmas)")
+            && !e.contains("failed"),
+        "{e}"
+    );
+    assert!(!p.db().exists(), "the refused run created the database");
+    let out = p.cli(&["up", "--to", "7"]);
+    assert_eq!(code(&out), 1);
+    assert!(!p.db().exists(), "the refused run created the database");
+    // A dry run refuses what the run would.
+    let out = p.cli(&["up", "--atomic", "--dry-run"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    // Without --atomic it runs.
+    ok(&p, &["up"]);
+}

@@ -344,3 +344,113 @@ fn a_drizzle_journal_and_its_files_must_agree() {
     p.write("meta/_journal.json", "[]\n");
     refuses(&p, &["up"], 1, &["not a drizzle journal"]);
 }
+
+/// `new` writes the next file in the folder's own form: dbmate's and
+/// goose's sections, up/down pairs, diesel's folders; `--down` adds a down
+/// file to this tool's own layout. Each file it writes loads once filled.
+#[test]
+fn new_follows_the_folders_layout() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "20240101000001_users.sql",
+            "-- migrate:up\nCREATE TABLE users (id INTEGER);\n-- migrate:down\nDROP TABLE users;\n",
+            &["-- migrate:up\n", "-- migrate:down\n"],
+        ),
+        (
+            "00001_users.sql",
+            "-- +goose Up\nCREATE TABLE users (id INTEGER);\n-- +goose Down\nDROP TABLE users;\n",
+            &["-- +goose Up\n", "-- +goose Down\n"],
+        ),
+        (
+            "20240101000001_users.up.sql",
+            "CREATE TABLE users (id INTEGER);\n",
+            &[],
+        ),
+        (
+            "2024-01-01-000001_users/up.sql",
+            "CREATE TABLE users (id INTEGER);\n",
+            &[],
+        ),
+    ];
+    for (file, text, markers) in cases {
+        let p = Project::new(&[(file, text)]);
+        let out = ok(&p, &["new", "posts"]);
+        let written: Vec<&str> = out.lines().collect();
+        match *file {
+            f if f.ends_with(".up.sql") => {
+                assert!(
+                    written.len() == 2
+                        && written[0].ends_with("_posts.up.sql")
+                        && written[1].ends_with("_posts.down.sql"),
+                    "{out}"
+                );
+            }
+            f if f.contains('/') => {
+                assert!(
+                    written.len() == 2
+                        && written[0].ends_with("_posts/up.sql")
+                        && written[1].ends_with("_posts/down.sql"),
+                    "{out}"
+                );
+                let folder = std::path::Path::new(written[0])
+                    .parent()
+                    .unwrap()
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                assert!(
+                    folder.len() == "2024-01-01-000001_posts".len() && folder.as_bytes()[4] == b'-',
+                    "{folder}"
+                );
+            }
+            _ => {
+                assert_eq!(written.len(), 1, "{out}");
+                let made = std::fs::read_to_string(p.dir.path().join(written[0])).unwrap();
+                for m in *markers {
+                    assert!(made.contains(m), "{file}: {made}");
+                }
+            }
+        }
+        // Filled in, the folder loads and runs both ways.
+        for path in &written {
+            let path = p.dir.path().join(path);
+            let made = std::fs::read_to_string(&path).unwrap();
+            let filled = if path.to_string_lossy().contains("down") {
+                "DROP TABLE posts;\n".to_owned()
+            } else {
+                made.replacen("\n\n\n", "\nCREATE TABLE posts (id INTEGER);\n\n", 1)
+                    .replacen(
+                        "-- migrate:down\n\n",
+                        "-- migrate:down\nDROP TABLE posts;\n",
+                        1,
+                    )
+                    .replacen(
+                        "-- +goose Down\n\n",
+                        "-- +goose Down\nDROP TABLE posts;\n",
+                        1,
+                    )
+            };
+            let filled = if filled.contains("CREATE TABLE posts") {
+                filled
+            } else {
+                format!("{filled}CREATE TABLE posts (id INTEGER);\n")
+            };
+            std::fs::write(&path, filled).unwrap();
+        }
+        ok(&p, &["up"]);
+        ok(&p, &["down"]);
+    }
+    // This tool's own layout: a down file only when asked.
+    let p = Project::new(&[("0001_users.sql", "CREATE TABLE users (id INTEGER);\n")]);
+    let out = ok(&p, &["new", "posts"]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let out = ok(&p, &["new", "tags", "--down"]);
+    let written: Vec<&str> = out.lines().collect();
+    assert!(
+        written.len() == 2
+            && written[0].ends_with("0003_tags.sql")
+            && written[1].ends_with("0003_tags.down.sql"),
+        "{out}"
+    );
+}

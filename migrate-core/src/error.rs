@@ -88,7 +88,10 @@ pub enum Error {
     },
     /// An embedded set older than its folder (debug builds only).
     #[error(
-        "the migrations folder changed since this binary was built ({}); rebuild it (`cargo build`), and add `println!(\"cargo:rerun-if-changed=migrations\");` to build.rs so new files trigger rebuilds",
+        "the migrations folder changed since this binary was built ({}), and the binary holds the files as they \
+         were. First add `println!(\"cargo:rerun-if-changed=migrations\");` to build.rs: without it cargo does not \
+         know the folder is an input, and `cargo build` rebuilds nothing. Then rebuild. (Only debug builds check \
+         this: they run where their source folder is; a release binary runs where it is not.)",
         .files.join(", ")
     )]
     StaleBuild {
@@ -115,6 +118,20 @@ pub enum Error {
     RunInProgress {
         /// How long it waited for the step to end.
         waited_ms: u64,
+    },
+    /// An atomic run whose plan holds a step that runs outside a
+    /// transaction (a pragma set, a no-transaction file); refused before
+    /// anything, the database not created.
+    #[error(
+        "an atomic run cannot include migration {version} ({file}): it runs outside a transaction (a pragma set \
+         or a no-transaction file); nothing was changed. Run without `Runner::atomic`, or apply up to the version \
+         before it first"
+    )]
+    NotAtomic {
+        /// The step's version.
+        version: u64,
+        /// Its file.
+        file: String,
     },
     /// The connection is read-only (`PRAGMA query_only = on`); nothing ran.
     #[error(
@@ -404,12 +421,6 @@ pub enum Failure {
         /// The journal mode put back.
         restored: String,
     },
-    /// A step that runs outside a transaction (a pragma set, a
-    /// no-transaction file) cannot be part of an atomic run.
-    #[error(
-        "it runs outside a transaction (a pragma set or a no-transaction file), so it cannot be part of an atomic run; run without `Runner::atomic`, or apply up to the version before it first"
-    )]
-    NotAtomic,
     /// SQLite did not take a pragma's value.
     #[error("pragma `{pragma}` was set to `{asked}` but SQLite reports `{found}`{note}")]
     PragmaNotTaken {

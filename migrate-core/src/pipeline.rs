@@ -379,10 +379,20 @@ pub(crate) fn run(
         }
         return Ok(());
     }
-    if let Some(u) = units.iter().find(|u| !u.transactional()) {
-        return Err(u.failure(None, None, Failure::NotAtomic, &[], Undone::NothingStarted));
-    }
+    refuse_outside_atomic(units)?;
     group(db, units, options, &mut known, report)
+}
+
+/// An atomic run refuses, before anything, a step that cannot be in its
+/// one transaction.
+pub(crate) fn refuse_outside_atomic(units: &[Unit]) -> Result<(), Error> {
+    match units.iter().find(|u| !u.transactional()) {
+        Some(u) => Err(Error::NotAtomic {
+            version: u.m.version,
+            file: u.file.to_owned(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// One group through the pipeline; whatever happens, the transaction is

@@ -139,8 +139,10 @@ pub enum PlanError {
 pub enum Irreversible {
     /// A SQL migration with no down file and no down section.
     #[error(
-        "it has no down migration; add a `.down.sql` file of the same version beside it (or a \
-         `-- migrate:down` section at its end) that undoes it"
+        "it has no down migration; add a `.down.sql` file of the same version beside it that undoes it, or \
+         write both halves in the file: a line `-- migrate:up` first, its statements, then a line \
+         `-- migrate:down` and the statements that undo them (an edit of the applied file, which \
+         `Runner::repair` then records)"
     )]
     NoDown,
     /// A down file or section without a statement: nothing says how to

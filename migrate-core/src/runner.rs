@@ -531,6 +531,10 @@ impl<'m> Runner<'m> {
         if units.is_empty() {
             return Ok(report);
         }
+        // A dry run refuses what the run would.
+        if self.atomic {
+            pipeline::refuse_outside_atomic(units)?;
+        }
         if self.dry_run {
             report.planned = units.iter().map(Unit::planned).collect();
             return Ok(report);

@@ -26,6 +26,13 @@ const FIXTURES: &[(&str, &[File])] = &[
         ("001_b.sql", b"CREATE TABLE b (x);\n"),
     ]),
     ("misnamed_file", &[("1-init.sql", b"CREATE TABLE a (x);\n")]),
+    // diesel's and sqlx's folders hold blank down files: they embed.
+    ("blank_downs", &[
+        ("1_a.up.sql", b"CREATE TABLE a (x);\n"),
+        ("1_a.down.sql", b""),
+        ("2_b.up.sql", b"CREATE TABLE b (x);\n"),
+        ("2_b.down.sql", b"\n  \n"),
+    ]),
     ("invalid_utf8", &[("1_latin1.sql", b"CREATE TABLE a (x);\nINSERT INTO a VALUES ('caf\xe9');\n")]),
     ("empty_file", &[("1_empty.sql", b"\n   \n")]),
     ("journal_mode", &[("1_wal.sql", b"CREATE TABLE a (x);\nPRAGMA journal_mode = WAL;\n")]),

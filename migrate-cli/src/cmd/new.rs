@@ -16,6 +16,11 @@ pub(crate) struct NewArgs {
     /// Create an index set (`.indexes`).
     #[arg(long)]
     pub(crate) indexes: bool,
+    /// Also create the down migration (a `.down.sql` beside the file).
+    /// Folders whose layout has downs (up/down pairs, diesel, dbmate,
+    /// goose) always get one, in their own form.
+    #[arg(long, short = 'r', conflicts_with_all = ["pragmas", "indexes"])]
+    pub(crate) down: bool,
     /// The global options `new` has no use for, accepted and hidden from
     /// its help: an option of the same id here stops clap from copying
     /// the global one in.
@@ -36,6 +41,58 @@ pub(crate) struct Unused {
     verbose: bool,
     #[arg(long, hide = true)]
     lock_timeout: Option<u64>,
+}
+
+/// How the folder writes its SQL migrations, read from the files there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    /// `0001_name.sql`, this tool's own (and refinery's, Flyway's).
+    Plain,
+    /// `0001_name.up.sql` and `0001_name.down.sql` (sqlx `-r`,
+    /// golang-migrate).
+    Pairs,
+    /// `2024-01-31-120000_name/up.sql` and `down.sql` (diesel).
+    Diesel,
+    /// One file, `-- migrate:up` and `-- migrate:down` sections (dbmate).
+    Dbmate,
+    /// One file, `-- +goose Up` and `-- +goose Down` sections.
+    Goose,
+}
+
+/// The style of the SQL files in `dir`: the layout their names say, and
+/// for single files the section markers of the newest one.
+fn style(dir: &std::path::Path) -> Style {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Style::Plain;
+    };
+    let mut newest: Option<(String, std::path::PathBuf)> = None;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if path.is_dir() && path.join("up.sql").is_file() {
+            return Style::Diesel;
+        }
+        if name.ends_with(".up.sql") || name.ends_with(".down.sql") {
+            return Style::Pairs;
+        }
+        if name.ends_with(".sql") && newest.as_ref().is_none_or(|(n, _)| *n < name) {
+            newest = Some((name, path));
+        }
+    }
+    let text = newest
+        .and_then(|(_, path)| std::fs::read_to_string(path).ok())
+        .unwrap_or_default();
+    let marked = |marker: &str| {
+        text.lines()
+            .any(|l| l.trim().to_ascii_lowercase().replace(' ', "") == marker)
+    };
+    if marked("--migrate:up") {
+        Style::Dbmate
+    } else if marked("--+gooseup") {
+        Style::Goose
+    } else {
+        Style::Plain
+    }
 }
 
 const SQL_TEMPLATE: &str = "-- {name}\n-- Runs in one transaction; put `-- migrate:no-transaction` first for VACUUM and the like.\n\n";
@@ -77,21 +134,83 @@ pub(crate) fn run(g: &Global, args: &NewArgs) -> Result<u8, Failure> {
             .into(),
         });
     };
-    let path = if flyway {
-        g.dir().join(format!("V{version}__{name}.{ext}"))
+    let stem = if flyway {
+        format!("V{version}__{name}")
     } else {
-        g.dir().join(format!("{version}_{name}.{ext}"))
+        format!("{version}_{name}")
     };
-    // create_new: never overwrite, even if another process raced us here.
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(|e| Failure {
-            code: 1,
-            error: format!("cannot create {}: {e}", path.display()).into(),
-        })?;
-    file.write_all(template.replace("{name}", &name).as_bytes())?;
-    writeln!(io::stdout(), "{}", path.display())?;
+    let style = if ext == "sql" {
+        style(g.dir())
+    } else {
+        Style::Plain
+    };
+    let undo = format!("-- undo {name}\n");
+    let files: Vec<(std::path::PathBuf, String)> = match style {
+        _ if ext != "sql" => vec![(
+            g.dir().join(format!("{stem}.{ext}")),
+            template.replace("{name}", &name),
+        )],
+        Style::Plain => {
+            let mut files = vec![(
+                g.dir().join(format!("{stem}.sql")),
+                template.replace("{name}", &name),
+            )];
+            if args.down {
+                files.push((g.dir().join(format!("{stem}.down.sql")), undo));
+            }
+            files
+        }
+        Style::Pairs => vec![
+            (
+                g.dir().join(format!("{stem}.up.sql")),
+                template.replace("{name}", &name),
+            ),
+            (g.dir().join(format!("{stem}.down.sql")), undo),
+        ],
+        Style::Diesel => {
+            // diesel's own names: `2024-01-31-120000_name`.
+            let dashed = if version.len() == 14 {
+                format!(
+                    "{}-{}-{}-{}",
+                    &version[..4],
+                    &version[4..6],
+                    &version[6..8],
+                    &version[8..]
+                )
+            } else {
+                version.clone()
+            };
+            let folder = g.dir().join(format!("{dashed}_{name}"));
+            std::fs::create_dir(&folder).map_err(|e| Failure {
+                code: 1,
+                error: format!("cannot create {}: {e}", folder.display()).into(),
+            })?;
+            vec![
+                (folder.join("up.sql"), template.replace("{name}", &name)),
+                (folder.join("down.sql"), undo),
+            ]
+        }
+        Style::Dbmate => vec![(
+            g.dir().join(format!("{stem}.sql")),
+            "-- migrate:up\n\n\n-- migrate:down\n\n".to_owned(),
+        )],
+        Style::Goose => vec![(
+            g.dir().join(format!("{stem}.sql")),
+            "-- +goose Up\n\n\n-- +goose Down\n\n".to_owned(),
+        )],
+    };
+    for (path, text) in files {
+        // create_new: never overwrite, even if another process raced us here.
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| Failure {
+                code: 1,
+                error: format!("cannot create {}: {e}", path.display()).into(),
+            })?;
+        file.write_all(text.as_bytes())?;
+        writeln!(io::stdout(), "{}", path.display())?;
+    }
     Ok(0)
 }

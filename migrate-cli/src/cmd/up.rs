@@ -10,7 +10,7 @@ use migrate_core::rusqlite::Connection;
 use crate::context::Context;
 use crate::{Failure, report};
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct UpArgs {
     /// Apply up to and including this version only.
     #[arg(long, value_name = "VERSION")]
@@ -33,8 +33,19 @@ pub(crate) struct UpArgs {
 }
 
 pub(crate) fn run(mut ctx: Context, args: UpArgs) -> Result<u8, Failure> {
-    // A dry run never creates the database.
+    // A dry run never creates the database, and a run refused before its
+    // first change leaves none behind: planned first against nothing.
     let new = !ctx.database.exists();
+    if new && !args.dry_run {
+        let planned = args
+            .clone()
+            .configure(ctx.runner())
+            .dry_run(true)
+            .run(&mut Connection::open_in_memory()?);
+        if let Err(e) = planned {
+            return Err(ctx.in_database(e));
+        }
+    }
     let mut conn = if args.dry_run && new {
         Connection::open_in_memory()?
     } else {
