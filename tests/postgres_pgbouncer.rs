@@ -170,7 +170,7 @@ fn eight_runners_through_transaction_pooling_apply_each_migration_once() {
                 let mut client = Client::connect(&conn, NoTls).unwrap();
                 let report = set
                     .runner()
-                    .lock_connection(Some(conn.parse().unwrap()))
+                    .lock_connection(Some(migrate_core::postgres::Connector::new(&conn).unwrap()))
                     .run_postgres(&mut client)
                     .unwrap();
                 report.applied.len()

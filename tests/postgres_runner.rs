@@ -216,8 +216,8 @@ fn eight_runners(with_lock_connection: bool) {
             .map(|_| {
                 let mut client = db.connect();
                 let set = &set;
-                let config: Option<postgres::Config> =
-                    with_lock_connection.then(|| db.conn.parse().unwrap());
+                let config = with_lock_connection
+                    .then(|| migrate_core::postgres::Connector::new(&db.conn).unwrap());
                 s.spawn(move || {
                     set.runner()
                         .lock_connection(config)

@@ -15,6 +15,7 @@ mod context;
 mod dotenv;
 mod postgres;
 mod report;
+mod secrets;
 mod style;
 use cmd::*;
 use context::Context;
@@ -169,7 +170,7 @@ fn main() -> ExitCode {
             // terminal escape of theirs reaches the terminal (the
             // message's own line breaks stay).
             let shown = |e: &dyn std::error::Error| {
-                let text = e.to_string();
+                let text = secrets::scrub(&e.to_string());
                 let lines: Vec<_> = text.split('\n').map(style::visible).collect();
                 with_flags(&lines.join("\n"))
             };

@@ -5,8 +5,9 @@
 use migrate_core::Migrations;
 use migrate_core::history::Table;
 use migrate_core::naming::Direction;
+use migrate_core::postgres::Connector;
 use migrate_core::sql::Dialect;
-use postgres::{Client, NoTls};
+use postgres::Client;
 
 use crate::cmd::status::print_status_rows;
 use crate::{Command, Failure, Global, report, usage};
@@ -17,52 +18,32 @@ pub(crate) fn is_url(database: &str) -> bool {
     lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
-/// `url` with its password replaced, for messages: the one after the user
-/// name, and a `password=` parameter.
+/// `url` with its password replaced, for messages: wherever the client's
+/// parser finds one (after the user name, up to the first `@`, raw `/` and
+/// `?` included; a `password` parameter).
 pub(crate) fn shown(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-    let authority = match authority.rsplit_once('@') {
-        Some((user, host)) if user.contains(':') => {
-            let name = user.split(':').next().unwrap_or_default();
-            format!("{name}:***@{host}")
-        }
-        _ => authority.to_owned(),
-    };
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let params: Vec<String> = query
-                .split('&')
-                .map(|p| match p.split_once('=') {
-                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
-                    _ => p.to_owned(),
-                })
-                .collect();
-            format!("{path}?{}", params.join("&"))
-        }
-        None => tail.to_owned(),
-    };
-    format!("{scheme}://{authority}{tail}")
+    migrate_core::postgres::masked(url)
 }
 
-/// A client for the PostgreSQL server at `url`; a failure says why, with
-/// the password left out.
-pub(crate) fn connect(url: &str) -> Result<Client, Failure> {
-    Client::connect(url, NoTls).map_err(|e| {
-        let failure = migrate_core::postgres::PgFailure::from(e);
-        let lower = failure.message.to_ascii_lowercase();
-        let tls = if lower.contains("tls") || lower.contains("ssl") {
-            " (TLS is not supported yet: use a local socket, `sslmode=disable` on a private network, or a tunnel)"
-        } else {
-            ""
-        };
-        Failure {
-            code: 1,
-            error: format!("cannot connect to PostgreSQL at {}: {failure}{tls}", shown(url)).into(),
+/// A client for the PostgreSQL server at `url`, with the connector that
+/// opens more (TLS as `sslmode` says); a failure says why, with the
+/// password left out.
+pub(crate) fn connect(url: &str) -> Result<(Client, Connector), Failure> {
+    crate::secrets::keep(&migrate_core::postgres::passwords(url));
+    let failed = |why: String| Failure {
+        code: 1,
+        error: format!("cannot connect to PostgreSQL at {}: {why}", shown(url)).into(),
+    };
+    let connector = Connector::new(url).map_err(|e| failed(e.to_string()))?;
+    match connector.connect() {
+        Ok(client) => Ok((client, connector)),
+        Err(e) => {
+            let why = connector
+                .explain(&e)
+                .unwrap_or_else(|| migrate_core::postgres::PgFailure::from(e).to_string());
+            Err(failed(why))
         }
-    })
+    }
 }
 
 /// The commands that run on PostgreSQL.
@@ -112,13 +93,12 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
     };
     let table = Table::new(&g.table).map_err(|e| usage(e.to_string()))?;
     let set = Migrations::from_dir_in(g.dir(), Dialect::Postgres)?;
-    let mut client = connect(url)?;
+    let (mut client, connector) = connect(url)?;
     // A second connection holds a no-transaction migration's lock in a
     // transaction: safe through a transaction pooler, gone if this dies.
-    let config = url.parse::<postgres::Config>().ok();
     let runner = set
         .runner()
-        .lock_connection(config)
+        .lock_connection(Some(connector))
         .table(table.clone())
         .lock_timeout(std::time::Duration::from_millis(g.lock_timeout));
     let at = |e: migrate_core::Error| Failure {

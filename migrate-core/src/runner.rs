@@ -158,7 +158,7 @@ pub struct Runner<'m> {
     lock_timeout: Duration,
     statement_timeout: Option<Duration>,
     #[cfg(feature = "postgres")]
-    lock_connection: Option<postgres::Config>,
+    lock_connection: Option<crate::postgres::Connector>,
 }
 
 /// One migration of a run.
@@ -244,14 +244,14 @@ impl<'m> Runner<'m> {
     /// holds a session lock, which needs a direct connection or session
     /// pooling. The CLI always gives it.
     #[cfg(feature = "postgres")]
-    pub fn lock_connection(mut self, config: Option<postgres::Config>) -> Self {
-        self.lock_connection = config;
+    pub fn lock_connection(mut self, connector: Option<crate::postgres::Connector>) -> Self {
+        self.lock_connection = connector;
         self
     }
 
-    /// The configuration of the lock connection, if any.
+    /// Where the lock connection is opened from, if anywhere.
     #[cfg(feature = "postgres")]
-    pub(crate) fn lock_config(&self) -> Option<&postgres::Config> {
+    pub(crate) fn lock_config(&self) -> Option<&crate::postgres::Connector> {
         self.lock_connection.as_ref()
     }
 

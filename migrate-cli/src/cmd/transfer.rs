@@ -37,7 +37,7 @@ pub(crate) fn run(mut ctx: Context, args: &MoveArgs) -> Result<u8, Failure> {
     if !crate::postgres::is_url(&args.to) {
         return Err(crate::usage(format!(
             "--to {}: not a PostgreSQL URL (postgres://user@host/database)",
-            args.to
+            crate::postgres::shown(&args.to)
         )));
     }
     if let Some(dir) = &args.emit
@@ -65,7 +65,7 @@ pub(crate) fn run(mut ctx: Context, args: &MoveArgs) -> Result<u8, Failure> {
         conn.execute_batch("COMMIT")?;
         return Ok(code);
     }
-    let mut client = crate::postgres::connect(&args.to)?;
+    let (mut client, _) = crate::postgres::connect(&args.to)?;
     // The file first: if the copy fails, it goes again, and so does a
     // folder made for it.
     let emitted = plan.migration();

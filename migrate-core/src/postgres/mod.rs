@@ -20,9 +20,13 @@
 
 mod adopt;
 mod catalog;
+mod connect;
+mod conninfo;
 pub mod transfer;
 mod verify;
 
+pub use connect::{ConnectError, Connector, SslMode};
+pub use conninfo::{masked, passwords};
 pub use verify::dump;
 
 use std::path::Path;
@@ -76,7 +80,7 @@ pub(crate) struct Postgres<'c> {
     rewritten: Option<bool>,
     /// Where the lock connection of a no-transaction step is opened from
     /// (`Runner::lock_connection`); without it, a session lock.
-    lock_config: Option<postgres::Config>,
+    lock_config: Option<Connector>,
     /// The lock connection, once opened.
     holder: Option<Client>,
     /// What the lock connection is doing for the no-transaction step.
@@ -740,7 +744,7 @@ impl Backend for Postgres<'_> {
             // The lock connection takes the lock over when this
             // transaction commits (see `hand_over`).
             if self.holder.is_none() {
-                self.holder = Some(config.connect(postgres::NoTls).map_err(pg)?);
+                self.holder = Some(config.connect().map_err(pg)?);
             }
             self.holding = Holding::HandOver;
             return Ok(());
