@@ -46,6 +46,12 @@ impl Scratch {
         )
     }
 
+    /// What opens more connections to the scratch database (the runner's
+    /// lock connection, and its replay's scratch database).
+    pub fn connector(&self) -> Option<migrate_core::postgres::Connector> {
+        Some(migrate_core::postgres::Connector::new(&self.conn).expect("a connection string"))
+    }
+
     /// Another connection to the scratch database.
     pub fn connect(&self) -> Client {
         Client::connect(&self.conn, NoTls).expect("connect to the scratch database")

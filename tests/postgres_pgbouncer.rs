@@ -206,7 +206,12 @@ fn eight_runners_through_transaction_pooling_apply_each_migration_once() {
         set.runner().status_postgres(&mut client).unwrap().len(),
         total
     );
-    let v = set.runner().verify_postgres(&mut client).unwrap();
+    // The replay's scratch database is opened through the pooler too.
+    let v = set
+        .runner()
+        .lock_connection(Some(migrate_core::postgres::Connector::new(&conn).unwrap()))
+        .verify_postgres(&mut client)
+        .unwrap();
     assert!(v.problems.is_empty(), "{:?}", v.problems);
     // No advisory lock is left on any server connection.
     let locks: i64 = check

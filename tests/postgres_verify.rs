@@ -101,10 +101,18 @@ $$;
 #[test]
 fn verify_finds_nothing_on_a_migrated_database_and_leaves_no_trace() {
     let Some(mut db) = scratch() else { return };
+    let c = db.connector();
     let (_dir, set) = set(&files());
     let client = db.client();
-    set.runner().run_postgres(client).unwrap();
-    let v = set.runner().verify_postgres(client).unwrap();
+    set.runner()
+        .lock_connection(c.clone())
+        .run_postgres(client)
+        .unwrap();
+    let v = set
+        .runner()
+        .lock_connection(c.clone())
+        .verify_postgres(client)
+        .unwrap();
     assert!(v.problems.is_empty(), "{:#?}", v.problems);
     assert_eq!(v.applied, 4);
     assert_eq!(scratch_schemas(client), 0);
@@ -115,9 +123,13 @@ fn verify_finds_nothing_on_a_migrated_database_and_leaves_no_trace() {
 #[test]
 fn verify_names_each_drift_and_index_and_plan_problem() {
     let Some(mut db) = scratch() else { return };
+    let c = db.connector();
     let (_dir, set) = set(&files());
     let client = db.client();
-    set.runner().run_postgres(client).unwrap();
+    set.runner()
+        .lock_connection(c.clone())
+        .run_postgres(client)
+        .unwrap();
     client
         .batch_execute(
             "ALTER TABLE notes ALTER body DROP NOT NULL;
@@ -129,7 +141,11 @@ fn verify_names_each_drift_and_index_and_plan_problem() {
              CREATE INDEX tags_mood ON tags (note_id);",
         )
         .unwrap();
-    let v = set.runner().verify_postgres(client).unwrap();
+    let v = set
+        .runner()
+        .lock_connection(c.clone())
+        .verify_postgres(client)
+        .unwrap();
     let messages: Vec<String> = v.problems.iter().map(ToString::to_string).collect();
     let has = |needle: &str| {
         assert!(
@@ -158,9 +174,13 @@ fn verify_names_each_drift_and_index_and_plan_problem() {
 #[test]
 fn a_file_that_does_not_replay_is_said_and_leaves_nothing() {
     let Some(mut db) = scratch() else { return };
+    let c = db.connector();
     let (dir, set) = set(&files()[..1]);
     let client = db.client();
-    set.runner().run_postgres(client).unwrap();
+    set.runner()
+        .lock_connection(c.clone())
+        .run_postgres(client)
+        .unwrap();
     // A table made by hand that a later applied file used: the replay has
     // no such table in its scratch schema.
     client
@@ -172,8 +192,15 @@ fn a_file_that_does_not_replay_is_said_and_leaves_nothing() {
     )
     .unwrap();
     let set = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
-    set.runner().run_postgres(client).unwrap();
-    let v = set.runner().verify_postgres(client).unwrap();
+    set.runner()
+        .lock_connection(c.clone())
+        .run_postgres(client)
+        .unwrap();
+    let v = set
+        .runner()
+        .lock_connection(c.clone())
+        .verify_postgres(client)
+        .unwrap();
     assert_eq!(v.problems.len(), 1, "{:?}", v.problems);
     assert!(
         matches!(&v.problems[0].kind, ProblemKind::NotReplayed(why) if why.starts_with("0002_copy.sql:1: ")),
@@ -193,11 +220,16 @@ fn a_file_that_does_not_replay_is_said_and_leaves_nothing() {
 #[test]
 fn baseline_records_a_hand_made_schema_only_when_it_is_the_files_one() {
     let Some(mut db) = scratch() else { return };
+    let c = db.connector();
     let (_dir, set) = set(&files());
     let client = db.client();
     client.batch_execute(NOTES).unwrap();
     // Not yet the schema of version 2: refused, nothing written.
-    let err = set.runner().baseline_postgres(client, 2).unwrap_err();
+    let err = set
+        .runner()
+        .lock_connection(c.clone())
+        .baseline_postgres(client, 2)
+        .unwrap_err();
     assert!(
         err.to_string().contains("index `notes_body` is missing"),
         "{err}"
@@ -214,6 +246,7 @@ fn baseline_records_a_hand_made_schema_only_when_it_is_the_files_one() {
         .unwrap();
     let dry = set
         .runner()
+        .lock_connection(c.clone())
         .dry_run(true)
         .baseline_postgres(client, 2)
         .unwrap();
@@ -225,7 +258,11 @@ fn baseline_records_a_hand_made_schema_only_when_it_is_the_files_one() {
         ),
         0
     );
-    let done = set.runner().baseline_postgres(client, 2).unwrap();
+    let done = set
+        .runner()
+        .lock_connection(c.clone())
+        .baseline_postgres(client, 2)
+        .unwrap();
     assert_eq!(done.recorded.len(), 2);
     assert_eq!(
         count(
@@ -235,12 +272,22 @@ fn baseline_records_a_hand_made_schema_only_when_it_is_the_files_one() {
         2
     );
     // Twice is refused; `up` goes on from there.
-    assert!(set.runner().baseline_postgres(client, 2).is_err());
-    let report = set.runner().run_postgres(client).unwrap();
+    assert!(
+        set.runner()
+            .lock_connection(c.clone())
+            .baseline_postgres(client, 2)
+            .is_err()
+    );
+    let report = set
+        .runner()
+        .lock_connection(c.clone())
+        .run_postgres(client)
+        .unwrap();
     let applied: Vec<u64> = report.applied.iter().map(|s| s.version).collect();
     assert_eq!(applied, [3, 4]);
     assert!(
         set.runner()
+            .lock_connection(c.clone())
             .verify_postgres(client)
             .unwrap()
             .problems
@@ -252,9 +299,13 @@ fn baseline_records_a_hand_made_schema_only_when_it_is_the_files_one() {
 #[test]
 fn repair_rerecords_harmless_edits_removes_deleted_files_and_refuses_real_changes() {
     let Some(mut db) = scratch() else { return };
+    let c = db.connector();
     let (dir, set) = set(&files());
     let client = db.client();
-    set.runner().run_postgres(client).unwrap();
+    set.runner()
+        .lock_connection(c.clone())
+        .run_postgres(client)
+        .unwrap();
     // A comment added: the same schema.
     std::fs::write(
         dir.path().join("0003_tags.sql"),
@@ -262,11 +313,16 @@ fn repair_rerecords_harmless_edits_removes_deleted_files_and_refuses_real_change
     )
     .unwrap();
     let edited = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
-    let done = edited.runner().repair_postgres(client).unwrap();
+    let done = edited
+        .runner()
+        .lock_connection(c.clone())
+        .repair_postgres(client)
+        .unwrap();
     assert_eq!(done.rechecked.len(), 1);
     assert!(
         edited
             .runner()
+            .lock_connection(c.clone())
             .verify_postgres(client)
             .unwrap()
             .problems
@@ -279,11 +335,16 @@ fn repair_rerecords_harmless_edits_removes_deleted_files_and_refuses_real_change
     )
     .unwrap();
     let changed = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
-    let err = changed.runner().repair_postgres(client).unwrap_err();
+    let err = changed
+        .runner()
+        .lock_connection(c.clone())
+        .repair_postgres(client)
+        .unwrap_err();
     assert!(err.to_string().contains("column `name`"), "{err}");
     assert!(
         edited
             .runner()
+            .lock_connection(c.clone())
             .verify_postgres(client)
             .unwrap()
             .problems
@@ -298,7 +359,11 @@ fn repair_rerecords_harmless_edits_removes_deleted_files_and_refuses_real_change
     .unwrap();
     std::fs::remove_file(dir.path().join("0004_tags.indexes")).unwrap();
     let fewer = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
-    let err = fewer.runner().repair_postgres(client).unwrap_err();
+    let err = fewer
+        .runner()
+        .lock_connection(c.clone())
+        .repair_postgres(client)
+        .unwrap_err();
     assert!(err.to_string().contains("ahead of these files"), "{err}");
     assert_eq!(count(client, "SELECT count(*) FROM schema_migrations"), 4);
     assert_eq!(scratch_schemas(client), 0);
@@ -307,12 +372,14 @@ fn repair_rerecords_harmless_edits_removes_deleted_files_and_refuses_real_change
 #[test]
 fn the_history_may_live_in_a_schema_of_its_own() {
     let Some(mut db) = scratch() else { return };
+    let c = db.connector();
     let (_dir, set) = set(&files());
     let client = db.client();
     let table = migrate_core::Table::new("ops.migrations").unwrap();
     // The schema must exist: named, nothing changed.
     let err = set
         .runner()
+        .lock_connection(c.clone())
         .table(table.clone())
         .run_postgres(client)
         .unwrap_err();
@@ -329,7 +396,7 @@ fn the_history_may_live_in_a_schema_of_its_own() {
         0
     );
     client.batch_execute("CREATE SCHEMA ops").unwrap();
-    let runner = || set.runner().table(table.clone());
+    let runner = || set.runner().lock_connection(c.clone()).table(table.clone());
     assert_eq!(runner().run_postgres(client).unwrap().applied.len(), 4);
     assert_eq!(count(client, "SELECT count(*) FROM ops.migrations"), 4);
     assert!(runner().run_postgres(client).unwrap().applied.is_empty());
@@ -356,6 +423,7 @@ fn the_history_may_live_in_a_schema_of_its_own() {
 #[test]
 fn up_warns_of_an_expect_whose_plan_does_not_use_its_index() {
     let Some(mut db) = scratch() else { return };
+    let c = db.connector();
     let mut files = files();
     files.push((
         "0005_more.indexes",
@@ -364,7 +432,11 @@ fn up_warns_of_an_expect_whose_plan_does_not_use_its_index() {
     ));
     let (_dir, set) = set(&files);
     let client = db.client();
-    let report = set.runner().run_postgres(client).unwrap();
+    let report = set
+        .runner()
+        .lock_connection(c.clone())
+        .run_postgres(client)
+        .unwrap();
     assert_eq!(report.applied.len(), 5);
     let warnings: Vec<String> = report.warnings.iter().map(ToString::to_string).collect();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
@@ -430,6 +502,7 @@ fn adopt_reads_each_tools_postgresql_history_as_that_tool_does() {
     ];
     for (name, tool, history) in cases {
         let Some(mut db) = scratch() else { return };
+        let c = db.connector();
         let (_dir, set) = set(&two);
         let client = db.client();
         client.batch_execute(NOTES).unwrap();
@@ -439,6 +512,7 @@ fn adopt_reads_each_tools_postgresql_history_as_that_tool_does() {
         client.batch_execute(history).unwrap();
         let adopted = set
             .runner()
+            .lock_connection(c.clone())
             .adopt_postgres(client, None)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(adopted.tool, tool, "{name}");
@@ -478,6 +552,7 @@ fn adopt_reads_each_tools_postgresql_history_as_that_tool_does() {
         }
         assert!(
             set.runner()
+                .lock_connection(c.clone())
                 .run_postgres(client)
                 .unwrap()
                 .applied
@@ -486,6 +561,7 @@ fn adopt_reads_each_tools_postgresql_history_as_that_tool_does() {
         );
         assert!(
             set.runner()
+                .lock_connection(c.clone())
                 .verify_postgres(client)
                 .unwrap()
                 .problems
@@ -523,11 +599,16 @@ fn adopt_refuses_half_done_histories_and_up_names_the_other_tool() {
     ];
     for (history, says) in refusals {
         let Some(mut db) = scratch() else { return };
+        let c = db.connector();
         let (_dir, set) = set(&two);
         let client = db.client();
         client.batch_execute(NOTES).unwrap();
         client.batch_execute(history).unwrap();
-        let err = set.runner().adopt_postgres(client, None).unwrap_err();
+        let err = set
+            .runner()
+            .lock_connection(c.clone())
+            .adopt_postgres(client, None)
+            .unwrap_err();
         assert!(err.to_string().contains(says), "{err}");
         assert_eq!(
             count(
@@ -537,11 +618,86 @@ fn adopt_refuses_half_done_histories_and_up_names_the_other_tool() {
             i64::from(says.starts_with("golang")),
         );
         // `up` would run the files again over the other tool's work.
-        let err = set.runner().run_postgres(client).unwrap_err();
+        let err = set
+            .runner()
+            .lock_connection(c.clone())
+            .run_postgres(client)
+            .unwrap_err();
         assert!(
             err.to_string().contains("adopt")
                 || err.to_string().contains("not a migrate history table"),
             "{err}"
         );
     }
+}
+
+/// Issue #23.3: the replay behind verify, baseline, repair and adopt cannot
+/// reach the live database: a pg_dump-style `setval` on a qualified name,
+/// `nextval`, a function that writes a qualified table, an advisory lock
+/// and a NOTIFY all act on a scratch database, and leave the live one as
+/// it was (its sequence, its rows, no notification heard). Files that the
+/// live database already answers (`CREATE EXTENSION`, `CREATE SCHEMA`,
+/// `SET search_path`) replay.
+#[test]
+fn the_replay_changes_nothing_in_the_live_database() {
+    let Some(mut db) = scratch() else { return };
+    let c = db.connector();
+    let (_dir, set) = set(&[
+        (
+            "0001_items.sql",
+            "CREATE EXTENSION IF NOT EXISTS pgcrypto;\nCREATE SCHEMA reporting;\nSET search_path = public;\n\
+             CREATE TABLE items (id serial PRIMARY KEY, name text);\nCREATE TABLE log (msg text);\n\
+             CREATE FUNCTION note(m text) RETURNS void LANGUAGE sql AS $$ INSERT INTO public.log VALUES (m) $$;\n",
+        ),
+        (
+            "0002_seed.sql",
+            "INSERT INTO public.items (id, name) VALUES (1, 'a'), (2, 'b');\n\
+             SELECT pg_catalog.setval('public.items_id_seq', 2, true);\n\
+             SELECT nextval('public.items_id_seq');\n\
+             SELECT public.note('seeded');\n\
+             SELECT pg_advisory_xact_lock(4242);\n\
+             NOTIFY migrate_replay_test, 'replayed';\n",
+        ),
+    ]);
+    let runner = || set.runner().lock_connection(c.clone());
+    runner().run_postgres(db.client()).unwrap();
+    let mut listener = db.connect();
+    listener
+        .batch_execute("LISTEN migrate_replay_test")
+        .unwrap();
+    let client = db.client();
+    client
+        .batch_execute("SELECT setval('items_id_seq', 102); INSERT INTO log VALUES ('live')")
+        .unwrap();
+    let v = runner().verify_postgres(client).unwrap();
+    assert!(v.problems.is_empty(), "{:#?}", v.problems);
+    runner().repair_postgres(client).unwrap();
+    assert_eq!(count(client, "SELECT last_value FROM items_id_seq"), 102);
+    assert_eq!(count(client, "SELECT count(*) FROM log"), 2);
+    assert_eq!(count(client, "SELECT count(*) FROM items"), 2);
+    assert_eq!(
+        count(
+            client,
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'migrate\\_replay\\_%' AND datname NOT LIKE 'migrate\\_replay\\_test%'"
+        ),
+        0,
+        "a scratch database was left"
+    );
+    // A round trip brings in whatever was sent meanwhile.
+    listener.batch_execute("SELECT 1").unwrap();
+    let heard = listener.notifications().len();
+    assert_eq!(heard, 0, "the live database heard the replay's NOTIFY");
+    // A role that may not create databases is told why drift is not
+    // checked, and nothing changes.
+    client
+        .batch_execute("DROP ROLE IF EXISTS migrate_no_createdb; CREATE ROLE migrate_no_createdb LOGIN; GRANT ALL ON ALL TABLES IN SCHEMA public TO migrate_no_createdb; GRANT USAGE ON SCHEMA public TO migrate_no_createdb")
+        .unwrap();
+    let mut weak = db.connect();
+    weak.batch_execute("SET ROLE migrate_no_createdb").unwrap();
+    let v = runner().verify_postgres(&mut weak).unwrap();
+    let said: Vec<String> = v.problems.iter().map(|p| p.message.clone()).collect();
+    assert!(
+        said.len() == 1 && said[0].contains("may not create databases: grant it CREATEDB"),
+        "{said:#?}"
+    );
 }

@@ -92,6 +92,17 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
         }
     };
     let table = Table::new(&g.table).map_err(|e| usage(e.to_string()))?;
+    // `schema` reads the server alone, as on SQLite: no folder needed.
+    if let Pg::Schema(args) = &pg {
+        let (mut client, _) = connect(url)?;
+        let without = (!args.history).then_some(&table);
+        let dump = migrate_core::postgres::dump(&mut client, without).map_err(|e| Failure {
+            code: 1,
+            error: format!("{}: {e}", shown(url)).into(),
+        })?;
+        std::io::Write::write_all(&mut std::io::stdout().lock(), dump.as_bytes())?;
+        return Ok(0);
+    }
     let set = Migrations::from_dir_in(g.dir(), Dialect::Postgres)?;
     let (mut client, connector) = connect(url)?;
     // A second connection holds a no-transaction migration's lock in a
@@ -110,12 +121,7 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
             let v = runner.verify_postgres(&mut client).map_err(at)?;
             return crate::cmd::verify::print_verification(&v, &shown(url), &args);
         }
-        Pg::Schema(args) => {
-            let without = (!args.history).then_some(&table);
-            let dump = migrate_core::postgres::dump(&mut client, without).map_err(at)?;
-            std::io::Write::write_all(&mut std::io::stdout().lock(), dump.as_bytes())?;
-            return Ok(0);
-        }
+        Pg::Schema(_) => unreachable!("answered before the folder is read"),
         Pg::Baseline(args) => {
             let done = runner
                 .dry_run(args.dry_run)

@@ -1095,3 +1095,31 @@ fn tls_connects_and_checks_as_libpq_does() {
         );
     }
 }
+
+/// Issue #23.4 and .9: `schema` needs no migrations folder on PostgreSQL
+/// either, and `verify` on a database without a history table verifies
+/// (nothing applied) rather than failing on an aborted transaction.
+#[test]
+fn schema_and_verify_on_a_database_without_history() {
+    let Some(db) = pg::scratch() else { return };
+    let url = db.url();
+    let empty = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_migrate-cli"))
+        .current_dir(empty.path())
+        .args(["--database", &url, "schema"])
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let p = Project::new(&[("0001_t.sql", "CREATE TABLE t (x int);\n")]);
+    let out = p.bare(&["--database", &url, "verify"]).output().unwrap();
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (
+            0,
+            "ok: 0 applied migrations verified; pending (not checked): 1\n"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -177,7 +177,7 @@ pub enum Error {
     /// The files do not replay into an empty database, so the schema they
     /// make is unknown.
     #[error(
-        "the migrations do not replay into an empty in-memory database, so the schema they make cannot be \
+        "the migrations do not replay into an empty database, so the schema they make cannot be \
          compared; nothing was changed: {0}"
     )]
     NotReplayed(String),

@@ -142,7 +142,7 @@ impl fmt::Display for ProblemKind {
             ProblemKind::Drift(d) => write!(f, "{d}"),
             ProblemKind::NotReplayed(e) => write!(
                 f,
-                "drift not checked: the applied migrations do not replay into an empty in-memory database: {e}"
+                "drift not checked: the applied migrations do not replay into an empty database: {e}"
             ),
             ProblemKind::DriftUnknown { versions } => {
                 let list: Vec<String> = versions.iter().map(u64::to_string).collect();

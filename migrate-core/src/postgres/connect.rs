@@ -197,6 +197,13 @@ impl Connector {
         &self.config
     }
 
+    /// The same server and settings, connecting to database `name`.
+    pub(crate) fn with_dbname(&self, name: &str) -> Connector {
+        let mut other = self.clone();
+        other.config.dbname(name);
+        other
+    }
+
     /// The `sslmode` in force.
     pub fn ssl_mode(&self) -> SslMode {
         self.mode

@@ -1,8 +1,9 @@
 //! `schema`, `verify`, `baseline` and `repair` on PostgreSQL.
 //!
-//! The files are replayed into a scratch schema inside one transaction
-//! that is always rolled back (PostgreSQL's DDL is transactional): no
-//! trace is left, even when the process is killed during the replay. The
+//! The files are replayed into a scratch database made for the replay,
+//! inside one transaction that is rolled back before the database is
+//! dropped: nothing they do reaches the live database, and a scratch
+//! database left by a killed process is dropped by the next replay. The
 //! schema they make is read from the catalogue and compared with the live
 //! one, read the same way.
 
@@ -67,37 +68,215 @@ fn snapshot(client: &mut Client, schema: &str) -> Result<(), Error> {
         .map_err(pg_error)
 }
 
-/// The objects `migrations` make, replayed in order into a scratch schema
-/// in a transaction that is rolled back. Names of the `live` schema stay
-/// resolvable (its extensions' types, say), and print unqualified as they
-/// do in the live read. `Ok(Err(why))` when the files do not replay.
+/// The objects `migrations` make, replayed in order into a scratch
+/// database made for it (from `template0`, with the live database's
+/// encoding and locale, the live schema's name, and the extensions the
+/// live database has that the files do not create), in a transaction that
+/// is rolled back before the database is dropped. Nothing the files do can
+/// reach the live database's objects: not a qualified name, a `setval`, an
+/// advisory lock or a `NOTIFY`, all of which are per database. (What is
+/// cluster-wide and transactional, a role, is rolled back; what is
+/// neither, `dblink` or a server file write, is not contained: those have
+/// no place in a migration.) `Ok(Err(why))` when the files do not replay,
+/// or no scratch database can be made (the role needs CREATEDB, and the
+/// runner a connector to open it: `Runner::lock_connection`).
 fn replay(
     client: &mut Client,
+    connector: Option<&super::Connector>,
     live: &str,
     migrations: &[&Migration],
     lock_timeout: std::time::Duration,
 ) -> Result<Result<Vec<Object>, String>, Error> {
-    // Named by the server process, in the transaction that makes it: two
-    // replays at once never share a name, pooled or not.
-    let pid = super::value(client, "BEGIN; SELECT pg_backend_pid()")
-        .map_err(pg_error)?
-        .unwrap_or_default();
-    let scratch = format!("migrate_replay_{pid}");
-    let setup = client.batch_execute(&format!(
-        "SET LOCAL lock_timeout = {}; CREATE SCHEMA {q}; SET LOCAL search_path = {q}, {}",
-        lock_timeout.as_millis().max(1),
-        quote_identifier(live),
-        q = quote_identifier(&scratch),
-    ));
-    if let Err(e) = setup {
-        let _ = client.batch_execute("ROLLBACK");
-        return Err(pg_error(e));
+    let Some(connector) = connector else {
+        return Ok(Err(
+            "the replay runs in a scratch database, and the runner has no connector to open one \
+             (`Runner::lock_connection`)"
+                .into(),
+        ));
+    };
+    let may = super::value(
+        client,
+        "SELECT (rolcreatedb OR rolsuper)::text FROM pg_roles WHERE rolname = current_user",
+    )
+    .map_err(pg_error)?;
+    if may.as_deref() != Some("true") {
+        let role = super::value(client, "SELECT current_user::text")
+            .map_err(pg_error)?
+            .unwrap_or_default();
+        return Ok(Err(format!(
+            "the replay runs in a scratch database (so that nothing it does can touch this one), and role \
+             `{role}` may not create databases: grant it CREATEDB, or verify as a role that has it"
+        )));
     }
-    let replayed = replay_files(client, migrations).and_then(|()| {
-        catalog::read(client, &scratch, None).map_err(|e| format!("cannot read the replay: {e}"))
-    });
-    client.batch_execute("ROLLBACK").map_err(pg_error)?;
+    let scratch = ScratchDb::create(client)?;
+    let mut other = match connector.with_dbname(&scratch.name).connect() {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(Err(format!(
+                "cannot connect to the scratch database {}: {}",
+                scratch.name,
+                PgFailure::from(e)
+            )));
+        }
+    };
+    let replayed = replay_in(
+        &mut other,
+        scratch.extensions(migrations),
+        live,
+        migrations,
+        lock_timeout,
+    );
+    let _ = other.batch_execute("ROLLBACK");
+    drop(other);
+    scratch.drop_with(client);
     Ok(replayed)
+}
+
+/// The replay itself, on the scratch database's connection.
+fn replay_in(
+    client: &mut Client,
+    extensions: Vec<(String, String)>,
+    live: &str,
+    migrations: &[&Migration],
+    lock_timeout: std::time::Duration,
+) -> Result<Vec<Object>, String> {
+    let q = quote_identifier(live);
+    let mut setup = format!(
+        "BEGIN; SET LOCAL lock_timeout = {}; CREATE SCHEMA IF NOT EXISTS {q};",
+        lock_timeout.as_millis().max(1)
+    );
+    for (name, schema) in &extensions {
+        setup.push_str(&format!(
+            " CREATE SCHEMA IF NOT EXISTS {s}; CREATE EXTENSION IF NOT EXISTS {} SCHEMA {s};",
+            quote_identifier(name),
+            s = quote_identifier(schema)
+        ));
+    }
+    setup.push_str(&format!(" SET LOCAL search_path = {q}"));
+    client
+        .batch_execute(&setup)
+        .map_err(|e| format!("cannot set up the scratch database: {}", PgFailure::from(e)))?;
+    replay_files(client, migrations)?;
+    catalog::read(client, live, None).map_err(|e| format!("cannot read the replay: {e}"))
+}
+
+/// A database made for one replay, dropped after it.
+struct ScratchDb {
+    name: String,
+    /// The live database's extensions: name and schema.
+    extensions: Vec<(String, String)>,
+}
+
+impl ScratchDb {
+    /// Makes it, named by this session's server process; first drops the
+    /// scratch databases of earlier replays whose process is gone (killed
+    /// before it dropped its own).
+    fn create(client: &mut Client) -> Result<ScratchDb, Error> {
+        let stale = super::rows(
+            client,
+            "SELECT datname FROM pg_database WHERE datname LIKE 'migrate\\_replay\\_%' \
+             AND split_part(datname, '_', 3)::int NOT IN (SELECT pid FROM pg_stat_activity) \
+             AND pg_get_userbyid(datdba) = current_user",
+        )
+        .unwrap_or_default();
+        for name in stale
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().flatten())
+        {
+            let _ = client.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_identifier(&name)
+            ));
+        }
+        let info = super::rows(
+            client,
+            "SELECT pg_backend_pid()::text, pg_encoding_to_char(encoding), datcollate, datctype, \
+                    to_jsonb(d) ->> 'datlocprovider', \
+                    coalesce(to_jsonb(d) ->> 'daticulocale', to_jsonb(d) ->> 'datlocale') \
+             FROM pg_database AS d WHERE datname = current_database()",
+        )
+        .map_err(pg_error)?;
+        let row = info.into_iter().next().unwrap_or_default();
+        let get = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "migrate_replay_{}_{}",
+            get(0),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let mut sql = format!(
+            "CREATE DATABASE {} TEMPLATE template0 ENCODING {} LC_COLLATE {} LC_CTYPE {}",
+            quote_identifier(&name),
+            literal(&get(1)),
+            literal(&get(2)),
+            literal(&get(3))
+        );
+        if get(4) == "i" {
+            sql.push_str(&format!(
+                " LOCALE_PROVIDER icu ICU_LOCALE {}",
+                literal(&get(5))
+            ));
+        }
+        client.batch_execute(&sql).map_err(pg_error)?;
+        let extensions = super::rows(
+            client,
+            "SELECT e.extname::text, n.nspname::text FROM pg_extension AS e \
+             JOIN pg_namespace AS n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql'",
+        )
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| {
+            let mut r = r.into_iter();
+            Some((r.next().flatten()?, r.next().flatten()?))
+        })
+        .collect();
+        Ok(ScratchDb { name, extensions })
+    }
+
+    /// The live database's extensions the files do not create themselves
+    /// (a `CREATE EXTENSION` of theirs would find it there and fail).
+    fn extensions(&self, migrations: &[&Migration]) -> Vec<(String, String)> {
+        let created = created_extensions(migrations);
+        self.extensions
+            .iter()
+            .filter(|(name, _)| !created.contains(&name.to_ascii_lowercase()))
+            .cloned()
+            .collect()
+    }
+
+    fn drop_with(self, client: &mut Client) {
+        let _ = client.batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_identifier(&self.name)
+        ));
+    }
+}
+
+/// The extensions the SQL files create (`CREATE EXTENSION [IF NOT EXISTS]
+/// name`), lowercased.
+fn created_extensions(migrations: &[&Migration]) -> Vec<String> {
+    let mut found = Vec::new();
+    for m in migrations.iter().filter(|m| m.kind == Kind::Sql) {
+        let Ok(script) = m.script() else { continue };
+        for s in &script.statements {
+            let words = crate::sql::tokens(s.text(&m.text));
+            let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
+            if lower.first().map(String::as_str) == Some("create")
+                && lower.get(1).map(String::as_str) == Some("extension")
+            {
+                let skip = if lower.get(2).map(String::as_str) == Some("if") {
+                    5
+                } else {
+                    2
+                };
+                if let Some(name) = words.get(skip) {
+                    let name = name.trim_matches('"');
+                    found.push(name.to_ascii_lowercase());
+                }
+            }
+        }
+    }
+    found
 }
 
 /// Runs the files' statements in the open transaction; the first failure
@@ -354,8 +533,9 @@ fn json_string(text: &str) -> String {
 impl Runner<'_> {
     /// Verifies a PostgreSQL database against the set: the checksums of
     /// applied files; drift, by replaying the applied files into a scratch
-    /// schema in a transaction that is rolled back and comparing what the
-    /// catalogue says of both; every index of every applied index set,
+    /// database (needs CREATEDB, and the connector of
+    /// [`Runner::lock_connection`]) and comparing what the catalogue says
+    /// of both; every index of every applied index set,
     /// with its definition; every `expect` line. Changes nothing.
     pub fn verify_postgres(&self, client: &mut Client) -> Result<Verification, Error> {
         // The history, the live schema and the plans, in one snapshot.
@@ -364,7 +544,13 @@ impl Runner<'_> {
         snapshot(db.client, &live)?;
         // Dropped on any way out, the backend rolls the snapshot back.
         db.open = true;
-        let history = Backend::history(&mut db)?;
+        // Asked first: reading a table that is not there would abort the
+        // snapshot's transaction.
+        let history = if db.history_exists().map_err(pg_error)? {
+            Backend::history(&mut db)?
+        } else {
+            Vec::new()
+        };
         let live_objects =
             catalog::read(db.client, &live, Some(self.history_table())).map_err(pg_error)?;
         let (mut v, applied, unknown) = crate::verify::check_history(self.set(), &history);
@@ -377,7 +563,13 @@ impl Runner<'_> {
         // Drift, and the index sets' indexes (compared with the replay's),
         // are checked only when every applied file is as it ran.
         let replayed = if unknown.is_empty() {
-            Some(replay(client, &live, &applied, lock_timeout)?)
+            Some(replay(
+                client,
+                self.lock_config(),
+                &live,
+                &applied,
+                lock_timeout,
+            )?)
         } else {
             let kind = ProblemKind::DriftUnknown { versions: unknown };
             v.problems.push(problem(None, None, kind));
@@ -461,7 +653,8 @@ impl Books for PgBooks<'_> {
     ) -> Result<Mismatch, Error> {
         let (live, objects) = live_objects(self.0, Some(runner.history_table()))?;
         let (lock_timeout, _) = runner.timeouts();
-        let want = replay(self.0, &live, chosen, lock_timeout)?.map_err(Error::NotReplayed)?;
+        let want = replay(self.0, runner.lock_config(), &live, chosen, lock_timeout)?
+            .map_err(Error::NotReplayed)?;
         Ok(Mismatch {
             differences: differences(&objects, &want, |_| false),
             pragmas: Vec::new(),
