@@ -1123,3 +1123,66 @@ fn schema_and_verify_on_a_database_without_history() {
         stderr(&out)
     );
 }
+
+/// Issue #23.6: a `CREATE UNIQUE INDEX CONCURRENTLY` that failed on
+/// duplicates leaves an INVALID index; run again after the data is fixed,
+/// `IF NOT EXISTS` skips it. The step is not recorded: it fails naming the
+/// index and the fix, and `verify` reports every invalid index. Dropped,
+/// the index is built again by the next `up`.
+#[test]
+fn invalid_indexes_are_never_recorded_as_applied() {
+    let Some(mut db) = pg::scratch() else { return };
+    let url = db.url();
+    let p = Project::new(&[
+        ("0001_t.sql", "CREATE TABLE t (x int);\n"),
+        (
+            "0002_u.sql",
+            "-- migrate:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_x ON t (x);\n",
+        ),
+    ]);
+    let cli = |args: &[&str]| p.bare(args).env("DATABASE_URL", &url).output().unwrap();
+    assert_eq!(code(&cli(&["up", "--to", "1"])), 0);
+    // The app's rows hold a duplicate.
+    db.client()
+        .batch_execute("INSERT INTO t VALUES (1), (1)")
+        .unwrap();
+    let out = cli(&["up"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    // The data fixed, the same file: the index is skipped, and INVALID.
+    db.client()
+        .batch_execute("DELETE FROM t WHERE ctid IN (SELECT max(ctid) FROM t)")
+        .unwrap();
+    let out = cli(&["up"]);
+    let e = stderr(&out);
+    assert_eq!(code(&out), 1, "{e}");
+    assert!(
+        e.contains("it left index `t_x` INVALID") && e.contains("DROP INDEX CONCURRENTLY t_x"),
+        "{e}"
+    );
+    let out = cli(&["status"]);
+    assert!(
+        stdout(&out).contains("1 applied, 1 pending"),
+        "{}",
+        stdout(&out)
+    );
+    let out = cli(&["verify"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).contains("index `t_x` is INVALID"),
+        "{}",
+        stdout(&out)
+    );
+    db.client()
+        .batch_execute("DROP INDEX CONCURRENTLY t_x")
+        .unwrap();
+    let out = cli(&["up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = cli(&["verify"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(
+        db.client()
+            .batch_execute("INSERT INTO t VALUES (1)")
+            .is_err(),
+        "the index is unique again"
+    );
+}

@@ -152,6 +152,13 @@ pub(crate) trait Backend {
     /// learns them again (a pragma set may change them on purpose).
     fn settle(&mut self, sql: bool) -> Result<(), Failure>;
 
+    /// After a step that ran outside a transaction, whose statements are
+    /// `text`: the indexes it names must be usable (PostgreSQL's
+    /// `CONCURRENTLY` leaves an INVALID one when it fails or is cancelled).
+    fn check_outside(&mut self, _text: &str) -> Result<(), Failure> {
+        Ok(())
+    }
+
     /// Before commit: the integrity checks the step needs (foreign keys).
     fn check(&mut self, foreign_keys_off: bool) -> Result<(), Failure>;
 

@@ -407,6 +407,18 @@ pub enum Failure {
         /// Rows after it.
         rows_after: u64,
     },
+    /// A step outside a transaction left indexes it names INVALID
+    /// (PostgreSQL's `CREATE INDEX CONCURRENTLY` that failed or was
+    /// cancelled, then skipped by `IF NOT EXISTS`).
+    #[error(
+        "it left {} INVALID: a CREATE INDEX CONCURRENTLY that fails or is cancelled leaves its index behind, \
+         unused by queries and, if UNIQUE, not stopping duplicates, and IF NOT EXISTS then skips it; the file \
+         was not recorded. Drop it (`DROP INDEX CONCURRENTLY {}`), fix what made the build fail (duplicates?), \
+         and run the migration again",
+        .0.iter().map(|i| format!("index `{i}`")).collect::<Vec<_>>().join(", "),
+        .0.join(", ")
+    )]
+    InvalidIndexes(Vec<String>),
     /// A no-transaction file left the connection without a rollback
     /// journal (`journal_mode` off, or memory on a file), however it was
     /// spelt; the mode was put back and nothing after it ran.

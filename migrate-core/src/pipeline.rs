@@ -570,6 +570,9 @@ fn untransacted_held(
     let settled = db.settle(matches!(unit.work, Work::Sql { .. }));
     let notes = executed.map_err(&fail)?;
     settled.map_err(|e| fail((None, None, e)))?;
+    if let Work::Sql { text, .. } = &unit.work {
+        db.check_outside(text).map_err(|e| fail((None, None, e)))?;
+    }
     let duration = start.elapsed();
     db.begin_for(unit.m.version)
         .map_err(|e| fail((None, None, e)))?;

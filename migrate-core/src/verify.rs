@@ -103,6 +103,13 @@ pub enum ProblemKind {
         /// The definition its line makes.
         wanted: String,
     },
+    /// An index PostgreSQL marks INVALID (a `CONCURRENTLY` build that
+    /// failed or was cancelled): queries do not use it, and a UNIQUE one
+    /// does not stop duplicates.
+    InvalidIndex {
+        /// Its name.
+        index: String,
+    },
     /// An `expect` line whose query does not use its index.
     Plan {
         /// The query.
@@ -168,6 +175,12 @@ impl fmt::Display for ProblemKind {
             } => write!(
                 f,
                 "index `{index}` has another definition\n  existing: {existing}\n  wanted:   {wanted}"
+            ),
+            ProblemKind::InvalidIndex { index } => write!(
+                f,
+                "index `{index}` is INVALID (a CREATE INDEX CONCURRENTLY that failed or was cancelled): queries \
+                 do not use it and, if UNIQUE, it does not stop duplicates; drop it (`DROP INDEX CONCURRENTLY \
+                 {index}`) and build it again"
             ),
             ProblemKind::Plan { query, index, plan } => {
                 write!(f, "the plan of \"{query}\" does not use {index}: {plan}")

@@ -325,6 +325,46 @@ pub(crate) fn value(client: &mut Client, sql: &str) -> Result<Option<String>, po
         .and_then(|r| r.into_iter().next().flatten()))
 }
 
+/// The INVALID indexes (`pg_index.indisvalid` false) of `schema`, or of
+/// every schema: schema and name.
+pub(crate) fn invalid_indexes(
+    client: &mut Client,
+    schema: Option<&str>,
+) -> Result<Vec<(String, String)>, postgres::Error> {
+    let only = schema.map_or_else(String::new, |s| format!(" AND n.nspname = {}", literal(s)));
+    let found = rows(
+        client,
+        &format!(
+            "SELECT n.nspname::text, c.relname::text FROM pg_index AS i \
+             JOIN pg_class AS c ON c.oid = i.indexrelid \
+             JOIN pg_namespace AS n ON n.oid = c.relnamespace \
+             WHERE NOT i.indisvalid{only} ORDER BY 1, 2"
+        ),
+    )?;
+    Ok(found
+        .into_iter()
+        .filter_map(|r| {
+            let mut r = r.into_iter();
+            Some((r.next().flatten()?, r.next().flatten()?))
+        })
+        .collect())
+}
+
+/// Whether statements `text` name the index `name`: quoted exactly, or
+/// unquoted (which PostgreSQL folds to lower case).
+fn names_index(text: &str, name: &str) -> bool {
+    crate::sql::tokens(text).iter().any(|t| {
+        let unquoted = t
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .map(|t| t.replace("\"\"", "\""));
+        match unquoted {
+            Some(q) => q == name,
+            None => t.to_lowercase() == name,
+        }
+    })
+}
+
 /// The history table `quoted`, created if it is not there.
 pub(crate) fn history_ddl(quoted: &str) -> String {
     format!(
@@ -728,6 +768,20 @@ impl Backend for Postgres<'_> {
 
     fn settle(&mut self, _sql: bool) -> Result<(), Failure> {
         Ok(())
+    }
+
+    fn check_outside(&mut self, text: &str) -> Result<(), Failure> {
+        let invalid = invalid_indexes(self.client, None).map_err(pg)?;
+        let named: Vec<String> = invalid
+            .into_iter()
+            .filter(|(_, name)| names_index(text, name))
+            .map(|(_, name)| name)
+            .collect();
+        if named.is_empty() {
+            Ok(())
+        } else {
+            Err(Failure::InvalidIndexes(named))
+        }
     }
 
     fn check(&mut self, _foreign_keys_off: bool) -> Result<(), Failure> {

@@ -553,7 +553,12 @@ impl Runner<'_> {
         };
         let live_objects =
             catalog::read(db.client, &live, Some(self.history_table())).map_err(pg_error)?;
+        let invalid = super::invalid_indexes(db.client, Some(&live)).map_err(pg_error)?;
         let (mut v, applied, unknown) = crate::verify::check_history(self.set(), &history);
+        for (_, index) in invalid {
+            v.problems
+                .push(problem(None, None, ProblemKind::InvalidIndex { index }));
+        }
         let from_sets = set_indexes(&applied);
         let plans =
             crate::runner::failed_expects(applied.iter().copied(), |e| check_expect(db.client, e));
