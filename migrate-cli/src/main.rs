@@ -67,9 +67,26 @@ pub(crate) struct Global {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub(crate) color: ColorChoice,
     /// PostgreSQL: how long one migration may wait for a lock on a table
-    /// before it fails (lock_timeout), in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 5000, global = true)]
+    /// before it fails (lock_timeout), in milliseconds; 0 waits without
+    /// limit, as in PostgreSQL.
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 5000,
+        value_parser = clap::value_parser!(u64).range(0..=i32::MAX as u64),
+        global = true
+    )]
     pub(crate) lock_timeout: u64,
+    /// PostgreSQL: how long to wait while another runner holds the
+    /// migration lock, in milliseconds; 0 waits without limit.
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 60000,
+        value_parser = clap::value_parser!(u64).range(0..=i32::MAX as u64),
+        global = true
+    )]
+    pub(crate) lock_wait: u64,
     /// Log every SQL statement run, with its duration, to stderr.
     #[arg(long, short = 'v', global = true)]
     pub(crate) verbose: bool,
@@ -192,11 +209,12 @@ fn main() -> ExitCode {
 
 /// The library's options named in its messages, and the flags that set
 /// them here.
-const FLAGS: [(&str, &str); 10] = [
+const FLAGS: [(&str, &str); 11] = [
     ("`Runner::allow_missing`", "`--allow-missing`"),
     ("`Runner::allow_out_of_order`", "`--allow-out-of-order`"),
     ("`Runner::table`", "`--table`"),
     ("`Runner::atomic`", "`--atomic`"),
+    ("`Runner::lock_wait`", "`--lock-wait`"),
     ("`Connection::busy_timeout`", "--busy-timeout"),
     (
         "a backup of its own replaces a file, and only with `force`",

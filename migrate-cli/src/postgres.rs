@@ -111,7 +111,8 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
         .runner()
         .lock_connection(Some(connector))
         .table(table.clone())
-        .lock_timeout(std::time::Duration::from_millis(g.lock_timeout));
+        .lock_timeout(std::time::Duration::from_millis(g.lock_timeout))
+        .lock_wait((g.lock_wait > 0).then(|| std::time::Duration::from_millis(g.lock_wait)));
     let at = |e: migrate_core::Error| Failure {
         code: 1,
         error: format!("{}: {e}", shown(url)).into(),

@@ -1186,3 +1186,71 @@ fn invalid_indexes_are_never_recorded_as_applied() {
         "the index is unique again"
     );
 }
+
+/// Issue #23.7: while one runner is inside a migration, a second waits for
+/// the migration lock only `--lock-wait`, then fails naming the session
+/// that holds it, with nothing changed. Timeouts follow PostgreSQL: out of
+/// range is a usage error.
+#[test]
+fn the_migration_lock_wait_is_bounded_and_names_the_holder() {
+    let Some(mut db) = pg::scratch() else { return };
+    let url = db.url();
+    let p = Project::new(&[
+        ("0001_t.sql", "CREATE TABLE t (x int);\n"),
+        (
+            "0002_slow.sql",
+            "SELECT pg_sleep(4);\nINSERT INTO t VALUES (1);\n",
+        ),
+    ]);
+    let mut first = p
+        .bare(&["--database", &url, "up"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = db.client();
+    let sleeping = (0..400).any(|_| {
+        let n: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(4)%' AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if n == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        n > 0
+    });
+    assert!(
+        sleeping,
+        "the first runner never reached its slow migration"
+    );
+    let started = std::time::Instant::now();
+    let out = p
+        .bare(&["--database", &url, "up", "--lock-wait", "300"])
+        .output()
+        .unwrap();
+    let e = stderr(&out);
+    assert_eq!(code(&out), 1, "{e}");
+    assert!(
+        e.contains("another runner held the migration lock for the whole wait"),
+        "{e}"
+    );
+    assert!(
+        e.contains("held by process") && e.contains("pg_sleep"),
+        "{e}"
+    );
+    assert!(e.contains("--lock-wait"), "{e}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "it waited for the first runner"
+    );
+    assert!(first.wait().unwrap().success());
+    for flag in ["--lock-timeout", "--lock-wait"] {
+        let out = p
+            .bare(&["--database", &url, flag, "2147483648", "status"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 2, "{flag}: {}", stderr(&out));
+    }
+}

@@ -407,6 +407,19 @@ pub enum Failure {
         /// Rows after it.
         rows_after: u64,
     },
+    /// PostgreSQL: another runner held the migration lock for the whole of
+    /// [`Runner::lock_wait`](crate::Runner::lock_wait).
+    #[error(
+        "another runner held the migration lock for the whole wait ({waited_ms} ms){}: it is applying or \
+         reverting migrations; let it finish, or wait longer (`Runner::lock_wait`)",
+        .holder.as_ref().map(|h| format!(", held by {h}")).unwrap_or_default()
+    )]
+    MigrationLockWait {
+        /// How long the run waited.
+        waited_ms: u64,
+        /// Who held it, when that could be read.
+        holder: Option<String>,
+    },
     /// A step outside a transaction left indexes it names INVALID
     /// (PostgreSQL's `CREATE INDEX CONCURRENTLY` that failed or was
     /// cancelled, then skipped by `IF NOT EXISTS`).

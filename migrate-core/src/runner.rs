@@ -24,6 +24,10 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 /// [`Runner::lock_timeout`] says otherwise.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_millis(5000);
 
+/// PostgreSQL: how long a run waits for another runner's migration lock
+/// by default (see [`Runner::lock_wait`]).
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
+
 /// Something a step did that the user should know, with its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
@@ -157,6 +161,7 @@ pub struct Runner<'m> {
     schema_only: bool,
     lock_timeout: Duration,
     statement_timeout: Option<Duration>,
+    lock_wait: Option<Duration>,
     #[cfg(feature = "postgres")]
     lock_connection: Option<crate::postgres::Connector>,
 }
@@ -214,6 +219,7 @@ impl<'m> Runner<'m> {
             schema_only: false,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             statement_timeout: None,
+            lock_wait: Some(DEFAULT_LOCK_WAIT),
             #[cfg(feature = "postgres")]
             lock_connection: None,
         }
@@ -226,6 +232,15 @@ impl<'m> Runner<'m> {
     /// lock.
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// PostgreSQL: how long a run waits for the migration lock while
+    /// another runner holds it; `None` waits as long as it takes. Default
+    /// 60 s; past it the run fails, naming the session that holds the
+    /// lock, with nothing changed.
+    pub fn lock_wait(mut self, wait: Option<Duration>) -> Self {
+        self.lock_wait = wait;
         self
     }
 
@@ -259,6 +274,12 @@ impl<'m> Runner<'m> {
     #[cfg(feature = "postgres")]
     pub(crate) fn timeouts(&self) -> (Duration, Option<Duration>) {
         (self.lock_timeout, self.statement_timeout)
+    }
+
+    /// The wait for another runner's migration lock ([`Runner::lock_wait`]).
+    #[cfg(feature = "postgres")]
+    pub(crate) fn lock_wait_of(&self) -> Option<Duration> {
+        self.lock_wait
     }
 
     /// Keeps the history in `table` instead of `schema_migrations`.

@@ -41,6 +41,8 @@ pub(crate) struct Unused {
     verbose: bool,
     #[arg(long, hide = true)]
     lock_timeout: Option<u64>,
+    #[arg(long, hide = true)]
+    lock_wait: Option<u64>,
 }
 
 /// How the folder writes its SQL migrations, read from the files there.

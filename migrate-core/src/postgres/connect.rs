@@ -138,6 +138,11 @@ impl Connector {
             .parse()
             // The crate's messages name the option, never its value.
             .map_err(|e: postgres::Error| ConnectError::Parse(client_error(e)))?;
+        // Named in pg_stat_activity (and in the lock-wait error another
+        // runner prints), unless the string names it.
+        if config.get_application_name().is_none() {
+            config.application_name("migrate");
+        }
         // As libpq: `sslmode` is ignored for Unix-domain sockets, which the
         // server never encrypts.
         let sockets_only = !config.get_hosts().is_empty()

@@ -59,6 +59,9 @@ pub(crate) struct Postgres<'c> {
     key: Option<i64>,
     lock_timeout: Duration,
     statement_timeout: Option<Duration>,
+    /// How long to wait for another runner's migration lock (`None`:
+    /// as long as it takes).
+    lock_wait: Option<Duration>,
     /// The history table exists (in the open transaction, or before it).
     history_ready: bool,
     /// The history table has the `down_checksum` column (a table of an
@@ -117,6 +120,7 @@ impl<'c> Postgres<'c> {
             key: None,
             lock_timeout,
             statement_timeout,
+            lock_wait: Some(crate::runner::DEFAULT_LOCK_WAIT),
             history_ready: false,
             down_column: false,
             open: false,
@@ -1026,14 +1030,15 @@ impl Postgres<'_> {
     fn lock(&mut self, version: Option<u64>) -> Result<(), Failure> {
         let key = self.key()?;
         self.prefetched = None;
+        // 0 is PostgreSQL's "no timeout", for both.
         let mut attempt = format!(
             "BEGIN; SET LOCAL lock_timeout = {}; ",
-            self.lock_timeout.as_millis().max(1)
+            self.lock_timeout.as_millis()
         );
         if let Some(t) = self.statement_timeout {
             attempt.push_str(&format!(
                 "SET LOCAL statement_timeout = {}; ",
-                t.as_millis().max(1)
+                t.as_millis()
             ));
         }
         attempt.push_str(&format!("SELECT pg_try_advisory_xact_lock({key})"));
@@ -1045,6 +1050,7 @@ impl Postgres<'_> {
             ));
         }
         let mut pause = Duration::from_millis(5);
+        let start = std::time::Instant::now();
         loop {
             self.open = true;
             let got = rows(self.client, &attempt).map_err(pg)?;
@@ -1059,9 +1065,40 @@ impl Postgres<'_> {
             }
             self.run("ROLLBACK")?;
             self.open = false;
+            if self.lock_wait.is_some_and(|w| start.elapsed() >= w) {
+                return Err(Failure::MigrationLockWait {
+                    waited_ms: start.elapsed().as_millis() as u64,
+                    holder: self.lock_holder(key),
+                });
+            }
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(200));
         }
+    }
+
+    /// Who holds the migration lock `key` now, for the error of a run that
+    /// waited too long: `None` when nobody does any more.
+    fn lock_holder(&mut self, key: i64) -> Option<String> {
+        let sql = format!(
+            "SELECT a.pid::text, coalesce(a.state, '?'), coalesce(nullif(a.application_name, ''), '-'), \
+             coalesce(a.client_addr::text, 'local'), \
+             coalesce(extract(epoch FROM now() - a.xact_start)::int::text, '?'), \
+             left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 80) \
+             FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+             AND ((l.classid::bigint << 32) | l.objid::bigint) = {key} LIMIT 1"
+        );
+        let found = rows(self.client, &sql).ok()?.into_iter().next()?;
+        let t = |i: usize| found.get(i).cloned().flatten().unwrap_or_default();
+        Some(format!(
+            "process {} ({}, application `{}`, from {}, in a transaction for {} s; its last statement: {})",
+            t(0),
+            t(1),
+            t(2),
+            t(3),
+            t(4),
+            t(5)
+        ))
     }
 
     /// Who holds locks on the tables `statement` names, for the error of a
@@ -1194,6 +1231,7 @@ impl Runner<'_> {
         self.check_set(Dialect::Postgres)?;
         let (lock, statement) = self.timeouts();
         let mut db = Postgres::new(client, self.history_table(), lock, statement);
+        db.lock_wait = self.lock_wait_of();
         db.lock_config = self.lock_config().cloned();
         Ok(db)
     }

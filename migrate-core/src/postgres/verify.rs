@@ -143,7 +143,7 @@ fn replay_in(
     let q = quote_identifier(live);
     let mut setup = format!(
         "BEGIN; SET LOCAL lock_timeout = {}; CREATE SCHEMA IF NOT EXISTS {q};",
-        lock_timeout.as_millis().max(1)
+        lock_timeout.as_millis()
     );
     for (name, schema) in &extensions {
         setup.push_str(&format!(
