@@ -70,11 +70,38 @@ impl Drop for Scratch {
 
 pub fn config() -> String {
     std::env::var("MIGRATE_TEST_POSTGRES").unwrap_or_else(|_| {
+        // The local socket's peer authentication wants the name of the
+        // user this process runs as: `USER` is not always set (root in a
+        // container), so ask the system.
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "postgres".into());
+            .ok()
+            .filter(|u| !u.is_empty())
+            .or_else(|| {
+                let out = std::process::Command::new("id").arg("-un").output().ok()?;
+                Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+                    .filter(|u| !u.is_empty())
+            })
+            .unwrap_or_else(|| "postgres".into());
         format!("host=/var/run/postgresql user={user} dbname=postgres")
     })
+}
+
+/// A client error with the server's own message (the client's `Display`
+/// says only "db error").
+pub fn why(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => {
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                text.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            text
+        }
+    }
 }
 
 /// A fresh database, or `None` (said on stderr) when no server answers
@@ -85,6 +112,7 @@ pub fn scratch() -> Option<Scratch> {
     let mut admin = match Client::connect(&config, NoTls) {
         Ok(c) => c,
         Err(e) => {
+            let e = why(&e);
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
                 "CI=true, and PostgreSQL is not reachable with `{config}`: {e}"
@@ -94,7 +122,8 @@ pub fn scratch() -> Option<Scratch> {
                 std::io::stderr(),
                 "SKIPPED: PostgreSQL tests: PostgreSQL is not reachable with `{config}` ({e}); start it \
                  (`pg_ctlcluster 15 main start`), set MIGRATE_TEST_POSTGRES to a connection string of a \
-                 role that may create databases, or run .ci/run"
+                 role that may create databases (for example `host=/var/run/postgresql user=postgres \
+                 dbname=postgres`, run as that user), or run .ci/run"
             );
             return None;
         }
