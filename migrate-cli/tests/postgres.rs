@@ -1254,3 +1254,42 @@ fn the_migration_lock_wait_is_bounded_and_names_the_holder() {
         assert_eq!(code(&out), 2, "{flag}: {}", stderr(&out));
     }
 }
+
+/// Issue #23.8: `--table` is read as PostgreSQL reads an unquoted name,
+/// folded to lower case: `Schema_Migrations` is `schema_migrations`, one
+/// history, not two. A mixed-case table an earlier build made (quoted) is
+/// still found while it is the only one.
+#[test]
+fn the_history_table_name_folds_as_postgresql_folds_it() {
+    let Some(mut db) = pg::scratch() else { return };
+    let url = db.url();
+    let p = Project::new(&[("0001_t.sql", "CREATE TABLE t (x int);\n")]);
+    let cli = |args: &[&str]| p.bare(args).env("DATABASE_URL", &url).output().unwrap();
+    let out = cli(&["--table", "Schema_Migrations", "up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = cli(&["status"]);
+    assert!(
+        stdout(&out).contains("1 applied, 0 pending"),
+        "{}",
+        stdout(&out)
+    );
+    let tables: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE lower(relname) = 'schema_migrations'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 1);
+    // An earlier build's quoted table, alone: kept.
+    db.client()
+        .batch_execute("ALTER TABLE schema_migrations RENAME TO \"Old_History\"")
+        .unwrap();
+    let out = cli(&["--table", "Old_History", "status"]);
+    assert!(
+        stdout(&out).contains("1 applied, 0 pending"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -96,6 +96,17 @@ impl Table {
         })
     }
 
+    /// The name as PostgreSQL reads it unquoted: folded to lower case
+    /// (`--table Schema_Migrations` is `schema_migrations` there).
+    pub fn folded(&self) -> Table {
+        let lower = match &self.schema {
+            Some(schema) => format!("{schema}.{}", self.name),
+            None => self.name.clone(),
+        }
+        .to_ascii_lowercase();
+        Table::new(&lower).unwrap_or_else(|_| self.clone())
+    }
+
     /// The table's name, without its schema.
     pub fn name(&self) -> &str {
         &self.name

@@ -329,6 +329,27 @@ pub(crate) fn value(client: &mut Client, sql: &str) -> Result<Option<String>, po
         .and_then(|r| r.into_iter().next().flatten()))
 }
 
+/// The history table on PostgreSQL: the name folded to lower case, as
+/// PostgreSQL folds an unquoted name; but a table of the exact case made
+/// by an earlier build (which quoted it) is kept when only it exists.
+pub(crate) fn pg_history(client: &mut Client, table: &Table) -> Result<Table, Error> {
+    let folded = table.folded();
+    if folded.quoted() == table.quoted() {
+        return Ok(folded);
+    }
+    let sql = format!(
+        "SELECT (to_regclass({}) IS NULL AND to_regclass({}) IS NOT NULL)::text",
+        literal(folded.quoted()),
+        literal(table.quoted())
+    );
+    let exact_only = value(client, &sql).map_err(pg_error)?;
+    Ok(if exact_only.as_deref() == Some("true") {
+        table.clone()
+    } else {
+        folded
+    })
+}
+
 /// The INVALID indexes (`pg_index.indisvalid` false) of `schema`, or of
 /// every schema: schema and name.
 pub(crate) fn invalid_indexes(
@@ -1230,7 +1251,8 @@ impl Runner<'_> {
     fn postgres<'c>(&self, client: &'c mut Client) -> Result<Postgres<'c>, Error> {
         self.check_set(Dialect::Postgres)?;
         let (lock, statement) = self.timeouts();
-        let mut db = Postgres::new(client, self.history_table(), lock, statement);
+        let table = pg_history(client, self.history_table())?;
+        let mut db = Postgres::new(client, &table, lock, statement);
         db.lock_wait = self.lock_wait_of();
         db.lock_config = self.lock_config().cloned();
         Ok(db)

@@ -539,6 +539,7 @@ impl Runner<'_> {
     /// with its definition; every `expect` line. Changes nothing.
     pub fn verify_postgres(&self, client: &mut Client) -> Result<Verification, Error> {
         // The history, the live schema and the plans, in one snapshot.
+        let db_table = super::pg_history(client, self.history_table())?;
         let mut db = self.postgres(client)?;
         let live = current_schema(db.client)?;
         snapshot(db.client, &live)?;
@@ -551,8 +552,7 @@ impl Runner<'_> {
         } else {
             Vec::new()
         };
-        let live_objects =
-            catalog::read(db.client, &live, Some(self.history_table())).map_err(pg_error)?;
+        let live_objects = catalog::read(db.client, &live, Some(&db_table)).map_err(pg_error)?;
         let invalid = super::invalid_indexes(db.client, Some(&live)).map_err(pg_error)?;
         let (mut v, applied, unknown) = crate::verify::check_history(self.set(), &history);
         for (_, index) in invalid {
@@ -656,7 +656,8 @@ impl Books for PgBooks<'_> {
         chosen: &[&Migration],
         _pragmas: bool,
     ) -> Result<Mismatch, Error> {
-        let (live, objects) = live_objects(self.0, Some(runner.history_table()))?;
+        let table = super::pg_history(self.0, runner.history_table())?;
+        let (live, objects) = live_objects(self.0, Some(&table))?;
         let (lock_timeout, _) = runner.timeouts();
         let want = replay(self.0, runner.lock_config(), &live, chosen, lock_timeout)?
             .map_err(Error::NotReplayed)?;
