@@ -1293,3 +1293,44 @@ fn the_history_table_name_folds_as_postgresql_folds_it() {
         stdout(&out)
     );
 }
+
+/// Issue #23.4: a migration that creates a schema named like the role puts
+/// a new first schema on the search_path (`"$user", public`); the history
+/// stays where it is, `up` goes on, and `verify` replays with the session's
+/// own search_path.
+#[test]
+fn a_schema_named_like_the_role_does_not_move_the_history() {
+    let Some(mut db) = pg::scratch() else { return };
+    let url = db.url();
+    let role: String = db
+        .client()
+        .query_one("SELECT current_user::text", &[])
+        .unwrap()
+        .get(0);
+    let p = Project::new(&[
+        ("0001_t.sql", "CREATE TABLE t (x int);\n"),
+        ("0002_s.sql", &format!("CREATE SCHEMA \"{role}\";\n")),
+    ]);
+    let cli = |args: &[&str]| p.bare(args).env("DATABASE_URL", &url).output().unwrap();
+    assert_eq!(code(&cli(&["up"])), 0);
+    p.write("0003_u.sql", "CREATE TABLE u (x int);\n");
+    let out = cli(&["up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = cli(&["status"]);
+    assert!(
+        stdout(&out).contains("3 applied, 0 pending"),
+        "{}",
+        stdout(&out)
+    );
+    let out = cli(&["verify"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let histories: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'schema_migrations'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(histories, 1);
+}

@@ -337,10 +337,11 @@ impl Runner<'_> {
     /// over. Once the table exists the database is this tool's, even with
     /// every row reverted (`down --to 0` after adopt). Only reads.
     pub fn managed_by(&self, conn: &Connection) -> Result<Option<Tool>, Error> {
-        if crate::history::exists(conn, self.history_table())? {
-            return Ok(None);
-        }
-        managed_by(&mut &*conn, self.set().as_slice())
+        managed_by(
+            &mut &*conn,
+            self.set().as_slice(),
+            self.history_table().name(),
+        )
     }
 
     /// Takes over a database that another migration tool manages: records
@@ -577,10 +578,20 @@ impl Catalog for &Connection {
 /// The first tool (by table) whose history here has applied migrations,
 /// or that left one half-done. `PRAGMA user_version` is not asked: apps
 /// set it for their own reasons.
-pub(crate) fn managed_by(conn: &mut dyn Catalog, set: &[Migration]) -> Result<Option<Tool>, Error> {
+pub(crate) fn managed_by(
+    conn: &mut dyn Catalog,
+    set: &[Migration],
+    ours: &str,
+) -> Result<Option<Tool>, Error> {
     let tables: Vec<&str> = Tool::ALL.iter().filter_map(|t| t.table()).collect();
     if !conn.any_table(&tables)? {
         // The common case, a database no tool has touched: one question.
+        return Ok(None);
+    }
+    // Once this tool's history table is here (adopt made it, or a run
+    // did), the database is this tool's, even with every row reverted. A
+    // table of that name with another tool's columns is that tool's.
+    if is_ours(&conn.columns_of(ours)?) {
         return Ok(None);
     }
     for tool in Tool::ALL.into_iter().filter(|t| t.table().is_some()) {

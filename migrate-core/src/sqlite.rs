@@ -137,12 +137,7 @@ impl Backend for Sqlite<'_> {
     }
 
     fn managed_by(&mut self, set: &[Migration]) -> Result<Option<crate::adopt::Tool>, Error> {
-        // Once this tool's history table is here (adopt made it, or a run
-        // did), the database is this tool's, even with every row reverted.
-        if history::exists(self.conn, self.table)? {
-            return Ok(None);
-        }
-        crate::adopt::managed_by(&mut self.conn, set)
+        crate::adopt::managed_by(&mut self.conn, set, self.table.name())
     }
 
     fn begin(&mut self) -> Result<(), Failure> {

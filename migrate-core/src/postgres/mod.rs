@@ -142,8 +142,14 @@ impl<'c> Postgres<'c> {
             return Ok(key);
         }
         let named = self.schema.as_deref().map_or("NULL".to_owned(), literal);
+        // The schema the history is in when it exists (a later `CREATE
+        // SCHEMA` named like the role puts a new first schema on the
+        // search_path, where it is not), else the current one.
         let sql = format!(
-            "SELECT current_database()::text, coalesce({named}, current_schema()::text, '')"
+            "SELECT current_database()::text, coalesce({named}, \
+             (SELECT n.nspname::text FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace \
+              WHERE c.oid = to_regclass({})), current_schema()::text, '')",
+            literal(&crate::sql::quote_identifier(&self.name))
         );
         let row = rows(self.client, &sql)
             .map_err(pg)?
@@ -332,22 +338,39 @@ pub(crate) fn value(client: &mut Client, sql: &str) -> Result<Option<String>, po
 /// The history table on PostgreSQL: the name folded to lower case, as
 /// PostgreSQL folds an unquoted name; but a table of the exact case made
 /// by an earlier build (which quoted it) is kept when only it exists.
+///
+/// An unqualified name is then pinned to the schema the table is in, when
+/// it exists: a later `CREATE SCHEMA` named like the role puts a new first
+/// schema on the search_path, where the history is not.
 pub(crate) fn pg_history(client: &mut Client, table: &Table) -> Result<Table, Error> {
     let folded = table.folded();
-    if folded.quoted() == table.quoted() {
-        return Ok(folded);
+    let chosen = if folded.quoted() == table.quoted() {
+        folded
+    } else {
+        let sql = format!(
+            "SELECT (to_regclass({}) IS NULL AND to_regclass({}) IS NOT NULL)::text",
+            literal(folded.quoted()),
+            literal(table.quoted())
+        );
+        let exact_only = value(client, &sql).map_err(pg_error)?;
+        if exact_only.as_deref() == Some("true") {
+            table.clone()
+        } else {
+            folded
+        }
+    };
+    if chosen.schema().is_some() {
+        return Ok(chosen);
     }
     let sql = format!(
-        "SELECT (to_regclass({}) IS NULL AND to_regclass({}) IS NOT NULL)::text",
-        literal(folded.quoted()),
-        literal(table.quoted())
+        "SELECT n.nspname::text FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace \
+         WHERE c.oid = to_regclass({})",
+        literal(chosen.quoted())
     );
-    let exact_only = value(client, &sql).map_err(pg_error)?;
-    Ok(if exact_only.as_deref() == Some("true") {
-        table.clone()
-    } else {
-        folded
-    })
+    let schema = value(client, &sql).map_err(pg_error)?;
+    Ok(schema
+        .and_then(|s| Table::new(&format!("{s}.{}", chosen.name())).ok())
+        .unwrap_or(chosen))
 }
 
 /// The INVALID indexes (`pg_index.indisvalid` false) of `schema`, or of
@@ -517,12 +540,8 @@ impl Backend for Postgres<'_> {
     }
 
     fn managed_by(&mut self, set: &[Migration]) -> Result<Option<crate::adopt::Tool>, Error> {
-        // Once this tool's history table is here (adopt made it, or a run
-        // did), the database is this tool's, even with every row reverted.
-        if self.history_exists().map_err(pg_error)? {
-            return Ok(None);
-        }
-        crate::adopt::managed_by(self.catalog(), set)
+        let ours = self.name.clone();
+        crate::adopt::managed_by(self.catalog(), set, &ours)
     }
 
     fn begin(&mut self) -> Result<(), Failure> {
@@ -1167,7 +1186,7 @@ impl Postgres<'_> {
     /// name is another tool's (golang-migrate and dbmate also call theirs
     /// `schema_migrations`). Any other error as it is.
     fn foreign_or(&mut self, e: postgres::Error) -> Error {
-        if e.code() != Some(&SqlState::UNDEFINED_COLUMN) || self.schema.is_some() {
+        if e.code() != Some(&SqlState::UNDEFINED_COLUMN) {
             return Error::Postgres(e.into());
         }
         let name = self.name.clone();

@@ -108,6 +108,11 @@ fn replay(
              `{role}` may not create databases: grant it CREATEDB, or verify as a role that has it"
         )));
     }
+    // The session's own search_path (the snapshot that pinned it to the
+    // live schema is over), as the files ran with it.
+    let search_path = super::value(client, "SHOW search_path")
+        .map_err(pg_error)?
+        .unwrap_or_else(|| quote_identifier(live));
     let scratch = ScratchDb::create(client)?;
     let mut other = match connector.with_dbname(&scratch.name).connect() {
         Ok(c) => c,
@@ -123,6 +128,7 @@ fn replay(
         &mut other,
         scratch.extensions(migrations),
         live,
+        &search_path,
         migrations,
         lock_timeout,
     );
@@ -137,22 +143,35 @@ fn replay_in(
     client: &mut Client,
     extensions: Vec<(String, String)>,
     live: &str,
+    search_path: &str,
     migrations: &[&Migration],
     lock_timeout: std::time::Duration,
 ) -> Result<Vec<Object>, String> {
-    let q = quote_identifier(live);
+    // The schemas and extensions the live database has and the files do
+    // not make (made by hand, or by the server's template) are made first;
+    // then the files run with the live session's search_path.
+    let made = created(migrations, "schema");
     let mut setup = format!(
-        "BEGIN; SET LOCAL lock_timeout = {}; CREATE SCHEMA IF NOT EXISTS {q};",
+        "BEGIN; SET LOCAL lock_timeout = {};",
         lock_timeout.as_millis()
     );
-    for (name, schema) in &extensions {
+    if !made.contains(&live.to_lowercase()) {
+        setup.push_str(&format!(
+            " CREATE SCHEMA IF NOT EXISTS {};",
+            quote_identifier(live)
+        ));
+    }
+    for (name, schema) in extensions
+        .iter()
+        .filter(|(_, s)| !made.contains(&s.to_lowercase()))
+    {
         setup.push_str(&format!(
             " CREATE SCHEMA IF NOT EXISTS {s}; CREATE EXTENSION IF NOT EXISTS {} SCHEMA {s};",
             quote_identifier(name),
             s = quote_identifier(schema)
         ));
     }
-    setup.push_str(&format!(" SET LOCAL search_path = {q}"));
+    setup.push_str(&format!(" SET LOCAL search_path = {search_path}"));
     client
         .batch_execute(&setup)
         .map_err(|e| format!("cannot set up the scratch database: {}", PgFailure::from(e)))?;
@@ -236,7 +255,7 @@ impl ScratchDb {
     /// The live database's extensions the files do not create themselves
     /// (a `CREATE EXTENSION` of theirs would find it there and fail).
     fn extensions(&self, migrations: &[&Migration]) -> Vec<(String, String)> {
-        let created = created_extensions(migrations);
+        let created = created(migrations, "extension");
         self.extensions
             .iter()
             .filter(|(name, _)| !created.contains(&name.to_ascii_lowercase()))
@@ -252,9 +271,9 @@ impl ScratchDb {
     }
 }
 
-/// The extensions the SQL files create (`CREATE EXTENSION [IF NOT EXISTS]
-/// name`), lowercased.
-fn created_extensions(migrations: &[&Migration]) -> Vec<String> {
+/// The names the SQL files create objects of `kind` by (`CREATE EXTENSION
+/// [IF NOT EXISTS] name`, `CREATE SCHEMA …`), lowercased.
+fn created(migrations: &[&Migration], kind: &str) -> Vec<String> {
     let mut found = Vec::new();
     for m in migrations.iter().filter(|m| m.kind == Kind::Sql) {
         let Ok(script) = m.script() else { continue };
@@ -262,7 +281,7 @@ fn created_extensions(migrations: &[&Migration]) -> Vec<String> {
             let words = crate::sql::tokens(s.text(&m.text));
             let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
             if lower.first().map(String::as_str) == Some("create")
-                && lower.get(1).map(String::as_str) == Some("extension")
+                && lower.get(1).map(String::as_str) == Some(kind)
             {
                 let skip = if lower.get(2).map(String::as_str) == Some("if") {
                     5
