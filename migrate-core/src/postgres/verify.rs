@@ -351,7 +351,7 @@ fn differences(
     let compared = |o: &&Object| {
         o.kind != "extension"
             && !(o.kind == "index" && skip_index(&o.name))
-            && !(o.kind == "table" && crate::history::is_other_tools(&o.name))
+            && !crate::history::is_other_tools(&o.table)
     };
     let key = |o: &Object| (o.kind.clone(), o.name.clone());
     let mut found = Vec::new();
