@@ -327,6 +327,17 @@ fn log_statement(event: rusqlite::trace::TraceEvent<'_>) {
     }
 }
 
+/// `-v` on PostgreSQL: every statement sent to the server, when its answer
+/// came, with how long that took, as SQLite's are shown.
+pub(crate) fn log_postgres_statement(sql: &str, took: Duration) {
+    Logged {
+        sql: sql.split_whitespace().collect::<Vec<_>>().join(" "),
+        reprepared: 0,
+        took,
+    }
+    .print();
+}
+
 /// Prints the statement `-v` holds back (see [`log_statement`]); called
 /// before the command's last words.
 pub(crate) fn flush_log() {

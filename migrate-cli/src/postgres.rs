@@ -92,6 +92,9 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
         }
     };
     let table = Table::new(&g.table).map_err(|e| usage(e.to_string()))?;
+    if g.verbose {
+        migrate_core::postgres::log_statements(crate::context::log_postgres_statement);
+    }
     // `schema` reads the server alone, as on SQLite: no folder needed.
     if let Pg::Schema(args) = &pg {
         let (mut client, _) = connect(url)?;

@@ -1334,3 +1334,25 @@ fn a_schema_named_like_the_role_does_not_move_the_history() {
         .get(0);
     assert_eq!(histories, 1);
 }
+
+/// Issue #23.9: `-v` on PostgreSQL logs every statement sent, with its
+/// duration, as it does on SQLite.
+#[test]
+fn verbose_logs_postgresql_statements() {
+    let Some(db) = pg::scratch() else { return };
+    let url = db.url();
+    let p = Project::new(&[("0001_t.sql", "CREATE TABLE logged_here (x int);\n")]);
+    let out = p.bare(&["--database", &url, "-v", "up"]).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let e = stderr(&out);
+    assert!(
+        e.lines().any(|l| l.starts_with("sql")
+            && l.contains(" ms  ")
+            && l.contains("CREATE TABLE logged_here")),
+        "{e}"
+    );
+    assert!(
+        e.contains("pg_try_advisory_xact_lock"),
+        "the tool's own statements too: {e}"
+    );
+}

@@ -50,11 +50,10 @@ impl Catalog for Client {
 
     fn rename(&mut self, from: &str, to: &str) -> Result<(), Failure> {
         let quote = crate::sql::quote_identifier;
-        self.batch_execute(&format!(
-            "ALTER TABLE {} RENAME TO {}",
-            quote(from),
-            quote(to)
-        ))
+        super::send(
+            self,
+            &format!("ALTER TABLE {} RENAME TO {}", quote(from), quote(to)),
+        )
         .map_err(pg)
     }
 }

@@ -199,8 +199,13 @@ pub(crate) fn read(
         .query_one("SELECT quote_ident($1)", &[&schema])?
         .get(0);
     let qualified = format!("{quoted}.");
-    let mut objects: Vec<Object> = client
-        .query(CATALOGUE, &[&schema])?
+    let start = std::time::Instant::now();
+    let found = client.query(CATALOGUE, &[&schema]);
+    super::logged(
+        "-- the catalogue query (migrate_core::postgres::catalog)",
+        start,
+    );
+    let mut objects: Vec<Object> = found?
         .iter()
         .map(|row| {
             let kind: String = row.get(0);

@@ -191,7 +191,7 @@ impl<'c> Postgres<'c> {
     }
 
     fn run(&mut self, sql: &str) -> Result<(), Failure> {
-        self.tx().batch_execute(sql).map_err(pg)
+        send(self.tx(), sql).map_err(pg)
     }
 
     /// Whether the history table exists, asked without an error (an error
@@ -314,8 +314,10 @@ pub(crate) fn rows(
     client: &mut Client,
     sql: &str,
 ) -> Result<Vec<Vec<Option<String>>>, postgres::Error> {
-    Ok(client
-        .simple_query(sql)?
+    let start = std::time::Instant::now();
+    let answered = client.simple_query(sql);
+    logged(sql, start);
+    Ok(answered?
         .iter()
         .filter_map(|m| match m {
             postgres::SimpleQueryMessage::Row(r) => {
@@ -324,6 +326,34 @@ pub(crate) fn rows(
             _ => None,
         })
         .collect())
+}
+
+/// Where each statement sent to the server goes, with how long it took,
+/// when something asked (`-v`).
+static LOG: std::sync::OnceLock<fn(&str, Duration)> = std::sync::OnceLock::new();
+
+/// Sends every statement the PostgreSQL runner, verify and the move send
+/// to `log`, with how long the server took (the CLI's `-v`). Set once.
+pub fn log_statements(log: fn(&str, Duration)) {
+    let _ = LOG.set(log);
+}
+
+/// Reports `sql`, sent at `start`, to the log, if there is one.
+fn logged(sql: &str, start: std::time::Instant) {
+    if let Some(log) = LOG.get() {
+        log(sql, start.elapsed());
+    }
+}
+
+/// `batch_execute`, logged.
+pub(crate) fn send(
+    client: &mut impl postgres::GenericClient,
+    sql: &str,
+) -> Result<(), postgres::Error> {
+    let start = std::time::Instant::now();
+    let done = client.batch_execute(sql);
+    logged(sql, start);
+    done
 }
 
 /// The first value of the first row `sql` returns, as text (`None` for no
@@ -581,13 +611,13 @@ impl Backend for Postgres<'_> {
         self.deferred.clear();
         self.prefetched = None;
         if self.holding == Holding::Held {
-            let _ = self.tx().batch_execute("ROLLBACK");
+            let _ = send(self.tx(), "ROLLBACK");
             self.history_ready = false;
             self.down_column = false;
         }
         self.holding = Holding::No;
         if self.open {
-            let _ = self.client.batch_execute("ROLLBACK");
+            let _ = send(self.client, "ROLLBACK");
             self.open = false;
             self.history_ready = false;
             self.down_column = false;
@@ -715,7 +745,7 @@ impl Backend for Postgres<'_> {
     }
 
     fn execute(&mut self, statement: &str, line: u32) -> Result<(), StepError> {
-        self.client.batch_execute(statement).map_err(|e| {
+        send(self.client, statement).map_err(|e| {
             let mut failure = PgFailure::from(e);
             if failure.code.as_deref() == Some(SqlState::LOCK_NOT_AVAILABLE.code()) {
                 // Ended first: the aborted transaction answers nothing.
@@ -756,7 +786,7 @@ impl Backend for Postgres<'_> {
             }
             batch.push('\n');
         }
-        let mut first = match self.client.batch_execute(&batch) {
+        let mut first = match send(self.client, &batch) {
             Ok(()) => return Ok(()),
             Err(e) => PgFailure::from(e),
         };
@@ -866,7 +896,7 @@ impl Backend for Postgres<'_> {
         }
         if std::mem::take(&mut self.session_lock) {
             if self.open {
-                let _ = self.client.batch_execute("ROLLBACK");
+                let _ = send(self.client, "ROLLBACK");
                 self.open = false;
             }
             if let Some(key) = self.key {
@@ -992,9 +1022,10 @@ impl Postgres<'_> {
             .take()
             .ok_or_else(|| not_here("the lock connection is not open"))?;
         let waiter = std::thread::spawn(move || {
-            let got = holder.batch_execute(&format!(
-                "BEGIN; SET LOCAL lock_timeout = 0; SELECT pg_advisory_xact_lock({key})"
-            ));
+            let got = send(
+                &mut holder,
+                &format!("BEGIN; SET LOCAL lock_timeout = 0; SELECT pg_advisory_xact_lock({key})"),
+            );
             (holder, got)
         });
         // Until the lock connection waits in the queue for this key (no
@@ -1007,7 +1038,7 @@ impl Postgres<'_> {
         let committed = loop {
             match value(self.client, &queued) {
                 Ok(n) if n.as_deref() != Some("0") => {
-                    break self.client.batch_execute("COMMIT").map_err(pg);
+                    break send(self.client, "COMMIT").map_err(pg);
                 }
                 Ok(_) if !waiter.is_finished() && waited < Duration::from_secs(30) => {
                     std::thread::sleep(Duration::from_millis(1));
@@ -1025,14 +1056,14 @@ impl Postgres<'_> {
         if committed.is_err() {
             // Rolled back, the lock goes to the waiting connection, which
             // is then ended with it.
-            let _ = self.client.batch_execute("ROLLBACK");
+            let _ = send(self.client, "ROLLBACK");
         }
         let (mut holder, got) = waiter
             .join()
             .map_err(|_| not_here("the lock connection's thread panicked"))?;
         if let Err(e) = committed.and(got.map_err(pg)) {
             // Whatever it holds goes with its transaction.
-            let _ = holder.batch_execute("ROLLBACK");
+            let _ = send(&mut holder, "ROLLBACK");
             self.holder = Some(holder);
             self.holding = Holding::No;
             return Err(e);
@@ -1232,7 +1263,10 @@ impl Postgres<'_> {
 
     /// The rows `sql` changed, in one round trip.
     fn changed(&mut self, sql: &str) -> Result<u64, Failure> {
-        let messages = self.tx().simple_query(sql).map_err(pg)?;
+        let start = std::time::Instant::now();
+        let messages = self.tx().simple_query(sql);
+        logged(sql, start);
+        let messages = messages.map_err(pg)?;
         Ok(messages
             .iter()
             .find_map(|m| match m {

@@ -138,7 +138,7 @@ pub fn copy_recording(
     }
     let mut tx = client.transaction().map_err(target("BEGIN"))?;
     for sql in plan.create_tables() {
-        tx.batch_execute(&sql).map_err(target(sql.clone()))?;
+        super::send(&mut tx, &sql).map_err(target(sql.clone()))?;
     }
     let mut copied = Copied::default();
     for table in &plan.tables {
@@ -146,10 +146,10 @@ pub fn copy_recording(
         copied.tables.push((table.name.clone(), rows, sum));
     }
     for sql in plan.indexes.iter().chain(&plan.foreign_keys) {
-        tx.batch_execute(sql).map_err(target(sql.clone()))?;
+        super::send(&mut tx, sql).map_err(target(sql.clone()))?;
     }
     for sql in &plan.validations {
-        tx.batch_execute(sql).map_err(target(sql.clone()))?;
+        super::send(&mut tx, sql).map_err(target(sql.clone()))?;
     }
     for table in &plan.tables {
         if let Some(id) = table.columns.iter().find(|c| c.identity) {
@@ -160,7 +160,7 @@ pub fn copy_recording(
                 c = q(&id.name),
                 t = q(&table.name)
             );
-            tx.batch_execute(&sql).map_err(target(sql.clone()))?;
+            super::send(&mut tx, &sql).map_err(target(sql.clone()))?;
         }
     }
     for (table, (name, rows, sum)) in plan.tables.iter().zip(&copied.tables) {
@@ -188,8 +188,7 @@ pub fn copy_recording(
             literal(&crate::checksum::checksum(r.text.as_bytes())),
             t = r.table.quoted(),
         );
-        tx.batch_execute(&sql)
-            .map_err(target("recording the schema migration"))?;
+        super::send(&mut tx, &sql).map_err(target("recording the schema migration"))?;
     }
     tx.commit().map_err(target("COMMIT"))?;
     Ok(copied)

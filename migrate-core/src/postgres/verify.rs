@@ -42,7 +42,7 @@ fn live_objects(
     let live = current_schema(client)?;
     snapshot(client, &live)?;
     let objects = catalog::read(client, &live, without);
-    client.batch_execute("ROLLBACK").map_err(pg_error)?;
+    super::send(client, "ROLLBACK").map_err(pg_error)?;
     Ok((live, objects.map_err(pg_error)?))
 }
 
@@ -132,7 +132,7 @@ fn replay(
         migrations,
         lock_timeout,
     );
-    let _ = other.batch_execute("ROLLBACK");
+    let _ = super::send(&mut other, "ROLLBACK");
     drop(other);
     scratch.drop_with(client);
     Ok(replayed)
@@ -202,10 +202,13 @@ impl ScratchDb {
             .into_iter()
             .filter_map(|r| r.into_iter().next().flatten())
         {
-            let _ = client.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                quote_identifier(&name)
-            ));
+            let _ = super::send(
+                client,
+                &format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    quote_identifier(&name)
+                ),
+            );
         }
         let info = super::rows(
             client,
@@ -236,7 +239,7 @@ impl ScratchDb {
                 literal(&get(5))
             ));
         }
-        client.batch_execute(&sql).map_err(pg_error)?;
+        super::send(client, &sql).map_err(pg_error)?;
         let extensions = super::rows(
             client,
             "SELECT e.extname::text, n.nspname::text FROM pg_extension AS e \
@@ -264,10 +267,13 @@ impl ScratchDb {
     }
 
     fn drop_with(self, client: &mut Client) {
-        let _ = client.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            quote_identifier(&self.name)
-        ));
+        let _ = super::send(
+            client,
+            &format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_identifier(&self.name)
+            ),
+        );
     }
 }
 
@@ -319,7 +325,7 @@ fn replay_files(client: &mut Client, migrations: &[&Migration]) -> Result<(), St
                 for s in &script.statements {
                     let text = s.text(&m.text);
                     match crate::sql::pg_replay_form(text) {
-                        PgReplay::Run(sql) => client.batch_execute(&sql).map_err(|e| {
+                        PgReplay::Run(sql) => super::send(client, &sql).map_err(|e| {
                             let failure = PgFailure::from(e);
                             at(super::line_of(&sql, s.line, &failure), &failure)
                         })?,
@@ -489,7 +495,8 @@ fn check_expect(client: &mut Client, expect: &indexes::Expect) -> Result<(), Str
     let plan = client.simple_query(&format!(
         "EXPLAIN (FORMAT JSON) EXECUTE migrate_expect{args}"
     ));
-    let _ = client.batch_execute(
+    let _ = super::send(
+        client,
         "DEALLOCATE migrate_expect; ROLLBACK TO SAVEPOINT migrate_expect; RELEASE SAVEPOINT migrate_expect",
     );
     let json: String = plan
@@ -530,9 +537,9 @@ pub(super) fn plans(
     client: &mut Client,
     with: impl FnOnce(&mut dyn FnMut(&indexes::Expect) -> Result<(), String>),
 ) -> Result<(), Error> {
-    client.batch_execute("BEGIN READ ONLY").map_err(pg_error)?;
+    super::send(client, "BEGIN READ ONLY").map_err(pg_error)?;
     with(&mut |e| check_expect(client, e));
-    client.batch_execute("ROLLBACK").map_err(pg_error)
+    super::send(client, "ROLLBACK").map_err(pg_error)
 }
 
 /// `text` as a JSON string, as EXPLAIN writes names.
