@@ -1356,3 +1356,94 @@ fn verbose_logs_postgresql_statements() {
         "the tool's own statements too: {e}"
     );
 }
+
+/// Issue #23.10-12: the move keeps what PostgreSQL can hold and names the
+/// rest. A `COLLATE NOCASE UNIQUE` column becomes citext (PostgreSQL then
+/// refuses 'ada@x.org' beside 'Ada@x.org'); AUTOINCREMENT's ids go on past
+/// every id SQLite handed out (201, not 191); an FTS5 table is named as not
+/// carried, its shadow tables left out. Every failure of the real move that
+/// the data or schema decides is found by the dry run: a mixed-case column
+/// in a UNIQUE constraint, a value too wide for DECIMAL(5,2), an integer
+/// in a BLOB column.
+#[test]
+fn the_move_keeps_meaning_and_its_dry_run_finds_every_refusal() {
+    let Some(mut db) = pg::scratch() else { return };
+    let url = db.url();
+    let p = Project::new(&[(
+        "0001_app.sql",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, Email TEXT COLLATE NOCASE UNIQUE, \
+         Handle TEXT, UNIQUE (handle));\n\
+         CREATE TABLE prices (id INTEGER PRIMARY KEY, amount DECIMAL(5,2), photo BLOB);\n\
+         CREATE VIRTUAL TABLE docs USING fts5(body);\n",
+    )]);
+    let file = p.dir.path().join("app.db");
+    let file = file.to_str().unwrap();
+    assert_eq!(code(&p.bare(&["-d", file, "up"]).output().unwrap()), 0);
+    let conn = migrate_core::rusqlite::Connection::open(file).unwrap();
+    conn.execute_batch(
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 210)
+         INSERT INTO users (Email, Handle) SELECT 'u' || x || '@x.org', 'h' || x FROM n;
+         DELETE FROM users WHERE id > 200;
+         INSERT INTO prices (amount, photo) VALUES (12.5, x'00'), (12345.5, x'01'), (1.005, 7);
+         INSERT INTO docs VALUES ('hello');",
+    )
+    .unwrap();
+    drop(conn);
+    let out = p
+        .bare(&["-d", file, "move", "--to", &url, "--dry-run"])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(code(&out), 1, "{text}");
+    assert!(
+        text.contains("row 2, column `amount`: 12345.5 has 5 digits before the point"),
+        "{text}"
+    );
+    assert!(
+        text.contains("row 3, column `amount`: 1.005 has 3 digits after the point"),
+        "{text}"
+    );
+    assert!(
+        text.contains("row 3, column `photo`: the integer 7 in a column that becomes bytea"),
+        "{text}"
+    );
+    assert!(
+        text.contains("COLLATE NOCASE becomes the type citext"),
+        "{text}"
+    );
+    assert!(text.contains("virtual table `docs`"), "{text}");
+    assert!(
+        !text.contains("docs_data") && !text.contains("CREATE TABLE \"docs\""),
+        "{text}"
+    );
+    // Corrected, the move goes through and keeps the meaning.
+    let conn = migrate_core::rusqlite::Connection::open(file).unwrap();
+    conn.execute_batch("UPDATE prices SET amount = 123.5 WHERE id = 2; UPDATE prices SET amount = 1.01, photo = NULL WHERE id = 3;")
+        .unwrap();
+    drop(conn);
+    let out = p
+        .bare(&["-d", file, "move", "--to", &url])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let client = db.client();
+    let id: i64 = client
+        .query_one(
+            "INSERT INTO users (email, handle) VALUES ('fresh@x.org', 'fresh') RETURNING id",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(id, 211, "AUTOINCREMENT: past every id SQLite handed out");
+    assert!(
+        client
+            .batch_execute("INSERT INTO users (email, handle) VALUES ('U1@X.ORG', 'new')")
+            .is_err(),
+        "a case variant of an existing e-mail went in"
+    );
+    let found: i64 = client
+        .query_one("SELECT count(*) FROM users WHERE email = 'U2@X.ORG'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(found, 1, "NOCASE compares without case");
+}

@@ -16,6 +16,13 @@
 //! | `DECIMAL(p,s)`, `NUMERIC(p,s)` | `numeric(p,s)` |
 //! | any other (`NUMERIC`, `DATE`, `DATETIME`, …) | `numeric` for `NUMERIC`/`DECIMAL`, else `text` (dates stay as written: SQLite keeps them as text or numbers, in any format) |
 //!
+//! A text column declared `COLLATE NOCASE` becomes `citext` (the move
+//! creates the extension), which compares and keeps unique without case;
+//! an AUTOINCREMENT table's identity starts past the largest id SQLite ever
+//! handed out (`sqlite_sequence`). Names are written in lower case, as
+//! PostgreSQL reads an app's unquoted SQL. Virtual tables (FTS5, …) are
+//! named as not carried, their shadow tables left out.
+//!
 //! `--map table.column=TYPE` or `--map DECLARED=TYPE` overrides a line.
 
 use std::fmt;
@@ -35,7 +42,9 @@ pub(crate) enum Class {
     Bounded(i64, i64),
     Boolean,
     Real,
-    Numeric,
+    /// `numeric(p,s)`: at most `p - s` digits before the point, and `s`
+    /// after it (more are rounded: a changed value).
+    Numeric(Option<(u32, u32)>),
     Text(Option<u32>),
     Bytes,
 }
@@ -106,6 +115,10 @@ pub struct TablePlan {
     pub unique: Vec<Vec<String>>,
     /// A `WITHOUT ROWID` table (values are named by their key).
     pub without_rowid: bool,
+    /// AUTOINCREMENT's promise: the largest id ever handed out
+    /// (`sqlite_sequence`), which the identity must start past even when
+    /// those rows were deleted.
+    pub sequence_floor: Option<i64>,
 }
 
 /// A value PostgreSQL would refuse.
@@ -146,6 +159,11 @@ pub struct MovePlan {
     pub validations: Vec<String>,
     /// What is not carried over, each named.
     pub not_carried: Vec<String>,
+    /// What carries over in another form, each named with what it becomes
+    /// (`COLLATE NOCASE` as `citext`, …).
+    pub changed: Vec<String>,
+    /// Extensions the schema needs (`citext`), created by the move.
+    pub extensions: Vec<String>,
     /// Every stored value PostgreSQL would refuse.
     pub problems: Vec<DataProblem>,
 }
@@ -180,8 +198,10 @@ impl MovePlan {
                 k.trim_end_matches(" NOT VALID").to_owned()
             }
         });
-        self.create_tables()
-            .into_iter()
+        self.extensions
+            .iter()
+            .map(|e| format!("CREATE EXTENSION IF NOT EXISTS {}", q(e)))
+            .chain(self.create_tables())
             .chain(self.indexes.iter().cloned())
             .chain(keys)
             .map(|s| format!("{s};\n"))
@@ -266,7 +286,13 @@ fn class_of(pg_type: &str) -> Class {
         "smallint" | "int2" => Class::Bounded(i16::MIN.into(), i16::MAX.into()),
         "boolean" | "bool" => Class::Boolean,
         "double precision" | "real" | "float8" | "float4" => Class::Real,
-        "numeric" | "decimal" => Class::Numeric,
+        "numeric" | "decimal" => Class::Numeric(t.split_once('(').and_then(|(_, rest)| {
+            let (p, s) = rest
+                .trim_end_matches(')')
+                .split_once(',')
+                .unwrap_or((rest.trim_end_matches(')'), "0"));
+            Some((p.trim().parse().ok()?, s.trim().parse().ok()?))
+        })),
         "bytea" => Class::Bytes,
         "varchar" | "character varying" => Class::Text(n),
         _ => Class::Text(None),
@@ -336,33 +362,63 @@ pub fn plan(
         }
     }
     let mut plan = MovePlan::default();
-    for table in schema.tables.iter().filter(|t| wanted(&t.name)) {
-        let table_plan = plan_table(conn, table, maps, &mut plan.not_carried)?;
+    // A virtual table is its module's (FTS5, R*Tree, …): PostgreSQL has
+    // none of them, and its shadow tables are its storage.
+    for table in schema
+        .tables
+        .iter()
+        .filter(|t| t.is_virtual && wanted(&t.name))
+    {
+        plan.not_carried.push(format!(
+            "virtual table `{}`: its module is SQLite's (`{}`); in PostgreSQL full-text search is a tsvector \
+             column with a GIN index: write it in a PostgreSQL migration",
+            table.name,
+            crate::naming::visible(&table.sql)
+        ));
+    }
+    for table in schema
+        .tables
+        .iter()
+        .filter(|t| !t.is_virtual && wanted(&t.name))
+    {
+        let table_plan = plan_table(conn, table, maps, &mut plan)?;
         scan(conn, &table_plan, &mut plan.problems)?;
         plan.tables.push(table_plan);
     }
+    let virtual_table = |name: &str| schema.table(name).is_some_and(|t| t.is_virtual);
+    // A NOCASE key on a NOCASE column: the column is citext, which
+    // compares without case itself.
+    let citext = |table: &str, column: &str| {
+        plan.tables.iter().any(|t| {
+            t.name.eq_ignore_ascii_case(table)
+                && t.columns
+                    .iter()
+                    .any(|c| c.name.eq_ignore_ascii_case(column) && c.pg_type == "citext")
+        })
+    };
     for index in schema
         .indexes
         .iter()
-        .filter(|i| i.created && wanted(&i.table))
+        .filter(|i| i.created && wanted(&i.table) && !virtual_table(&i.table))
     {
         let plain = !index.partial && index.keys.iter().all(|k| !k.column.is_empty());
-        let odd_collation = index
-            .keys
-            .iter()
-            .find(|k| !k.collation.is_empty() && k.collation != "binary");
+        let odd_collation = index.keys.iter().find(|k| {
+            !k.collation.is_empty()
+                && k.collation != "binary"
+                && !(k.collation == "nocase" && citext(&index.table, &k.column))
+        });
         match (plain, odd_collation) {
             (true, None) => {
                 let keys: Vec<String> = index
                     .keys
                     .iter()
-                    .map(|k| format!("{}{}", q(&k.column), if k.desc { " DESC" } else { "" }))
+                    .map(|k| format!("{}{}", q(&pg(&k.column)), if k.desc { " DESC" } else { "" }))
                     .collect();
                 plan.indexes.push(format!(
                     "CREATE {}INDEX {} ON {} ({})",
                     if index.unique { "UNIQUE " } else { "" },
-                    q(&index.name),
-                    q(&index.table),
+                    q(&pg(&index.name)),
+                    q(&pg(&index.table)),
                     keys.join(", ")
                 ));
             }
@@ -378,7 +434,11 @@ pub fn plan(
             )),
         }
     }
-    for table in schema.tables.iter().filter(|t| wanted(&t.name)) {
+    for table in schema
+        .tables
+        .iter()
+        .filter(|t| !t.is_virtual && wanted(&t.name))
+    {
         for (n, fk) in table.foreign_keys.iter().enumerate() {
             if !wanted(&fk.parent) {
                 plan.not_carried.push(format!(
@@ -389,22 +449,23 @@ pub fn plan(
                 ));
                 continue;
             }
-            let to: Vec<String> = fk.to.iter().flatten().cloned().collect();
+            let to: Vec<String> = fk.to.iter().flatten().map(|c| pg(c)).collect();
             let to = if to.len() == fk.from.len() {
                 format!(" ({})", list(&to))
             } else {
                 String::new()
             };
-            let constraint = q(&format!("{}_fk_{}", table.name, n + 1));
+            let from: Vec<String> = fk.from.iter().map(|c| pg(c)).collect();
+            let constraint = q(&pg(&format!("{}_fk_{}", table.name, n + 1)));
             plan.validations.push(format!(
                 "ALTER TABLE {} VALIDATE CONSTRAINT {constraint}",
-                q(&table.name)
+                q(&pg(&table.name))
             ));
             plan.foreign_keys.push(format!(
                 "ALTER TABLE {} ADD CONSTRAINT {constraint} FOREIGN KEY ({}) REFERENCES {}{to} ON UPDATE {} ON DELETE {} NOT VALID",
-                q(&table.name),
-                list(&fk.from),
-                q(&fk.parent),
+                q(&pg(&table.name)),
+                list(&from),
+                q(&pg(&fk.parent)),
                 fk.on_update,
                 fk.on_delete,
             ));
@@ -427,13 +488,20 @@ pub fn plan(
     Ok(plan)
 }
 
+/// A name as PostgreSQL would read it unquoted: the move names everything
+/// in lower case, so that an app's unquoted SQL finds it.
+fn pg(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
 /// One table's plan.
 fn plan_table(
     conn: &Connection,
     table: &Table,
     maps: &[Map],
-    not_carried: &mut Vec<String>,
+    move_plan: &mut MovePlan,
 ) -> Result<TablePlan, Error> {
+    let not_carried = &mut move_plan.not_carried;
     let without_rowid = conn
         .prepare("SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1")?
         .query_row([&table.name], |r| r.get::<_, i64>(0))
@@ -463,12 +531,23 @@ fn plan_table(
             table.name
         ));
     }
+    let sequence_floor = if table.autoincrement {
+        conn.query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = ?1 COLLATE NOCASE",
+            [&table.name],
+            |r| r.get::<_, i64>(0),
+        )
+        .ok()
+    } else {
+        None
+    };
     let mut plan = TablePlan {
-        name: table.name.clone(),
+        name: pg(&table.name),
         columns: Vec::new(),
-        primary_key: pk.iter().map(|c| c.name.clone()).collect(),
+        primary_key: pk.iter().map(|c| pg(&c.name)).collect(),
         unique: Vec::new(),
         without_rowid,
+        sequence_floor,
     };
     for c in &columns {
         let over = maps.iter().find(|m| {
@@ -480,8 +559,30 @@ fn plan_table(
         let pg_type = match over {
             _ if identity => "bigint".into(),
             Some(m) => m.to.clone(),
+            // NOCASE compares and keeps unique without ASCII case: citext
+            // does that in PostgreSQL (it folds with lower(), a superset).
+            None if c.collation == "nocase"
+                && matches!(class_of(&map_type(&c.declared_type)), Class::Text(_)) =>
+            {
+                move_plan.changed.push(format!(
+                    "column `{}.{}`: COLLATE NOCASE becomes the type citext (compared and kept unique \
+                     without case; from the citext extension, which the move creates)",
+                    table.name, c.name
+                ));
+                if !move_plan.extensions.iter().any(|e| e == "citext") {
+                    move_plan.extensions.push("citext".into());
+                }
+                "citext".into()
+            }
             None => map_type(&c.declared_type),
         };
+        let not_carried = &mut move_plan.not_carried;
+        if c.collation != "binary" && c.collation != "nocase" {
+            not_carried.push(format!(
+                "column `{}.{}`: collation {} has no PostgreSQL counterpart; it compares as text there",
+                table.name, c.name, c.collation
+            ));
+        }
         let class = class_of(&pg_type);
         let default = match &c.default {
             None => None,
@@ -498,7 +599,7 @@ fn plan_table(
             },
         };
         plan.columns.push(ColumnPlan {
-            name: c.name.clone(),
+            name: pg(&c.name),
             sqlite_type: c.declared_type.clone(),
             pg_type,
             identity,
@@ -515,12 +616,33 @@ fn plan_table(
         .query_map([&table.name], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for name in names {
-        let mut cols = conn.prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")?;
-        let cols: Vec<String> = cols
-            .query_map([&name], |r| r.get::<_, Option<String>>(0))?
-            .filter_map(|c| c.ok().flatten())
+        let mut cols = conn.prepare(
+            "SELECT name, lower(coll) FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
+        )?;
+        let keys: Vec<(String, String)> = cols
+            .query_map([&name], |r| Ok((r.get::<_, Option<String>>(0)?, r.get(1)?)))?
+            .filter_map(|c| c.ok())
+            .filter_map(|(c, coll)| Some((c?, coll)))
             .collect();
-        plan.unique.push(cols);
+        // A key compared with another collation than its column's type
+        // does in PostgreSQL (NOCASE on a column that is not citext).
+        for (column, coll) in &keys {
+            let citext = plan
+                .columns
+                .iter()
+                .any(|c| c.name == pg(column) && c.pg_type == "citext");
+            if coll != "binary" && !citext {
+                move_plan.changed.push(format!(
+                    "UNIQUE ({}) of `{}`: SQLite compares `{column}` with {coll} there; in PostgreSQL it is \
+                     compared as written (make the column citext with --map {}.{column}=citext to keep it)",
+                    keys.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", "),
+                    table.name,
+                    table.name
+                ));
+            }
+        }
+        plan.unique
+            .push(keys.into_iter().map(|(c, _)| pg(&c)).collect());
     }
     Ok(plan)
 }
@@ -576,6 +698,39 @@ fn scan(
     Ok(())
 }
 
+/// Why a decimal `text` does not fit `numeric(p,s)` as it is: too many
+/// digits before the point (PostgreSQL refuses it), or after it (PostgreSQL
+/// rounds it, a changed value).
+fn numeric_fit(text: &str, (p, s): (u32, u32), pg_type: &str) -> Option<String> {
+    let digits = text.trim_start_matches(['-', '+']);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let whole = whole.trim_start_matches('0').len() as u32;
+    let fraction = fraction.trim_end_matches('0').len() as u32;
+    if whole > p.saturating_sub(s) {
+        Some(format!(
+            "{text} has {whole} digits before the point, more than {pg_type} holds ({}): PostgreSQL would refuse it",
+            p.saturating_sub(s)
+        ))
+    } else if fraction > s {
+        Some(format!(
+            "{text} has {fraction} digits after the point, more than {pg_type} keeps ({s}): PostgreSQL would round it"
+        ))
+    } else {
+        None
+    }
+}
+
+/// A real as the decimal the move writes for it (the shortest that reads
+/// back the same).
+pub(crate) fn real_decimal(f: f64) -> String {
+    let s = format!("{f:?}");
+    match s.split_once('e') {
+        // `1e-7`, `1.5e20`: written out.
+        Some(_) => format!("{f}"),
+        None => s,
+    }
+}
+
 fn choices(table: &str, column: &str) -> String {
     format!(
         "correct the value in SQLite, or move the column as another type (`--map {table}.{column}=text`)"
@@ -603,15 +758,22 @@ fn refused(value: ValueRef<'_>, class: Class, pg_type: &str, key: bool) -> Optio
                 .into(),
         ),
         (ValueRef::Null, _) => None,
-        (ValueRef::Integer(_), Class::Integer | Class::Real | Class::Numeric) => None,
+        (ValueRef::Integer(_), Class::Integer | Class::Real | Class::Numeric(None)) => None,
+        (ValueRef::Integer(i), Class::Numeric(Some(ps))) => {
+            numeric_fit(&i.to_string(), ps, pg_type)
+        }
+        (ValueRef::Real(f), Class::Numeric(Some(ps))) if f.is_finite() => {
+            numeric_fit(&crate::transfer::real_decimal(f), ps, pg_type)
+        }
         (ValueRef::Integer(i), Class::Bounded(min, max)) if (min..=max).contains(&i) => None,
         (ValueRef::Integer(i), Class::Bounded(min, max)) => Some(format!(
             "the integer {i}, out of the range of {pg_type} ({min} to {max})"
         )),
         (ValueRef::Integer(0 | 1), Class::Boolean) => None,
-        (ValueRef::Real(f), Class::Real | Class::Numeric) if f.is_finite() => None,
+        (ValueRef::Real(f), Class::Real | Class::Numeric(None)) if f.is_finite() => None,
         (ValueRef::Real(_), Class::Real) => None,
-        (_, Class::Bytes) => None,
+        // Text goes to bytea as its bytes; a number would go as its digits.
+        (ValueRef::Blob(_) | ValueRef::Text(_), Class::Bytes) => None,
         (ValueRef::Text(t), Class::Text(limit)) => match std::str::from_utf8(t) {
             Err(e) => Some(format!(
                 "text that is not valid UTF-8 (at byte {}), which PostgreSQL's text does not hold",

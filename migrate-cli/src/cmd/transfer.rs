@@ -152,6 +152,12 @@ fn print(plan: &MovePlan, dry_run: bool) -> Result<u8, Failure> {
         "-- The PostgreSQL schema (tables, then indexes, then foreign keys):\n"
     )?;
     out.write_all(plan.ddl().as_bytes())?;
+    if !plan.changed.is_empty() {
+        writeln!(out, "\n-- Carried over in another form:")?;
+        for what in &plan.changed {
+            writeln!(out, "--   {what}")?;
+        }
+    }
     if !plan.not_carried.is_empty() {
         writeln!(out, "\n-- Not carried over:")?;
         for what in &plan.not_carried {

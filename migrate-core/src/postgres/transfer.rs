@@ -137,6 +137,10 @@ pub fn copy_recording(
         }
     }
     let mut tx = client.transaction().map_err(target("BEGIN"))?;
+    for extension in &plan.extensions {
+        let sql = format!("CREATE EXTENSION IF NOT EXISTS {}", q(extension));
+        super::send(&mut tx, &sql).map_err(target(sql.clone()))?;
+    }
     for sql in plan.create_tables() {
         super::send(&mut tx, &sql).map_err(target(sql.clone()))?;
     }
@@ -153,12 +157,15 @@ pub fn copy_recording(
     }
     for table in &plan.tables {
         if let Some(id) = table.columns.iter().find(|c| c.identity) {
+            // Past the largest id, and for AUTOINCREMENT past every id
+            // SQLite ever handed out (rows since deleted included).
             let sql = format!(
-                "SELECT setval(pg_get_serial_sequence({}, {}), coalesce(max({c}), 0) + 1, false) FROM {t}",
+                "SELECT setval(pg_get_serial_sequence({}, {}), greatest(coalesce(max({c}), 0), {floor}) + 1, false) FROM {t}",
                 literal(&q(&table.name)),
                 literal(&id.name),
                 c = q(&id.name),
-                t = q(&table.name)
+                t = q(&table.name),
+                floor = table.sequence_floor.unwrap_or(0)
             );
             super::send(&mut tx, &sql).map_err(target(sql.clone()))?;
         }
@@ -306,10 +313,10 @@ fn canonical_of_sent(out: &mut Vec<u8>, value: ValueRef<'_>, class: Class) {
         (ValueRef::Null, _) => out.extend_from_slice(b"\\N"),
         (ValueRef::Integer(i), Class::Real) => bits_into(out, i as f64),
         (ValueRef::Real(f), Class::Real) => bits_into(out, f),
-        (ValueRef::Integer(i), Class::Numeric) => {
+        (ValueRef::Integer(i), Class::Numeric(_)) => {
             out.extend_from_slice(decimal(&i.to_string()).as_bytes());
         }
-        (ValueRef::Real(f), Class::Numeric) => {
+        (ValueRef::Real(f), Class::Numeric(_)) => {
             out.extend_from_slice(decimal(&format!("{f:?}")).as_bytes());
         }
         _ => write_value(out, value, class),
@@ -397,7 +404,7 @@ fn canonical_of_stored(out: &mut Vec<u8>, field: &[u8], class: Class) {
                 };
                 bits_into(out, f);
             }
-            Class::Numeric => out.extend_from_slice(decimal(&text).as_bytes()),
+            Class::Numeric(_) => out.extend_from_slice(decimal(&text).as_bytes()),
             _ => out.extend_from_slice(field),
         }
     }
