@@ -1447,3 +1447,90 @@ fn the_move_keeps_meaning_and_its_dry_run_finds_every_refusal() {
         .get(0);
     assert_eq!(found, 1, "NOCASE compares without case");
 }
+
+/// Issue #23.13: a move with `--emit DIR` killed mid-copy leaves no file a
+/// rerun trips on (the schema file has a scratch name until the copy
+/// commits); and the advice for text PostgreSQL cannot hold (a NUL
+/// character) is the map that works, bytea.
+#[test]
+fn a_killed_emit_can_be_run_again_and_nul_advice_works() {
+    let Some(db) = pg::scratch() else { return };
+    let url = db.url();
+    let p = Project::new(&[(
+        "0001_events.sql",
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, payload BLOB);\n",
+    )]);
+    let file = p.dir.path().join("big.db");
+    let file = file.to_str().unwrap();
+    assert_eq!(code(&p.bare(&["-d", file, "up"]).output().unwrap()), 0);
+    let conn = migrate_core::rusqlite::Connection::open(file).unwrap();
+    conn.execute_batch(
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 150000)
+         INSERT INTO events (kind, payload) SELECT 'kind ' || (x % 7), randomblob(64) FROM n;",
+    )
+    .unwrap();
+    drop(conn);
+    let emit = p.dir.path().join("pg-migrations");
+    let emit_arg = emit.to_str().unwrap();
+    let mut child = p
+        .bare(&["-d", file, "move", "--to", &url, "--emit", emit_arg])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let partial = emit.join(".0001_schema.sql.migrate-partial");
+    let seen = (0..2000).any(|_| {
+        let there = partial.exists();
+        if !there {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        there
+    });
+    child.kill().unwrap();
+    let _ = child.wait();
+    if seen && partial.exists() {
+        // Killed while copying: the next run is not refused.
+        let out = p
+            .bare(&["-d", file, "move", "--to", &url, "--emit", emit_arg])
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+        assert!(emit.join("0001_schema.sql").exists());
+        assert!(!partial.exists());
+    }
+    // Text with a NUL: the advice names bytea, which works.
+    let Some(other) = pg::scratch() else { return };
+    let q = Project::new(&[(
+        "0001_t.sql",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);\n",
+    )]);
+    let small = q.dir.path().join("small.db");
+    let small = small.to_str().unwrap();
+    assert_eq!(code(&q.bare(&["-d", small, "up"]).output().unwrap()), 0);
+    migrate_core::rusqlite::Connection::open(small)
+        .unwrap()
+        .execute_batch("INSERT INTO t (name) VALUES (CAST(x'610062' AS TEXT))")
+        .unwrap();
+    let out = q
+        .bare(&["-d", small, "move", "--to", &other.url(), "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains("`--map t.name=bytea`"),
+        "{}",
+        stdout(&out)
+    );
+    let out = q
+        .bare(&[
+            "-d",
+            small,
+            "move",
+            "--to",
+            &other.url(),
+            "--map",
+            "t.name=bytea",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+}

@@ -686,11 +686,18 @@ fn scan(
             let value = r.get_ref(i + 1)?;
             let key = table.primary_key.contains(&c.name);
             if let Some(message) = refused(value, c.class, &c.pg_type, key && !c.identity) {
+                // Text PostgreSQL's text cannot hold goes as bytes; the
+                // rest as text, which holds any valid string.
+                let unholdable = |t: &[u8]| t.contains(&0) || std::str::from_utf8(t).is_err();
+                let as_type = match value {
+                    ValueRef::Text(t) if unholdable(t) => "bytea",
+                    _ => "text",
+                };
                 problems.push(DataProblem {
                     table: table.name.clone(),
                     row: row.clone(),
                     column: c.name.clone(),
-                    message: format!("{message}; {}", choices(&table.name, &c.name)),
+                    message: format!("{message}; {}", choices(&table.name, &c.name, as_type)),
                 });
             }
         }
@@ -731,9 +738,9 @@ pub(crate) fn real_decimal(f: f64) -> String {
     }
 }
 
-fn choices(table: &str, column: &str) -> String {
+fn choices(table: &str, column: &str, as_type: &str) -> String {
     format!(
-        "correct the value in SQLite, or move the column as another type (`--map {table}.{column}=text`)"
+        "correct the value in SQLite, or move the column as another type (`--map {table}.{column}={as_type}`)"
     )
 }
 

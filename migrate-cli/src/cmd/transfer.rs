@@ -33,12 +33,20 @@ pub(crate) struct MoveArgs {
 /// The emitted migration's file.
 const EMITTED: &str = "0001_schema.sql";
 
+/// Its name until the copy has committed (hidden: no loader reads it).
+const PARTIAL: &str = ".0001_schema.sql.migrate-partial";
+
 pub(crate) fn run(mut ctx: Context, args: &MoveArgs) -> Result<u8, Failure> {
     if !crate::postgres::is_url(&args.to) {
         return Err(crate::usage(format!(
             "--to {}: not a PostgreSQL URL (postgres://user@host/database)",
             crate::postgres::shown(&args.to)
         )));
+    }
+    // A killed move leaves its file under its scratch name, which no
+    // loader reads: it is this command's own, and goes.
+    if let Some(dir) = &args.emit {
+        let _ = std::fs::remove_file(dir.join(PARTIAL));
     }
     if let Some(dir) = &args.emit
         && std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some())
@@ -66,14 +74,16 @@ pub(crate) fn run(mut ctx: Context, args: &MoveArgs) -> Result<u8, Failure> {
         return Ok(code);
     }
     let (mut client, _) = crate::postgres::connect(&args.to)?;
-    // The file first: if the copy fails, it goes again, and so does a
-    // folder made for it.
+    // The file first, under a scratch name that becomes its own once the
+    // copy has committed: if the copy fails it goes again, and so does a
+    // folder made for it; if the process is killed, the next run removes
+    // it (the folder holds nothing else).
     let emitted = plan.migration();
     let made = match &args.emit {
         Some(dir) => {
             let created = !dir.exists();
             std::fs::create_dir_all(dir)?;
-            std::fs::write(dir.join(EMITTED), &emitted)?;
+            std::fs::write(dir.join(PARTIAL), &emitted)?;
             Some((dir.clone(), created))
         }
         None => None,
@@ -106,10 +116,15 @@ pub(crate) fn run(mut ctx: Context, args: &MoveArgs) -> Result<u8, Failure> {
     if result.is_err()
         && let Some((dir, created)) = &made
     {
-        let _ = std::fs::remove_file(dir.join(EMITTED));
+        let _ = std::fs::remove_file(dir.join(PARTIAL));
         if *created {
             let _ = std::fs::remove_dir(dir);
         }
+    }
+    if result.is_ok()
+        && let Some((dir, _)) = &made
+    {
+        std::fs::rename(dir.join(PARTIAL), dir.join(EMITTED))?;
     }
     let copied = result.map_err(|e| Failure {
         code: 1,
