@@ -251,13 +251,15 @@ impl<'m> Runner<'m> {
         self
     }
 
-    /// PostgreSQL: where a second connection can be opened for the
-    /// migration lock of a `no-transaction` migration. With it, that lock
-    /// is held by a transaction of the second connection (no session lock):
-    /// safe through PgBouncer's transaction pooling, and gone with the
-    /// connection if the process dies. Without it, the runner's own session
-    /// holds a session lock, which needs a direct connection or session
-    /// pooling. The CLI always gives it.
+    /// PostgreSQL: how more connections to the same server are opened (TLS
+    /// included). Two things use it: the migration lock of a
+    /// `no-transaction` migration, held by a transaction of a second
+    /// connection (no session lock: safe through PgBouncer's transaction
+    /// pooling, and gone with the connection if the process dies; without
+    /// it, the runner's own session holds a session lock, which needs a
+    /// direct connection or session pooling); and the scratch database that
+    /// verify, baseline, repair and adopt replay the files in (without it,
+    /// drift is not checked, and they say so). The CLI always gives it.
     #[cfg(feature = "postgres")]
     pub fn lock_connection(mut self, connector: Option<crate::postgres::Connector>) -> Self {
         self.lock_connection = connector;
