@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // The README shows a build script, whose `fn main` is the point.
 #![allow(clippy::needless_doctest_main)]
 
@@ -73,7 +74,7 @@ pub mod maintenance;
 #[cfg(feature = "sqlite")]
 mod pipeline;
 #[cfg(feature = "postgres")]
-#[doc(hidden)]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 mod runmark;
@@ -97,6 +98,7 @@ pub use naming::{Direction, Kind};
 pub use plan::{DownTarget, Irreversible, Modified, PlanError, State, StatusRow};
 pub use profile::Profile;
 pub use source::{LoadError, LoadErrorKind, LoadErrors, Migration, Migrations};
+pub use sql::Dialect;
 
 #[cfg(feature = "sqlite")]
 pub use adopt::{AdoptError, Adoption, Tool};

@@ -1,4 +1,4 @@
-//! Moving a SQLite database to PostgreSQL (issue #16): the plan, which
+//! Moving a SQLite database to PostgreSQL: the plan, which
 //! `postgres::transfer::copy` carries out. It reads the SQLite schema, maps it to PostgreSQL by the table
 //! below, names what cannot carry over, and finds every stored value that
 //! PostgreSQL would refuse, by table, rowid and column, before anything is

@@ -1,5 +1,11 @@
-//! The PostgreSQL backend: the step pipeline's seam (`backend.rs`) on a
-//! sync `postgres::Client`.
+//! PostgreSQL (the `postgres` feature): [`Connector`] opens connections as
+//! libpq does (TLS included), [`dump`] reads a schema from the catalogue,
+//! [`transfer`] copies a SQLite database over; the runner's PostgreSQL
+//! entry points are on [`Runner`] (`run_postgres`,
+//! `down_postgres`, `verify_postgres`, …).
+//!
+//! Inside, the PostgreSQL backend: the step pipeline's seam on a sync
+//! `postgres::Client`.
 //!
 //! Locking, as the peers get it wrong:
 //! - Each step takes a **transaction-scoped** advisory lock
@@ -27,12 +33,15 @@ mod verify;
 
 pub use connect::{ConnectError, Connector, SslMode};
 pub use conninfo::{masked, passwords};
+/// The client type [`Connector::connect`] returns and the PostgreSQL
+/// entry points of [`Runner`] take (the sync `postgres`
+/// crate's), so that an app needs no dependency of its own to name it.
+pub use postgres::Client;
 pub use verify::dump;
 
 use std::path::Path;
 use std::time::Duration;
 
-use postgres::Client;
 use postgres::error::SqlState;
 
 use crate::backend::{Backend, StepError, Tally};

@@ -1,4 +1,4 @@
-//! Moving a SQLite database to PostgreSQL, the copy (issue #16): in one
+//! Moving a SQLite database to PostgreSQL, the copy: in one
 //! PostgreSQL transaction, so that a failure or a killed process leaves the
 //! target as it was, never half a copy. In order: the tables; the rows with
 //! `COPY … FROM STDIN`, a table at a time; the indexes; the foreign keys,
