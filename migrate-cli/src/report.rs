@@ -108,21 +108,11 @@ pub(crate) fn print_bookkeeping(done: &migrate_core::Bookkeeping, dry_run: bool)
             style::visible(&s.name)
         )?;
     }
-    for m in &done.rechecked {
+    let rechecked = done.rechecked.iter().map(|m| ("", m));
+    for (what, m) in rechecked.chain(done.downs.iter().map(|m| ("the down of ", m))) {
         writeln!(
             out,
-            "{} {} ({}): checksum {} -> {}",
-            said("re-record", "re-recorded"),
-            m.version,
-            style::visible(&m.file),
-            m.applied,
-            m.now
-        )?;
-    }
-    for m in &done.downs {
-        writeln!(
-            out,
-            "{} the down of {} ({}): checksum {} -> {}",
+            "{} {what}{} ({}): checksum {} -> {}",
             said("re-record", "re-recorded"),
             m.version,
             style::visible(&m.file),

@@ -438,31 +438,13 @@ pub(crate) fn insert(
         if m.down.is_some() { ", ?6" } else { "" },
     );
     let down = m.down_checksum();
-    match down {
-        Some(down) => one_row(
-            conn,
-            &sql,
-            params![
-                m.version as i64,
-                m.name.as_ref(),
-                m.kind.as_str(),
-                m.checksum.as_ref(),
-                duration_ms as i64,
-                down
-            ],
-        ),
-        None => one_row(
-            conn,
-            &sql,
-            params![
-                m.version as i64,
-                m.name.as_ref(),
-                m.kind.as_str(),
-                m.checksum.as_ref(),
-                duration_ms as i64
-            ],
-        ),
+    let (version, kind, millis) = (m.version as i64, m.kind.as_str(), duration_ms as i64);
+    let mut values: Vec<&dyn rusqlite::ToSql> =
+        vec![&version, &m.name, &kind, &m.checksum, &millis];
+    if let Some(down) = &down {
+        values.push(down);
     }
+    one_row(conn, &sql, rusqlite::params_from_iter(values))
 }
 
 /// Runs a history write and says whether it changed exactly one row and
