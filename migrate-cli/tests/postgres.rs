@@ -1412,6 +1412,7 @@ fn the_move_keeps_meaning_and_its_dry_run_finds_every_refusal() {
         "{text}"
     );
     assert!(text.contains("virtual table `docs`"), "{text}");
+    assert!(text.contains("SQLite's LIKE ignores ASCII case"), "{text}");
     assert!(
         !text.contains("docs_data") && !text.contains("CREATE TABLE \"docs\""),
         "{text}"

@@ -471,6 +471,19 @@ pub fn plan(
             ));
         }
     }
+    // What every text column changes, whatever its declaration.
+    if plan
+        .tables
+        .iter()
+        .any(|t| t.columns.iter().any(|c| matches!(c.class, Class::Text(_))))
+    {
+        plan.changed.push(
+            "text comparisons: SQLite's LIKE ignores ASCII case, PostgreSQL's does not (ILIKE, or citext \
+             columns); SQLite orders text by its bytes (BINARY), PostgreSQL by the database's collation \
+             (COLLATE \"C\" orders by bytes)"
+                .into(),
+        );
+    }
     for view in schema.views.iter() {
         plan.not_carried.push(format!(
             "view `{}`: its SQL is SQLite's (functions, quoting, date handling); write it again in a \
