@@ -525,6 +525,80 @@ mod tests {
         assert_eq!(def.condition.as_deref(), Some("c > 0"));
     }
 
+    /// Any text at all, stored SQL or not: the readers never panic.
+    #[test]
+    fn no_text_makes_the_readers_panic() {
+        const PARTS: &[&str] = &[
+            "CREATE ",
+            "TABLE ",
+            "INDEX ",
+            "VIRTUAL ",
+            "t",
+            "(",
+            ")",
+            ",",
+            " ",
+            "ON ",
+            "WHERE ",
+            "CONSTRAINT ",
+            "c ",
+            "CHECK",
+            "DEFAULT ",
+            "-",
+            "+",
+            "'s'",
+            "\"q\"",
+            "[b]",
+            "`x`",
+            "NOT ",
+            "NULL ",
+            "PRIMARY ",
+            "KEY ",
+            "UNIQUE ",
+            "REFERENCES ",
+            "FOREIGN ",
+            "COLLATE ",
+            "GENERATED ",
+            "ALWAYS ",
+            "AS ",
+            "STORED",
+            "DEFERRABLE ",
+            "INITIALLY ",
+            "DEFERRED ",
+            "CONFLICT ",
+            "REPLACE ",
+            "AUTOINCREMENT ",
+            "ASC ",
+            "DESC ",
+            "MATCH ",
+            "SET ",
+            "NO ",
+            "ACTION ",
+            "1",
+            "x'00'",
+            "--c\n",
+            "/*",
+            "*/",
+            "é",
+            ";",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let len = next(30);
+            let text: String = (0..len).map(|_| PARTS[next(PARTS.len())]).collect();
+            let _ = table(&text);
+            let _ = index(&text);
+            let _ = normal(&tokens(&text));
+            let _ = normal_type(&text);
+        }
+    }
+
     #[test]
     fn normal_forms() {
         assert_eq!(normal(&tokens("((X  >= \"Y\"))")), "x >= y");
