@@ -218,7 +218,7 @@ pub enum Error {
     /// history).
     #[cfg(feature = "postgres")]
     #[error("PostgreSQL: {0}")]
-    Postgres(crate::postgres::PgFailure),
+    Postgres(ServerFailure),
     /// An operation PostgreSQL has no counterpart for here.
     #[error("{0} is not available on PostgreSQL; nothing was changed")]
     NotOnPostgres(&'static str),
@@ -320,7 +320,7 @@ pub enum Failure {
     /// PostgreSQL refused a statement.
     #[cfg(feature = "postgres")]
     #[error("{0}")]
-    Postgres(crate::postgres::PgFailure),
+    Postgres(ServerFailure),
     /// What PostgreSQL runs differently, or not at all.
     #[error("{0} does not run on PostgreSQL")]
     NotOnPostgres(&'static str),
@@ -681,5 +681,31 @@ mod tests {
         );
         let plain = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(8), None);
         assert_eq!(message(&plain), plain.to_string());
+    }
+}
+
+/// A database server's refusal as the runner reports it: its message, the
+/// code it gave (PostgreSQL's SQLSTATE), and where in the statement. The
+/// backend that spoke to the server makes it from its client's error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}{}", .code.as_deref().map(|c| format!(" [SQLSTATE {c}]")).unwrap_or_default())]
+pub struct ServerFailure {
+    /// The server's message (or its client's, for a lost connection).
+    pub message: String,
+    /// The code the server gave (a SQLSTATE), when it gave one.
+    pub code: Option<String>,
+    /// Where in the statement, in characters from 1, when the server said.
+    pub position: Option<u32>,
+}
+
+impl ServerFailure {
+    /// A failure this tool found, with no SQLSTATE.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn new(message: impl Into<String>) -> ServerFailure {
+        ServerFailure {
+            message: message.into(),
+            code: None,
+            position: None,
+        }
     }
 }

@@ -31,6 +31,10 @@ mod conninfo;
 pub mod transfer;
 mod verify;
 
+/// A PostgreSQL failure as the runner reports it (the backend-neutral
+/// [`ServerFailure`](crate::error::ServerFailure), made from the client's
+/// errors here).
+pub use crate::error::ServerFailure as PgFailure;
 pub use connect::{ConnectError, Connector, SslMode};
 pub use conninfo::{masked, passwords};
 /// The client type [`Connector::connect`] returns and the PostgreSQL
@@ -221,29 +225,6 @@ fn lock_key(parts: &[&str]) -> i64 {
         }
     }
     hash as i64
-}
-
-/// A PostgreSQL error, as the runner reports it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}{}", .code.as_deref().map(|c| format!(" [SQLSTATE {c}]")).unwrap_or_default())]
-pub struct PgFailure {
-    /// The server's message (or the client's, for a lost connection).
-    pub message: String,
-    /// The SQLSTATE, when the server sent one.
-    pub code: Option<String>,
-    /// Where in the statement, in characters from 1, when the server said.
-    pub position: Option<u32>,
-}
-
-impl PgFailure {
-    /// A failure this tool found, with no SQLSTATE.
-    pub(crate) fn new(message: impl Into<String>) -> PgFailure {
-        PgFailure {
-            message: message.into(),
-            code: None,
-            position: None,
-        }
-    }
 }
 
 impl From<postgres::Error> for PgFailure {
