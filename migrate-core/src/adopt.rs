@@ -20,28 +20,7 @@ use crate::error::{Error, Failure};
 use crate::runner::Runner;
 use crate::source::Migration;
 
-/// A migration tool whose history `adopt` reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Tool {
-    /// refinery: `refinery_schema_history`.
-    Refinery,
-    /// sqlx: `_sqlx_migrations`.
-    Sqlx,
-    /// diesel: `__diesel_schema_migrations`.
-    Diesel,
-    /// goose: `goose_db_version`.
-    Goose,
-    /// golang-migrate: `schema_migrations(version, dirty)`.
-    GolangMigrate,
-    /// dbmate: `schema_migrations(version)`, the version as text.
-    Dbmate,
-    /// Flyway: `flyway_schema_history`.
-    Flyway,
-    /// rusqlite_migration, and any tool that counts applied migrations in
-    /// `PRAGMA user_version`.
-    UserVersion,
-}
+pub use crate::backend::Tool;
 
 impl Tool {
     /// Every tool, in the order detection reports them.

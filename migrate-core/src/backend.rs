@@ -3,17 +3,20 @@
 //! Modelled on sqlx's `Migrate` trait. The pipeline (see `pipeline.rs`)
 //! holds the rules (what runs in which transaction, what is re-read under
 //! the lock, what is recorded when); a backend only knows how its database
-//! does each of these things. SQLite is the one backend today
-//! (`sqlite.rs`); a second one implements this trait and nothing else.
+//! does each of these things. SQLite (`sqlite.rs`) and PostgreSQL
+//! (`postgres/`) implement it.
 
 use std::path::Path;
 use std::time::Duration;
 
+use crate::dsl::indexes::IndexSet;
+use crate::dsl::pragmas::PragmaSet;
 use crate::error::{Error, Failure};
-use crate::pipeline::Set;
 use crate::plan::HistoryRow;
-use crate::runner::NoteKind;
 use crate::source::Migration;
+
+/// An applied index set: its version, its file, and its indexes.
+pub(crate) type Declared = (u64, String, IndexSet);
 
 /// A failed statement: the line at fault (if known), the statement as shown
 /// to the user, and why.
@@ -72,7 +75,7 @@ pub(crate) trait Backend {
     /// Another migration tool whose history has applied migrations here:
     /// asked when this tool's history is empty, since running the files
     /// again would fail on the first `CREATE` or, worse, repeat them.
-    fn managed_by(&mut self, set: &[Migration]) -> Result<Option<crate::adopt::Tool>, Error>;
+    fn managed_by(&mut self, set: &[Migration]) -> Result<Option<Tool>, Error>;
 
     /// Waits for the write lock and begins a transaction that holds it. The
     /// history table exists inside it (created by the first write).
@@ -100,10 +103,7 @@ pub(crate) trait Backend {
     /// Builds again, in the open transaction, every index of `declared`
     /// (the index sets in force) that is missing while its table and
     /// columns are there; a note for each.
-    fn restore_indexes(
-        &mut self,
-        declared: &[crate::pipeline::Declared],
-    ) -> Result<Vec<NoteKind>, Failure>;
+    fn restore_indexes(&mut self, declared: &[Declared]) -> Result<Vec<NoteKind>, Failure>;
 
     /// The history counted around `version`, in the open transaction
     /// (zeros when there is no history table), its [`Tally::sum`] only
@@ -179,4 +179,67 @@ pub(crate) trait Backend {
     /// Gives back what [`Backend::hold_outside_transaction`] kept; called on
     /// every path out of the step, errors included.
     fn release_outside_transaction(&mut self) {}
+}
+
+// The vocabulary the seam speaks, below the engine that uses it: what a
+// step noted, the sets a backend applies its own way, the other tools
+// whose histories a backend reads.
+
+/// What a step did besides its statements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NoteKind {
+    /// A pragma set ran `VACUUM` so that these settings took effect.
+    Vacuumed {
+        /// `page_size`, `auto_vacuum`.
+        pragmas: Vec<&'static str>,
+    },
+    /// A setting that only a database file can take, on an in-memory or
+    /// temporary database: skipped (its test databases run the app's sets).
+    NotApplicable {
+        /// The statement, `PRAGMA journal_mode = wal`.
+        setting: String,
+    },
+    /// The migration's statements dropped an index that an applied index
+    /// set declares (a table rebuild does): it was built again in the same
+    /// transaction.
+    IndexRestored {
+        /// The index.
+        index: String,
+        /// The index set that declares it.
+        set: String,
+    },
+}
+
+/// A set a backend applies its own way.
+pub(crate) enum Set {
+    /// A pragma set.
+    Pragmas(PragmaSet),
+    /// An index set.
+    Indexes(IndexSet),
+    /// An index set reverted: its indexes, dropped.
+    DropIndexes(IndexSet),
+}
+
+/// A migration tool whose history `adopt` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Tool {
+    /// refinery: `refinery_schema_history`.
+    Refinery,
+    /// sqlx: `_sqlx_migrations`.
+    Sqlx,
+    /// diesel: `__diesel_schema_migrations`.
+    Diesel,
+    /// goose: `goose_db_version`.
+    Goose,
+    /// golang-migrate: `schema_migrations(version, dirty)`.
+    GolangMigrate,
+    /// dbmate: `schema_migrations(version)`, the version as text.
+    Dbmate,
+    /// Flyway: `flyway_schema_history`.
+    Flyway,
+    /// rusqlite_migration, and any tool that counts applied migrations in
+    /// `PRAGMA user_version`.
+    UserVersion,
 }

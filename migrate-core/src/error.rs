@@ -212,7 +212,7 @@ pub enum Error {
     )]
     ManagedBy {
         /// The tool.
-        tool: crate::adopt::Tool,
+        tool: crate::backend::Tool,
     },
     /// A PostgreSQL error outside any migration (connecting, reading the
     /// history).

@@ -12,8 +12,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::backend::{Backend, StepError, Tally};
-use crate::dsl::indexes::{self, IndexSet};
-use crate::dsl::pragmas::{self, PragmaSet};
+use crate::dsl::indexes;
+use crate::dsl::pragmas;
 use crate::error::{Error, Failure, MigrationError, Undone};
 use crate::naming::{Direction, Kind};
 use crate::plan::{Modified, PlanError};
@@ -21,15 +21,7 @@ use crate::runner::{Note, NoteKind, Report, Step};
 use crate::source::{LoadError, LoadErrorKind, Migration};
 use crate::sql::Script;
 
-/// A set a backend applies its own way.
-pub(crate) enum Set {
-    /// A pragma set.
-    Pragmas(PragmaSet),
-    /// An index set.
-    Indexes(IndexSet),
-    /// An index set reverted: its indexes, dropped.
-    DropIndexes(IndexSet),
-}
+pub(crate) use crate::backend::Set;
 
 /// What a step runs.
 pub(crate) enum Work<'a> {
@@ -295,8 +287,7 @@ pub(crate) struct Options<'r> {
     pub declared: Vec<Declared>,
 }
 
-/// An applied index set: its version, its file, and its indexes.
-pub(crate) type Declared = (u64, String, IndexSet);
+pub(crate) use crate::backend::Declared;
 
 /// The versions a run takes as recorded: those of its plan's history, as
 /// its own steps (and the steps other processes did for it) change them.

@@ -37,34 +37,6 @@ impl Profile {
     }
 }
 
-#[cfg(feature = "sqlite")]
-impl Profile {
-    /// Applies every setting to `conn`, `busy_timeout` first so that the
-    /// others wait for locks. Does not read them back (see [`Profile::check`]).
-    pub fn apply(&self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
-        let (first, rest): (Vec<_>, Vec<_>) = self
-            .settings
-            .iter()
-            .partition(|(_, s)| s.pragma.name == "busy_timeout");
-        for (_, s) in first.into_iter().chain(rest) {
-            crate::db::execute(conn, &s.sql())?;
-        }
-        Ok(())
-    }
-
-    /// Each setting that `conn` does not report back, with its file.
-    pub fn check(&self, conn: &rusqlite::Connection) -> Vec<(String, u32, crate::error::Failure)> {
-        self.settings
-            .iter()
-            .filter_map(|(file, s)| {
-                crate::sets::check_setting(conn, s)
-                    .err()
-                    .map(|f| (file.to_string(), s.line, f))
-            })
-            .collect()
-    }
-}
-
 /// The settings of `scope` that the pragma sets among `migrations` leave in
 /// force, a later set overriding an earlier one's key, each with its set.
 pub(crate) fn settings_of<'a>(

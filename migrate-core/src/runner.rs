@@ -9,12 +9,11 @@ use rusqlite::Connection;
 use crate::backend::Backend;
 use crate::dsl::indexes;
 use crate::error::Error;
-use crate::history::{self, Table};
+use crate::history::Table;
 use crate::naming::{Direction, Kind};
 use crate::pipeline::{self, Unit};
-use crate::plan::{self, DownTarget, HistoryRow, PlanOptions, StatusRow};
+use crate::plan::{self, DownTarget, HistoryRow, PlanOptions};
 use crate::source::Migrations;
-use crate::sqlite::Sqlite;
 
 /// The busy timeout [`Migrations::open`] sets: how long a connection waits
 /// for another's write lock before failing.
@@ -37,31 +36,7 @@ pub struct Note {
     pub kind: NoteKind,
 }
 
-/// What a step did besides its statements.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum NoteKind {
-    /// A pragma set ran `VACUUM` so that these settings took effect.
-    Vacuumed {
-        /// `page_size`, `auto_vacuum`.
-        pragmas: Vec<&'static str>,
-    },
-    /// A setting that only a database file can take, on an in-memory or
-    /// temporary database: skipped (its test databases run the app's sets).
-    NotApplicable {
-        /// The statement, `PRAGMA journal_mode = wal`.
-        setting: String,
-    },
-    /// The migration's statements dropped an index that an applied index
-    /// set declares (a table rebuild does): it was built again in the same
-    /// transaction.
-    IndexRestored {
-        /// The index.
-        index: String,
-        /// The index set that declares it.
-        set: String,
-    },
-}
+pub use crate::backend::NoteKind;
 
 impl fmt::Display for Note {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -337,6 +312,11 @@ impl<'m> Runner<'m> {
         self
     }
 
+    /// Whether pragma sets are skipped ([`Runner::schema_only`]).
+    pub(crate) fn is_schema_only(&self) -> bool {
+        self.schema_only
+    }
+
     /// Accepts applied versions that have no file.
     pub fn allow_missing(mut self, yes: bool) -> Self {
         self.options.allow_missing = yes;
@@ -347,26 +327,6 @@ impl<'m> Runner<'m> {
     pub fn allow_out_of_order(mut self, yes: bool) -> Self {
         self.options.allow_out_of_order = yes;
         self
-    }
-
-    /// Every version of the set and of the history, with its state.
-    pub fn status(&self, conn: &Connection) -> Result<Vec<StatusRow>, Error> {
-        self.set.check_dialect(crate::sql::Dialect::Sqlite)?;
-        self.table.check_sqlite()?;
-        let history = history::read(conn, &self.table)?;
-        Ok(plan::status(self.set.as_slice(), &history))
-    }
-
-    /// Validates the plan, then applies what is pending.
-    pub fn run(&self, conn: &mut Connection) -> Result<Report, Error> {
-        let conn = &*conn;
-        self.check_connection(conn)?;
-        let mut db = Sqlite::new(conn, &self.table, self.schema_only);
-        let report = self.up(&mut db)?;
-        // A plan can depend on data, so `up` only warns; verify fails.
-        let mut report = report;
-        self.plan_warnings(&mut report, |e| crate::introspect::check_expect(conn, e));
-        Ok(report)
     }
 
     /// Adds a warning to `report` for each `expect` line of the index sets
@@ -383,40 +343,6 @@ impl<'m> Runner<'m> {
             .filter_map(|s| self.set.iter().find(|m| m.version == s.version));
         let warnings = failed_expects(applied, check);
         report.warnings.extend(warnings);
-    }
-
-    /// Reverts applied migrations, highest version first, each in its own
-    /// transaction (or all in one, with [`Runner::atomic`]) that also
-    /// deletes its history row. Refused, before anything changes, when one
-    /// of them cannot be reverted: no down migration, a pragma set, or a
-    /// file edited since it ran.
-    ///
-    /// ```
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # std::fs::write(dir.path().join("0001_users.up.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);").unwrap();
-    /// # std::fs::write(dir.path().join("0001_users.down.sql"), "DROP TABLE users;").unwrap();
-    /// use migrate_core::plan::DownTarget;
-    /// let set = migrate_core::Migrations::from_dir(dir.path())?;
-    /// let mut conn = rusqlite::Connection::open_in_memory()?;
-    /// set.runner().run(&mut conn)?;
-    /// let report = set.runner().down(&mut conn, DownTarget::Steps(1))?;
-    /// assert_eq!(report.reverted[0].version, 1);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn down(&self, conn: &mut Connection, target: DownTarget) -> Result<Report, Error> {
-        let conn = &*conn;
-        self.check_connection(conn)?;
-        let mut db = Sqlite::new(conn, &self.table, self.schema_only);
-        self.revert(&mut db, target)
-    }
-
-    /// Reverts the last applied migration and applies it again (to try an
-    /// edited down and up of the migration in progress).
-    pub fn redo(&self, conn: &mut Connection) -> Result<Report, Error> {
-        self.redo_with(|runner, down| match down {
-            Some(target) => runner.down(conn, target),
-            None => runner.run(conn),
-        })
     }
 
     /// [`Runner::redo`] on any database: `act` reverts (`Some(target)`) or

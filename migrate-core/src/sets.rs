@@ -7,6 +7,7 @@ use crate::dsl::indexes::{Index, IndexSet};
 use crate::dsl::pragmas::{PragmaSet, Setting};
 use crate::error::Failure;
 use crate::introspect::{same_index, table_columns, tables};
+use crate::profile::Profile;
 use crate::runner::NoteKind;
 use crate::sql::quote_identifier as quote;
 
@@ -297,4 +298,33 @@ fn check_columns(target: &mut impl IndexTarget, index: &Index) -> Result<Vec<Fai
             columns: columns.clone(),
         })
         .collect())
+}
+
+/// Applying and checking a connection profile: its pragmas on a
+/// connection (the SQLite backend's side of the model's [`Profile`]).
+impl Profile {
+    /// Applies every setting to `conn`, `busy_timeout` first so that the
+    /// others wait for locks. Does not read them back (see [`Profile::check`]).
+    pub fn apply(&self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+        let (first, rest): (Vec<_>, Vec<_>) = self
+            .settings
+            .iter()
+            .partition(|(_, s)| s.pragma.name == "busy_timeout");
+        for (_, s) in first.into_iter().chain(rest) {
+            crate::db::execute(conn, &s.sql())?;
+        }
+        Ok(())
+    }
+
+    /// Each setting that `conn` does not report back, with its file.
+    pub fn check(&self, conn: &rusqlite::Connection) -> Vec<(String, u32, crate::error::Failure)> {
+        self.settings
+            .iter()
+            .filter_map(|(file, s)| {
+                check_setting(conn, s)
+                    .err()
+                    .map(|f| (file.to_string(), s.line, f))
+            })
+            .collect()
+    }
 }

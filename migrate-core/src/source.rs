@@ -237,28 +237,6 @@ impl Migrations {
         crate::Runner::new(self)
     }
 
-    /// Opens (or creates) the database at `path`, sets a busy timeout of
-    /// 5 s, applies the connection profile (the per-connection pragmas of
-    /// every pragma set, whose `busy_timeout` wins), and applies every
-    /// pending migration.
-    ///
-    /// ```
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);").unwrap();
-    /// # let set = migrate_core::Migrations::from_dir(dir.path()).unwrap();
-    /// let conn = set.open(dir.path().join("app.db"))?;
-    /// conn.execute("INSERT INTO users (id) VALUES (1)", [])?;
-    /// # Ok::<(), migrate_core::Error>(())
-    /// ```
-    #[cfg(feature = "sqlite")]
-    pub fn open(&self, path: impl AsRef<Path>) -> Result<rusqlite::Connection, crate::Error> {
-        let mut conn = rusqlite::Connection::open(path)?;
-        conn.busy_timeout(crate::runner::DEFAULT_BUSY_TIMEOUT)?;
-        self.profile().apply(&conn)?;
-        self.runner().run(&mut conn)?;
-        Ok(conn)
-    }
-
     /// The migrations of this set whose versions `keep` accepts.
     pub fn subset(&self, keep: impl Fn(u64) -> bool) -> Migrations {
         let list = self.list.iter().filter(|m| keep(m.version)).cloned();

@@ -11,8 +11,8 @@ use crate::error::{Cascade, Error, Failure, Violation};
 use crate::history::{self, Table};
 use crate::introspect;
 use crate::pipeline::Set;
-use crate::plan::HistoryRow;
-use crate::runner::NoteKind;
+use crate::plan::{self, DownTarget, HistoryRow, StatusRow};
+use crate::runner::{NoteKind, Report, Runner};
 use crate::sets;
 use crate::source::Migration;
 use crate::sql::{self, quote_identifier as quote};
@@ -566,6 +566,87 @@ fn check_foreign_keys(conn: &Connection) -> Result<(), Failure> {
 fn foreign_keys_on(conn: &Connection) -> rusqlite::Result<bool> {
     conn.query_row("PRAGMA foreign_keys", [], |r| r.get::<_, i64>(0))
         .map(|v| v != 0)
+}
+
+/// The SQLite entry points of the runner: the engine's work on this
+/// backend (the PostgreSQL ones are in `postgres`).
+impl Runner<'_> {
+    /// Every version of the set and of the history, with its state.
+    pub fn status(&self, conn: &Connection) -> Result<Vec<StatusRow>, Error> {
+        self.set().check_dialect(crate::sql::Dialect::Sqlite)?;
+        self.history_table().check_sqlite()?;
+        let history = history::read(conn, self.history_table())?;
+        Ok(plan::status(self.set().as_slice(), &history))
+    }
+
+    /// Validates the plan, then applies what is pending.
+    pub fn run(&self, conn: &mut Connection) -> Result<Report, Error> {
+        let conn = &*conn;
+        self.check_connection(conn)?;
+        let mut db = Sqlite::new(conn, self.history_table(), self.is_schema_only());
+        let report = self.up(&mut db)?;
+        // A plan can depend on data, so `up` only warns; verify fails.
+        let mut report = report;
+        self.plan_warnings(&mut report, |e| introspect::check_expect(conn, e));
+        Ok(report)
+    }
+
+    /// Reverts applied migrations, highest version first, each in its own
+    /// transaction (or all in one, with [`Runner::atomic`]) that also
+    /// deletes its history row. Refused, before anything changes, when one
+    /// of them cannot be reverted: no down migration, a pragma set, or a
+    /// file edited since it ran.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::fs::write(dir.path().join("0001_users.up.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);").unwrap();
+    /// # std::fs::write(dir.path().join("0001_users.down.sql"), "DROP TABLE users;").unwrap();
+    /// use migrate_core::plan::DownTarget;
+    /// let set = migrate_core::Migrations::from_dir(dir.path())?;
+    /// let mut conn = rusqlite::Connection::open_in_memory()?;
+    /// set.runner().run(&mut conn)?;
+    /// let report = set.runner().down(&mut conn, DownTarget::Steps(1))?;
+    /// assert_eq!(report.reverted[0].version, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn down(&self, conn: &mut Connection, target: DownTarget) -> Result<Report, Error> {
+        let conn = &*conn;
+        self.check_connection(conn)?;
+        let mut db = Sqlite::new(conn, self.history_table(), self.is_schema_only());
+        self.revert(&mut db, target)
+    }
+
+    /// Reverts the last applied migration and applies it again (to try an
+    /// edited down and up of the migration in progress).
+    pub fn redo(&self, conn: &mut Connection) -> Result<Report, Error> {
+        self.redo_with(|runner, down| match down {
+            Some(target) => runner.down(conn, target),
+            None => runner.run(conn),
+        })
+    }
+}
+
+impl crate::source::Migrations {
+    /// Opens (or creates) the database at `path`, sets a busy timeout of
+    /// 5 s, applies the connection profile (the per-connection pragmas of
+    /// every pragma set, whose `busy_timeout` wins), and applies every
+    /// pending migration.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);").unwrap();
+    /// # let set = migrate_core::Migrations::from_dir(dir.path()).unwrap();
+    /// let conn = set.open(dir.path().join("app.db"))?;
+    /// conn.execute("INSERT INTO users (id) VALUES (1)", [])?;
+    /// # Ok::<(), migrate_core::Error>(())
+    /// ```
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<rusqlite::Connection, crate::Error> {
+        let mut conn = rusqlite::Connection::open(path)?;
+        conn.busy_timeout(crate::runner::DEFAULT_BUSY_TIMEOUT)?;
+        self.profile().apply(&conn)?;
+        self.runner().run(&mut conn)?;
+        Ok(conn)
+    }
 }
 
 #[cfg(test)]

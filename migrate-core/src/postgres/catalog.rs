@@ -17,7 +17,7 @@
 use postgres::Client;
 
 use crate::history::Table;
-use crate::schema::Object;
+use crate::introspect::Object;
 
 /// The catalogue query: one row an object of schema `$1`, as
 /// `kind, name, table, sql`. Names print unqualified for what the
