@@ -72,8 +72,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "verify",
         "baseline and repair replay the files as verify does",
     ),
-    ("error", "adopt", "the top-level Error carries AdoptError"),
-    ("error", "backup", "the top-level Error carries BackupError"),
     (
         "error",
         "bookkeeping",

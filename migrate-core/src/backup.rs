@@ -62,84 +62,7 @@ pub struct BackupReport {
     pub bytes: u64,
 }
 
-/// Why a backup did not complete. In every case the destination is as it
-/// was, and the scratch file is removed.
-#[derive(thiserror::Error)]
-#[non_exhaustive]
-pub enum BackupError {
-    /// The destination exists and overwriting was not asked for.
-    #[error(
-        "{} already exists; choose another path, or remove the old copy first (only a backup of its own replaces a \
-         file, and only with `force`)",
-        .0.display()
-    )]
-    Exists(PathBuf),
-    /// The destination is the database itself, or one of its journal
-    /// files, under this or another name: writing it would destroy the
-    /// database.
-    #[error(
-        "{} is {what} of the database {}; writing a copy there would destroy the database. Choose a path outside the database's own files",
-        .dest.display(), .database.display()
-    )]
-    SameFile {
-        /// The destination given.
-        dest: PathBuf,
-        /// The database.
-        database: PathBuf,
-        /// `the file`, or `the WAL file` and the like.
-        what: &'static str,
-    },
-    /// The scratch file the copy is written to first (or one of its
-    /// journal files, which it removes) is the database or one of its
-    /// journal files: the database is named like a copy's scratch file.
-    #[error(transparent)]
-    ScratchIsDatabase(Box<ScratchClash>),
-    /// Another backup to the same destination is running.
-    #[error("another backup to {} is in progress (its scratch file {} is locked); wait for it, or choose another path", .dest.display(), .scratch.display())]
-    Busy {
-        /// The destination.
-        dest: PathBuf,
-        /// The scratch file it holds.
-        scratch: PathBuf,
-    },
-    /// The source has no file (an in-memory database) where one is needed.
-    #[error(
-        "the database has no file to back up before migrating (an in-memory or temporary database)"
-    )]
-    NoFile,
-    /// The copy failed its integrity check.
-    #[error("the copy failed its integrity check ({0}); the destination was not written")]
-    Corrupt(String),
-    /// The caller stopped it.
-    #[error("the backup was interrupted; the destination was not written")]
-    Interrupted,
-    /// SQLite refused.
-    #[error("backup failed: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// The file system refused.
-    #[error("backup failed: {0}")]
-    Io(#[from] std::io::Error),
-}
-
-/// See [`BackupError::ScratchIsDatabase`].
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "a copy to {} is first written to {}, and {} is {what} of the database {}; writing or removing it would \
-     destroy the database, so nothing was written. Choose another destination name",
-    .dest.display(), .scratch.display(), .file.display(), .database.display()
-)]
-pub struct ScratchClash {
-    /// The destination given.
-    pub dest: PathBuf,
-    /// The scratch file beside it.
-    pub scratch: PathBuf,
-    /// The scratch file or journal file that is the database's.
-    pub file: PathBuf,
-    /// The database.
-    pub database: PathBuf,
-    /// `the file`, or `the WAL file` and the like.
-    pub what: &'static str,
-}
+pub use crate::error::{BackupError, ScratchClash};
 
 /// Copies the main database of `conn` to `dest`. The copy is written to a
 /// scratch file beside `dest`, checked with `PRAGMA integrity_check` (while
@@ -658,12 +581,5 @@ impl Drop for Scratch {
         // Removed while still locked: a waiting backup then opens a new file.
         let _ = std::fs::remove_file(&self.path);
         self.remove_companions();
-    }
-}
-
-/// The message and its causes (see [`crate::Error`]).
-impl std::fmt::Debug for BackupError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::debug_as_message(self, f)
     }
 }

@@ -146,7 +146,7 @@ pub enum Error {
     InTransaction,
     /// The backup asked for before the first change failed; nothing ran.
     #[error("{0}; no migration ran")]
-    Backup(#[from] crate::backup::BackupError),
+    Backup(#[from] BackupError),
     /// `verify` or the testing helper found problems.
     #[error("verification failed:\n  {}", .problems.join("\n  "))]
     Verify {
@@ -244,7 +244,7 @@ pub enum Error {
     },
     /// `adopt` refused.
     #[error("adopt refused: {0}; nothing was changed")]
-    Adopt(#[from] crate::adopt::AdoptError),
+    Adopt(#[from] AdoptError),
     /// A history write outside a migration (baseline, repair) that failed.
     #[error("writing the history{} failed: {cause}; nothing was changed", of_version(*.version))]
     History {
@@ -707,5 +707,206 @@ impl ServerFailure {
             code: None,
             position: None,
         }
+    }
+}
+
+/// Why `adopt` refused; nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdoptError {
+    /// Rails keeps `ar_internal_metadata`: its migrations are Ruby.
+    #[error(
+        "the database has `ar_internal_metadata`, so Rails (Active Record) manages it, and its migrations are \
+         Ruby classes, not SQL files this tool can replay; write the schema as SQL migrations and record them \
+         with `Runner::baseline`"
+    )]
+    Rails,
+    /// No other tool's history is here.
+    #[error(
+        "no other migration tool's history was found (looked for the tables of refinery, sqlx, diesel, goose, \
+         golang-migrate, dbmate and Flyway, and a PRAGMA user_version above 0); for a database made by hand or \
+         by scripts, use `Runner::baseline`"
+    )]
+    NothingToAdopt,
+    /// More than one tool's history is here.
+    #[error("the histories of several tools are here ({}); say which one to adopt (`Runner::adopt`'s `from`)", .found.join(", "))]
+    Several {
+        /// Each tool and where its history is.
+        found: Vec<String>,
+    },
+    /// The tool asked for has no history here.
+    #[error("the database has no {tool} history ({looked})")]
+    NotFound {
+        /// The tool asked for.
+        tool: crate::backend::Tool,
+        /// What was looked for.
+        looked: String,
+    },
+    /// The tool's table is here but with other columns.
+    #[error(
+        "the table `{table}` is not {tool}'s: {tool}'s has the columns {}, and this one has {}",
+        .expected.join(", "), .columns.join(", ")
+    )]
+    Shape {
+        /// The tool asked for.
+        tool: crate::backend::Tool,
+        /// Its table.
+        table: String,
+        /// The columns adopt needs.
+        expected: Vec<String>,
+        /// The columns found.
+        columns: Vec<String>,
+    },
+    /// golang-migrate marked its version dirty: it failed part-way.
+    #[error(
+        "golang-migrate marks version {version} dirty: it failed part-way, and the database may hold part of it; \
+         put the schema right and clear the mark with golang-migrate (`migrate force {version}`), then adopt"
+    )]
+    Dirty {
+        /// The dirty version.
+        version: u64,
+    },
+    /// The tool recorded a migration as failed.
+    #[error(
+        "{tool} recorded version {version} as failed, and the database may hold part of it; finish or undo it \
+         with {tool}, then adopt"
+    )]
+    Failed {
+        /// The tool.
+        tool: crate::backend::Tool,
+        /// The failed version.
+        version: u64,
+    },
+    /// An applied version without a file here.
+    #[error(
+        "{tool} recorded version {version} as applied, but no migration file here has that version; adopt with \
+         the folder {tool} ran (restore the file)"
+    )]
+    NoFile {
+        /// The tool.
+        tool: crate::backend::Tool,
+        /// The version.
+        version: u64,
+    },
+    /// `user_version` counts more migrations than there are files.
+    #[error(
+        "PRAGMA user_version is {user_version}, which counts {user_version} applied migrations, but the folder \
+         has {files}; adopt with the folder that was run"
+    )]
+    TooFewFiles {
+        /// The pragma's value.
+        user_version: i64,
+        /// How many migrations the set has.
+        files: usize,
+    },
+    /// A version the tool wrote is not a number.
+    #[error(
+        "`{table}` holds the version `{value}`, which is not a whole number, so no file can match it"
+    )]
+    BadVersion {
+        /// The tool's table.
+        table: String,
+        /// The value, as written.
+        value: String,
+    },
+    /// This tool's history needs the other tool's table name, and the name
+    /// to keep that table under is taken.
+    #[error(
+        "this tool's history is to be called `{table}`, which {tool}'s history holds, and the name to keep that \
+         under, `{kept}`, is taken; choose another name for this tool's history (`Runner::table`)"
+    )]
+    KeptNameTaken {
+        /// The tool.
+        tool: crate::backend::Tool,
+        /// The shared name.
+        table: String,
+        /// The name it would be kept under.
+        kept: String,
+    },
+}
+
+/// Why a backup did not complete. In every case the destination is as it
+/// was, and the scratch file is removed.
+#[derive(thiserror::Error)]
+#[non_exhaustive]
+pub enum BackupError {
+    /// The destination exists and overwriting was not asked for.
+    #[error(
+        "{} already exists; choose another path, or remove the old copy first (only a backup of its own replaces a \
+         file, and only with `force`)",
+        .0.display()
+    )]
+    Exists(std::path::PathBuf),
+    /// The destination is the database itself, or one of its journal
+    /// files, under this or another name: writing it would destroy the
+    /// database.
+    #[error(
+        "{} is {what} of the database {}; writing a copy there would destroy the database. Choose a path outside the database's own files",
+        .dest.display(), .database.display()
+    )]
+    SameFile {
+        /// The destination given.
+        dest: std::path::PathBuf,
+        /// The database.
+        database: std::path::PathBuf,
+        /// `the file`, or `the WAL file` and the like.
+        what: &'static str,
+    },
+    /// The scratch file the copy is written to first (or one of its
+    /// journal files, which it removes) is the database or one of its
+    /// journal files: the database is named like a copy's scratch file.
+    #[error(transparent)]
+    ScratchIsDatabase(Box<ScratchClash>),
+    /// Another backup to the same destination is running.
+    #[error("another backup to {} is in progress (its scratch file {} is locked); wait for it, or choose another path", .dest.display(), .scratch.display())]
+    Busy {
+        /// The destination.
+        dest: std::path::PathBuf,
+        /// The scratch file it holds.
+        scratch: std::path::PathBuf,
+    },
+    /// The source has no file (an in-memory database) where one is needed.
+    #[error(
+        "the database has no file to back up before migrating (an in-memory or temporary database)"
+    )]
+    NoFile,
+    /// The copy failed its integrity check.
+    #[error("the copy failed its integrity check ({0}); the destination was not written")]
+    Corrupt(String),
+    /// The caller stopped it.
+    #[error("the backup was interrupted; the destination was not written")]
+    Interrupted,
+    /// SQLite refused.
+    #[error("backup failed: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The file system refused.
+    #[error("backup failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// See [`BackupError::ScratchIsDatabase`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "a copy to {} is first written to {}, and {} is {what} of the database {}; writing or removing it would \
+     destroy the database, so nothing was written. Choose another destination name",
+    .dest.display(), .scratch.display(), .file.display(), .database.display()
+)]
+pub struct ScratchClash {
+    /// The destination given.
+    pub dest: std::path::PathBuf,
+    /// The scratch file beside it.
+    pub scratch: std::path::PathBuf,
+    /// The scratch file or journal file that is the database's.
+    pub file: std::path::PathBuf,
+    /// The database.
+    pub database: std::path::PathBuf,
+    /// `the file`, or `the WAL file` and the like.
+    pub what: &'static str,
+}
+
+/// The message and its causes (see [`crate::Error`]).
+impl std::fmt::Debug for BackupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::debug_as_message(self, f)
     }
 }
