@@ -34,6 +34,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("introspect", 4),
     ("runmark", 4),
     ("sets", 4),
+    ("backup", 4),
     ("postgres/mod", 4),
     ("postgres/adopt", 4),
     ("postgres/catalog", 4),
@@ -42,7 +43,6 @@ const LAYERS: &[(&str, u8)] = &[
     ("verify", 5),
     ("schema", 5),
     ("doctor", 5),
-    ("backup", 5),
     ("maintenance", 5),
     ("transfer", 5),
     ("testing", 5),
@@ -55,37 +55,17 @@ const KNOWN: &[(&str, &str, &str)] = &[
     (
         "bookkeeping",
         "schema",
-        "the replay's comparison types (Difference) are re-exported there",
-    ),
-    (
-        "bookkeeping",
-        "sets",
-        "baseline checks the persistent pragmas of pragma sets",
-    ),
-    (
-        "bookkeeping",
-        "sqlite",
-        "SqliteBooks, baseline/repair's SQLite side, is defined with the engine",
-    ),
-    (
-        "bookkeeping",
-        "verify",
-        "baseline and repair replay the files as verify does",
+        "the schema model's Difference lives with SQLite's introspection yet",
     ),
     (
         "error",
         "bookkeeping",
-        "the top-level Error carries Mismatch",
+        "the top-level Error carries Mismatch, which holds Differences",
     ),
     (
         "runner",
         "postgres",
         "the runner holds the PostgreSQL Connector (lock_connection)",
-    ),
-    (
-        "sqlite",
-        "backup",
-        "up --backup takes the copy under the write lock",
     ),
 ];
 

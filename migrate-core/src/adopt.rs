@@ -15,7 +15,7 @@ use std::fmt;
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 
-use crate::bookkeeping::{Books, SqliteBooks};
+use crate::bookkeeping::Books;
 use crate::error::{Error, Failure};
 use crate::runner::Runner;
 use crate::source::Migration;
@@ -208,40 +208,6 @@ impl Runner<'_> {
             self.set().as_slice(),
             self.history_table().name(),
         )
-    }
-
-    /// Takes over a database that another migration tool manages: records
-    /// the migrations it applied as applied here, marked as adopted from
-    /// it, with the times it kept. `from` names the tool; `None` detects it
-    /// by its table's name and columns (or `PRAGMA user_version`).
-    ///
-    /// Refused, with nothing changed, when the database already has a
-    /// history of this tool, when an applied version has no file, when the
-    /// other tool left a migration half-done, or when the files do not make
-    /// the live schema (every difference listed).
-    ///
-    /// ```
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);").unwrap();
-    /// # std::fs::write(dir.path().join("0002_posts.sql"), "CREATE TABLE posts (id INTEGER PRIMARY KEY);").unwrap();
-    /// use migrate_core::adopt::{Kept, Tool};
-    ///
-    /// // A database that rusqlite_migration brought to its first migration.
-    /// let mut conn = rusqlite::Connection::open_in_memory()?;
-    /// conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY); PRAGMA user_version = 1;")?;
-    ///
-    /// let set = migrate_core::Migrations::from_dir(dir.path())?;
-    /// let adopted = set.runner().adopt(&mut conn, None)?;
-    /// assert_eq!(adopted.tool, Tool::UserVersion);
-    /// assert_eq!(adopted.recorded.len(), 1);
-    /// assert_eq!(adopted.kept, Kept::UserVersion(1));
-    /// // From here on, this tool runs what is new.
-    /// assert_eq!(set.runner().run(&mut conn)?.applied.len(), 1);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn adopt(&self, conn: &mut Connection, from: Option<Tool>) -> Result<Adoption, Error> {
-        self.check_connection(conn)?;
-        self.adopt_in(&mut SqliteBooks(conn), from)
     }
 
     /// [`Runner::adopt`] wherever `books` keep the history.

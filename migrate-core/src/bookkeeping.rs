@@ -8,19 +8,14 @@
 
 use std::time::Duration;
 
-use rusqlite::Connection;
-
 use crate::adopt::Catalog;
 use crate::backend::Backend;
-use crate::dsl::catalogue::Scope;
 use crate::error::{Error, Failure};
-use crate::history;
 use crate::naming::{Direction, Kind};
 use crate::plan::{HistoryRow, Modified, PlanError, State};
 use crate::runner::{Runner, Step};
 use crate::schema::Difference;
 use crate::source::Migration;
-use crate::sqlite::Sqlite;
 
 /// What `baseline` or `repair` wrote to the history (in a dry run: would
 /// write).
@@ -70,29 +65,6 @@ impl Mismatch {
 }
 
 impl Runner<'_> {
-    /// Records every migration up to and including `version` as applied,
-    /// without running them: for a database whose schema was made by hand
-    /// or by scripts. Refused, with nothing written, when the database
-    /// already has a history, or when its schema (and the persistent
-    /// pragmas of the pragma sets up to `version`) is not the one those
-    /// files make.
-    ///
-    /// ```
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);").unwrap();
-    /// let set = migrate_core::Migrations::from_dir(dir.path())?;
-    /// let mut conn = rusqlite::Connection::open_in_memory()?;
-    /// conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY)")?;
-    /// let done = set.runner().baseline(&mut conn, 1)?;
-    /// assert_eq!(done.recorded.len(), 1);
-    /// assert!(set.runner().run(&mut conn)?.applied.is_empty());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn baseline(&self, conn: &mut Connection, version: u64) -> Result<Bookkeeping, Error> {
-        self.check_connection(conn)?;
-        self.baseline_in(&mut SqliteBooks(conn), version)
-    }
-
     /// [`Runner::baseline`] wherever `books` keep the history.
     pub(crate) fn baseline_in(
         &self,
@@ -140,17 +112,6 @@ impl Runner<'_> {
             Ok(())
         })?;
         Ok(done)
-    }
-
-    /// Re-records the checksums of applied files edited without changing
-    /// the schema they make (comments, spacing), and removes the rows of
-    /// applied versions whose files are gone. Refused, with nothing
-    /// written, when the applied files no longer make the live schema, or
-    /// when an edited file is a pragma set (its effect is not in the
-    /// schema).
-    pub fn repair(&self, conn: &mut Connection) -> Result<Bookkeeping, Error> {
-        self.check_connection(conn)?;
-        self.repair_in(&mut SqliteBooks(conn))
     }
 
     /// [`Runner::repair`] wherever `books` keep the history.
@@ -248,20 +209,6 @@ impl Runner<'_> {
         })?;
         Ok(done)
     }
-
-    /// Runs `write` in one `BEGIN IMMEDIATE` transaction of the SQLite
-    /// backend (checked first, rolled back on any error) and commits it.
-    pub(crate) fn write(
-        &self,
-        conn: &Connection,
-        write: impl FnOnce(&mut Sqlite) -> Result<(), Error>,
-    ) -> Result<(), Error> {
-        let mut db = Sqlite::new(conn, self.history_table(), false);
-        db.check_can_run(None)?;
-        db.begin().map_err(|cause| history_failed(None, cause))?;
-        write(&mut db)?;
-        db.commit().map_err(|cause| history_failed(None, cause))
-    }
 }
 
 /// What `repair` never takes for deleted files: a folder that holds none
@@ -347,81 +294,6 @@ pub(crate) trait Marks: Backend {
     fn set_down_checksum(&mut self, version: u64, checksum: Option<&str>) -> Result<(), Failure>;
 }
 
-impl Marks for Sqlite<'_> {
-    fn catalog(&mut self) -> &mut dyn Catalog {
-        self.connection()
-    }
-    fn rows(&mut self) -> Result<Vec<HistoryRow>, Error> {
-        Backend::history(self)
-    }
-    fn record_marked(
-        &mut self,
-        m: &Migration,
-        origin: &str,
-        applied_at: Option<&str>,
-    ) -> Result<(), Failure> {
-        Sqlite::record_marked(self, m, origin, applied_at)
-    }
-    fn set_checksum(&mut self, version: u64, checksum: &str) -> Result<(), Failure> {
-        Sqlite::set_checksum(self, version, checksum)
-    }
-    fn set_down_checksum(&mut self, version: u64, checksum: Option<&str>) -> Result<(), Failure> {
-        Sqlite::set_down_checksum(self, version, checksum)
-    }
-}
-
-/// A SQLite connection's history.
-pub(crate) struct SqliteBooks<'c>(pub(crate) &'c Connection);
-
-impl Books for SqliteBooks<'_> {
-    fn catalog(&mut self) -> &mut dyn Catalog {
-        &mut self.0
-    }
-
-    fn history(&mut self, runner: &Runner) -> Result<Vec<HistoryRow>, Error> {
-        history::read(self.0, runner.history_table())
-    }
-
-    fn mismatch(
-        &mut self,
-        runner: &Runner,
-        chosen: &[&Migration],
-        pragmas: bool,
-    ) -> Result<Mismatch, Error> {
-        let found = crate::verify::replay_differences(
-            runner.set(),
-            chosen,
-            self.0,
-            runner.history_table(),
-            |_| false,
-        )?;
-        let mut mismatch = Mismatch {
-            differences: found.map_err(Error::NotReplayed)?,
-            pragmas: Vec::new(),
-        };
-        if pragmas {
-            for (m, setting) in
-                crate::profile::settings_of(chosen.iter().copied(), Scope::Persistent)
-            {
-                if let Err(f) = crate::sets::check_setting(self.0, &setting) {
-                    mismatch
-                        .pragmas
-                        .push(format!("{}:{}: {f}", m.file, setting.line));
-                }
-            }
-        }
-        Ok(mismatch)
-    }
-
-    fn write(
-        &mut self,
-        runner: &Runner,
-        write: &mut dyn FnMut(&mut dyn Marks) -> Result<(), Error>,
-    ) -> Result<(), Error> {
-        runner.write(self.0, |db| write(db))
-    }
-}
-
 impl Mismatch {
     /// Refuses `operation`, listing why, unless nothing differs.
     pub(crate) fn refuse(self, operation: &'static str) -> Result<(), Error> {
@@ -435,7 +307,7 @@ impl Mismatch {
     }
 }
 
-fn history_failed(version: Option<u64>, cause: Failure) -> Error {
+pub(crate) fn history_failed(version: Option<u64>, cause: Failure) -> Error {
     Error::History { version, cause }
 }
 

@@ -6,15 +6,20 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::backend::{Backend, StepError, Tally};
+use crate::adopt::{Adoption, Catalog};
+use crate::backend::{Backend, StepError, Tally, Tool};
+use crate::bookkeeping::{Bookkeeping, Books, Marks, Mismatch, history_failed};
+use crate::dsl::catalogue::Scope;
 use crate::error::{Cascade, Error, Failure, Violation};
 use crate::history::{self, Table};
 use crate::introspect;
+use crate::introspect::{Difference, Schema};
 use crate::pipeline::Set;
 use crate::plan::{self, DownTarget, HistoryRow, StatusRow};
 use crate::runner::{NoteKind, Report, Runner};
 use crate::sets;
 use crate::source::Migration;
+use crate::source::Migrations;
 use crate::sql::{self, quote_identifier as quote};
 
 /// A connection being migrated, and what the run has learnt about it.
@@ -647,6 +652,192 @@ impl crate::source::Migrations {
         self.runner().run(&mut conn)?;
         Ok(conn)
     }
+}
+
+/// The SQLite side of baseline, repair and adopt: their entry points, the
+/// history writes they make, and the replay they compare with.
+impl Runner<'_> {
+    /// Records every migration up to and including `version` as applied,
+    /// without running them: for a database whose schema was made by hand
+    /// or by scripts. Refused, with nothing written, when the database
+    /// already has a history, or when its schema (and the persistent
+    /// pragmas of the pragma sets up to `version`) is not the one those
+    /// files make.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);").unwrap();
+    /// let set = migrate_core::Migrations::from_dir(dir.path())?;
+    /// let mut conn = rusqlite::Connection::open_in_memory()?;
+    /// conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY)")?;
+    /// let done = set.runner().baseline(&mut conn, 1)?;
+    /// assert_eq!(done.recorded.len(), 1);
+    /// assert!(set.runner().run(&mut conn)?.applied.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn baseline(&self, conn: &mut Connection, version: u64) -> Result<Bookkeeping, Error> {
+        self.check_connection(conn)?;
+        self.baseline_in(&mut SqliteBooks(conn), version)
+    }
+
+    /// Re-records the checksums of applied files edited without changing
+    /// the schema they make (comments, spacing), and removes the rows of
+    /// applied versions whose files are gone. Refused, with nothing
+    /// written, when the applied files no longer make the live schema, or
+    /// when an edited file is a pragma set (its effect is not in the
+    /// schema).
+    pub fn repair(&self, conn: &mut Connection) -> Result<Bookkeeping, Error> {
+        self.check_connection(conn)?;
+        self.repair_in(&mut SqliteBooks(conn))
+    }
+
+    /// Takes over a database that another migration tool manages: records
+    /// the migrations it applied as applied here, marked as adopted from
+    /// it, with the times it kept. `from` names the tool; `None` detects it
+    /// by its table's name and columns (or `PRAGMA user_version`).
+    ///
+    /// Refused, with nothing changed, when the database already has a
+    /// history of this tool, when an applied version has no file, when the
+    /// other tool left a migration half-done, or when the files do not make
+    /// the live schema (every difference listed).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);").unwrap();
+    /// # std::fs::write(dir.path().join("0002_posts.sql"), "CREATE TABLE posts (id INTEGER PRIMARY KEY);").unwrap();
+    /// use migrate_core::adopt::{Kept, Tool};
+    ///
+    /// // A database that rusqlite_migration brought to its first migration.
+    /// let mut conn = rusqlite::Connection::open_in_memory()?;
+    /// conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY); PRAGMA user_version = 1;")?;
+    ///
+    /// let set = migrate_core::Migrations::from_dir(dir.path())?;
+    /// let adopted = set.runner().adopt(&mut conn, None)?;
+    /// assert_eq!(adopted.tool, Tool::UserVersion);
+    /// assert_eq!(adopted.recorded.len(), 1);
+    /// assert_eq!(adopted.kept, Kept::UserVersion(1));
+    /// // From here on, this tool runs what is new.
+    /// assert_eq!(set.runner().run(&mut conn)?.applied.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn adopt(&self, conn: &mut Connection, from: Option<Tool>) -> Result<Adoption, Error> {
+        self.check_connection(conn)?;
+        self.adopt_in(&mut SqliteBooks(conn), from)
+    }
+
+    /// Runs `write` in one `BEGIN IMMEDIATE` transaction of the SQLite
+    /// backend (checked first, rolled back on any error) and commits it.
+    pub(crate) fn write(
+        &self,
+        conn: &Connection,
+        write: impl FnOnce(&mut Sqlite) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut db = Sqlite::new(conn, self.history_table(), false);
+        db.check_can_run(None)?;
+        db.begin().map_err(|cause| history_failed(None, cause))?;
+        write(&mut db)?;
+        db.commit().map_err(|cause| history_failed(None, cause))
+    }
+}
+
+impl Marks for Sqlite<'_> {
+    fn catalog(&mut self) -> &mut dyn Catalog {
+        self.connection()
+    }
+    fn rows(&mut self) -> Result<Vec<HistoryRow>, Error> {
+        Backend::history(self)
+    }
+    fn record_marked(
+        &mut self,
+        m: &Migration,
+        origin: &str,
+        applied_at: Option<&str>,
+    ) -> Result<(), Failure> {
+        Sqlite::record_marked(self, m, origin, applied_at)
+    }
+    fn set_checksum(&mut self, version: u64, checksum: &str) -> Result<(), Failure> {
+        Sqlite::set_checksum(self, version, checksum)
+    }
+    fn set_down_checksum(&mut self, version: u64, checksum: Option<&str>) -> Result<(), Failure> {
+        Sqlite::set_down_checksum(self, version, checksum)
+    }
+}
+
+/// A SQLite connection's history.
+pub(crate) struct SqliteBooks<'c>(pub(crate) &'c Connection);
+
+impl Books for SqliteBooks<'_> {
+    fn catalog(&mut self) -> &mut dyn Catalog {
+        &mut self.0
+    }
+
+    fn history(&mut self, runner: &Runner) -> Result<Vec<HistoryRow>, Error> {
+        history::read(self.0, runner.history_table())
+    }
+
+    fn mismatch(
+        &mut self,
+        runner: &Runner,
+        chosen: &[&Migration],
+        pragmas: bool,
+    ) -> Result<Mismatch, Error> {
+        let found =
+            replay_differences(runner.set(), chosen, self.0, runner.history_table(), |_| {
+                false
+            })?;
+        let mut mismatch = Mismatch {
+            differences: found.map_err(Error::NotReplayed)?,
+            pragmas: Vec::new(),
+        };
+        if pragmas {
+            for (m, setting) in
+                crate::profile::settings_of(chosen.iter().copied(), Scope::Persistent)
+            {
+                if let Err(f) = crate::sets::check_setting(self.0, &setting) {
+                    mismatch
+                        .pragmas
+                        .push(format!("{}:{}: {f}", m.file, setting.line));
+                }
+            }
+        }
+        Ok(mismatch)
+    }
+
+    fn write(
+        &mut self,
+        runner: &Runner,
+        write: &mut dyn FnMut(&mut dyn Marks) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        runner.write(self.0, |db| write(db))
+    }
+}
+
+/// How the live schema of `conn` differs from the schema `migrations` (of
+/// `set`, in order) make when replayed into an empty in-memory database,
+/// their pragma sets left out and no file written. `Ok(Err(why))` when
+/// they do not replay. `skip_index` leaves out indexes checked another way.
+pub(crate) fn replay_differences(
+    set: &Migrations,
+    migrations: &[&Migration],
+    conn: &Connection,
+    table: &Table,
+    skip_index: impl Fn(&str) -> bool,
+) -> Result<Result<Vec<Difference>, String>, Error> {
+    let versions: Vec<u64> = migrations.iter().map(|m| m.version).collect();
+    let replay_set = set.subset(|v| versions.contains(&v));
+    let mut memory = Connection::open_in_memory()?;
+    if let Err(e) = replay_set
+        .runner()
+        .table(table.clone())
+        .schema_only()
+        .allow_out_of_order(true)
+        .run(&mut memory)
+    {
+        return Ok(Err(e.to_string()));
+    }
+    let live = Schema::read(conn, Some(table))?;
+    let files = Schema::read(&memory, Some(table))?;
+    Ok(Ok(live.differences(&files, skip_index)))
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use crate::introspect;
 use crate::naming::Kind;
 use crate::plan::{self, State};
 use crate::runmark;
-use crate::schema::{Difference, Schema};
+use crate::schema::Difference;
 use crate::sets;
 use crate::source::{Migration, Migrations};
 
@@ -387,7 +387,7 @@ fn drift(
         .filter_map(|m| indexes::parse(&m.text).ok())
         .flat_map(|s| s.indexes.into_iter().map(|i| i.name.to_ascii_lowercase()))
         .collect();
-    let found = replay_differences(set, applied, conn, table, |index| {
+    let found = crate::sqlite::replay_differences(set, applied, conn, table, |index| {
         from_sets.contains(&index.to_ascii_lowercase())
     })?;
     Ok(match found {
@@ -397,34 +397,6 @@ fn drift(
             .collect(),
         Err(e) => vec![problem(None, None, ProblemKind::NotReplayed(e))],
     })
-}
-
-/// How the live schema of `conn` differs from the schema `migrations` (of
-/// `set`, in order) make when replayed into an empty in-memory database,
-/// their pragma sets left out and no file written. `Ok(Err(why))` when
-/// they do not replay. `skip_index` leaves out indexes checked another way.
-pub(crate) fn replay_differences(
-    set: &Migrations,
-    migrations: &[&Migration],
-    conn: &Connection,
-    table: &Table,
-    skip_index: impl Fn(&str) -> bool,
-) -> Result<Result<Vec<Difference>, String>, Error> {
-    let versions: Vec<u64> = migrations.iter().map(|m| m.version).collect();
-    let replay_set = set.subset(|v| versions.contains(&v));
-    let mut memory = Connection::open_in_memory()?;
-    if let Err(e) = replay_set
-        .runner()
-        .table(table.clone())
-        .schema_only()
-        .allow_out_of_order(true)
-        .run(&mut memory)
-    {
-        return Ok(Err(e.to_string()));
-    }
-    let live = Schema::read(conn, Some(table))?;
-    let files = Schema::read(&memory, Some(table))?;
-    Ok(Ok(live.differences(&files, skip_index)))
 }
 
 /// For `verify`: `None` when the index exists with its definition, else
