@@ -22,6 +22,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("source", 1),
     ("plan", 1),
     ("profile", 1),
+    ("differences", 1),
     ("backend", 2),
     ("error", 2),
     ("pipeline", 3),
@@ -51,23 +52,11 @@ const LAYERS: &[(&str, u8)] = &[
 ];
 
 /// The upward imports still there, each with why.
-const KNOWN: &[(&str, &str, &str)] = &[
-    (
-        "bookkeeping",
-        "schema",
-        "the schema model's Difference lives with SQLite's introspection yet",
-    ),
-    (
-        "error",
-        "bookkeeping",
-        "the top-level Error carries Mismatch, which holds Differences",
-    ),
-    (
-        "runner",
-        "postgres",
-        "the runner holds the PostgreSQL Connector (lock_connection)",
-    ),
-];
+const KNOWN: &[(&str, &str, &str)] = &[(
+    "runner",
+    "postgres",
+    "the runner holds the PostgreSQL Connector (lock_connection)",
+)];
 
 fn layer_of(module: &str) -> Option<u8> {
     LAYERS.iter().find(|(m, _)| *m == module).map(|(_, l)| *l)

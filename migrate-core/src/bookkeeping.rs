@@ -14,7 +14,6 @@ use crate::error::{Error, Failure};
 use crate::naming::{Direction, Kind};
 use crate::plan::{HistoryRow, Modified, PlanError, State};
 use crate::runner::{Runner, Step};
-use crate::schema::Difference;
 use crate::source::Migration;
 
 /// What `baseline` or `repair` wrote to the history (in a dry run: would
@@ -43,26 +42,7 @@ impl Bookkeeping {
     }
 }
 
-/// Why the files' schema is not the live one.
-#[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
-#[error("{}", self.lines().join("\n  "))]
-pub struct Mismatch {
-    /// Objects that differ.
-    pub differences: Vec<Difference>,
-    /// Persistent pragmas whose value is not the one the pragma sets give.
-    pub pragmas: Vec<String>,
-}
-
-impl Mismatch {
-    fn lines(&self) -> Vec<String> {
-        let differences = self.differences.iter().map(ToString::to_string);
-        differences.chain(self.pragmas.iter().cloned()).collect()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.differences.is_empty() && self.pragmas.is_empty()
-    }
-}
+pub use crate::error::Mismatch;
 
 impl Runner<'_> {
     /// [`Runner::baseline`] wherever `books` keep the history.

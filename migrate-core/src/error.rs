@@ -172,7 +172,7 @@ pub enum Error {
         /// `baseline` or `repair`.
         operation: &'static str,
         /// What differs.
-        mismatch: crate::bookkeeping::Mismatch,
+        mismatch: Mismatch,
     },
     /// The files do not replay into an empty database, so the schema they
     /// make is unknown.
@@ -908,5 +908,26 @@ pub struct ScratchClash {
 impl std::fmt::Debug for BackupError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         crate::debug_as_message(self, f)
+    }
+}
+
+/// Why the files' schema is not the live one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.lines().join("\n  "))]
+pub struct Mismatch {
+    /// Objects that differ.
+    pub differences: Vec<crate::differences::Difference>,
+    /// Persistent pragmas whose value is not the one the pragma sets give.
+    pub pragmas: Vec<String>,
+}
+
+impl Mismatch {
+    pub(crate) fn lines(&self) -> Vec<String> {
+        let differences = self.differences.iter().map(ToString::to_string);
+        differences.chain(self.pragmas.iter().cloned()).collect()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.differences.is_empty() && self.pragmas.is_empty()
     }
 }

@@ -60,6 +60,8 @@ mod bookkeeping;
 #[cfg(feature = "sqlite")]
 mod db;
 #[cfg(feature = "sqlite")]
+mod differences;
+#[cfg(feature = "sqlite")]
 pub mod doctor;
 #[cfg(feature = "sqlite")]
 #[doc(hidden)]
