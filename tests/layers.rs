@@ -51,12 +51,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("postgres/transfer", 5),
 ];
 
-/// The upward imports still there, each with why.
-const KNOWN: &[(&str, &str, &str)] = &[(
-    "runner",
-    "postgres",
-    "the runner holds the PostgreSQL Connector (lock_connection)",
-)];
+/// The upward imports still there, each with why (none now: keep it so).
+const KNOWN: &[(&str, &str, &str)] = &[];
 
 fn layer_of(module: &str) -> Option<u8> {
     LAYERS.iter().find(|(m, _)| *m == module).map(|(_, l)| *l)

@@ -137,8 +137,11 @@ pub struct Runner<'m> {
     lock_timeout: Duration,
     statement_timeout: Option<Duration>,
     lock_wait: Option<Duration>,
+    /// A backend's way of opening more connections (PostgreSQL's
+    /// `Connector`, set by its `Runner::lock_connection`), kept opaque:
+    /// the engine only carries it.
     #[cfg(feature = "postgres")]
-    lock_connection: Option<crate::postgres::Connector>,
+    pub(crate) connector: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 /// One migration of a run.
@@ -196,7 +199,7 @@ impl<'m> Runner<'m> {
             statement_timeout: None,
             lock_wait: Some(DEFAULT_LOCK_WAIT),
             #[cfg(feature = "postgres")]
-            lock_connection: None,
+            connector: None,
         }
     }
 
@@ -224,27 +227,6 @@ impl<'m> Runner<'m> {
     pub fn statement_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.statement_timeout = timeout;
         self
-    }
-
-    /// PostgreSQL: how more connections to the same server are opened (TLS
-    /// included). Two things use it: the migration lock of a
-    /// `no-transaction` migration, held by a transaction of a second
-    /// connection (no session lock: safe through PgBouncer's transaction
-    /// pooling, and gone with the connection if the process dies; without
-    /// it, the runner's own session holds a session lock, which needs a
-    /// direct connection or session pooling); and the scratch database that
-    /// verify, baseline, repair and adopt replay the files in (without it,
-    /// drift is not checked, and they say so). The CLI always gives it.
-    #[cfg(feature = "postgres")]
-    pub fn lock_connection(mut self, connector: Option<crate::postgres::Connector>) -> Self {
-        self.lock_connection = connector;
-        self
-    }
-
-    /// Where the lock connection is opened from, if anywhere.
-    #[cfg(feature = "postgres")]
-    pub(crate) fn lock_config(&self) -> Option<&crate::postgres::Connector> {
-        self.lock_connection.as_ref()
     }
 
     /// The PostgreSQL timeouts: lock and statement.

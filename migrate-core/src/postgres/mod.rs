@@ -1290,6 +1290,25 @@ impl Postgres<'_> {
 }
 
 impl Runner<'_> {
+    /// PostgreSQL: how more connections to the same server are opened (TLS
+    /// included). Two things use it: the migration lock of a
+    /// `no-transaction` migration, held by a transaction of a second
+    /// connection (no session lock: safe through PgBouncer's transaction
+    /// pooling, and gone with the connection if the process dies; without
+    /// it, the runner's own session holds a session lock, which needs a
+    /// direct connection or session pooling); and the scratch database that
+    /// verify, baseline, repair and adopt replay the files in (without it,
+    /// drift is not checked, and they say so). The CLI always gives it.
+    pub fn lock_connection(mut self, connector: Option<Connector>) -> Self {
+        self.connector = connector.map(|c| std::sync::Arc::new(c) as _);
+        self
+    }
+
+    /// Where the lock connection is opened from, if anywhere.
+    pub(crate) fn lock_config(&self) -> Option<&Connector> {
+        self.connector.as_ref()?.downcast_ref::<Connector>()
+    }
+
     /// The backend on `client`, for a set loaded as PostgreSQL's.
     fn postgres<'c>(&self, client: &'c mut Client) -> Result<Postgres<'c>, Error> {
         self.check_set(Dialect::Postgres)?;
