@@ -12,128 +12,13 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use rusqlite::Connection;
-use rusqlite::types::ValueRef;
-
+use crate::backend::Catalog;
 use crate::bookkeeping::Books;
-use crate::error::{Error, Failure};
+use crate::error::Error;
 use crate::runner::Runner;
 use crate::source::Migration;
 
-pub use crate::backend::Tool;
-
-impl Tool {
-    /// Every tool, in the order detection reports them.
-    pub const ALL: [Tool; 8] = [
-        Tool::Refinery,
-        Tool::Sqlx,
-        Tool::Diesel,
-        Tool::Goose,
-        Tool::GolangMigrate,
-        Tool::Dbmate,
-        Tool::Flyway,
-        Tool::UserVersion,
-    ];
-
-    /// The name `--from` takes.
-    pub fn name(self) -> &'static str {
-        match self {
-            Tool::Refinery => "refinery",
-            Tool::Sqlx => "sqlx",
-            Tool::Diesel => "diesel",
-            Tool::Goose => "goose",
-            Tool::GolangMigrate => "golang-migrate",
-            Tool::Dbmate => "dbmate",
-            Tool::Flyway => "flyway",
-            Tool::UserVersion => "rusqlite_migration",
-        }
-    }
-
-    /// The tool of that name (`user_version` also names rusqlite_migration).
-    ///
-    /// ```
-    /// use migrate_core::adopt::Tool;
-    /// assert_eq!(Tool::from_name("goose"), Some(Tool::Goose));
-    /// assert_eq!(Tool::from_name("user_version"), Some(Tool::UserVersion));
-    /// assert_eq!(Tool::from_name("rails"), None);
-    /// ```
-    pub fn from_name(name: &str) -> Option<Tool> {
-        let name = name.to_ascii_lowercase();
-        if name == "user_version" {
-            return Some(Tool::UserVersion);
-        }
-        Tool::ALL.into_iter().find(|t| t.name() == name)
-    }
-
-    /// The table that holds its history (`None`: `PRAGMA user_version`).
-    pub fn table(self) -> Option<&'static str> {
-        match self {
-            Tool::Refinery => Some("refinery_schema_history"),
-            Tool::Sqlx => Some("_sqlx_migrations"),
-            Tool::Diesel => Some("__diesel_schema_migrations"),
-            Tool::Goose => Some("goose_db_version"),
-            Tool::GolangMigrate | Tool::Dbmate => Some("schema_migrations"),
-            Tool::Flyway => Some("flyway_schema_history"),
-            Tool::UserVersion => None,
-        }
-    }
-
-    /// The columns its table has, all of which adopt reads or tells by.
-    fn columns(self) -> &'static [&'static str] {
-        match self {
-            Tool::Refinery => &["version", "name", "applied_on", "checksum"],
-            Tool::Sqlx => &[
-                "version",
-                "description",
-                "installed_on",
-                "success",
-                "checksum",
-                "execution_time",
-            ],
-            Tool::Diesel => &["version", "run_on"],
-            Tool::Goose => &["id", "version_id", "is_applied", "tstamp"],
-            Tool::GolangMigrate => &["version", "dirty"],
-            Tool::Dbmate => &["version"],
-            Tool::Flyway => &[
-                "installed_rank",
-                "version",
-                "type",
-                "installed_on",
-                "success",
-            ],
-            Tool::UserVersion => &[],
-        }
-    }
-
-    /// The name its table is kept under when this tool's history takes
-    /// its name: `golang_migrate_schema_migrations`.
-    fn kept_name(self, table: &str) -> String {
-        format!("{}{table}", self.kept_prefix())
-    }
-
-    /// What [`Tool::kept_name`] puts before the table's name.
-    pub(crate) fn kept_prefix(self) -> String {
-        format!("{}_", self.name().replace('-', "_"))
-    }
-
-    /// Whether `columns` (lowercase) are this tool's: its own, and for the
-    /// shared name `schema_migrations`, none of the other users' (dbmate's
-    /// one column is also in golang-migrate's and in this tool's).
-    fn has_shape(self, columns: &[String]) -> bool {
-        let has = |c: &str| columns.iter().any(|have| have == c);
-        self.columns().iter().all(|c| has(c))
-            && match self {
-                Tool::Dbmate => !has("dirty") && !has("checksum"),
-                _ => true,
-            }
-    }
-}
-
-impl fmt::Display for Tool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::vocabulary::Tool;
 
 pub use crate::error::AdoptError;
 
@@ -197,19 +82,6 @@ impl fmt::Display for Kept {
 type Applied = BTreeMap<u64, Option<String>>;
 
 impl Runner<'_> {
-    /// Another migration tool whose history has applied migrations in the
-    /// database of `conn`, while this tool has no history table there: what
-    /// `up` refuses (`Error::ManagedBy`) until [`Runner::adopt`] takes it
-    /// over. Once the table exists the database is this tool's, even with
-    /// every row reverted (`down --to 0` after adopt). Only reads.
-    pub fn managed_by(&self, conn: &Connection) -> Result<Option<Tool>, Error> {
-        managed_by(
-            &mut &*conn,
-            self.set().as_slice(),
-            self.history_table().name(),
-        )
-    }
-
     /// [`Runner::adopt`] wherever `books` keep the history.
     pub(crate) fn adopt_in(
         &self,
@@ -319,92 +191,6 @@ fn is_ours(columns: &[String]) -> bool {
     ["version", "kind", "checksum"]
         .iter()
         .all(|c| columns.iter().any(|have| have == c))
-}
-
-/// Where `adopt` reads other tools' histories: a SQLite connection, or a
-/// PostgreSQL session (its current schema).
-pub(crate) trait Catalog {
-    /// Whether a table (not a view) of this name is there, matched without
-    /// regard to case.
-    fn table_exists(&mut self, table: &str) -> Result<bool, Error>;
-    /// The columns of `table`, lowercase, in order; empty when there is no
-    /// such table.
-    fn columns_of(&mut self, table: &str) -> Result<Vec<String>, Error>;
-    /// Whether any of `tables` is there (one question where the database
-    /// allows it: `up` asks it of every database without a history).
-    fn any_table(&mut self, tables: &[&str]) -> Result<bool, Error> {
-        for table in tables {
-            if self.table_exists(table)? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-    /// `PRAGMA user_version` (0 where there is none).
-    fn user_version(&mut self) -> Result<i64, Error>;
-    /// Every row of `sql`, each value as text (`None` for NULL).
-    fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, Error>;
-    /// Renames the other tool's table, whose name this tool's history
-    /// takes.
-    fn rename(&mut self, from: &str, to: &str) -> Result<(), Failure>;
-}
-
-impl Catalog for &Connection {
-    fn table_exists(&mut self, table: &str) -> Result<bool, Error> {
-        Ok(self
-            .prepare(
-                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
-            )?
-            .exists([table])?)
-    }
-
-    fn columns_of(&mut self, table: &str) -> Result<Vec<String>, Error> {
-        // A table: a view of that name and shape is nobody's history.
-        if !self.table_exists(table)? {
-            return Ok(Vec::new());
-        }
-        let mut stmt =
-            self.prepare("SELECT lower(name) FROM pragma_table_info(?1, 'main') ORDER BY cid")?;
-        Ok(stmt
-            .query_map([table], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?)
-    }
-
-    fn user_version(&mut self) -> Result<i64, Error> {
-        Ok(self.query_row("PRAGMA user_version", [], |r| r.get(0))?)
-    }
-
-    fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, Error> {
-        let mut stmt = self.prepare(sql)?;
-        let n = stmt.column_count();
-        let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let mut row = Vec::with_capacity(n);
-            for i in 0..n {
-                row.push(match r.get_ref(i)? {
-                    ValueRef::Null => None,
-                    ValueRef::Integer(v) => Some(v.to_string()),
-                    ValueRef::Real(v) => Some(v.to_string()),
-                    ValueRef::Text(t) | ValueRef::Blob(t) => {
-                        Some(String::from_utf8_lossy(t).into_owned())
-                    }
-                });
-            }
-            out.push(row);
-        }
-        Ok(out)
-    }
-
-    fn rename(&mut self, from: &str, to: &str) -> Result<(), Failure> {
-        let quote = crate::sql::quote_identifier;
-        self.execute_batch(&format!(
-            "ALTER TABLE {} RENAME TO {}",
-            quote(from),
-            quote(to)
-        ))
-        .map_err(Failure::Sql)
-    }
 }
 
 /// The first tool (by table) whose history here has applied migrations,

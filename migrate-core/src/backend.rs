@@ -9,14 +9,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::dsl::indexes::IndexSet;
-use crate::dsl::pragmas::PragmaSet;
 use crate::error::{Error, Failure};
 use crate::plan::HistoryRow;
 use crate::source::Migration;
-
-/// An applied index set: its version, its file, and its indexes.
-pub(crate) type Declared = (u64, String, IndexSet);
+use crate::vocabulary::{Declared, NoteKind, Set, Tool};
 
 /// A failed statement: the line at fault (if known), the statement as shown
 /// to the user, and why.
@@ -181,65 +177,30 @@ pub(crate) trait Backend {
     fn release_outside_transaction(&mut self) {}
 }
 
-// The vocabulary the seam speaks, below the engine that uses it: what a
-// step noted, the sets a backend applies its own way, the other tools
-// whose histories a backend reads.
-
-/// What a step did besides its statements.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum NoteKind {
-    /// A pragma set ran `VACUUM` so that these settings took effect.
-    Vacuumed {
-        /// `page_size`, `auto_vacuum`.
-        pragmas: Vec<&'static str>,
-    },
-    /// A setting that only a database file can take, on an in-memory or
-    /// temporary database: skipped (its test databases run the app's sets).
-    NotApplicable {
-        /// The statement, `PRAGMA journal_mode = wal`.
-        setting: String,
-    },
-    /// The migration's statements dropped an index that an applied index
-    /// set declares (a table rebuild does): it was built again in the same
-    /// transaction.
-    IndexRestored {
-        /// The index.
-        index: String,
-        /// The index set that declares it.
-        set: String,
-    },
-}
-
-/// A set a backend applies its own way.
-pub(crate) enum Set {
-    /// A pragma set.
-    Pragmas(PragmaSet),
-    /// An index set.
-    Indexes(IndexSet),
-    /// An index set reverted: its indexes, dropped.
-    DropIndexes(IndexSet),
-}
-
-/// A migration tool whose history `adopt` reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Tool {
-    /// refinery: `refinery_schema_history`.
-    Refinery,
-    /// sqlx: `_sqlx_migrations`.
-    Sqlx,
-    /// diesel: `__diesel_schema_migrations`.
-    Diesel,
-    /// goose: `goose_db_version`.
-    Goose,
-    /// golang-migrate: `schema_migrations(version, dirty)`.
-    GolangMigrate,
-    /// dbmate: `schema_migrations(version)`, the version as text.
-    Dbmate,
-    /// Flyway: `flyway_schema_history`.
-    Flyway,
-    /// rusqlite_migration, and any tool that counts applied migrations in
-    /// `PRAGMA user_version`.
-    UserVersion,
+/// Where `adopt` reads other tools' histories: a SQLite connection, or a
+/// PostgreSQL session (its current schema).
+pub(crate) trait Catalog {
+    /// Whether a table (not a view) of this name is there, matched without
+    /// regard to case.
+    fn table_exists(&mut self, table: &str) -> Result<bool, Error>;
+    /// The columns of `table`, lowercase, in order; empty when there is no
+    /// such table.
+    fn columns_of(&mut self, table: &str) -> Result<Vec<String>, Error>;
+    /// Whether any of `tables` is there (one question where the database
+    /// allows it: `up` asks it of every database without a history).
+    fn any_table(&mut self, tables: &[&str]) -> Result<bool, Error> {
+        for table in tables {
+            if self.table_exists(table)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+    /// `PRAGMA user_version` (0 where there is none).
+    fn user_version(&mut self) -> Result<i64, Error>;
+    /// Every row of `sql`, each value as text (`None` for NULL).
+    fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, Error>;
+    /// Renames the other tool's table, whose name this tool's history
+    /// takes.
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), Failure>;
 }

@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
-use crate::adopt::Catalog;
 use crate::backend::Backend;
+use crate::backend::Catalog;
 use crate::error::{Error, Failure};
 use crate::naming::{Direction, Kind};
 use crate::plan::{HistoryRow, Modified, PlanError, State};

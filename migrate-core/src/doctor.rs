@@ -212,7 +212,7 @@ fn foreign_keys(conn: &Connection, c: &mut Checkup) -> rusqlite::Result<()> {
 
 fn pragmas_of(conn: &Connection, set: &Migrations, c: &mut Checkup) -> rusqlite::Result<()> {
     let persistent: Vec<(String, pragmas::Setting)> =
-        crate::profile::settings_of(set.iter(), Scope::Persistent)
+        crate::source::settings_of(set.iter(), Scope::Persistent)
             .into_iter()
             .map(|(m, s)| (m.file.to_string(), s))
             .collect();
@@ -327,7 +327,7 @@ fn advise(conn: &Connection, set: &Migrations, c: &mut Checkup) -> rusqlite::Res
     let s = c.sizes;
     // A set that says the journal mode has had its say: a database that
     // differs from it is a pragma problem (drift), not advice.
-    let set_says = crate::profile::settings_of(set.iter(), Scope::Persistent)
+    let set_says = crate::source::settings_of(set.iter(), Scope::Persistent)
         .iter()
         .any(|(_, setting)| setting.pragma.name == "journal_mode");
     if c.journal_mode != "wal" && !set_says {

@@ -212,7 +212,7 @@ pub enum Error {
     )]
     ManagedBy {
         /// The tool.
-        tool: crate::backend::Tool,
+        tool: crate::vocabulary::Tool,
     },
     /// A PostgreSQL error outside any migration (connecting, reading the
     /// history).
@@ -738,7 +738,7 @@ pub enum AdoptError {
     #[error("the database has no {tool} history ({looked})")]
     NotFound {
         /// The tool asked for.
-        tool: crate::backend::Tool,
+        tool: crate::vocabulary::Tool,
         /// What was looked for.
         looked: String,
     },
@@ -749,7 +749,7 @@ pub enum AdoptError {
     )]
     Shape {
         /// The tool asked for.
-        tool: crate::backend::Tool,
+        tool: crate::vocabulary::Tool,
         /// Its table.
         table: String,
         /// The columns adopt needs.
@@ -773,7 +773,7 @@ pub enum AdoptError {
     )]
     Failed {
         /// The tool.
-        tool: crate::backend::Tool,
+        tool: crate::vocabulary::Tool,
         /// The failed version.
         version: u64,
     },
@@ -784,7 +784,7 @@ pub enum AdoptError {
     )]
     NoFile {
         /// The tool.
-        tool: crate::backend::Tool,
+        tool: crate::vocabulary::Tool,
         /// The version.
         version: u64,
     },
@@ -817,7 +817,7 @@ pub enum AdoptError {
     )]
     KeptNameTaken {
         /// The tool.
-        tool: crate::backend::Tool,
+        tool: crate::vocabulary::Tool,
         /// The shared name.
         table: String,
         /// The name it would be kept under.

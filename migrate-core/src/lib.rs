@@ -90,11 +90,15 @@ mod sets;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(feature = "sqlite")]
+mod sqlite_history;
+#[cfg(feature = "sqlite")]
 pub mod testing;
 #[cfg(feature = "sqlite")]
 pub mod transfer;
 #[cfg(feature = "sqlite")]
 pub mod verify;
+#[cfg(feature = "sqlite")]
+mod vocabulary;
 
 pub use naming::{Direction, Kind};
 pub use plan::{DownTarget, Irreversible, Modified, PlanError, State, StatusRow};

@@ -21,7 +21,7 @@ use crate::runner::{Note, NoteKind, Report, Step};
 use crate::source::{LoadError, LoadErrorKind, Migration};
 use crate::sql::Script;
 
-pub(crate) use crate::backend::Set;
+pub(crate) use crate::vocabulary::Set;
 
 /// What a step runs.
 pub(crate) enum Work<'a> {
@@ -287,7 +287,7 @@ pub(crate) struct Options<'r> {
     pub declared: Vec<Declared>,
 }
 
-pub(crate) use crate::backend::Declared;
+pub(crate) use crate::vocabulary::Declared;
 
 /// The versions a run takes as recorded: those of its plan's history, as
 /// its own steps (and the steps other processes did for it) change them.

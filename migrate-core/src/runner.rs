@@ -1,19 +1,17 @@
 //! The runner: validates the whole plan, then applies each migration in its
 //! own `BEGIN IMMEDIATE` transaction and records it in the history table.
 
-use std::fmt;
 use std::time::Duration;
-
-use rusqlite::Connection;
 
 use crate::backend::Backend;
 use crate::dsl::indexes;
 use crate::error::Error;
 use crate::history::Table;
-use crate::naming::{Direction, Kind};
+use crate::naming::Kind;
 use crate::pipeline::{self, Unit};
 use crate::plan::{self, DownTarget, HistoryRow, PlanOptions};
 use crate::source::Migrations;
+pub use crate::vocabulary::{Note, NoteKind, PlanWarning, Report, Step};
 
 /// The busy timeout [`Migrations::open`] sets: how long a connection waits
 /// for another's write lock before failing.
@@ -26,76 +24,6 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_millis(5000);
 /// PostgreSQL: how long a run waits for another runner's migration lock
 /// by default (see [`Runner::lock_wait`]).
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
-
-/// Something a step did that the user should know, with its file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Note {
-    /// The migration file.
-    pub file: String,
-    /// What happened.
-    pub kind: NoteKind,
-}
-
-pub use crate::backend::NoteKind;
-
-impl fmt::Display for Note {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
-            NoteKind::Vacuumed { pragmas } => write!(
-                f,
-                "{}: ran VACUUM so that {} took effect",
-                self.file,
-                pragmas.join(" and ")
-            ),
-            NoteKind::NotApplicable { setting } => write!(
-                f,
-                "{}: `{setting}` skipped: an in-memory or temporary database has no file to take it",
-                self.file
-            ),
-            NoteKind::IndexRestored { index, set } => write!(
-                f,
-                "{}: dropped the index `{index}` that {set} declares (a table rebuild drops its indexes); it was \
-                 built again in the same transaction",
-                self.file
-            ),
-        }
-    }
-}
-
-/// A note reads as its text, so that it compares with one.
-impl PartialEq<&str> for Note {
-    fn eq(&self, text: &&str) -> bool {
-        self.to_string().as_str() == *text
-    }
-}
-
-/// An `expect` line of an index set whose query does not use its index
-/// after the set ran (a plan depends on data, so `up` warns and `verify`
-/// fails).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanWarning {
-    /// The index set.
-    pub file: String,
-    /// The `expect` line.
-    pub line: u32,
-    /// Its query.
-    pub query: String,
-    /// The index it expects.
-    pub index: String,
-    /// The plan the database chose: SQLite's detail lines, or PostgreSQL's
-    /// plan nodes, joined with `; `.
-    pub plan: String,
-}
-
-impl fmt::Display for PlanWarning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: the plan of \"{}\" does not use {}: {}",
-            self.file, self.line, self.query, self.index, self.plan
-        )
-    }
-}
 
 /// The `expect` lines of the index sets among `migrations` whose query's
 /// plan does not use their index, as `check` (the database's) finds it:
@@ -144,42 +72,26 @@ pub struct Runner<'m> {
     pub(crate) connector: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
 }
 
-/// One migration of a run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    /// Its version.
-    pub version: u64,
-    /// Its name.
-    pub name: String,
-    /// Its kind.
-    pub kind: Kind,
-    /// Its file, relative to the migrations folder (reverting: the file of
-    /// its down migration).
-    pub file: String,
-    /// Applied or reverted.
-    pub direction: Direction,
-    /// How long it took (zero in a dry run).
-    pub duration: Duration,
-}
+impl Migrations {
+    /// A runner for this set, with default options.
+    pub fn runner(&self) -> Runner<'_> {
+        Runner::new(self)
+    }
 
-/// What a run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Report {
-    /// Migrations applied, in order (empty in a dry run).
-    pub applied: Vec<Step>,
-    /// Migrations reverted, in order (empty in a dry run).
-    pub reverted: Vec<Step>,
-    /// A dry run: the steps a real run would take.
-    pub planned: Vec<Step>,
-    /// Versions another process applied (or reverted) while this run waited
-    /// for the lock.
-    pub skipped: Vec<u64>,
-    /// Things the user should know (`file: ran VACUUM so that page_size took effect`).
-    pub notes: Vec<Note>,
-    /// Query-plan assertions that did not hold (`up` warns; `verify` fails).
-    pub warnings: Vec<PlanWarning>,
-    /// Where the backup taken before the first change went.
-    pub backup: Option<std::path::PathBuf>,
+    /// Refuses a set written for another database than `wanted`. A set is
+    /// loaded in one dialect (the loader and the macro give every file the
+    /// folder's), so its first migration says: one comparison, on every
+    /// app start.
+    pub(crate) fn check_dialect(&self, wanted: crate::sql::Dialect) -> Result<(), Error> {
+        let Some(m) = self.as_slice().first().filter(|m| m.dialect != wanted) else {
+            return Ok(());
+        };
+        let file = m.file.to_string();
+        Err(match wanted {
+            crate::sql::Dialect::Postgres => Error::NotPostgres { file },
+            _ => Error::NotSqlite { file },
+        })
+    }
 }
 
 impl<'m> Runner<'m> {
@@ -371,17 +283,6 @@ impl<'m> Runner<'m> {
         report.notes.extend(up.notes);
         report.warnings.extend(up.warnings);
         Ok(report)
-    }
-
-    /// What every run checks first: the build is current, and the
-    /// connection is not inside a transaction of the caller's.
-    pub(crate) fn check_connection(&self, conn: &Connection) -> Result<(), Error> {
-        self.check_set(crate::sql::Dialect::Sqlite)?;
-        self.table.check_sqlite()?;
-        if !conn.is_autocommit() {
-            return Err(Error::InTransaction);
-        }
-        Ok(())
     }
 
     /// What every run checks of the set, whatever the database: it was

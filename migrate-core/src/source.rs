@@ -11,6 +11,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::checksum::checksum;
+use crate::dsl::catalogue::Scope;
+use crate::dsl::pragmas::Setting;
 use crate::dsl::{DslError, indexes, pragmas};
 use crate::naming::{self, Direction, Kind, NameError};
 use crate::profile::Profile;
@@ -199,22 +201,6 @@ impl Migrations {
         ))
     }
 
-    /// Refuses a set written for another database than `wanted`. A set is
-    /// loaded in one dialect (the loader and the macro give every file the
-    /// folder's), so its first migration says: one comparison, on every
-    /// app start.
-    #[cfg(feature = "sqlite")]
-    pub(crate) fn check_dialect(&self, wanted: sql::Dialect) -> Result<(), crate::Error> {
-        let Some(m) = self.as_slice().first().filter(|m| m.dialect != wanted) else {
-            return Ok(());
-        };
-        let file = m.file.to_string();
-        Err(match wanted {
-            sql::Dialect::Postgres => crate::Error::NotPostgres { file },
-            _ => crate::Error::NotSqlite { file },
-        })
-    }
-
     /// A set built at run time: its profile computed on first use.
     fn loaded(list: Cow<'static, [Migration]>, dir: Option<Cow<'static, str>>) -> Migrations {
         Migrations {
@@ -229,12 +215,6 @@ impl Migrations {
     /// set, later sets overriding earlier ones. Parsed once per set.
     pub fn profile(&self) -> &Profile {
         self.profile.get_or_init(|| Profile::of(self.iter()))
-    }
-
-    /// A runner for this set, with default options.
-    #[cfg(feature = "sqlite")]
-    pub fn runner(&self) -> crate::Runner<'_> {
-        crate::Runner::new(self)
     }
 
     /// The migrations of this set whose versions `keep` accepts.
@@ -1136,4 +1116,42 @@ fn merge(
         errors.sort_by(|a, b| a.file.cmp(&b.file));
         Err(LoadErrors(errors))
     }
+}
+
+impl Profile {
+    /// The profile of `migrations`: the per-connection settings of their
+    /// pragma sets, later sets overriding earlier ones.
+    pub(crate) fn of<'a>(migrations: impl Iterator<Item = &'a Migration>) -> Profile {
+        Profile {
+            settings: settings_of(migrations, Scope::Connection)
+                .into_iter()
+                .map(|(m, s)| (m.file.clone(), s))
+                .collect(),
+        }
+    }
+
+    /// True when there is nothing to apply.
+    pub fn is_empty(&self) -> bool {
+        self.settings.is_empty()
+    }
+}
+
+/// The settings of `scope` that the pragma sets among `migrations` leave in
+/// force, a later set overriding an earlier one's key, each with its set.
+pub(crate) fn settings_of<'a>(
+    migrations: impl Iterator<Item = &'a Migration>,
+    scope: Scope,
+) -> Vec<(&'a Migration, Setting)> {
+    let mut settings: Vec<(&Migration, Setting)> = Vec::new();
+    for m in migrations.filter(|m| m.kind == Kind::Pragmas) {
+        // Validated when the set was built; a bad set adds nothing here.
+        let Ok(set) = pragmas::parse(&m.text) else {
+            continue;
+        };
+        for s in set.settings.into_iter().filter(|s| s.scope() == scope) {
+            settings.retain(|(_, old)| old.pragma.name != s.pragma.name);
+            settings.push((m, s));
+        }
+    }
+    settings
 }

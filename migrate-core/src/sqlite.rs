@@ -4,10 +4,12 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::adopt::{Adoption, Catalog};
-use crate::backend::{Backend, StepError, Tally, Tool};
+use crate::adopt::Adoption;
+use crate::backend::Catalog;
+use crate::backend::{Backend, StepError, Tally};
 use crate::bookkeeping::{Bookkeeping, Books, Marks, Mismatch, history_failed};
 use crate::dsl::catalogue::Scope;
 use crate::error::{Cascade, Error, Failure, Violation};
@@ -21,6 +23,8 @@ use crate::sets;
 use crate::source::Migration;
 use crate::source::Migrations;
 use crate::sql::{self, quote_identifier as quote};
+use crate::sqlite_history;
+use crate::vocabulary::Tool;
 
 /// A connection being migrated, and what the run has learnt about it.
 pub(crate) struct Sqlite<'c> {
@@ -48,7 +52,7 @@ pub(crate) struct Sqlite<'c> {
     /// that switched rollback off is put back to.
     journal_mode: Option<String>,
     /// Whether a trigger or foreign key could change the history table
-    /// (`history::reachable_by_triggers`); `None` until asked, and again
+    /// (`sqlite_history::reachable_by_triggers`); `None` until asked, and again
     /// after a file that may have made a trigger.
     history_triggers: Option<bool>,
     /// The run mark, held while a step runs outside a transaction.
@@ -120,10 +124,10 @@ impl Backend for Sqlite<'_> {
     }
 
     fn is_current(&mut self, set: &[Migration], tidy: bool) -> Result<bool, Error> {
-        if !history::matches(self.conn, self.table, set)? {
+        if !sqlite_history::matches(self.conn, self.table, set)? {
             return Ok(false);
         }
-        if tidy && history::has_legacy(self.conn, self.table) {
+        if tidy && sqlite_history::has_legacy(self.conn, self.table) {
             // Upgrade a database of an earlier build in place, in a short
             // write transaction of its own (`begin` drops the old table); a
             // read-only database simply keeps it.
@@ -136,7 +140,7 @@ impl Backend for Sqlite<'_> {
     }
 
     fn history(&mut self) -> Result<Vec<HistoryRow>, Error> {
-        let rows = history::read(self.conn, self.table)?;
+        let rows = sqlite_history::read(self.conn, self.table)?;
         self.history_ready = !rows.is_empty();
         Ok(rows)
     }
@@ -151,8 +155,8 @@ impl Backend for Sqlite<'_> {
             .map_err(Failure::Sql)?;
         self.open = true;
         if !self.legacy_done {
-            if history::has_legacy(self.conn, self.table) {
-                history::drop_legacy(self.conn, self.table).map_err(Failure::Sql)?;
+            if sqlite_history::has_legacy(self.conn, self.table) {
+                sqlite_history::drop_legacy(self.conn, self.table).map_err(Failure::Sql)?;
             }
             self.legacy_done = true;
         }
@@ -181,12 +185,12 @@ impl Backend for Sqlite<'_> {
 
     fn recorded(&mut self, version: u64) -> Result<Option<String>, Failure> {
         if !self.history_ready {
-            if !history::exists(self.conn, self.table).map_err(Failure::Sql)? {
+            if !sqlite_history::exists(self.conn, self.table).map_err(Failure::Sql)? {
                 return Ok(None);
             }
             self.history_ready = true;
         }
-        history::checksum_of(self.conn, self.table, version).map_err(Failure::Sql)
+        sqlite_history::checksum_of(self.conn, self.table, version).map_err(Failure::Sql)
     }
 
     fn hold_outside_transaction(&mut self) -> Result<(), Failure> {
@@ -210,12 +214,12 @@ impl Backend for Sqlite<'_> {
 
     fn tally(&mut self, version: u64, with_sum: bool) -> Result<Tally, Failure> {
         if !self.history_ready {
-            if !history::exists(self.conn, self.table).map_err(Failure::Sql)? {
+            if !sqlite_history::exists(self.conn, self.table).map_err(Failure::Sql)? {
                 return Ok(Tally::default());
             }
             self.history_ready = true;
         }
-        history::tally(self.conn, self.table, version, with_sum).map_err(Failure::Sql)
+        sqlite_history::tally(self.conn, self.table, version, with_sum).map_err(Failure::Sql)
     }
 
     fn may_touch_history(&mut self, text: &str) -> Result<bool, Failure> {
@@ -223,8 +227,8 @@ impl Backend for Sqlite<'_> {
             _ if history::named_in(text, self.table) => true,
             Some(known) => known,
             None => {
-                let found =
-                    history::reachable_by_triggers(self.conn, self.table).map_err(Failure::Sql)?;
+                let found = sqlite_history::reachable_by_triggers(self.conn, self.table)
+                    .map_err(Failure::Sql)?;
                 self.history_triggers = Some(found);
                 found
             }
@@ -241,24 +245,24 @@ impl Backend for Sqlite<'_> {
         // Created with the first row, in its transaction: a failed first
         // run leaves no empty history table behind.
         if !self.history_ready {
-            history::create(self.conn, self.table).map_err(Failure::Sql)?;
+            sqlite_history::create(self.conn, self.table).map_err(Failure::Sql)?;
             self.history_ready = true;
         }
         // A down file's checksum needs the column a table of an earlier
         // build lacks.
         if m.down.is_some() && !self.columns_ready {
-            history::add_columns(self.conn, self.table).map_err(Failure::Sql)?;
+            sqlite_history::add_columns(self.conn, self.table).map_err(Failure::Sql)?;
             self.columns_ready = true;
         }
         let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
-        if history::insert(self.conn, self.table, m, millis).map_err(Failure::Sql)? {
+        if sqlite_history::insert(self.conn, self.table, m, millis).map_err(Failure::Sql)? {
             return Ok(());
         }
         Err(self.not_written())
     }
 
     fn remove(&mut self, version: u64) -> Result<(), Failure> {
-        if history::delete(self.conn, self.table, version).map_err(Failure::Sql)? {
+        if sqlite_history::delete(self.conn, self.table, version).map_err(Failure::Sql)? {
             return Ok(());
         }
         Err(self.not_written())
@@ -388,7 +392,9 @@ impl<'c> Sqlite<'c> {
     /// Writes `checksum` into `version`'s history row in the open
     /// transaction, checked like [`Backend::record`].
     pub(crate) fn set_checksum(&mut self, version: u64, checksum: &str) -> Result<(), Failure> {
-        if history::set_checksum(self.conn, self.table, version, checksum).map_err(Failure::Sql)? {
+        if sqlite_history::set_checksum(self.conn, self.table, version, checksum)
+            .map_err(Failure::Sql)?
+        {
             return Ok(());
         }
         Err(self.not_written())
@@ -400,7 +406,7 @@ impl<'c> Sqlite<'c> {
         version: u64,
         checksum: Option<&str>,
     ) -> Result<(), Failure> {
-        let written = history::set_down_checksum(self.conn, self.table, version, checksum);
+        let written = sqlite_history::set_down_checksum(self.conn, self.table, version, checksum);
         if written.map_err(Failure::Sql)? {
             return Ok(());
         }
@@ -418,12 +424,12 @@ impl<'c> Sqlite<'c> {
         applied_at: Option<&str>,
     ) -> Result<(), Failure> {
         if !self.columns_ready {
-            history::create(self.conn, self.table).map_err(Failure::Sql)?;
-            history::add_columns(self.conn, self.table).map_err(Failure::Sql)?;
+            sqlite_history::create(self.conn, self.table).map_err(Failure::Sql)?;
+            sqlite_history::add_columns(self.conn, self.table).map_err(Failure::Sql)?;
             self.history_ready = true;
             self.columns_ready = true;
         }
-        let written = history::insert_marked(self.conn, self.table, m, origin, applied_at);
+        let written = sqlite_history::insert_marked(self.conn, self.table, m, origin, applied_at);
         if written.map_err(Failure::Sql)? {
             return Ok(());
         }
@@ -435,7 +441,7 @@ impl<'c> Sqlite<'c> {
     fn not_written(&self) -> Failure {
         Failure::HistoryNotWritten {
             table: self.table.name().to_owned(),
-            triggers: history::triggers(self.conn, self.table).unwrap_or_default(),
+            triggers: sqlite_history::triggers(self.conn, self.table).unwrap_or_default(),
         }
     }
 }
@@ -580,7 +586,7 @@ impl Runner<'_> {
     pub fn status(&self, conn: &Connection) -> Result<Vec<StatusRow>, Error> {
         self.set().check_dialect(crate::sql::Dialect::Sqlite)?;
         self.history_table().check_sqlite()?;
-        let history = history::read(conn, self.history_table())?;
+        let history = sqlite_history::read(conn, self.history_table())?;
         Ok(plan::status(self.set().as_slice(), &history))
     }
 
@@ -772,7 +778,7 @@ impl Books for SqliteBooks<'_> {
     }
 
     fn history(&mut self, runner: &Runner) -> Result<Vec<HistoryRow>, Error> {
-        history::read(self.0, runner.history_table())
+        sqlite_history::read(self.0, runner.history_table())
     }
 
     fn mismatch(
@@ -791,7 +797,7 @@ impl Books for SqliteBooks<'_> {
         };
         if pragmas {
             for (m, setting) in
-                crate::profile::settings_of(chosen.iter().copied(), Scope::Persistent)
+                crate::source::settings_of(chosen.iter().copied(), Scope::Persistent)
             {
                 if let Err(f) = crate::sets::check_setting(self.0, &setting) {
                     mismatch
@@ -838,6 +844,90 @@ pub(crate) fn replay_differences(
     let live = Schema::read(conn, Some(table))?;
     let files = Schema::read(&memory, Some(table))?;
     Ok(Ok(live.differences(&files, skip_index)))
+}
+
+impl Runner<'_> {
+    /// What every run checks first: the build is current, and the
+    /// connection is not inside a transaction of the caller's.
+    pub(crate) fn check_connection(&self, conn: &Connection) -> Result<(), Error> {
+        self.check_set(crate::sql::Dialect::Sqlite)?;
+        self.history_table().check_sqlite()?;
+        if !conn.is_autocommit() {
+            return Err(Error::InTransaction);
+        }
+        Ok(())
+    }
+
+    /// Another migration tool whose history has applied migrations in the
+    /// database of `conn`, while this tool has no history table there: what
+    /// `up` refuses (`Error::ManagedBy`) until [`Runner::adopt`] takes it
+    /// over. Once the table exists the database is this tool's, even with
+    /// every row reverted (`down --to 0` after adopt). Only reads.
+    pub fn managed_by(&self, conn: &Connection) -> Result<Option<Tool>, Error> {
+        crate::adopt::managed_by(
+            &mut &*conn,
+            self.set().as_slice(),
+            self.history_table().name(),
+        )
+    }
+}
+
+impl Catalog for &Connection {
+    fn table_exists(&mut self, table: &str) -> Result<bool, Error> {
+        Ok(self
+            .prepare(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+            )?
+            .exists([table])?)
+    }
+
+    fn columns_of(&mut self, table: &str) -> Result<Vec<String>, Error> {
+        // A table: a view of that name and shape is nobody's history.
+        if !self.table_exists(table)? {
+            return Ok(Vec::new());
+        }
+        let mut stmt =
+            self.prepare("SELECT lower(name) FROM pragma_table_info(?1, 'main') ORDER BY cid")?;
+        Ok(stmt
+            .query_map([table], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn user_version(&mut self) -> Result<i64, Error> {
+        Ok(self.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, Error> {
+        let mut stmt = self.prepare(sql)?;
+        let n = stmt.column_count();
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                row.push(match r.get_ref(i)? {
+                    ValueRef::Null => None,
+                    ValueRef::Integer(v) => Some(v.to_string()),
+                    ValueRef::Real(v) => Some(v.to_string()),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Some(String::from_utf8_lossy(t).into_owned())
+                    }
+                });
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), Failure> {
+        let quote = crate::sql::quote_identifier;
+        self.execute_batch(&format!(
+            "ALTER TABLE {} RENAME TO {}",
+            quote(from),
+            quote(to)
+        ))
+        .map_err(Failure::Sql)
+    }
 }
 
 #[cfg(test)]

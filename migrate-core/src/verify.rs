@@ -14,7 +14,7 @@ use rusqlite::Connection;
 use crate::dsl::catalogue::Scope;
 use crate::dsl::indexes;
 use crate::error::Error;
-use crate::history::{self, Table};
+use crate::history::Table;
 use crate::introspect;
 use crate::naming::Kind;
 use crate::plan::{self, State};
@@ -22,6 +22,7 @@ use crate::runmark;
 use crate::schema::Difference;
 use crate::sets;
 use crate::source::{Migration, Migrations};
+use crate::sqlite_history;
 
 /// What `verify` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -228,7 +229,7 @@ pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Veri
             .is_autocommit()
             .then(|| conn.unchecked_transaction())
             .transpose()?;
-        let history = history::read(conn, table)?;
+        let history = sqlite_history::read(conn, table)?;
         let after = runmark::look(conn);
         if before == after && before != runmark::Seen::Held {
             break (snapshot, history);
@@ -244,7 +245,7 @@ pub fn verify(set: &Migrations, conn: &Connection, table: &Table) -> Result<Veri
     let (mut v, applied, unknown) = check_history(set, &history);
 
     // Persistent pragmas: the applied sets' final values.
-    let persistent = crate::profile::settings_of(applied.iter().copied(), Scope::Persistent);
+    let persistent = crate::source::settings_of(applied.iter().copied(), Scope::Persistent);
     for (m, s) in &persistent {
         if let Err(f) = sets::check_setting(conn, s) {
             let kind = ProblemKind::Pragma {

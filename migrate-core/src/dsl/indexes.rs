@@ -10,7 +10,7 @@
 use crate::sql::quote_identifier as quote;
 use std::fmt;
 
-use super::{DslError, DslErrorKind, strip_comment, suggest};
+use super::{DslError, DslErrorKind, SHAPE, strip_comment, suggest};
 
 /// A parsed index set.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -153,10 +153,6 @@ enum Line {
     Index(Index),
     Expect(Expect),
 }
-
-/// The two shapes of an index-set line, for messages.
-pub(crate) const SHAPE: &str = "expected `[unique] index [name] on table (column [asc|desc], ...) [where condition]` \
-     or `expect \"query\" uses index`";
 
 fn parse_line(body: &str, line: u32) -> Result<Line, DslErrorKind> {
     parse_shape(body, line).map_err(|e| match e {

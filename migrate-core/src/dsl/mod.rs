@@ -8,6 +8,10 @@ pub mod catalogue;
 pub mod indexes;
 pub mod pragmas;
 
+/// The two shapes of an index-set line, for messages.
+pub(crate) const SHAPE: &str = "expected `[unique] index [name] on table (column [asc|desc], ...) [where condition]` \
+     or `expect \"query\" uses index`";
+
 /// A problem on one line of a pragma set or an index set.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -76,7 +80,7 @@ pub enum DslErrorKind {
         value: String,
     },
     /// A word an index set does not know where a line starts.
-    #[error("unknown word `{word}`{}; {}", did_you_mean(*.suggestion), indexes::SHAPE)]
+    #[error("unknown word `{word}`{}; {}", did_you_mean(*.suggestion), SHAPE)]
     UnknownWord {
         /// The word.
         word: String,

@@ -3,9 +3,8 @@
 use postgres::Client;
 
 use super::{Postgres, literal, pg, pg_error};
-use crate::adopt::{Adoption, Catalog, Tool};
+use crate::backend::Catalog;
 use crate::error::{Error, Failure};
-use crate::runner::Runner;
 
 impl Catalog for Client {
     fn table_exists(&mut self, table: &str) -> Result<bool, Error> {
@@ -62,21 +61,5 @@ impl Postgres<'_> {
     /// The client, as `adopt` reads other tools' tables through it.
     pub(super) fn catalog(&mut self) -> &mut dyn Catalog {
         &mut *self.client
-    }
-}
-
-impl Runner<'_> {
-    /// [`Runner::adopt`] on PostgreSQL: takes over a database that
-    /// refinery, sqlx, diesel, goose, golang-migrate, dbmate or Flyway
-    /// manages (its table in the current schema), when the files it
-    /// applied make the live schema (replayed as
-    /// [`Runner::verify_postgres`] replays them).
-    pub fn adopt_postgres(
-        &self,
-        client: &mut Client,
-        from: Option<Tool>,
-    ) -> Result<Adoption, Error> {
-        self.check_set(crate::sql::Dialect::Postgres)?;
-        self.adopt_in(&mut super::verify::PgBooks(client), from)
     }
 }

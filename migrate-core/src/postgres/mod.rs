@@ -1,7 +1,7 @@
 //! PostgreSQL (the `postgres` feature): [`Connector`] opens connections as
 //! libpq does (TLS included), [`dump`] reads a schema from the catalogue,
 //! [`transfer`] copies a SQLite database over; the runner's PostgreSQL
-//! entry points are on [`Runner`] (`run_postgres`,
+//! entry points are on [`Runner`](crate::Runner) (`run_postgres`,
 //! `down_postgres`, `verify_postgres`, …).
 //!
 //! Inside, the PostgreSQL backend: the step pipeline's seam on a sync
@@ -28,6 +28,7 @@ mod adopt;
 mod catalog;
 mod connect;
 mod conninfo;
+mod run;
 pub mod transfer;
 mod verify;
 
@@ -38,7 +39,7 @@ pub use crate::error::ServerFailure as PgFailure;
 pub use connect::{ConnectError, Connector, SslMode};
 pub use conninfo::{masked, passwords};
 /// The client type [`Connector::connect`] returns and the PostgreSQL
-/// entry points of [`Runner`] take (the sync `postgres`
+/// entry points of [`Runner`](crate::Runner) take (the sync `postgres`
 /// crate's), so that an app needs no dependency of its own to name it.
 pub use postgres::Client;
 pub use verify::dump;
@@ -53,10 +54,8 @@ use crate::error::{Error, Failure};
 use crate::history::Table;
 use crate::pipeline::Set;
 use crate::plan::HistoryRow;
-use crate::plan::StatusRow;
-use crate::runner::{NoteKind, Report, Runner};
+use crate::runner::NoteKind;
 use crate::source::Migration;
-use crate::sql::Dialect;
 
 /// The backend for one client.
 pub(crate) struct Postgres<'c> {
@@ -1211,7 +1210,7 @@ impl Postgres<'_> {
             return Error::Postgres(e.into());
         }
         let name = self.name.clone();
-        match crate::adopt::Catalog::columns_of(&mut *self.client, &name) {
+        match crate::backend::Catalog::columns_of(&mut *self.client, &name) {
             Ok(columns) => Error::ForeignHistory {
                 table: name,
                 columns,
@@ -1286,93 +1285,5 @@ impl Postgres<'_> {
             table: self.name.clone(),
             triggers,
         }
-    }
-}
-
-impl Runner<'_> {
-    /// PostgreSQL: how more connections to the same server are opened (TLS
-    /// included). Two things use it: the migration lock of a
-    /// `no-transaction` migration, held by a transaction of a second
-    /// connection (no session lock: safe through PgBouncer's transaction
-    /// pooling, and gone with the connection if the process dies; without
-    /// it, the runner's own session holds a session lock, which needs a
-    /// direct connection or session pooling); and the scratch database that
-    /// verify, baseline, repair and adopt replay the files in (without it,
-    /// drift is not checked, and they say so). The CLI always gives it.
-    pub fn lock_connection(mut self, connector: Option<Connector>) -> Self {
-        self.connector = connector.map(|c| std::sync::Arc::new(c) as _);
-        self
-    }
-
-    /// Where the lock connection is opened from, if anywhere.
-    pub(crate) fn lock_config(&self) -> Option<&Connector> {
-        self.connector.as_ref()?.downcast_ref::<Connector>()
-    }
-
-    /// The backend on `client`, for a set loaded as PostgreSQL's.
-    fn postgres<'c>(&self, client: &'c mut Client) -> Result<Postgres<'c>, Error> {
-        self.check_set(Dialect::Postgres)?;
-        let (lock, statement) = self.timeouts();
-        let table = pg_history(client, self.history_table())?;
-        let mut db = Postgres::new(client, &table, lock, statement);
-        db.lock_wait = self.lock_wait_of();
-        db.lock_config = self.lock_config().cloned();
-        Ok(db)
-    }
-
-    /// Validates the plan, then applies what is pending on PostgreSQL, each
-    /// migration in its own transaction under a transaction-scoped advisory
-    /// lock (a no-transaction one under the lock connection's transaction,
-    /// or a session lock without one), with
-    /// [`Runner::lock_timeout`] set. The set must be loaded as PostgreSQL's
-    /// (`embed_migrations!("migrations", postgres)`).
-    ///
-    /// The `postgres` client runs a Tokio runtime of its own: call this
-    /// from a plain thread (in async code, inside `spawn_blocking`), never
-    /// on a runtime's worker, where it panics.
-    pub fn run_postgres(&self, client: &mut Client) -> Result<Report, Error> {
-        let mut report = {
-            let mut db = self.postgres(client)?;
-            self.up(&mut db)?
-        };
-        // A plan can depend on data, so `up` only warns; verify fails.
-        if !self.is_dry_run()
-            && report
-                .applied
-                .iter()
-                .any(|s| s.kind == crate::Kind::Indexes)
-        {
-            verify::plans(client, |check| self.plan_warnings(&mut report, check))?;
-        }
-        Ok(report)
-    }
-
-    /// Reverts applied migrations on PostgreSQL, newest first, each in its
-    /// own transaction under the same lock as [`Runner::run_postgres`]
-    /// (see [`Runner::down`] for what is refused before anything changes).
-    pub fn down_postgres(
-        &self,
-        client: &mut Client,
-        target: crate::plan::DownTarget,
-    ) -> Result<Report, Error> {
-        let mut db = self.postgres(client)?;
-        self.revert(&mut db, target)
-    }
-
-    /// Reverts the last applied migration on PostgreSQL and applies it
-    /// again (see [`Runner::redo`]).
-    pub fn redo_postgres(&self, client: &mut Client) -> Result<Report, Error> {
-        self.redo_with(|runner, down| match down {
-            Some(target) => runner.down_postgres(client, target),
-            None => runner.run_postgres(client),
-        })
-    }
-
-    /// Every migration of the set and of the history on PostgreSQL, with
-    /// its state.
-    pub fn status_postgres(&self, client: &mut Client) -> Result<Vec<StatusRow>, Error> {
-        let mut db = self.postgres(client)?;
-        let history = db.history()?;
-        Ok(crate::plan::status(self.set().as_slice(), &history))
     }
 }

@@ -9,7 +9,9 @@
 
 use postgres::Client;
 
+use super::run::check_expect;
 use super::{PgFailure, Postgres, catalog, literal, pg_error};
+use crate::adopt::Adoption;
 use crate::backend::Backend;
 use crate::bookkeeping::{Bookkeeping, Books, Marks, Mismatch};
 use crate::dsl::indexes;
@@ -23,6 +25,7 @@ use crate::schema::Object;
 use crate::source::Migration;
 use crate::sql::{PgReplay, quote_identifier};
 use crate::verify::{ProblemKind, Verification, problem};
+use crate::vocabulary::Tool;
 
 /// The schema of `client`'s current schema as SQL, one object a
 /// paragraph, in a fixed order, without the history table `without` when
@@ -467,95 +470,6 @@ fn set_indexes(applied: &[&Migration]) -> Vec<(usize, indexes::Index)> {
         .collect()
 }
 
-/// Checks an `expect` line on PostgreSQL in the open transaction: the
-/// generic plan of its query (parameters unbound, `plan_cache_mode =
-/// force_generic_plan`), with sequential scans discouraged
-/// (`enable_seqscan = off`, so the answer does not hang on how many rows
-/// the tables hold yet), must use the index. On failure, the plan's nodes.
-fn check_expect(client: &mut Client, expect: &indexes::Expect) -> Result<(), String> {
-    let cannot = |e: postgres::Error| format!("cannot plan the query: {}", PgFailure::from(e));
-    let params = client
-        .prepare(&expect.query)
-        .map_err(cannot)?
-        .params()
-        .len();
-    let nulls = vec!["NULL"; params].join(", ");
-    let args = if params == 0 {
-        String::new()
-    } else {
-        format!("({nulls})")
-    };
-    client
-        .batch_execute(&format!(
-            "SAVEPOINT migrate_expect; SET LOCAL plan_cache_mode = force_generic_plan; \
-             SET LOCAL enable_seqscan = off; PREPARE migrate_expect AS {}",
-            expect.query
-        ))
-        .map_err(cannot)?;
-    let plan = client.simple_query(&format!(
-        "EXPLAIN (FORMAT JSON) EXECUTE migrate_expect{args}"
-    ));
-    let _ = super::send(
-        client,
-        "DEALLOCATE migrate_expect; ROLLBACK TO SAVEPOINT migrate_expect; RELEASE SAVEPOINT migrate_expect",
-    );
-    let json: String = plan
-        .map_err(cannot)?
-        .iter()
-        .filter_map(|m| match m {
-            postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
-            _ => None,
-        })
-        .collect();
-    let wanted = format!("\"Index Name\": {}", json_string(&expect.index));
-    if json.contains(&wanted) {
-        return Ok(());
-    }
-    // The plan's nodes, as `Seq Scan on users`.
-    let values = |key: &str| -> Vec<String> {
-        json.split(&format!("\"{key}\": \""))
-            .skip(1)
-            .filter_map(|rest| rest.split('"').next().map(str::to_owned))
-            .collect()
-    };
-    let nodes = values("Node Type");
-    let on = values("Relation Name");
-    Err(nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| match on.get(i) {
-            Some(r) if n.contains("Scan") => format!("{n} on {r}"),
-            _ => n.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join("; "))
-}
-
-/// Runs `with` given the `expect` check, in a read-only transaction
-/// rolled back afterwards.
-pub(super) fn plans(
-    client: &mut Client,
-    with: impl FnOnce(&mut dyn FnMut(&indexes::Expect) -> Result<(), String>),
-) -> Result<(), Error> {
-    super::send(client, "BEGIN READ ONLY").map_err(pg_error)?;
-    with(&mut |e| check_expect(client, e));
-    super::send(client, "ROLLBACK").map_err(pg_error)
-}
-
-/// `text` as a JSON string, as EXPLAIN writes names.
-fn json_string(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 impl Runner<'_> {
     /// Verifies a PostgreSQL database against the set: the checksums of
     /// applied files; drift, by replaying the applied files into a scratch
@@ -668,7 +582,7 @@ impl Runner<'_> {
 pub(super) struct PgBooks<'c>(pub(super) &'c mut Client);
 
 impl Books for PgBooks<'_> {
-    fn catalog(&mut self) -> &mut dyn crate::adopt::Catalog {
+    fn catalog(&mut self) -> &mut dyn crate::backend::Catalog {
         &mut *self.0
     }
 
@@ -710,7 +624,7 @@ impl Books for PgBooks<'_> {
 }
 
 impl Marks for Postgres<'_> {
-    fn catalog(&mut self) -> &mut dyn crate::adopt::Catalog {
+    fn catalog(&mut self) -> &mut dyn crate::backend::Catalog {
         Postgres::catalog(self)
     }
 
@@ -788,6 +702,22 @@ impl Postgres<'_> {
         } else {
             Err(self.not_written())
         }
+    }
+}
+
+impl Runner<'_> {
+    /// [`Runner::adopt`] on PostgreSQL: takes over a database that
+    /// refinery, sqlx, diesel, goose, golang-migrate, dbmate or Flyway
+    /// manages (its table in the current schema), when the files it
+    /// applied make the live schema (replayed as
+    /// [`Runner::verify_postgres`] replays them).
+    pub fn adopt_postgres(
+        &self,
+        client: &mut Client,
+        from: Option<Tool>,
+    ) -> Result<Adoption, Error> {
+        self.check_set(crate::sql::Dialect::Postgres)?;
+        self.adopt_in(&mut PgBooks(client), from)
     }
 }
 

@@ -14,7 +14,9 @@
 //!   function body (`BEGIN ATOMIC … END`) does not end the statement, as in
 //!   psql.
 
-use super::{Item, SqlError, SqlErrorKind, Statement, directive};
+use super::text::{
+    Item, SqlError, SqlErrorKind, Statement, directive, line_end, space_end, trim_end_by,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tok {
@@ -101,8 +103,8 @@ fn lex(b: &[u8], i: usize) -> Result<Token, (usize, Open)> {
     };
     let c = b[i];
     match c {
-        b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => tok(Tok::Space, super::space_end(b, i)),
-        b'-' if b.get(i + 1) == Some(&b'-') => tok(Tok::LineComment, super::line_end(b, i)),
+        b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => tok(Tok::Space, space_end(b, i)),
+        b'-' if b.get(i + 1) == Some(&b'-') => tok(Tok::LineComment, line_end(b, i)),
         b'/' if b.get(i + 1) == Some(&b'*') => {
             // Comments nest in PostgreSQL.
             let mut depth = 0usize;
@@ -193,7 +195,7 @@ fn unterminated(b: &[u8], at: usize, open: Open) -> SqlError {
 
 /// The end of `text[start..end]` with trailing whitespace and comments cut.
 fn trim_end(text: &str, start: usize, end: usize) -> usize {
-    super::trim_end_by(text, start, end, |b, i| {
+    trim_end_by(text, start, end, |b, i| {
         let t = lex(b, i).ok()?;
         Some((
             t.end,
