@@ -3,9 +3,8 @@
 //! other round. A path is followed through re-exports (`pub use`) to the
 //! module that defines what it names, so an import cannot hide behind a
 //! re-export; `crate::`, `super::`, `self::` and a parent's own child
-//! modules are all read, grouped imports (`a::{b, c::d}`) included. A file's
-//! test module (`#[cfg(test)] mod tests`, last in the file) may reach
-//! anywhere.
+//! modules are all read, grouped imports (`a::{b, c::d}`) included. A test
+//! module (`#[cfg(test)] mod tests { … }`) may reach anywhere.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -62,13 +61,6 @@ const LAYERS: &[(&str, u8)] = &[
 /// the engine sees a database only through the seam.
 const NO_CLIENT_BELOW: u8 = 4;
 
-/// Modules below the backends that still name a client library, with why
-/// (the list only shrinks).
-const CLIENT_KNOWN: &[(&str, &str)] = &[(
-    "error",
-    "Error::Sqlite and Failure::Sql carry rusqlite's error (issue #24 item 2)",
-)];
-
 fn layer_of(module: &str) -> Option<u8> {
     LAYERS.iter().find(|(m, _)| *m == module).map(|(_, l)| *l)
 }
@@ -97,17 +89,25 @@ fn sources() -> BTreeMap<String, String> {
     out
 }
 
-/// The code the layering is about: the text before `#[cfg(test)]`, its
-/// comment lines blanked (doc links name what they like; line numbers
-/// stay).
+/// The code the layering is about: the text without its test modules
+/// (`#[cfg(test)] mod tests { … }`, wherever they are), its comment lines
+/// blanked (doc links name what they like); line numbers stay.
 fn code(text: &str) -> String {
-    // The test module comes last (clippy's items_after_test_module).
-    let before_tests = text
-        .split("#[cfg(test)]\nmod tests")
-        .next()
-        .unwrap_or_default();
-    before_tests
-        .lines()
+    let mut kept = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        kept.push_str(&rest[..at]);
+        let after = &rest[at..];
+        // The item the attribute is on ends at its block's closing brace
+        // (or at its `;`, for an item without a block); braces in strings
+        // and character literals do not count.
+        let end = item_end(after);
+        // Blank it, keeping its newlines.
+        kept.extend(after[..end].chars().filter(|&c| c == '\n'));
+        rest = &after[end..];
+    }
+    kept.push_str(rest);
+    kept.lines()
         .map(|l| {
             if l.trim_start().starts_with("//") {
                 ""
@@ -117,6 +117,58 @@ fn code(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Where the item at the start of `text` ends: after the `}` that closes
+/// its first block, or its `;` when it has none. Strings (raw ones too),
+/// character literals and comments are stepped over.
+fn item_end(text: &str) -> usize {
+    let b = text.as_bytes();
+    let (mut i, mut depth) = (0, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                i = text[i..].find('\n').map_or(b.len(), |n| i + n);
+                continue;
+            }
+            b'r' if b.get(i + 1) == Some(&b'#') || b.get(i + 1) == Some(&b'"') => {
+                let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
+                if b.get(i + 1 + hashes) == Some(&b'"') {
+                    let close = format!("\"{}", "#".repeat(hashes));
+                    let from = i + 2 + hashes;
+                    i = text[from..]
+                        .find(&close)
+                        .map_or(b.len(), |n| from + n + close.len());
+                    continue;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            // A character literal ('{', '\'', '\n'), not a lifetime.
+            b'\'' if b.get(i + 1) == Some(&b'\\') => {
+                i += 2;
+                while i < b.len() && b[i] != b'\'' {
+                    i += 1;
+                }
+            }
+            b'\'' if b.get(i + 2) == Some(&b'\'') => i += 2,
+            b'{' => depth += 1,
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            b';' if depth == 0 => return i + 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    b.len()
 }
 
 /// The module path of a file: `postgres/mod` is `[postgres]`, `lib` is `[]`.
@@ -435,9 +487,6 @@ fn the_engine_names_no_database_client() {
         let Some(layer) = layer_of(module).filter(|&l| l < NO_CLIENT_BELOW) else {
             continue;
         };
-        if CLIENT_KNOWN.iter().any(|(m, _)| m == module) {
-            continue;
-        }
         for (n, line) in text.lines().enumerate() {
             for client in [
                 "rusqlite::",
@@ -476,6 +525,12 @@ fn the_reader_follows_reexports_and_groups() {
             (vec!["a".into()], Some("a".into())),
         ]
     );
+    // A test module is left out wherever it is, and only it.
+    let text = "fn a() {}\n#[cfg(test)]\nmod tests {\n    fn b() { let c = '}'; let s = \"}\"; }\n}\nfn d() { crate::x::y(); }\n";
+    let kept = code(text);
+    assert!(kept.contains("fn d() { crate::x::y(); }"), "{kept}");
+    assert!(!kept.contains("fn b"), "{kept}");
+    assert_eq!(kept.lines().count(), text.lines().count());
     let krate = Crate::load();
     // `crate::Runner` is re-exported at the root from `runner`.
     assert_eq!(krate.target(&["Runner".into()], 0), "runner");

@@ -180,6 +180,52 @@ fn sql_error_names_version_file_and_line_and_rolls_back() {
     );
 }
 
+/// The engine carries SQLite's error opaquely (error.rs names no client
+/// library), and nothing is lost by it: the message, SQLite's code, and
+/// rusqlite's own error at the end of the source chain.
+#[test]
+fn a_database_failure_keeps_its_message_code_and_client_error() {
+    let f = Fixture::new(&[
+        ("1_users.sql", USERS),
+        ("2_bad.sql", "INSERT INTO nowhere VALUES (1);\n"),
+    ]);
+    let e = run(&f).unwrap_err();
+    let Error::Migration(m) = &e else {
+        panic!("{e}")
+    };
+    let Failure::Sql(failure) = &m.cause else {
+        panic!("{:?}", m.cause)
+    };
+    assert_eq!(failure.message(), "no such table: nowhere");
+    assert_eq!(
+        failure.code(),
+        Some("Unknown"),
+        "SQLITE_ERROR, as rusqlite names it"
+    );
+    let client: &migrate_core::rusqlite::Error = failure.client().expect("rusqlite's error");
+    assert!(client.to_string().contains("no such table: nowhere"));
+    let source = std::error::Error::source(failure).expect("a source");
+    assert!(
+        source
+            .downcast_ref::<migrate_core::rusqlite::Error>()
+            .is_some()
+    );
+
+    // Outside a migration: opening a database in a folder that is not there.
+    let missing = f.root().join("no/such/folder/app.db");
+    let e = f.set().open(&missing).unwrap_err();
+    let Error::Sqlite(failure) = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(failure.code(), Some("CannotOpen"));
+    assert!(failure.client::<migrate_core::rusqlite::Error>().is_some());
+    assert!(
+        e.to_string()
+            .starts_with("database error: unable to open database file"),
+        "{e}"
+    );
+}
+
 #[test]
 fn syntax_error_points_at_its_line_inside_a_statement() {
     let bad = "CREATE TABLE t (\n  a INTEGER,\n  b INTEGR PRIMARY KEY,\n  c TEXT,\n  ) ;\n";

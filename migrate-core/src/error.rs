@@ -255,7 +255,7 @@ pub enum Error {
     },
     /// A database error outside any migration (opening, reading the history).
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(#[from] DatabaseFailure),
 }
 
 impl fmt::Debug for Error {
@@ -314,9 +314,10 @@ pub struct MigrationError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Failure {
-    /// SQLite refused a statement.
-    #[error("{}{}", message(.0), hint(.0))]
-    Sql(rusqlite::Error),
+    /// SQLite refused a statement (the message says what an operator can
+    /// do, where SQLite's own does not).
+    #[error("{0}")]
+    Sql(DatabaseFailure),
     /// PostgreSQL refused a statement.
     #[cfg(feature = "postgres")]
     #[error("{0}")]
@@ -613,74 +614,72 @@ impl fmt::Display for MigrationError {
 /// so it is not repeated as a source.
 impl std::error::Error for MigrationError {}
 
-/// What an operator can do about the SQLite errors that are not the
-/// migration's fault.
-fn hint(e: &rusqlite::Error) -> &'static str {
-    use rusqlite::ErrorCode::*;
-    match e.sqlite_error_code() {
-        Some(DatabaseBusy | DatabaseLocked) => {
-            " (another connection held the lock for longer than the busy timeout; raise `Connection::busy_timeout` or a pragma \
-             set's busy_timeout, keep other write transactions short, or find the holder with `fuser` or `lsof`)"
+/// A failure a database's client library reported, as the engine carries
+/// it: the message to show, the database's code for it, and the client's
+/// own error as the source (`rusqlite::Error` for SQLite; reach it with
+/// [`DatabaseFailure::client`]). The backend that spoke to the database
+/// makes it, so the engine names no client library.
+#[derive(Debug)]
+pub struct DatabaseFailure {
+    message: String,
+    code: Option<String>,
+    source: Box<dyn std::error::Error + Send + Sync + 'static>,
+}
+
+impl DatabaseFailure {
+    /// A failure of `source`, shown as `message`, with the database's
+    /// `code` for it when it has one.
+    pub(crate) fn new(
+        message: String,
+        code: Option<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> DatabaseFailure {
+        DatabaseFailure {
+            message,
+            code,
+            source: Box::new(source),
         }
-        Some(ReadOnly) => {
-            " (the connection cannot write: the database was opened read-only, or the file or the folder it is in \
-             is not writable by this user (SQLite writes the file and creates its journal beside it), or \
-             `PRAGMA query_only` is on)"
-        }
-        Some(CannotOpen) => {
-            " (check that the folder exists and that this user may create files in it)"
-        }
-        Some(DiskFull) => " (the disk is full, or a max_page_count limit was reached)",
-        _ if e.to_string().contains("already exists") => {
-            " (if another migration tool, a script or a hand made it, take the database over with `Runner::adopt` \
-             or record what it has with `Runner::baseline`, rather than run the files again)"
-        }
-        _ => "",
+    }
+
+    /// The message, as the user sees it.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The database's code for the failure (SQLite's primary result code,
+    /// as `DatabaseBusy`), when it gave one.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// The client library's own error, when it is an `E`:
+    ///
+    /// ```
+    /// use migrate_core::rusqlite::{Error as SqliteError, ErrorCode};
+    /// use migrate_core::Error;
+    ///
+    /// /// Whether SQLite said another connection held the lock.
+    /// fn busy(e: &Error) -> bool {
+    ///     let Error::Sqlite(failure) = e else { return false };
+    ///     failure.client::<SqliteError>().and_then(SqliteError::sqlite_error_code)
+    ///         == Some(ErrorCode::DatabaseBusy)
+    /// }
+    /// # let _ = busy;
+    /// ```
+    pub fn client<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.source.downcast_ref()
     }
 }
 
-/// SQLite's message. For an error at a token, the statement and its line are
-/// reported beside it, so the offset rusqlite appends is left out.
-fn message(e: &rusqlite::Error) -> String {
-    match e {
-        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
-        rusqlite::Error::SqliteFailure(f, _) => match readonly_variant(f.extended_code) {
-            Some(variant) => format!("{e} [{variant}]"),
-            None => e.to_string(),
-        },
-        other => other.to_string(),
+impl fmt::Display for DatabaseFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
     }
 }
 
-/// The name of a SQLITE_READONLY variant: they share one message, and
-/// tell apart a file moved under the connection, a WAL index that could
-/// only be opened read-only, a folder that cannot hold the journal, ….
-fn readonly_variant(extended_code: i32) -> Option<&'static str> {
-    Some(match extended_code {
-        264 => "SQLITE_READONLY_RECOVERY",
-        520 => "SQLITE_READONLY_CANTLOCK",
-        776 => "SQLITE_READONLY_ROLLBACK",
-        1032 => "SQLITE_READONLY_DBMOVED",
-        1288 => "SQLITE_READONLY_CANTINIT",
-        1544 => "SQLITE_READONLY_DIRECTORY",
-        _ => return None,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_readonly_failure_names_its_variant() {
-        let moved = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(1032), None);
-        assert!(
-            message(&moved).ends_with("[SQLITE_READONLY_DBMOVED]"),
-            "{}",
-            message(&moved)
-        );
-        let plain = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(8), None);
-        assert_eq!(message(&plain), plain.to_string());
+impl std::error::Error for DatabaseFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
     }
 }
 
@@ -878,7 +877,7 @@ pub enum BackupError {
     Interrupted,
     /// SQLite refused.
     #[error("backup failed: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(#[from] DatabaseFailure),
     /// The file system refused.
     #[error("backup failed: {0}")]
     Io(#[from] std::io::Error),

@@ -14,7 +14,7 @@ use crate::sql::quote_identifier as quote;
 pub(crate) use crate::backend::StepError;
 
 fn sql_error(line: Option<u32>, statement: &str) -> impl Fn(rusqlite::Error) -> StepError + '_ {
-    move |e| (line, Some(statement.to_owned()), Failure::Sql(e))
+    move |e| (line, Some(statement.to_owned()), crate::db::failure(e))
 }
 
 /// The pragmas that only a database file can take: an in-memory or
@@ -36,7 +36,7 @@ pub(crate) fn check_setting(conn: &Connection, setting: &Setting) -> Result<(), 
     if not_applicable(conn, setting) {
         return Ok(());
     }
-    let found = read_pragma(conn, setting.pragma.name).map_err(Failure::Sql)?;
+    let found = read_pragma(conn, setting.pragma.name).map_err(crate::db::failure)?;
     let asked = setting.value.reported(setting.pragma);
     if found == asked {
         return Ok(());
@@ -139,13 +139,13 @@ struct SqliteTarget<'c>(&'c Connection);
 
 impl IndexTarget for SqliteTarget<'_> {
     fn columns(&mut self, table: &str) -> Result<Vec<String>, Failure> {
-        table_columns(self.0, table).map_err(Failure::Sql)
+        table_columns(self.0, table).map_err(crate::db::failure)
     }
     fn tables(&mut self) -> Result<Vec<String>, Failure> {
-        tables(self.0).map_err(Failure::Sql)
+        tables(self.0).map_err(crate::db::failure)
     }
     fn existing(&mut self, index: &Index) -> Result<Option<(bool, String)>, Failure> {
-        same_index(self.0, index).map_err(Failure::Sql)
+        same_index(self.0, index).map_err(crate::db::failure)
     }
     fn missing(&mut self, names: &[&str]) -> Result<Vec<String>, Failure> {
         // Names compare as SQLite compares them: ASCII case folded.
@@ -154,17 +154,17 @@ impl IndexTarget for SqliteTarget<'_> {
             .prepare_cached(
                 "SELECT 1 FROM main.sqlite_schema WHERE type = 'index' AND name = ?1 COLLATE NOCASE",
             )
-            .map_err(Failure::Sql)?;
+            .map_err(crate::db::failure)?;
         let mut out = Vec::new();
         for name in names {
-            if !stmt.exists([name]).map_err(Failure::Sql)? {
+            if !stmt.exists([name]).map_err(crate::db::failure)? {
                 out.push((*name).to_owned());
             }
         }
         Ok(out)
     }
     fn execute(&mut self, sql: &str) -> Result<(), Failure> {
-        execute(self.0, sql).map_err(Failure::Sql)
+        execute(self.0, sql).map_err(crate::db::failure)
     }
 }
 

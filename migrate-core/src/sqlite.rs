@@ -83,14 +83,14 @@ impl<'c> Sqlite<'c> {
     /// statements it can see; this is what the connection says). A mode
     /// without one is put back to what `check_can_run` found.
     fn keep_rollback(&mut self) -> Result<(), Failure> {
-        let mode = journal_mode(self.conn).map_err(Failure::Sql)?;
+        let mode = journal_mode(self.conn).map_err(crate::db::failure)?;
         if !without_rollback(self.conn, &mode) {
             return Ok(());
         }
         let restored = self.journal_mode.clone().unwrap_or_else(|| "delete".into());
         self.conn
             .query_row(&format!("PRAGMA journal_mode = {restored}"), [], |_| Ok(()))
-            .map_err(Failure::Sql)?;
+            .map_err(crate::db::failure)?;
         Err(Failure::RollbackLost { mode, restored })
     }
 
@@ -152,11 +152,11 @@ impl Backend for Sqlite<'_> {
     fn begin(&mut self) -> Result<(), Failure> {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
-            .map_err(Failure::Sql)?;
+            .map_err(crate::db::failure)?;
         self.open = true;
         if !self.legacy_done {
             if sqlite_history::has_legacy(self.conn, self.table) {
-                sqlite_history::drop_legacy(self.conn, self.table).map_err(Failure::Sql)?;
+                sqlite_history::drop_legacy(self.conn, self.table).map_err(crate::db::failure)?;
             }
             self.legacy_done = true;
         }
@@ -164,7 +164,9 @@ impl Backend for Sqlite<'_> {
     }
 
     fn commit(&mut self) -> Result<(), Failure> {
-        self.conn.execute_batch("COMMIT").map_err(Failure::Sql)?;
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(crate::db::failure)?;
         self.open = false;
         Ok(())
     }
@@ -185,12 +187,12 @@ impl Backend for Sqlite<'_> {
 
     fn recorded(&mut self, version: u64) -> Result<Option<String>, Failure> {
         if !self.history_ready {
-            if !sqlite_history::exists(self.conn, self.table).map_err(Failure::Sql)? {
+            if !sqlite_history::exists(self.conn, self.table).map_err(crate::db::failure)? {
                 return Ok(None);
             }
             self.history_ready = true;
         }
-        sqlite_history::checksum_of(self.conn, self.table, version).map_err(Failure::Sql)
+        sqlite_history::checksum_of(self.conn, self.table, version).map_err(crate::db::failure)
     }
 
     fn hold_outside_transaction(&mut self) -> Result<(), Failure> {
@@ -214,12 +216,12 @@ impl Backend for Sqlite<'_> {
 
     fn tally(&mut self, version: u64, with_sum: bool) -> Result<Tally, Failure> {
         if !self.history_ready {
-            if !sqlite_history::exists(self.conn, self.table).map_err(Failure::Sql)? {
+            if !sqlite_history::exists(self.conn, self.table).map_err(crate::db::failure)? {
                 return Ok(Tally::default());
             }
             self.history_ready = true;
         }
-        sqlite_history::tally(self.conn, self.table, version, with_sum).map_err(Failure::Sql)
+        sqlite_history::tally(self.conn, self.table, version, with_sum).map_err(crate::db::failure)
     }
 
     fn may_touch_history(&mut self, text: &str) -> Result<bool, Failure> {
@@ -228,7 +230,7 @@ impl Backend for Sqlite<'_> {
             Some(known) => known,
             None => {
                 let found = sqlite_history::reachable_by_triggers(self.conn, self.table)
-                    .map_err(Failure::Sql)?;
+                    .map_err(crate::db::failure)?;
                 self.history_triggers = Some(found);
                 found
             }
@@ -245,24 +247,24 @@ impl Backend for Sqlite<'_> {
         // Created with the first row, in its transaction: a failed first
         // run leaves no empty history table behind.
         if !self.history_ready {
-            sqlite_history::create(self.conn, self.table).map_err(Failure::Sql)?;
+            sqlite_history::create(self.conn, self.table).map_err(crate::db::failure)?;
             self.history_ready = true;
         }
         // A down file's checksum needs the column a table of an earlier
         // build lacks.
         if m.down.is_some() && !self.columns_ready {
-            sqlite_history::add_columns(self.conn, self.table).map_err(Failure::Sql)?;
+            sqlite_history::add_columns(self.conn, self.table).map_err(crate::db::failure)?;
             self.columns_ready = true;
         }
         let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
-        if sqlite_history::insert(self.conn, self.table, m, millis).map_err(Failure::Sql)? {
+        if sqlite_history::insert(self.conn, self.table, m, millis).map_err(crate::db::failure)? {
             return Ok(());
         }
         Err(self.not_written())
     }
 
     fn remove(&mut self, version: u64) -> Result<(), Failure> {
-        if sqlite_history::delete(self.conn, self.table, version).map_err(Failure::Sql)? {
+        if sqlite_history::delete(self.conn, self.table, version).map_err(crate::db::failure)? {
             return Ok(());
         }
         Err(self.not_written())
@@ -293,7 +295,7 @@ impl Backend for Sqlite<'_> {
                 }
                 _ => line,
             };
-            (Some(line), Some(sql::shorten(text)), Failure::Sql(e))
+            (Some(line), Some(sql::shorten(text)), crate::db::failure(e))
         })
     }
 
@@ -311,11 +313,11 @@ impl Backend for Sqlite<'_> {
         // before `BEGIN`; `rollback` switches them back on.
         // The setting is learnt here (once: it is cached) so that `settle`
         // can put it back after a step outside a transaction.
-        let on = self.foreign_keys_on().map_err(Failure::Sql)?;
+        let on = self.foreign_keys_on().map_err(crate::db::failure)?;
         if foreign_keys_off && on {
             self.conn
                 .execute_batch("PRAGMA foreign_keys = OFF")
-                .map_err(Failure::Sql)?;
+                .map_err(crate::db::failure)?;
             self.restore_foreign_keys = true;
         }
         Ok(())
@@ -333,14 +335,14 @@ impl Backend for Sqlite<'_> {
         };
         // A no-transaction file does not get to change the foreign-key
         // setting of the steps after it.
-        if foreign_keys_on(self.conn).map_err(Failure::Sql)? != before {
+        if foreign_keys_on(self.conn).map_err(crate::db::failure)? != before {
             self.conn
                 .execute_batch(if before {
                     "PRAGMA foreign_keys = ON"
                 } else {
                     "PRAGMA foreign_keys = OFF"
                 })
-                .map_err(Failure::Sql)?;
+                .map_err(crate::db::failure)?;
         }
         Ok(())
     }
@@ -348,7 +350,7 @@ impl Backend for Sqlite<'_> {
     fn check(&mut self, foreign_keys_off: bool) -> Result<(), Failure> {
         if foreign_keys_off
             || self.restore_foreign_keys
-            || self.foreign_keys_on().map_err(Failure::Sql)?
+            || self.foreign_keys_on().map_err(crate::db::failure)?
         {
             check_foreign_keys(self.conn)?;
         }
@@ -393,7 +395,7 @@ impl<'c> Sqlite<'c> {
     /// transaction, checked like [`Backend::record`].
     pub(crate) fn set_checksum(&mut self, version: u64, checksum: &str) -> Result<(), Failure> {
         if sqlite_history::set_checksum(self.conn, self.table, version, checksum)
-            .map_err(Failure::Sql)?
+            .map_err(crate::db::failure)?
         {
             return Ok(());
         }
@@ -407,7 +409,7 @@ impl<'c> Sqlite<'c> {
         checksum: Option<&str>,
     ) -> Result<(), Failure> {
         let written = sqlite_history::set_down_checksum(self.conn, self.table, version, checksum);
-        if written.map_err(Failure::Sql)? {
+        if written.map_err(crate::db::failure)? {
             return Ok(());
         }
         Err(self.not_written())
@@ -424,13 +426,13 @@ impl<'c> Sqlite<'c> {
         applied_at: Option<&str>,
     ) -> Result<(), Failure> {
         if !self.columns_ready {
-            sqlite_history::create(self.conn, self.table).map_err(Failure::Sql)?;
-            sqlite_history::add_columns(self.conn, self.table).map_err(Failure::Sql)?;
+            sqlite_history::create(self.conn, self.table).map_err(crate::db::failure)?;
+            sqlite_history::add_columns(self.conn, self.table).map_err(crate::db::failure)?;
             self.history_ready = true;
             self.columns_ready = true;
         }
         let written = sqlite_history::insert_marked(self.conn, self.table, m, origin, applied_at);
-        if written.map_err(Failure::Sql)? {
+        if written.map_err(crate::db::failure)? {
             return Ok(());
         }
         Err(self.not_written())
@@ -453,7 +455,7 @@ impl<'c> Sqlite<'c> {
 /// written without `PRAGMA foreign_keys = OFF`). Counts, before the drop,
 /// the child rows that reference a row of the table.
 fn guard_drop(conn: &Connection, table: &str, unqualified: bool) -> Result<(), Failure> {
-    let sql = |e| Failure::Sql(e);
+    let sql = |e| crate::db::failure(e);
     if !foreign_keys_on(conn).map_err(sql)? {
         return Ok(());
     }
@@ -546,7 +548,7 @@ fn check_foreign_keys(conn: &Connection) -> Result<(), Failure> {
         })?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
     })()
-    .map_err(Failure::Sql)?;
+    .map_err(crate::db::failure)?;
     if found.is_empty() {
         return Ok(());
     }
@@ -559,7 +561,7 @@ fn check_foreign_keys(conn: &Connection) -> Result<(), Failure> {
     for parent in parents {
         if !conn
             .table_exists(Some("main"), parent)
-            .map_err(Failure::Sql)?
+            .map_err(crate::db::failure)?
         {
             missing.push(parent.to_owned());
         }
@@ -926,7 +928,7 @@ impl Catalog for &Connection {
             quote(from),
             quote(to)
         ))
-        .map_err(Failure::Sql)
+        .map_err(crate::db::failure)
     }
 }
 
