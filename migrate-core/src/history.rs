@@ -150,10 +150,7 @@ impl Table {
 /// Whether `text` names `table` (ASCII case folded, as SQLite compares
 /// names): a substring test, so quoting and schema prefixes are covered.
 pub(crate) fn named_in(text: &str, table: &Table) -> bool {
-    let name = table.name().as_bytes();
-    text.as_bytes()
-        .windows(name.len())
-        .any(|w| w.eq_ignore_ascii_case(name))
+    crate::sql::contains_ignoring_ascii_case(text, table.name())
 }
 
 /// The columns added to the history table after its first form, in the

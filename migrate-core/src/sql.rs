@@ -825,6 +825,21 @@ pub(crate) fn index_effect(statement: &str) -> Option<IndexEffect> {
     None
 }
 
+/// Whether `text` holds `word`, ASCII case folded as SQLite folds names
+/// (no copy of `text`).
+#[cfg(feature = "sqlite")]
+pub(crate) fn contains_ignoring_ascii_case(text: &str, word: &str) -> bool {
+    let (text, word) = (text.as_bytes(), word.as_bytes());
+    let Some(&first) = word.first() else {
+        return true;
+    };
+    let first = first.to_ascii_lowercase();
+    // Compared in full only where the first byte matches.
+    (0..(text.len() + 1).saturating_sub(word.len())).any(|i| {
+        text[i].to_ascii_lowercase() == first && text[i..i + word.len()].eq_ignore_ascii_case(word)
+    })
+}
+
 /// `name` as a quoted SQL identifier (`"a""b"`): the one way this crate
 /// writes a name into SQL.
 ///
@@ -1170,6 +1185,36 @@ pub fn statements_in(dialect: Dialect, text: &str) -> Result<Vec<(u32, &str)>, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(feature = "sqlite")]
+    fn contains_ignoring_ascii_case_finds_the_word_anywhere() {
+        let yes = [
+            ("CREATE TRIGGER t", "trigger"),
+            ("x trigger", "trigger"),
+            ("TrIgGeR", "trigger"),
+            ("anything", ""),
+            ("", ""),
+        ];
+        for (text, word) in yes {
+            assert!(
+                contains_ignoring_ascii_case(text, word),
+                "{text:?} {word:?}"
+            );
+        }
+        let no = [
+            ("trigge", "trigger"),
+            ("", "t"),
+            ("tr igger", "trigger"),
+            ("é", "e"),
+        ];
+        for (text, word) in no {
+            assert!(
+                !contains_ignoring_ascii_case(text, word),
+                "{text:?} {word:?}"
+            );
+        }
+    }
 
     #[test]
     fn every_statement_that_cannot_run_is_a_problem_of_its_own() {

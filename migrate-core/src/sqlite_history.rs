@@ -2,7 +2,7 @@
 //! the rules of `history.rs` (its name, its columns, which other tools'
 //! tables share the name).
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use crate::error::Error;
 use crate::history::{COLUMNS, LATER_COLUMNS, Table};
@@ -131,6 +131,35 @@ pub(crate) fn tally(
     })
 }
 
+/// A step's history row (its checksum, if recorded) and the tally around
+/// it (without the sum), in one statement: what the pipeline reads under
+/// the lock before each step.
+pub(crate) fn checksum_and_tally(
+    conn: &Connection,
+    table: &Table,
+    version: u64,
+) -> rusqlite::Result<(Option<String>, crate::backend::Tally)> {
+    let sql = format!(
+        "SELECT (SELECT checksum FROM {t} WHERE version = ?1), (SELECT count(*) FROM {t}), \
+         (SELECT count(*) FROM {t} WHERE version > ?1)",
+        t = table.quoted()
+    );
+    conn.prepare_cached(&sql)?.query_row([version as i64], |r| {
+        let checksum: Option<String> = r.get(0)?;
+        let (total, above) = (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64);
+        let at = u64::from(checksum.is_some());
+        Ok((
+            checksum,
+            crate::backend::Tally {
+                total,
+                below: total - above - at,
+                above,
+                sum: 0,
+            },
+        ))
+    })
+}
+
 /// Whether a trigger of the database (main or temp) names the history
 /// table in its text, or the history table has a foreign key (whose
 /// actions another table's change could fire): what could change a
@@ -246,18 +275,6 @@ fn rows(stmt: &mut rusqlite::Statement<'_>, table: &Table) -> Result<Vec<History
         });
     }
     Ok(out)
-}
-
-/// The checksum recorded for `version`, if it is applied.
-pub(crate) fn checksum_of(
-    conn: &Connection,
-    table: &Table,
-    version: u64,
-) -> rusqlite::Result<Option<String>> {
-    let sql = format!("SELECT checksum FROM {} WHERE version = ?1", table.quoted());
-    conn.prepare_cached(&sql)?
-        .query_row([version as i64], |r| r.get(0))
-        .optional()
 }
 
 /// Records `m` as applied now. `Ok(false)` when the row did not go in as
