@@ -448,14 +448,13 @@ fn main() {
     let report = render(&rows, &notes, &targets, &opts);
     match &opts.out {
         Some(path) => {
-            // The PostgreSQL section (`--bin postgres`) is that binary's.
+            // Everything from the PostgreSQL section on is not this
+            // run's: that section is `--bin postgres`'s, and the move's
+            // table after it is written by hand from `bench/move.sh`.
             let old = std::fs::read_to_string(path).unwrap_or_default();
-            let kept = match (
-                old.find("<!-- postgres -->"),
-                old.find("<!-- /postgres -->"),
-            ) {
-                (Some(a), Some(b)) => format!("\n{}\n", &old[a..b + "<!-- /postgres -->".len()]),
-                _ => String::new(),
+            let kept = match old.find("<!-- postgres -->") {
+                Some(a) => format!("\n{}", &old[a..]),
+                None => String::new(),
             };
             std::fs::write(path, format!("{report}{kept}")).unwrap();
             eprintln!("wrote {}", path.display());
