@@ -430,6 +430,38 @@ fn every_module_has_a_layer() {
     );
 }
 
+/// docs/DESIGN.md's map ("Layers": one row per module) is the map this
+/// test checks the code against.
+#[test]
+fn the_design_map_is_this_map() {
+    let design =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/DESIGN.md"))
+            .unwrap();
+    let section = design
+        .split("\n## Layers\n")
+        .nth(1)
+        .expect("DESIGN.md has a Layers section");
+    let section = section.split("\n## ").next().unwrap_or_default();
+    let mut documented = Vec::new();
+    for line in section.lines() {
+        // | `module` | 3 engine | what it is |
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if let [_, module, layer, ..] = cells.as_slice()
+            && let Some(module) = module.strip_prefix('`').and_then(|m| m.strip_suffix('`'))
+            && let Some(Ok(layer)) = layer.split(' ').next().map(str::parse::<u8>)
+        {
+            documented.push((module.to_owned(), layer));
+        }
+    }
+    let mut coded: Vec<(String, u8)> = LAYERS.iter().map(|(m, l)| ((*m).to_owned(), *l)).collect();
+    documented.sort();
+    coded.sort();
+    assert_eq!(
+        documented, coded,
+        "docs/DESIGN.md's Layers table against LAYERS"
+    );
+}
+
 #[test]
 fn migrate_core_imports_point_down() {
     let krate = Crate::load();

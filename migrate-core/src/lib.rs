@@ -3,14 +3,18 @@
 // The README shows a build script, whose `fn main` is the point.
 #![allow(clippy::needless_doctest_main)]
 
-// The public API: the items re-exported below, and the operations'
-// modules (backup, doctor, maintenance, schema, testing, verify). The
-// hidden modules are the workspace's own plumbing: the macro crate and the
-// CLI share the parsers and the discovery code through them, so that there
-// is one of each; they are not an interface to build on.
+// The public API, by layer (docs/DESIGN.md, "Layers"): the model's and
+// the engine's types are re-exported at the root (the set, its plans and
+// profile, the runner and its report, the history table, the errors); the
+// set languages and the pragma catalogue are `dsl`; each operation is a
+// module of its own (adopt, backup, doctor, maintenance, schema, testing,
+// transfer, verify), and PostgreSQL is `postgres`. The hidden modules are
+// the workspace's own plumbing: everything a user needs of them is at the
+// root, and the macro crate and the CLI share the parsers and the
+// discovery code through them, so that there is one of each; they are not
+// an interface to build on.
 #[doc(hidden)]
 pub mod checksum;
-#[doc(hidden)]
 pub mod dsl;
 #[doc(hidden)]
 pub mod naming;
@@ -111,7 +115,7 @@ pub use adopt::{AdoptError, Adoption, Tool};
 #[cfg(feature = "sqlite")]
 pub use bookkeeping::{Bookkeeping, Mismatch};
 #[cfg(feature = "sqlite")]
-pub use error::{Cascade, Error, Failure, MigrationError, Undone, Violation};
+pub use error::{Cascade, DatabaseFailure, Error, Failure, MigrationError, Undone, Violation};
 #[cfg(feature = "sqlite")]
 pub use history::{DEFAULT_TABLE, Table};
 #[cfg(feature = "sqlite")]
