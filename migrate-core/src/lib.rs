@@ -64,6 +64,8 @@ mod bookkeeping;
 #[cfg(feature = "sqlite")]
 mod db;
 #[cfg(feature = "sqlite")]
+pub mod diff;
+#[cfg(feature = "sqlite")]
 mod differences;
 #[cfg(feature = "sqlite")]
 pub mod doctor;

@@ -59,6 +59,9 @@ pub(crate) struct ColumnText {
     pub collation: Option<String>,
     /// `GENERATED ALWAYS AS (…)`, normalised (see [`normal`]).
     pub generated: Option<String>,
+    /// The whole definition as written, name to last constraint: what
+    /// `ALTER TABLE … ADD COLUMN` takes.
+    pub definition: String,
 }
 
 /// What a `CREATE INDEX` statement declares beyond its pragmas.
@@ -96,12 +99,51 @@ pub(crate) fn table(sql: &str) -> Option<TableText> {
             table_constraint(body, &mut def);
         } else {
             column(body, &mut def);
+            if let Some(col) = def.columns.last_mut() {
+                col.definition = span_text(sql, body).to_owned();
+            }
         }
     }
     def.checks.sort();
     def.conflicts.sort();
     def.conflicts.dedup();
     Some(def)
+}
+
+/// The text of `sql` from the first of `tokens` (slices of it) to the end
+/// of the last.
+fn span_text<'s>(sql: &'s str, tokens: &[&str]) -> &'s str {
+    let (Some(first), Some(last)) = (tokens.first(), tokens.last()) else {
+        return "";
+    };
+    let at = |w: &str| w.as_ptr() as usize - sql.as_ptr() as usize;
+    &sql[at(first)..at(last) + last.len()]
+}
+
+/// Where the name of a `CREATE [TEMP] [VIRTUAL] TABLE|VIEW|INDEX|TRIGGER
+/// [IF NOT EXISTS] [schema.]name` statement is, as a byte range of `sql`
+/// (quotes included): what a rebuild renames.
+pub(crate) fn name_span(sql: &str) -> Option<std::ops::Range<usize>> {
+    let t = tokens(sql);
+    let mut i = 1;
+    while t.get(i).is_some_and(|w| {
+        ["temp", "temporary", "unique", "virtual"]
+            .iter()
+            .any(|k| is(w, k))
+    }) {
+        i += 1;
+    }
+    // The object's kind.
+    i += 1;
+    if t.get(i).is_some_and(|w| is(w, "if")) {
+        i += 3;
+    }
+    if t.get(i + 1) == Some(&".") {
+        i += 2;
+    }
+    let name = t.get(i)?;
+    let at = name.as_ptr() as usize - sql.as_ptr() as usize;
+    Some(at..at + name.len())
 }
 
 /// Reads a stored `CREATE INDEX`; `None` when it is not one.

@@ -1,0 +1,1133 @@
+//! `diff`: the migration that takes one schema to another, on SQLite.
+//!
+//! Both sides are built in memory (a schema file's `CREATE` statements, a
+//! database's schema, or a migration set replayed), and the plan is made by
+//! running it: every statement is executed on the in-memory copy of the
+//! source as it is chosen, and the plan is only given out when the copy
+//! then reads, property by property, as the target does. So a change that
+//! `ALTER TABLE` can make is made that way only when SQLite, asked, makes
+//! exactly it; anything else rebuilds the table (create the new table, copy
+//! the rows, drop the old one, rename the new one into place), with its
+//! indexes, triggers and every view and trigger that names it made again.
+//!
+//! ```
+//! use migrate_core::diff::{diff, Side};
+//! let from = Side::Sql { text: "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);" };
+//! let to = Side::Sql {
+//!     text: "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT);",
+//! };
+//! let d = diff(&from, &to, &Default::default())?;
+//! // NOT NULL cannot be added in place: the table is rebuilt, with foreign
+//! // keys off and checked before commit.
+//! assert!(d.up.starts_with("-- migrate:foreign-keys-off"));
+//! assert!(d.up.contains("INSERT INTO \"_migrate_new_users\" (\"id\", \"email\") SELECT \"id\", \"email\" FROM \"users\";"));
+//! // The same schema on both sides: nothing to do.
+//! assert!(diff(&to, &to, &Default::default())?.is_empty());
+//! # Ok::<(), migrate_core::diff::DiffError>(())
+//! ```
+
+use std::collections::BTreeSet;
+
+use rusqlite::Connection;
+
+use crate::error::DatabaseFailure;
+use crate::history::Table as History;
+use crate::introspect::{Difference, Schema};
+use crate::source::Migrations;
+use crate::sql::{self, definition, quote_identifier as quote};
+
+/// One side of a diff.
+#[derive(Clone, Copy)]
+pub enum Side<'a> {
+    /// A schema file's text: `CREATE` statements, in any order, with
+    /// `-- migrate:renamed-from OLD` directives (read on the target side).
+    Sql {
+        /// The text.
+        text: &'a str,
+    },
+    /// A live database; only its schema is read.
+    Database(&'a Connection),
+    /// A migration set, replayed into an empty in-memory database.
+    Set(&'a Migrations),
+}
+
+/// How to diff.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The history table, never part of a diff (nor are other tools'
+    /// history tables, `sqlite_sequence` or `sqlite_stat*`).
+    pub history: History,
+    /// Drop the indexes that applied index sets declare when the target
+    /// leaves them out (by default they are kept, and said so).
+    pub drop_set_indexes: bool,
+}
+
+/// A diff: the up migration, the down migration, and what they do to data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diff {
+    /// The up migration: from the source to the target. Empty when the two
+    /// are the same.
+    pub up: String,
+    /// The down migration: from the target back to the source.
+    pub down: String,
+    /// The tables the up migration rebuilds.
+    pub rebuilt: Vec<String>,
+    /// What the up migration loses (a dropped table or column), one line
+    /// each; also written as a comment at the statement.
+    pub losses: Vec<String>,
+    /// Indexes that applied index sets declare, which the target leaves
+    /// out and the diff keeps (see [`Options::drop_set_indexes`]).
+    pub kept_indexes: Vec<String>,
+}
+
+impl Diff {
+    /// No difference: nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.up.is_empty()
+    }
+}
+
+/// Why no diff was made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DiffError {
+    /// A statement of a schema file that SQLite refused (after every other
+    /// statement was tried first, so order does not matter).
+    #[error("line {line}: {message}: `{statement}`")]
+    Schema {
+        /// Its first line.
+        line: u32,
+        /// The statement, shortened.
+        statement: String,
+        /// SQLite's message.
+        message: String,
+    },
+    /// A statement of a schema file that is not a `CREATE`.
+    #[error(
+        "line {line}: a schema file holds CREATE statements only (tables, indexes, views, triggers); found `{statement}`"
+    )]
+    NotCreate {
+        /// Its first line.
+        line: u32,
+        /// The statement, shortened.
+        statement: String,
+    },
+    /// The schema file does not split into statements.
+    #[error("{0}")]
+    Scan(#[from] crate::sql::SqlError),
+    /// A `-- migrate:renamed-from` directive that cannot be followed.
+    #[error("line {line}: {message}")]
+    Rename {
+        /// The directive's line.
+        line: u32,
+        /// What is wrong.
+        message: String,
+    },
+    /// The migration set did not replay.
+    #[error("the migrations do not replay into an empty database: {0}")]
+    Replay(String),
+    /// The plan did not reach the target: a defect of this tool, reported
+    /// rather than written.
+    #[error(
+        "the generated migration does not make the target schema ({}); nothing was written. Please report it",
+        .0.join("; ")
+    )]
+    Unreached(Vec<String>),
+    /// SQLite refused something else.
+    #[error("{0}")]
+    Sqlite(#[from] DatabaseFailure),
+}
+
+impl From<rusqlite::Error> for DiffError {
+    fn from(e: rusqlite::Error) -> DiffError {
+        DiffError::Sqlite(e.into())
+    }
+}
+
+/// The migration from `from` to `to`, and back.
+pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff, DiffError> {
+    let renames = match to {
+        Side::Sql { text } => Renames::read(text)?,
+        _ => Renames::default(),
+    };
+    let kept: Vec<String> = match (from, options.drop_set_indexes) {
+        (Side::Set(set), false) => set_indexes(set),
+        _ => Vec::new(),
+    };
+    let source = replica(from, &options.history)?;
+    let target = replica(to, &options.history)?;
+    let up = Planner::new(source, &target, &options.history, &kept, false)?.plan(&renames)?;
+    let source = replica(from, &options.history)?;
+    let target_again = replica(to, &options.history)?;
+    let down = Planner::new(target_again, &source, &options.history, &[], true)?
+        .plan(&renames.reversed())?;
+    Ok(Diff {
+        up: up.render(),
+        down: if up.statements.is_empty() {
+            String::new()
+        } else {
+            down.render()
+        },
+        rebuilt: up.rebuilt,
+        losses: up.losses,
+        kept_indexes: up.kept,
+    })
+}
+
+/// The indexes the index sets of `set` declare, lowercased.
+fn set_indexes(set: &Migrations) -> Vec<String> {
+    set.iter()
+        .filter(|m| m.kind == crate::naming::Kind::Indexes)
+        .filter_map(|m| crate::dsl::indexes::parse(&m.text).ok())
+        .flat_map(|s| s.indexes)
+        .map(|i| i.name.to_ascii_lowercase())
+        .collect()
+}
+
+/// An in-memory database holding the schema of `side`.
+fn replica(side: &Side, history: &History) -> Result<Connection, DiffError> {
+    let conn = Connection::open_in_memory()?;
+    match side {
+        Side::Sql { text } => {
+            let mut pending = Vec::new();
+            let plain = without_directives(text);
+            for (line, statement) in sql::statements(&plain)? {
+                let first = sql::tokens(statement);
+                if !first
+                    .first()
+                    .is_some_and(|w| w.eq_ignore_ascii_case("create"))
+                {
+                    return Err(DiffError::NotCreate {
+                        line,
+                        statement: sql::shorten(statement),
+                    });
+                }
+                pending.push((line, statement));
+            }
+            create_in_any_order(&conn, pending)?;
+        }
+        Side::Database(db) => {
+            let shadow: Vec<String> = db
+                .prepare(
+                    "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'",
+                )?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut stmt = db.prepare(
+                "SELECT type, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid",
+            )?;
+            let rows: Vec<(String, String, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let skipped = |table: &str| {
+                let lower = table.to_ascii_lowercase();
+                lower.starts_with("sqlite_")
+                    || table.eq_ignore_ascii_case(history.name())
+                    || table.eq_ignore_ascii_case(&history.legacy_fingerprint_table())
+                    || crate::history::is_other_tools(table)
+                    || shadow.iter().any(|s| s.eq_ignore_ascii_case(table))
+            };
+            let statements: Vec<(u32, &str)> = rows
+                .iter()
+                .filter(|(_, table, _)| !skipped(table))
+                .map(|(_, _, sql)| (0, sql.as_str()))
+                .collect();
+            create_in_any_order(&conn, statements)?;
+        }
+        Side::Set(set) => {
+            let mut conn = conn;
+            set.runner()
+                .table(history.clone())
+                .schema_only()
+                .allow_out_of_order(true)
+                .run(&mut conn)
+                .map_err(|e| DiffError::Replay(e.to_string()))?;
+            // The replay's history is no part of the schema.
+            conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", history.quoted()))?;
+            return Ok(conn);
+        }
+    }
+    Ok(conn)
+}
+
+/// Runs `statements` on `conn`, each as soon as what it needs is there:
+/// in passes, until every one ran or a pass runs none.
+fn create_in_any_order(conn: &Connection, mut pending: Vec<(u32, &str)>) -> Result<(), DiffError> {
+    loop {
+        let mut failed = Vec::new();
+        let before = pending.len();
+        for (line, statement) in pending {
+            if let Err(e) = conn.execute_batch(statement) {
+                failed.push((line, statement, e));
+            }
+        }
+        if failed.is_empty() {
+            return Ok(());
+        }
+        if failed.len() == before {
+            let (line, statement, e) = failed.swap_remove(0);
+            return Err(DiffError::Schema {
+                line,
+                statement: sql::shorten(statement),
+                message: DatabaseFailure::from(e).message().to_owned(),
+            });
+        }
+        pending = failed.into_iter().map(|(l, s, _)| (l, s)).collect();
+    }
+}
+
+/// The renames a target schema states.
+#[derive(Debug, Clone, Default)]
+struct Renames {
+    /// `(old, new, line)` table renames.
+    tables: Vec<(String, String, u32)>,
+    /// `(table, old, new, line)` column renames, the table by its new name.
+    columns: Vec<(String, String, String, u32)>,
+}
+
+const RENAMED_FROM: &str = "-- migrate:renamed-from";
+
+/// `text` with its rename directives made plain comments: the scanner
+/// ends a statement at a directive, and these stand inside statements.
+fn without_directives(text: &str) -> String {
+    text.replace(RENAMED_FROM, "-- renamed-from")
+}
+
+impl Renames {
+    /// The `-- migrate:renamed-from OLD` directives of a schema file: at
+    /// the end of the line that starts a table (a table rename) or one of
+    /// its columns (a column rename), or an index (which SQLite cannot
+    /// rename: it is made again, as it would be anyway).
+    fn read(text: &str) -> Result<Renames, DiffError> {
+        let mut renames = Renames::default();
+        let plain = without_directives(text);
+        let statements = sql::statements(&plain)?;
+        for (n, line) in text.lines().enumerate() {
+            let n = n as u32 + 1;
+            let Some(at) = line.find(RENAMED_FROM) else {
+                continue;
+            };
+            let old = line[at + RENAMED_FROM.len()..].trim();
+            let words = sql::tokens(old);
+            let [old] = words.as_slice() else {
+                return Err(DiffError::Rename {
+                    line: n,
+                    message: format!("`{RENAMED_FROM}` takes one name; found `{old}`"),
+                });
+            };
+            let old = definition::unquote(old);
+            // The statement that starts on this line, or holds it.
+            let holder = statements.iter().find(|(start, s)| {
+                let end = start + s.matches('\n').count() as u32;
+                *start <= n && n <= end
+            });
+            let starts_here = statements.iter().find(|(start, _)| *start == n);
+            let Some((start, statement)) = starts_here.or(holder) else {
+                return Err(DiffError::Rename {
+                    line: n,
+                    message: format!("`{RENAMED_FROM} {old}` is on no statement's line"),
+                });
+            };
+            let tokens = sql::tokens(statement);
+            let kind = tokens
+                .iter()
+                .skip(1)
+                .find(|w| {
+                    !["temp", "temporary", "unique", "virtual"]
+                        .iter()
+                        .any(|k| w.eq_ignore_ascii_case(k))
+                })
+                .map(|w| w.to_ascii_lowercase())
+                .unwrap_or_default();
+            let name = definition::name_span(statement).map(|r| definition::unquote(&statement[r]));
+            if *start == n {
+                match (kind.as_str(), name) {
+                    ("table", Some(new)) => renames.tables.push((old, new, n)),
+                    ("index", Some(_)) => {}
+                    _ => {
+                        return Err(DiffError::Rename {
+                            line: n,
+                            message: format!(
+                                "`{RENAMED_FROM}` renames a table, a column or an index; this line starts a {kind}"
+                            ),
+                        });
+                    }
+                }
+                continue;
+            }
+            // A column whose definition starts on this line.
+            let column = (kind == "table")
+                .then(|| definition::table(statement))
+                .flatten()
+                .and_then(|def| {
+                    def.columns.into_iter().find(|c| {
+                        let Some(offset) = statement.find(&c.definition) else {
+                            return false;
+                        };
+                        start + statement[..offset].matches('\n').count() as u32 == n
+                    })
+                });
+            match (column, name) {
+                (Some(c), Some(table)) => renames.columns.push((table, old, c.name, n)),
+                _ => {
+                    return Err(DiffError::Rename {
+                        line: n,
+                        message: format!(
+                            "`{RENAMED_FROM} {old}` must end the line that starts a table, a column or an index"
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(renames)
+    }
+
+    /// The same renames, the other way round (for the down migration).
+    fn reversed(&self) -> Renames {
+        Renames {
+            tables: self
+                .tables
+                .iter()
+                .map(|(old, new, line)| (new.clone(), old.clone(), *line))
+                .collect(),
+            columns: self
+                .columns
+                .iter()
+                .map(|(table, old, new, line)| {
+                    // The table by the name it has on the other side.
+                    let table = self
+                        .tables
+                        .iter()
+                        .find(|(_, t, _)| t.eq_ignore_ascii_case(table))
+                        .map_or_else(|| table.clone(), |(o, _, _)| o.clone());
+                    (table, new.clone(), old.clone(), *line)
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One statement of a plan, with a comment to write above it.
+#[derive(Debug, Clone)]
+struct Planned {
+    sql: String,
+    comment: Option<String>,
+}
+
+/// A plan: the statements, and what they say about data.
+#[derive(Debug, Default)]
+struct Plan {
+    statements: Vec<Planned>,
+    foreign_keys_off: bool,
+    rebuilt: Vec<String>,
+    losses: Vec<String>,
+    kept: Vec<String>,
+}
+
+impl Plan {
+    fn render(&self) -> String {
+        if self.statements.is_empty() {
+            return String::new();
+        }
+        let mut out = String::new();
+        if self.foreign_keys_off {
+            out.push_str(
+                "-- migrate:foreign-keys-off\n-- (a table is rebuilt or dropped: foreign keys are off while it runs, so that no\n-- ON DELETE action touches another table's rows, and checked before it commits)\n\n",
+            );
+        }
+        for s in &self.statements {
+            if let Some(c) = &s.comment {
+                for line in c.lines() {
+                    out.push_str("-- ");
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+            out.push_str(s.sql.trim_end_matches(';'));
+            out.push_str(";\n");
+        }
+        out
+    }
+}
+
+/// Makes a plan by running it on the source's copy.
+struct Planner<'a> {
+    work: Connection,
+    target: &'a Connection,
+    history: &'a History,
+    keep: &'a [String],
+    /// Making a down migration: what it re-creates holds no data.
+    down: bool,
+    plan: Plan,
+}
+
+/// Whether `sql` names `name` as one of its tokens (quoted or not, ASCII
+/// case aside).
+fn names(sql: &str, name: &str) -> bool {
+    sql::tokens(sql)
+        .iter()
+        .any(|w| definition::unquote(w).eq_ignore_ascii_case(name))
+}
+
+impl<'a> Planner<'a> {
+    fn new(
+        work: Connection,
+        target: &'a Connection,
+        history: &'a History,
+        keep: &'a [String],
+        down: bool,
+    ) -> Result<Planner<'a>, DiffError> {
+        // Foreign keys are off while a plan runs, as the runner runs it.
+        work.execute_batch("PRAGMA foreign_keys = OFF")?;
+        Ok(Planner {
+            work,
+            target,
+            history,
+            keep,
+            down,
+            plan: Plan::default(),
+        })
+    }
+
+    /// Runs `sql` on the copy and adds it to the plan.
+    fn run(&mut self, sql: String, comment: Option<String>) -> Result<(), DiffError> {
+        if let Err(e) = self.work.execute_batch(&sql) {
+            return Err(DiffError::Unreached(vec![format!(
+                "`{}` failed: {}",
+                sql::shorten(&sql),
+                DatabaseFailure::from(e).message()
+            )]));
+        }
+        self.plan.statements.push(Planned { sql, comment });
+        Ok(())
+    }
+
+    fn schema(&self, conn: &Connection) -> Result<Schema, DiffError> {
+        Ok(Schema::read(conn, Some(self.history))?)
+    }
+
+    /// The target's objects in the order they were made: an order every
+    /// one of them can be made in again.
+    fn target_order(&self) -> Result<Vec<(String, String)>, DiffError> {
+        let mut stmt = self
+            .target
+            .prepare("SELECT type, lower(name) FROM sqlite_master ORDER BY rowid")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn differences(&self, have: &Schema, want: &Schema) -> Vec<Difference> {
+        let keep = self.keep;
+        have.differences(want, |name| {
+            keep.iter().any(|k| k.eq_ignore_ascii_case(name))
+        })
+    }
+
+    fn plan(mut self, renames: &Renames) -> Result<Plan, DiffError> {
+        self.renames(renames)?;
+        let have = self.schema(&self.work)?;
+        let want = self.schema(self.target)?;
+        let differences = self.differences(&have, &want);
+        if differences.is_empty() {
+            self.plan.kept = self.kept(&have, &want);
+            return Ok(self.plan);
+        }
+        let order = self.target_order()?;
+        let key = |kind: &str, name: &str| (kind.to_owned(), name.to_ascii_lowercase());
+        let mut missing = BTreeSet::new();
+        let mut extra = BTreeSet::new();
+        let mut changed = BTreeSet::new();
+        for d in &differences {
+            match d {
+                Difference::Missing { kind, name } => missing.insert(key(kind, name)),
+                Difference::Extra { kind, name } => extra.insert(key(kind, name)),
+                Difference::Changed { kind, name, .. } => changed.insert(key(kind, name)),
+            };
+        }
+        let of_kind = |set: &BTreeSet<(String, String)>, kind: &str| -> BTreeSet<String> {
+            set.iter()
+                .filter(|(k, _)| k == kind)
+                .map(|(_, n)| n.clone())
+                .collect()
+        };
+        let (tables_gone, tables_changed) = (of_kind(&extra, "table"), of_kind(&changed, "table"));
+        // The tables whose dependents are dropped first and made again.
+        let affected: BTreeSet<String> = tables_gone.union(&tables_changed).cloned().collect();
+        let mut views_affected: BTreeSet<String> = of_kind(&extra, "view")
+            .union(&of_kind(&changed, "view"))
+            .cloned()
+            .collect();
+        loop {
+            let more: Vec<String> = have
+                .views
+                .iter()
+                .filter(|v| !views_affected.contains(&v.name.to_ascii_lowercase()))
+                .filter(|v| {
+                    affected
+                        .iter()
+                        .chain(views_affected.iter())
+                        .any(|n| names(&v.sql, n))
+                })
+                .map(|v| v.name.to_ascii_lowercase())
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            views_affected.extend(more);
+        }
+        let mut triggers_affected: BTreeSet<String> = of_kind(&extra, "trigger")
+            .union(&of_kind(&changed, "trigger"))
+            .cloned()
+            .collect();
+        for t in &have.triggers {
+            let on = affected.contains(&t.table.to_ascii_lowercase());
+            let mentions = affected
+                .iter()
+                .chain(views_affected.iter())
+                .any(|n| names(&t.sql, n));
+            if on || mentions {
+                triggers_affected.insert(t.name.to_ascii_lowercase());
+            }
+        }
+        // 1. What depends on what changes goes first.
+        for t in have
+            .triggers
+            .iter()
+            .filter(|t| triggers_affected.contains(&t.name.to_ascii_lowercase()))
+        {
+            self.run(format!("DROP TRIGGER {}", quote(&t.name)), None)?;
+        }
+        for v in have
+            .views
+            .iter()
+            .rev()
+            .filter(|v| views_affected.contains(&v.name.to_ascii_lowercase()))
+        {
+            self.run(format!("DROP VIEW {}", quote(&v.name)), None)?;
+        }
+        // 2. Indexes that go or change (those of dropped tables go with them).
+        for i in have.indexes.iter().filter(|i| i.sql.is_some()) {
+            let k = i.name.to_ascii_lowercase();
+            let goes = extra.contains(&("index".to_owned(), k.clone()))
+                || changed.contains(&("index".to_owned(), k.clone()));
+            if goes && !tables_gone.contains(&i.table.to_ascii_lowercase()) {
+                self.run(format!("DROP INDEX {}", quote(&i.name)), None)?;
+            }
+        }
+        // 3. Tables that go.
+        for t in have
+            .tables
+            .iter()
+            .filter(|t| tables_gone.contains(&t.name.to_ascii_lowercase()))
+        {
+            self.plan.foreign_keys_off = true;
+            let loss = format!("drops the table {} and every row in it", quote(&t.name));
+            self.plan.losses.push(loss.clone());
+            self.run(format!("DROP TABLE {}", quote(&t.name)), Some(loss))?;
+        }
+        // 4. Tables that are new, and tables that change, in the target's order.
+        let mut rebuilt = BTreeSet::new();
+        for (kind, name) in order.iter().filter(|(k, _)| k == "table") {
+            let Some(w) = want.table(name) else { continue };
+            if missing.contains(&(kind.clone(), name.clone())) {
+                let comment = self.down.then(|| {
+                    format!(
+                        "{} is made again; its rows are not restored",
+                        quote(&w.name)
+                    )
+                });
+                self.run(w.sql.clone(), comment)?;
+            } else if tables_changed.contains(name) {
+                let h = have
+                    .table(name)
+                    .expect("a changed table is on both sides")
+                    .clone();
+                if !self.alter(&h, w, &want)? {
+                    self.rebuild(&h, w)?;
+                    rebuilt.insert(name.clone());
+                }
+            }
+        }
+        // 5. Indexes, views and triggers, new or made again, in the target's order.
+        for (kind, name) in &order {
+            let k = (kind.clone(), name.clone());
+            let again = missing.contains(&k) || changed.contains(&k);
+            match kind.as_str() {
+                "index" => {
+                    let Some(i) = want
+                        .indexes
+                        .iter()
+                        .find(|i| i.name.eq_ignore_ascii_case(name))
+                    else {
+                        continue;
+                    };
+                    let Some(sql) = &i.sql else { continue };
+                    if again || rebuilt.contains(&i.table.to_ascii_lowercase()) {
+                        self.run(sql.clone(), None)?;
+                    }
+                }
+                "view" => {
+                    let Some(v) = want
+                        .views
+                        .iter()
+                        .find(|v| v.name.eq_ignore_ascii_case(name))
+                    else {
+                        continue;
+                    };
+                    if again || views_affected.contains(name) {
+                        self.run(v.sql.clone(), None)?;
+                    }
+                }
+                "trigger" => {
+                    let Some(t) = want
+                        .triggers
+                        .iter()
+                        .find(|t| t.name.eq_ignore_ascii_case(name))
+                    else {
+                        continue;
+                    };
+                    let on_rebuilt = rebuilt.contains(&t.table.to_ascii_lowercase());
+                    if again || triggers_affected.contains(name) || on_rebuilt {
+                        self.run(t.sql.clone(), None)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.plan.rebuilt = rebuilt.into_iter().collect();
+        // 6. The copy must now read as the target does.
+        let now = self.schema(&self.work)?;
+        let left = self.differences(&now, &want);
+        if !left.is_empty() {
+            return Err(DiffError::Unreached(
+                left.iter().map(ToString::to_string).collect(),
+            ));
+        }
+        self.plan.kept = self.kept(&now, &want);
+        Ok(self.plan)
+    }
+
+    /// The set indexes the source has and the target leaves out (kept).
+    fn kept(&self, have: &Schema, want: &Schema) -> Vec<String> {
+        have.indexes
+            .iter()
+            .filter(|i| self.keep.iter().any(|k| k.eq_ignore_ascii_case(&i.name)))
+            .filter(|i| {
+                !want
+                    .indexes
+                    .iter()
+                    .any(|w| w.name.eq_ignore_ascii_case(&i.name))
+            })
+            .map(|i| i.name.clone())
+            .collect()
+    }
+
+    /// The renames the target states, where they are still to be done.
+    fn renames(&mut self, renames: &Renames) -> Result<(), DiffError> {
+        for (old, new, line) in &renames.tables {
+            let have = self.schema(&self.work)?;
+            match (have.table(old).is_some(), have.table(new).is_some()) {
+                (true, false) => self.run(
+                    format!("ALTER TABLE {} RENAME TO {}", quote(old), quote(new)),
+                    None,
+                )?,
+                (true, true) if !old.eq_ignore_ascii_case(new) => {
+                    return Err(DiffError::Rename {
+                        line: *line,
+                        message: format!(
+                            "the source has both `{old}` and `{new}`: which one becomes `{new}`? Drop the directive, or the other table"
+                        ),
+                    });
+                }
+                // Done already, or nothing to rename: a new table.
+                _ => {}
+            }
+        }
+        for (table, old, new, line) in &renames.columns {
+            let have = self.schema(&self.work)?;
+            let Some(t) = have.table(table) else { continue };
+            let has = |c: &str| t.columns.iter().any(|x| x.name.eq_ignore_ascii_case(c));
+            match (has(old), has(new)) {
+                (true, false) => self.run(
+                    format!(
+                        "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                        quote(&t.name),
+                        quote(old),
+                        quote(new)
+                    ),
+                    None,
+                )?,
+                (true, true) if !old.eq_ignore_ascii_case(new) => {
+                    return Err(DiffError::Rename {
+                        line: *line,
+                        message: format!(
+                            "`{}` has both `{old}` and `{new}` in the source: which one becomes `{new}`?",
+                            t.name
+                        ),
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes `want` from `have` with `ALTER TABLE … ADD COLUMN / DROP
+    /// COLUMN` when SQLite can: tried on the copy, kept only when the table
+    /// then reads as the target's. `false`: it cannot, nothing was changed.
+    fn alter(
+        &mut self,
+        have: &crate::introspect::Table,
+        want: &crate::introspect::Table,
+        want_schema: &Schema,
+    ) -> Result<bool, DiffError> {
+        if have.is_virtual || want.is_virtual {
+            return Ok(false);
+        }
+        let named = |c: &str, t: &crate::introspect::Table| {
+            t.columns.iter().any(|x| x.name.eq_ignore_ascii_case(c))
+        };
+        let kept: Vec<&str> = have
+            .columns
+            .iter()
+            .filter(|c| named(&c.name, want))
+            .map(|c| c.name.as_str())
+            .collect();
+        // New columns can only go at the end, after the kept ones in order.
+        let want_kept: Vec<&str> = want
+            .columns
+            .iter()
+            .take(kept.len())
+            .map(|c| c.name.as_str())
+            .collect();
+        if kept.len() != want_kept.len()
+            || kept
+                .iter()
+                .zip(&want_kept)
+                .any(|(a, b)| !a.eq_ignore_ascii_case(b))
+        {
+            return Ok(false);
+        }
+        let Some(text) = definition::table(&want.sql) else {
+            return Ok(false);
+        };
+        let mut statements = Vec::new();
+        for c in have.columns.iter().filter(|c| !named(&c.name, want)) {
+            let loss = format!(
+                "drops the column {} of {} and every value in it",
+                quote(&c.name),
+                quote(&have.name)
+            );
+            statements.push((
+                format!(
+                    "ALTER TABLE {} DROP COLUMN {}",
+                    quote(&have.name),
+                    quote(&c.name)
+                ),
+                Some(loss),
+            ));
+        }
+        for c in want.columns.iter().skip(kept.len()) {
+            // SQLite adds a NOT NULL column with no default only to a
+            // table without rows (its check runs at apply time, on the
+            // rows then): that is a rebuild's change, which says so.
+            if c.not_null
+                && c.default
+                    .as_deref()
+                    .is_none_or(|d| d.eq_ignore_ascii_case("null"))
+            {
+                return Ok(false);
+            }
+            let Some(def) = text
+                .columns
+                .iter()
+                .find(|d| d.name.eq_ignore_ascii_case(&c.name))
+            else {
+                return Ok(false);
+            };
+            let comment = self.down.then(|| {
+                format!(
+                    "{} is added again; its values are not restored",
+                    quote(&c.name)
+                )
+            });
+            statements.push((
+                format!(
+                    "ALTER TABLE {} ADD COLUMN {}",
+                    quote(&have.name),
+                    def.definition
+                ),
+                comment,
+            ));
+        }
+        if statements.is_empty() {
+            return Ok(false);
+        }
+        // Tried on a table that holds a row, with foreign keys on (as a
+        // file without a rebuild runs under an app's profile): SQLite
+        // refuses some columns only then (`sqlite3ErrorIfNotEmpty` in its
+        // alter.c: NOT NULL with no default, a non-constant default, a
+        // STORED generated column, REFERENCES with a default), and a
+        // migration must not work only on an empty table. The row breaks
+        // no constraint SQLite would check here: CHECKs are ignored, and
+        // foreign keys deferred to a commit that never comes.
+        self.work.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA ignore_check_constraints = ON; \
+             SAVEPOINT migrate_diff_alter; PRAGMA defer_foreign_keys = ON",
+        )?;
+        let probe: Vec<&crate::introspect::Column> =
+            have.columns.iter().filter(|c| c.hidden == 0).collect();
+        let row = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            quote(&have.name),
+            probe
+                .iter()
+                .map(|c| quote(&c.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+            probe
+                .iter()
+                .map(|c| zero_of(&c.declared_type))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let tried = std::iter::once(&row)
+            .chain(statements.iter().map(|(sql, _)| sql))
+            .try_for_each(|sql| self.work.execute_batch(sql));
+        let same = tried.is_ok() && {
+            let now = self.schema(&self.work)?;
+            let only = |s: &Schema| Schema {
+                tables: s.table(&want.name).cloned().into_iter().collect(),
+                // Its own: those of its constraints. A CREATE INDEX is
+                // made, or not, on its own account.
+                indexes: s
+                    .indexes_of(&want.name)
+                    .filter(|i| !i.created)
+                    .cloned()
+                    .collect(),
+                views: Vec::new(),
+                triggers: Vec::new(),
+            };
+            only(&now)
+                .differences(&only(want_schema), |_| false)
+                .is_empty()
+        };
+        self.work.execute_batch(
+            "ROLLBACK TO SAVEPOINT migrate_diff_alter; RELEASE SAVEPOINT migrate_diff_alter; \
+             PRAGMA defer_foreign_keys = OFF; PRAGMA ignore_check_constraints = OFF; \
+             PRAGMA foreign_keys = OFF",
+        )?;
+        if !same {
+            return Ok(false);
+        }
+        for (sql, comment) in statements {
+            if let Some(loss) = comment.as_ref().filter(|c| c.starts_with("drops")) {
+                self.plan.losses.push(loss.clone());
+            }
+            self.run(sql, comment)?;
+        }
+        Ok(true)
+    }
+
+    /// Rebuilds `have` as `want`: a new table made by the target's
+    /// statement under a scratch name, every row copied (the columns both
+    /// have; a new column takes its default), the old table dropped and the
+    /// new one renamed into place; `sqlite_sequence` kept at least as high.
+    fn rebuild(
+        &mut self,
+        have: &crate::introspect::Table,
+        want: &crate::introspect::Table,
+    ) -> Result<(), DiffError> {
+        self.plan.foreign_keys_off = true;
+        if have.is_virtual || want.is_virtual {
+            let loss = format!(
+                "{} is dropped and made again: its rows are not kept (a virtual table's module keeps them)",
+                quote(&have.name)
+            );
+            self.plan.losses.push(loss.clone());
+            self.run(format!("DROP TABLE {}", quote(&have.name)), Some(loss))?;
+            return self.run(want.sql.clone(), None);
+        }
+        let taken = |name: &str| -> Result<bool, DiffError> {
+            Ok(self
+                .work
+                .prepare("SELECT 1 FROM sqlite_master WHERE name = ?1 COLLATE NOCASE")?
+                .exists([name])?)
+        };
+        let mut scratch = format!("_migrate_new_{}", want.name);
+        let mut n = 1;
+        while taken(&scratch)? {
+            n += 1;
+            scratch = format!("_migrate_new{n}_{}", want.name);
+        }
+        let Some(span) = definition::name_span(&want.sql) else {
+            return Err(DiffError::Unreached(vec![format!(
+                "the name of `{}` could not be read from its statement",
+                want.name
+            )]));
+        };
+        let create = format!(
+            "{}{}{}",
+            &want.sql[..span.start],
+            quote(&scratch),
+            &want.sql[span.end..]
+        );
+        let mut comment = format!(
+            "{} is rebuilt, since SQLite cannot make these changes in place: {}. Every row is copied.",
+            quote(&want.name),
+            self.rebuild_reason(have, want)
+        );
+        for c in have.columns.iter().filter(|h| {
+            h.hidden == 0
+                && !want
+                    .columns
+                    .iter()
+                    .any(|c| c.name.eq_ignore_ascii_case(&h.name))
+        }) {
+            let loss = format!(
+                "drops the column {} of {} and every value in it",
+                quote(&c.name),
+                quote(&have.name)
+            );
+            comment.push('\n');
+            comment.push_str(&loss);
+            self.plan.losses.push(loss);
+        }
+        self.run(create, Some(comment))?;
+        let copied: Vec<String> = want
+            .columns
+            .iter()
+            .filter(|c| c.hidden == 0)
+            .filter(|c| {
+                have.columns
+                    .iter()
+                    .any(|h| h.hidden == 0 && h.name.eq_ignore_ascii_case(&c.name))
+            })
+            .map(|c| quote(&c.name))
+            .collect();
+        if !copied.is_empty() {
+            let list = copied.join(", ");
+            self.run(
+                format!(
+                    "INSERT INTO {} ({list}) SELECT {list} FROM {}",
+                    quote(&scratch),
+                    quote(&have.name)
+                ),
+                None,
+            )?;
+        }
+        if want.autoincrement {
+            let (new, old) = (sql_text(&scratch), sql_text(&have.name));
+            self.run(
+                format!(
+                    "UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE name = {old}) \
+                     WHERE name = {new} AND seq < (SELECT seq FROM sqlite_sequence WHERE name = {old})"
+                ),
+                Some("the AUTOINCREMENT counter stays where it was: no id is given out twice".into()),
+            )?;
+            self.run(
+                format!(
+                    "INSERT INTO sqlite_sequence (name, seq) SELECT {new}, seq FROM sqlite_sequence \
+                     WHERE name = {old} AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = {new})"
+                ),
+                None,
+            )?;
+        }
+        self.run(format!("DROP TABLE {}", quote(&have.name)), None)?;
+        self.run(
+            format!(
+                "ALTER TABLE {} RENAME TO {}",
+                quote(&scratch),
+                quote(&want.name)
+            ),
+            None,
+        )
+    }
+
+    /// What a rebuild changes, in words, for its comment.
+    fn rebuild_reason(
+        &self,
+        have: &crate::introspect::Table,
+        want: &crate::introspect::Table,
+    ) -> String {
+        use crate::introspect::Change;
+        let h = Schema {
+            tables: vec![have.clone()],
+            ..Schema::default()
+        };
+        let w = Schema {
+            tables: vec![want.clone()],
+            ..Schema::default()
+        };
+        let mut said = Vec::new();
+        for d in h.differences(&w, |_| false) {
+            let Difference::Changed { changes, .. } = d else {
+                continue;
+            };
+            for c in changes {
+                said.push(match c {
+                    Change::ColumnMissing(name) => format!("a new column `{name}`"),
+                    Change::ColumnAdded(name) => format!("the column `{name}` dropped"),
+                    Change::Column { name, live, want } => {
+                        format!("the column `{name}` from `{live}` to `{want}`")
+                    }
+                    Change::ColumnOrder => "the order of the columns".into(),
+                    Change::ForeignKeys => "its foreign keys".into(),
+                    Change::Keys => "its PRIMARY KEY or UNIQUE constraints".into(),
+                    Change::Checks { .. } => "its CHECK constraints".into(),
+                    Change::Conflicts { .. } => "its ON CONFLICT clauses".into(),
+                    Change::Option { option, live } => {
+                        format!("{option} {}", if live { "off" } else { "on" })
+                    }
+                    _ => "its definition".into(),
+                });
+            }
+        }
+        if said.is_empty() {
+            said.push("its definition".into());
+        }
+        said.join(", ")
+    }
+}
+
+/// A value a column of `declared` type takes in a STRICT table too: `''`
+/// for text, `x''` for a blob, 0 for the rest (SQLite's affinity rules,
+/// by the same substrings).
+fn zero_of(declared: &str) -> &'static str {
+    let t = declared.to_ascii_uppercase();
+    if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
+        "''"
+    } else if t.contains("BLOB") {
+        "x''"
+    } else {
+        "0"
+    }
+}
+
+/// `text` as a SQL string literal.
+fn sql_text(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renames_are_read_from_their_lines() {
+        let text = "CREATE TABLE members ( -- migrate:renamed-from people\n  id INTEGER PRIMARY KEY,\n  email TEXT -- migrate:renamed-from mail\n);";
+        let r = Renames::read(text).unwrap();
+        assert_eq!(r.tables, [("people".to_owned(), "members".to_owned(), 1)]);
+        assert_eq!(
+            r.columns,
+            [(
+                "members".to_owned(),
+                "mail".to_owned(),
+                "email".to_owned(),
+                3
+            )]
+        );
+    }
+}
