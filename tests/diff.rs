@@ -291,7 +291,7 @@ fn a_bad_schema_file_is_named_by_line() {
     .unwrap_err();
     assert!(
         e.to_string()
-            .starts_with("line 2: a schema file holds CREATE statements only"),
+            .starts_with("line 2: a schema file holds CREATE statements"),
         "{e}"
     );
 }

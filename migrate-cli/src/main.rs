@@ -123,6 +123,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Create the next migration file (numbered like the others) from a template.
     New(new::NewArgs),
+    /// Write the migration from the schema you have (--from, default --dir) to the schema you want (--to): a schema file, a database or a folder.
+    Diff(diff::DiffArgs),
     /// Print the live schema: persistent pragmas, then tables, indexes, views, triggers.
     Schema(schema::SchemaArgs),
     /// Copy WAL frames into the database (PRAGMA wal_checkpoint).
@@ -241,12 +243,16 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
 fn run(cli: Cli) -> Result<u8, Failure> {
     let g = &cli.global;
     if let Some(url) = g.database.as_deref().filter(|d| postgres::is_url(d))
-        && !matches!(cli.command, Command::New(_) | Command::Completions { .. })
+        && !matches!(
+            cli.command,
+            Command::New(_) | Command::Diff(_) | Command::Completions { .. }
+        )
     {
         return postgres::run(g, url, cli.command);
     }
     match cli.command {
         Command::New(args) => new::run(g, &args),
+        Command::Diff(args) => diff::run(g, &args),
         Command::Up(args) => up::run(Context::migrating(g)?, args),
         Command::Down(args) => down::run(Context::migrating(g)?, args),
         Command::Redo(args) => redo::run(Context::migrating(g)?, args),

@@ -73,6 +73,7 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
         Command::Verify(args) => Pg::Verify(args),
         Command::Schema(args) => Pg::Schema(args),
         Command::New(_) => return not_yet("new"),
+        Command::Diff(_) => return not_yet("diff"),
         Command::Completions { .. } => return not_yet("completions"),
         Command::Move(_) => {
             return Err(usage(

@@ -40,7 +40,9 @@ use crate::sql::{self, definition, quote_identifier as quote};
 #[derive(Clone, Copy)]
 pub enum Side<'a> {
     /// A schema file's text: `CREATE` statements, in any order, with
-    /// `-- migrate:renamed-from OLD` directives (read on the target side).
+    /// `-- migrate:renamed-from OLD` directives (read on the target side);
+    /// `PRAGMA` statements (a `migrate-cli schema` dump heads with them)
+    /// are passed over.
     Sql {
         /// The text.
         text: &'a str,
@@ -104,7 +106,7 @@ pub enum DiffError {
     },
     /// A statement of a schema file that is not a `CREATE`.
     #[error(
-        "line {line}: a schema file holds CREATE statements only (tables, indexes, views, triggers); found `{statement}`"
+        "line {line}: a schema file holds CREATE statements (tables, indexes, views, triggers) and PRAGMA lines only; found `{statement}`"
     )]
     NotCreate {
         /// Its first line.
@@ -193,10 +195,13 @@ fn replica(side: &Side, history: &History) -> Result<Connection, DiffError> {
             let plain = without_directives(text);
             for (line, statement) in sql::statements(&plain)? {
                 let first = sql::tokens(statement);
-                if !first
-                    .first()
-                    .is_some_and(|w| w.eq_ignore_ascii_case("create"))
-                {
+                let first = first.first().copied().unwrap_or_default();
+                // A dump (`migrate-cli schema`) heads its tables with the
+                // persistent pragmas: the pragma sets' business, not a diff's.
+                if first.eq_ignore_ascii_case("pragma") {
+                    continue;
+                }
+                if !first.eq_ignore_ascii_case("create") {
                     return Err(DiffError::NotCreate {
                         line,
                         statement: sql::shorten(statement),

@@ -4,6 +4,7 @@ pub(crate) mod adopt;
 pub(crate) mod backup;
 pub(crate) mod baseline;
 pub(crate) mod checkpoint;
+pub(crate) mod diff;
 pub(crate) mod doctor;
 pub(crate) mod down;
 pub(crate) mod new;

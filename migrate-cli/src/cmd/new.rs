@@ -74,8 +74,13 @@ fn style(dir: &std::path::Path) -> Style {
         if path.is_dir() && path.join("up.sql").is_file() {
             return Style::Diesel;
         }
-        if name.ends_with(".up.sql") || name.ends_with(".down.sql") {
+        // `.up.sql` names the pair layout; a `.down.sql` beside a plain
+        // `.sql` (this tool's separate down) does not.
+        if name.ends_with(".up.sql") {
             return Style::Pairs;
+        }
+        if name.ends_with(".down.sql") {
+            continue;
         }
         if name.ends_with(".sql") && newest.as_ref().is_none_or(|(n, _)| *n < name) {
             newest = Some((name, path));
@@ -116,11 +121,42 @@ pub(crate) fn run(g: &Global, args: &NewArgs) -> Result<u8, Failure> {
     } else {
         ("sql", SQL_TEMPLATE)
     };
-    if !g.dir().is_dir() {
-        std::fs::create_dir_all(g.dir())?;
-        eprintln!("note: created the folder {}", g.dir().display());
+    let style = if ext == "sql" {
+        style(g.dir())
+    } else {
+        Style::Plain
+    };
+    let (up, down) = match style {
+        _ if ext != "sql" => (template.replace("{name}", &name), None),
+        Style::Dbmate | Style::Goose => ("\n".to_owned(), Some("\n".to_owned())),
+        _ => (
+            template.replace("{name}", &name),
+            Some(format!("-- undo {name}\n")),
+        ),
+    };
+    let down = down.filter(|_| args.down || style != Style::Plain);
+    for path in next_migration(g.dir(), &name, ext, &up, down.as_deref())? {
+        writeln!(io::stdout(), "{}", path.display())?;
     }
-    let (existing, flyway) = migrate_core::source::written_versions(g.dir())?;
+    Ok(0)
+}
+
+/// Writes the next migration of the folder `dir`, numbered after the
+/// versions there and laid out as the folder's files are: `up` and, when
+/// given, `down` (which the layouts with downs always take: an empty one
+/// where none is given). Never overwrites a file. Returns the paths made.
+pub(crate) fn next_migration(
+    dir: &std::path::Path,
+    name: &str,
+    ext: &str,
+    up: &str,
+    down: Option<&str>,
+) -> Result<Vec<std::path::PathBuf>, Failure> {
+    if !dir.is_dir() {
+        std::fs::create_dir_all(dir)?;
+        eprintln!("note: created the folder {}", dir.display());
+    }
+    let (existing, flyway) = migrate_core::source::written_versions(dir)?;
     let existing: Vec<&str> = existing.iter().map(String::as_str).collect();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -130,7 +166,7 @@ pub(crate) fn run(g: &Global, args: &NewArgs) -> Result<u8, Failure> {
             code: 1,
             error: format!(
                 "no version fits after the highest one in {} (the largest SQLite can store is {}); number the new file by hand",
-                g.dir().display(),
+                dir.display(),
                 i64::MAX
             )
             .into(),
@@ -142,32 +178,23 @@ pub(crate) fn run(g: &Global, args: &NewArgs) -> Result<u8, Failure> {
         format!("{version}_{name}")
     };
     let style = if ext == "sql" {
-        style(g.dir())
+        style(dir)
     } else {
         Style::Plain
     };
-    let undo = format!("-- undo {name}\n");
+    let down_text = down.unwrap_or("").to_owned();
     let files: Vec<(std::path::PathBuf, String)> = match style {
-        _ if ext != "sql" => vec![(
-            g.dir().join(format!("{stem}.{ext}")),
-            template.replace("{name}", &name),
-        )],
+        _ if ext != "sql" => vec![(dir.join(format!("{stem}.{ext}")), up.to_owned())],
         Style::Plain => {
-            let mut files = vec![(
-                g.dir().join(format!("{stem}.sql")),
-                template.replace("{name}", &name),
-            )];
-            if args.down {
-                files.push((g.dir().join(format!("{stem}.down.sql")), undo));
+            let mut files = vec![(dir.join(format!("{stem}.sql")), up.to_owned())];
+            if let Some(down) = down {
+                files.push((dir.join(format!("{stem}.down.sql")), down.to_owned()));
             }
             files
         }
         Style::Pairs => vec![
-            (
-                g.dir().join(format!("{stem}.up.sql")),
-                template.replace("{name}", &name),
-            ),
-            (g.dir().join(format!("{stem}.down.sql")), undo),
+            (dir.join(format!("{stem}.up.sql")), up.to_owned()),
+            (dir.join(format!("{stem}.down.sql")), down_text),
         ],
         Style::Diesel => {
             // diesel's own names: `2024-01-31-120000_name`.
@@ -182,25 +209,26 @@ pub(crate) fn run(g: &Global, args: &NewArgs) -> Result<u8, Failure> {
             } else {
                 version.clone()
             };
-            let folder = g.dir().join(format!("{dashed}_{name}"));
+            let folder = dir.join(format!("{dashed}_{name}"));
             std::fs::create_dir(&folder).map_err(|e| Failure {
                 code: 1,
                 error: format!("cannot create {}: {e}", folder.display()).into(),
             })?;
             vec![
-                (folder.join("up.sql"), template.replace("{name}", &name)),
-                (folder.join("down.sql"), undo),
+                (folder.join("up.sql"), up.to_owned()),
+                (folder.join("down.sql"), down_text),
             ]
         }
         Style::Dbmate => vec![(
-            g.dir().join(format!("{stem}.sql")),
-            "-- migrate:up\n\n\n-- migrate:down\n\n".to_owned(),
+            dir.join(format!("{stem}.sql")),
+            format!("-- migrate:up\n{up}\n-- migrate:down\n{down_text}"),
         )],
         Style::Goose => vec![(
-            g.dir().join(format!("{stem}.sql")),
-            "-- +goose Up\n\n\n-- +goose Down\n\n".to_owned(),
+            dir.join(format!("{stem}.sql")),
+            format!("-- +goose Up\n{up}\n-- +goose Down\n{down_text}"),
         )],
     };
+    let mut made = Vec::new();
     for (path, text) in files {
         // create_new: never overwrite, even if another process raced us here.
         let mut file = std::fs::OpenOptions::new()
@@ -212,7 +240,7 @@ pub(crate) fn run(g: &Global, args: &NewArgs) -> Result<u8, Failure> {
                 error: format!("cannot create {}: {e}", path.display()).into(),
             })?;
         file.write_all(text.as_bytes())?;
-        writeln!(io::stdout(), "{}", path.display())?;
+        made.push(path);
     }
-    Ok(0)
+    Ok(made)
 }

@@ -1,0 +1,137 @@
+//! `diff`: the migration from the schema you have to the schema you want.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use migrate_core::Migrations;
+use migrate_core::diff::{Options, Side};
+use migrate_core::rusqlite::{Connection, OpenFlags};
+
+use crate::{Failure, Global, usage};
+
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// The schema you want: a schema file (`.sql`: CREATE statements in
+    /// any order, with `-- migrate:renamed-from OLD` directives), a
+    /// database file, or a migrations folder.
+    #[arg(long, value_name = "TARGET")]
+    pub(crate) to: String,
+    /// The schema you have, in the same forms [default: the migrations
+    /// folder, --dir].
+    #[arg(long, value_name = "SOURCE")]
+    pub(crate) from: Option<String>,
+    /// Write the next migration of --dir (and its down), named NAME, in
+    /// the folder's layout, instead of printing the up migration.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) write: Option<String>,
+    /// Drop the indexes applied index sets declare when the target leaves
+    /// them out (by default they are kept, and said so).
+    #[arg(long)]
+    pub(crate) drop_set_indexes: bool,
+}
+
+/// A side, read from the disk: what `diff` compares.
+enum Loaded {
+    Sql(String),
+    Database(Connection),
+    Set(Migrations),
+}
+
+impl Loaded {
+    fn side(&self) -> Side<'_> {
+        match self {
+            Loaded::Sql(text) => Side::Sql { text },
+            Loaded::Database(conn) => Side::Database(conn),
+            Loaded::Set(set) => Side::Set(set),
+        }
+    }
+}
+
+/// `given` (of option `flag`): a folder of migrations, a `.sql` schema
+/// file, or a database, opened read-only (a diff changes nothing).
+fn load(flag: &str, given: &Path) -> Result<Loaded, Failure> {
+    let say = |why: String| Failure {
+        code: 1,
+        error: format!("{flag} {}: {why}", given.display()).into(),
+    };
+    if given.is_dir() {
+        return Migrations::from_dir(given)
+            .map(Loaded::Set)
+            .map_err(|e| say(e.to_string()));
+    }
+    if !given.exists() {
+        return Err(say(
+            "no such file or folder; give a schema file (.sql), a database file or a migrations folder".into(),
+        ));
+    }
+    let is_sql = given
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("sql"));
+    if is_sql {
+        let text = std::fs::read_to_string(given).map_err(|e| say(e.to_string()))?;
+        return Ok(Loaded::Sql(text));
+    }
+    let conn = Connection::open_with_flags(
+        given,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| say(e.to_string()))?;
+    // A file that is not a database says so here, not in the middle.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+        .map_err(|e| say(format!("not a SQLite database ({e})")))?;
+    Ok(Loaded::Database(conn))
+}
+
+pub(crate) fn run(g: &Global, args: &DiffArgs) -> Result<u8, Failure> {
+    if let Some(name) = &args.write
+        && !migrate_core::naming::valid_name(&name.replace(' ', "_"))
+    {
+        return Err(usage(format!(
+            "invalid migration name `{name}`: use letters, digits, `_` and `-`, like `add_user_email`"
+        )));
+    }
+    let from_path: PathBuf = args
+        .from
+        .as_deref()
+        .map_or_else(|| g.dir().to_owned(), PathBuf::from);
+    let from = load("--from", &from_path)?;
+    let to = load("--to", Path::new(&args.to))?;
+    let options = Options {
+        history: migrate_core::Table::new(&g.table).map_err(|e| usage(e.to_string()))?,
+        drop_set_indexes: args.drop_set_indexes,
+    };
+    let d = migrate_core::diff::diff(&from.side(), &to.side(), &options).map_err(|e| Failure {
+        code: 1,
+        error: format!("diff {} → {}: {e}", from_path.display(), args.to).into(),
+    })?;
+    let mut err = io::stderr().lock();
+    for index in &d.kept_indexes {
+        writeln!(
+            err,
+            "note: kept the index `{index}`, which an index set declares and the target leaves out (--drop-set-indexes drops it)"
+        )?;
+    }
+    if d.is_empty() {
+        writeln!(err, "no difference: nothing to write")?;
+        return Ok(0);
+    }
+    for table in &d.rebuilt {
+        writeln!(err, "note: rebuilds `{table}` (every row is copied)")?;
+    }
+    for loss in &d.losses {
+        writeln!(err, "warning: {loss}")?;
+    }
+    match &args.write {
+        None => io::stdout().lock().write_all(d.up.as_bytes())?,
+        Some(name) => {
+            let name = name.trim().replace(' ', "_");
+            let made =
+                crate::cmd::new::next_migration(g.dir(), &name, "sql", &d.up, Some(&d.down))?;
+            for path in made {
+                writeln!(io::stdout(), "{}", path.display())?;
+            }
+        }
+    }
+    Ok(0)
+}
