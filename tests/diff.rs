@@ -837,3 +837,123 @@ fn generated_schema_pairs_round_trip() {
         "{rebuilds} rebuilds, {altered_only} in place"
     );
 }
+
+/// The problems the up migration from `from` to `to` would meet on a
+/// database made by `from` and then `rows`.
+fn data_problems(from: &str, rows: &str, to: &str) -> Vec<migrate_core::diff::DataProblem> {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(from).unwrap();
+    conn.execute_batch(rows).unwrap();
+    let d = diff(
+        &Side::Database(&conn),
+        &Side::Sql { text: to },
+        &Options::default(),
+    )
+    .unwrap();
+    // The same, asked of a folder-to-schema diff with the database as data.
+    let again = migrate_core::diff::check_data(
+        &Side::Sql { text: from },
+        &Side::Sql { text: to },
+        &Options::default(),
+        &conn,
+    )
+    .unwrap();
+    assert_eq!(d.data, again);
+    d.data
+}
+
+fn says(problems: &[migrate_core::diff::DataProblem], fails: bool, text: &str) {
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.fails == fails && p.message.contains(text)),
+        "no {} problem saying {text:?} in {problems:#?}",
+        if fails { "failing" } else { "warning" }
+    );
+}
+
+#[test]
+fn the_rows_a_change_would_fail_on_are_named() {
+    let p = data_problems(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);",
+        "INSERT INTO t VALUES (1, NULL), (2, 'x'), (3, NULL);",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT NOT NULL);",
+    );
+    says(
+        &p,
+        true,
+        "\"a\" becomes NOT NULL, and 2 rows of \"t\" hold NULL in \"a\" (first: 1, 3)",
+    );
+    let p = data_problems(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);",
+        "INSERT INTO t VALUES (1, 'x'), (2, 'x'), (3, 'y');",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT UNIQUE);",
+    );
+    says(
+        &p,
+        true,
+        "(a) becomes UNIQUE, and 1 values of it are held by more than one row",
+    );
+    let p = data_problems(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER);",
+        "INSERT INTO t VALUES (1, 5), (2, -1);",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER CHECK (n >= 0));",
+    );
+    says(
+        &p,
+        true,
+        "1 rows of \"t\" break the new CHECK (n >= 0) (first: 2)",
+    );
+    let p = data_problems(
+        "CREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER);",
+        "INSERT INTO p VALUES (1);\nINSERT INTO c VALUES (10, 1), (11, 2);",
+        "CREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id));",
+    );
+    says(
+        &p,
+        true,
+        "1 rows of \"c\" name a \"p\" row that is not there (p_id) (first: 11)",
+    );
+    let p = data_problems(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);",
+        "INSERT INTO t VALUES (1, 'abc'), (2, '12');",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER) STRICT;",
+    );
+    says(
+        &p,
+        true,
+        "1 values of \"t\".\"a\" do not fit \"a\" INTEGER STRICT (first: 'abc')",
+    );
+    let p = data_problems(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);",
+        "INSERT INTO t VALUES (1, 'abc'), (2, '12');",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER);",
+    );
+    says(
+        &p,
+        false,
+        "1 values of \"t\".\"a\" are stored differently as \"a\" INTEGER (first: '12' becomes 12)",
+    );
+}
+
+#[test]
+fn what_a_change_loses_is_counted() {
+    let p = data_problems(
+        "CREATE TABLE gone (id INTEGER PRIMARY KEY);\nCREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);",
+        "INSERT INTO gone VALUES (1), (2);\nINSERT INTO t VALUES (1, 'x', NULL), (2, 'y', 'z');",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, b TEXT);",
+    );
+    says(&p, false, "drops \"gone\" with its 2 rows");
+    says(
+        &p,
+        false,
+        "drops the column \"a\" of \"t\", which holds 2 values",
+    );
+    // Nothing to lose, nothing said.
+    let p = data_problems(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);",
+        "INSERT INTO t VALUES (1, NULL);",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY);",
+    );
+    assert!(p.is_empty(), "{p:#?}");
+}

@@ -174,3 +174,76 @@ fn mistakes_are_named() {
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+#[test]
+fn a_migration_that_would_fail_on_the_rows_is_not_written() {
+    let p = flashmath();
+    ok(&p, &["up"]);
+    let conn = migrate_core::rusqlite::Connection::open(p.db()).unwrap();
+    conn.execute_batch(
+        "INSERT INTO users (id, email, display_name) VALUES (1, 'a@b', 'A'), (2, 'c@d', 'B');
+         INSERT INTO sessions (user_id, operation) VALUES (1, 'add'), (2, 'mul');",
+    )
+    .unwrap();
+    drop(conn);
+    edit_schema(
+        &p,
+        "    finished_at TEXT\n",
+        "    finished_at TEXT NOT NULL\n",
+    );
+    let files = std::fs::read_dir(p.dir.path().join("migrations"))
+        .unwrap()
+        .count();
+    // The folder is the source; the database's rows are the data.
+    refuses(
+        &p,
+        &[
+            "diff",
+            "--to",
+            "schema.sql",
+            "--write",
+            "finish",
+            "--data",
+            "app.db",
+        ],
+        1,
+        &[
+            "would fail",
+            "\"finished_at\" becomes NOT NULL, and 2 rows of \"sessions\" hold NULL",
+            "nothing was written",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_dir(p.dir.path().join("migrations"))
+            .unwrap()
+            .count(),
+        files
+    );
+    // A database as the source is checked without asking.
+    refuses(
+        &p,
+        &["diff", "--from", "app.db", "--to", "schema.sql"],
+        1,
+        &["would fail"],
+    );
+    // What is lost is said, and written.
+    edit_schema(
+        &p,
+        "    finished_at TEXT NOT NULL\n",
+        "    finished_at TEXT\n",
+    );
+    edit_schema(
+        &p,
+        "    operation  TEXT    NOT NULL CHECK (operation IN ('add', 'sub', 'mul', 'div')),\n",
+        "",
+    );
+    let out = p.cli(&["diff", "--from", "app.db", "--to", "schema.sql"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "warning: drops the column \"operation\" of \"sessions\", which holds 2 values"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

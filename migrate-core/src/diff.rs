@@ -80,6 +80,9 @@ pub struct Diff {
     /// Indexes that applied index sets declare, which the target leaves
     /// out and the diff keeps (see [`Options::drop_set_indexes`]).
     pub kept_indexes: Vec<String>,
+    /// When the source is a database: what the up migration would do to
+    /// its rows (see [`check_data`]).
+    pub data: Vec<DataProblem>,
 }
 
 impl Diff {
@@ -87,6 +90,390 @@ impl Diff {
     pub fn is_empty(&self) -> bool {
         self.up.is_empty()
     }
+}
+
+/// What the up migration would do to rows a database holds: fail on them,
+/// lose them, or change them on the way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataProblem {
+    /// The migration would fail on these rows (and change nothing).
+    pub fails: bool,
+    /// The table, as the database names it now.
+    pub table: String,
+    /// What happens, with how many rows and the first of them.
+    pub message: String,
+}
+
+impl std::fmt::Display for DataProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// What the up migration from `from` to `to` would do to the rows of
+/// `data`, a database with the source's schema: each change that would
+/// fail on them (NOT NULL on NULLs, a new UNIQUE on duplicates, a CHECK or
+/// a foreign key the rows break, a type that cannot hold a value), and
+/// each value it loses (a dropped table or column) or changes (a value
+/// stored under another type). Only reads `data`.
+pub fn check_data(
+    from: &Side,
+    to: &Side,
+    options: &Options,
+    data: &Connection,
+) -> Result<Vec<DataProblem>, DiffError> {
+    let renames = match to {
+        Side::Sql { text } => Renames::read(text)?,
+        _ => Renames::default(),
+    };
+    let kept: Vec<String> = match (from, options.drop_set_indexes) {
+        (Side::Set(set), false) => set_indexes(set),
+        _ => Vec::new(),
+    };
+    let target = replica(to, &options.history)?;
+    let want = Schema::read(&target, Some(&options.history))?;
+    let plan = Planner::new(
+        replica(from, &options.history)?,
+        &target,
+        &options.history,
+        &kept,
+        false,
+    )?
+    .plan(&renames)?;
+    let mut found = Vec::new();
+    for fact in &plan.facts {
+        match fact {
+            Fact::DroppedTable { table } => {
+                let n = count(data, &format!("SELECT count(*) FROM {}", quote(table)))?;
+                if n > 0 {
+                    found.push(DataProblem {
+                        fails: false,
+                        table: table.clone(),
+                        message: format!("drops {} with its {n} rows", quote(table)),
+                    });
+                }
+            }
+            Fact::DroppedColumn { table, column } => {
+                let n = count(
+                    data,
+                    &format!(
+                        "SELECT count(*) FROM {} WHERE {} IS NOT NULL",
+                        quote(table),
+                        quote(column)
+                    ),
+                )?;
+                if n > 0 {
+                    found.push(DataProblem {
+                        fails: false,
+                        table: table.clone(),
+                        message: format!(
+                            "drops the column {} of {}, which holds {n} values",
+                            quote(column),
+                            quote(table)
+                        ),
+                    });
+                }
+            }
+            Fact::Rebuilt {
+                table,
+                target,
+                copied,
+            } => {
+                if let Some(w) = want.table(target) {
+                    rebuilt_rows(data, &want, table, w, copied, &plan, &mut found)?;
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// A count from `sql` on `data`.
+fn count(data: &Connection, sql: &str) -> Result<u64, DiffError> {
+    Ok(data.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+}
+
+/// The first rowids (or keys) `sql` gives, for a message.
+fn first_rows(data: &Connection, sql: &str) -> String {
+    let Ok(mut stmt) = data.prepare(sql) else {
+        return String::new();
+    };
+    let rows: Vec<String> = stmt
+        .query_map([], |r| r.get::<_, rusqlite::types::Value>(0))
+        .map(|rows| {
+            rows.flatten()
+                .map(|v| match v {
+                    rusqlite::types::Value::Integer(i) => i.to_string(),
+                    rusqlite::types::Value::Text(s) => format!("'{s}'"),
+                    other => format!("{other:?}"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if rows.is_empty() {
+        String::new()
+    } else {
+        format!(" (first: {})", rows.join(", "))
+    }
+}
+
+/// The rows of `table` in `data` against the rebuilt table `want`: what
+/// its copy would refuse, and what it would store differently.
+fn rebuilt_rows(
+    data: &Connection,
+    schema: &Schema,
+    table: &str,
+    want: &crate::introspect::Table,
+    copied: &[(String, String)],
+    plan: &Plan,
+    found: &mut Vec<DataProblem>,
+) -> Result<(), DiffError> {
+    // The rows as the new table would see them: copied columns under their
+    // new names, new ones at their default.
+    let source_of = |column: &str| {
+        copied
+            .iter()
+            .find(|(_, to)| to.eq_ignore_ascii_case(column))
+            .map(|(from, _)| from.clone())
+    };
+    let key = if want.without_rowid { "NULL" } else { "rowid" };
+    let mut select = vec![format!("{key} AS migrate_rowid")];
+    for c in want.columns.iter().filter(|c| c.hidden == 0) {
+        let value = match source_of(&c.name) {
+            Some(from) => quote(&from),
+            None => c.default.clone().unwrap_or_else(|| "NULL".into()),
+        };
+        select.push(format!("{value} AS {}", quote(&c.name)));
+    }
+    // Named for itself, seen under the new table's name (a CTE of the
+    // table's own name would read itself).
+    let rows = format!(
+        "WITH migrate_rows AS (SELECT {} FROM {}) ",
+        select.join(", "),
+        quote(table)
+    );
+    let fail = |message: String| DataProblem {
+        fails: true,
+        table: table.to_owned(),
+        message,
+    };
+    let name = quote(&want.name);
+    let from_rows = format!("migrate_rows AS {name}");
+    // NOT NULL.
+    for c in want.columns.iter().filter(|c| c.hidden == 0 && c.not_null) {
+        let q = format!("FROM {from_rows} WHERE {} IS NULL", quote(&c.name));
+        let n = count(data, &format!("{rows}SELECT count(*) {q}"))?;
+        if n > 0 {
+            let first = first_rows(data, &format!("{rows}SELECT migrate_rowid {q} LIMIT 3"));
+            found.push(fail(match source_of(&c.name) {
+                Some(from) => format!(
+                    "{} becomes NOT NULL, and {n} rows of {} hold NULL in {}{first}",
+                    quote(&c.name),
+                    quote(table),
+                    quote(&from)
+                ),
+                None => format!(
+                    "the new column {} is NOT NULL with no default, and {} holds {n} rows",
+                    quote(&c.name),
+                    quote(table)
+                ),
+            }));
+        }
+    }
+    // UNIQUE (and PRIMARY KEY): its constraints' indexes and its unique ones.
+    for index in schema.indexes_of(&want.name).filter(|i| i.unique) {
+        if index.keys.iter().any(|k| k.expression.is_some()) || index.partial {
+            continue;
+        }
+        let keys: Vec<String> = index
+            .keys
+            .iter()
+            .map(|k| format!("{} COLLATE {}", quote(&k.column), k.collation))
+            .collect();
+        let not_null: Vec<String> = index
+            .keys
+            .iter()
+            .map(|k| format!("{} IS NOT NULL", quote(&k.column)))
+            .collect();
+        let q = format!(
+            "FROM {from_rows} WHERE {} GROUP BY {} HAVING count(*) > 1",
+            not_null.join(" AND "),
+            keys.join(", ")
+        );
+        let Ok(n) = count(data, &format!("{rows}SELECT count(*) FROM (SELECT 1 {q})")) else {
+            continue;
+        };
+        if n > 0 {
+            let columns: Vec<&str> = index.keys.iter().map(|k| k.column.as_str()).collect();
+            found.push(fail(format!(
+                "({}) becomes UNIQUE, and {n} values of it are held by more than one row of {}",
+                columns.join(", "),
+                quote(table)
+            )));
+        }
+    }
+    // CHECK.
+    for check in &want.checks {
+        let q = format!("FROM {from_rows} WHERE NOT ({})", check.expression);
+        let Ok(n) = count(data, &format!("{rows}SELECT count(*) {q}")) else {
+            continue;
+        };
+        if n > 0 {
+            let first = first_rows(data, &format!("{rows}SELECT migrate_rowid {q} LIMIT 3"));
+            found.push(fail(format!(
+                "{n} rows of {} break the new {check}{first}",
+                quote(table)
+            )));
+        }
+    }
+    // Foreign keys: checked before the rebuild commits.
+    for fk in &want.foreign_keys {
+        let parent_data = plan_data_table(plan, &fk.parent);
+        let Some(parent) = schema.table(&fk.parent) else {
+            continue;
+        };
+        let parent_key: Vec<String> = if fk.to.iter().all(Option::is_none) {
+            let mut key: Vec<&crate::introspect::Column> = parent
+                .columns
+                .iter()
+                .filter(|c| c.primary_key > 0)
+                .collect();
+            key.sort_by_key(|c| c.primary_key);
+            key.iter().map(|c| c.name.clone()).collect()
+        } else {
+            fk.to
+                .iter()
+                .map(|c| c.clone().unwrap_or_default())
+                .collect()
+        };
+        if parent_key.len() != fk.from.len() {
+            continue;
+        }
+        let set: Vec<String> = fk
+            .from
+            .iter()
+            .map(|c| format!("{name}.{} IS NOT NULL", quote(c)))
+            .collect();
+        let matched: Vec<String> = fk
+            .from
+            .iter()
+            .zip(&parent_key)
+            .map(|(c, p)| format!("p.{} = {name}.{}", quote(p), quote(c)))
+            .collect();
+        let q = format!(
+            "FROM {from_rows} WHERE {} AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {})",
+            set.join(" AND "),
+            quote(&parent_data),
+            matched.join(" AND ")
+        );
+        let Ok(n) = count(data, &format!("{rows}SELECT count(*) {q}")) else {
+            continue;
+        };
+        if n > 0 {
+            let first = first_rows(data, &format!("{rows}SELECT migrate_rowid {q} LIMIT 3"));
+            found.push(fail(format!(
+                "{n} rows of {} name a {} row that is not there ({}){first}",
+                quote(table),
+                quote(&fk.parent),
+                fk.from.join(", ")
+            )));
+        }
+    }
+    // Values stored under another type, or refused by a STRICT table:
+    // each copied value put through a one-column table of the new type.
+    let probe = Connection::open_in_memory()?;
+    for c in want.columns.iter().filter(|c| c.hidden == 0) {
+        let Some(from) = source_of(&c.name) else {
+            continue;
+        };
+        let strict = if want.strict { " STRICT" } else { "" };
+        let declared = if c.declared_type.is_empty() {
+            "ANY"
+        } else {
+            &c.declared_type
+        };
+        if probe
+            .execute_batch(&format!(
+                "DROP TABLE IF EXISTS p; CREATE TABLE p (v {declared}){strict}"
+            ))
+            .is_err()
+        {
+            continue;
+        }
+        let mut read = data.prepare(&format!(
+            "SELECT {key}, {} FROM {}",
+            quote(&from),
+            quote(table)
+        ))?;
+        let mut rows = read.query([])?;
+        let mut insert =
+            probe.prepare("INSERT INTO p (v) VALUES (?1) RETURNING quote(v), typeof(v)")?;
+        let (mut refused, mut changed) = (0u64, 0u64);
+        let (mut first_refused, mut first_changed) = (Vec::new(), Vec::new());
+        while let Some(row) = rows.next()? {
+            let value: rusqlite::types::Value = row.get(1)?;
+            let before: (String, String) =
+                probe.query_row("SELECT quote(?1), typeof(?1)", [&value], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            match insert.query_row([&value], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            }) {
+                Err(_) => {
+                    refused += 1;
+                    if first_refused.len() < 3 {
+                        first_refused.push(before.0.clone());
+                    }
+                }
+                Ok(after) if after != before => {
+                    changed += 1;
+                    if first_changed.len() < 3 {
+                        first_changed.push(format!("{} becomes {}", before.0, after.0));
+                    }
+                }
+                Ok(_) => {}
+            }
+        }
+        if refused > 0 {
+            found.push(fail(format!(
+                "{refused} values of {}.{} do not fit {} {}{} (first: {})",
+                quote(table),
+                quote(&from),
+                quote(&c.name),
+                declared,
+                strict,
+                first_refused.join(", ")
+            )));
+        } else if changed > 0 {
+            found.push(DataProblem {
+                fails: false,
+                table: table.to_owned(),
+                message: format!(
+                    "{changed} values of {}.{} are stored differently as {} {declared} (first: {})",
+                    quote(table),
+                    quote(&from),
+                    quote(&c.name),
+                    first_changed.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The data's name for the copy's table `table` in `plan`.
+fn plan_data_table(plan: &Plan, table: &str) -> String {
+    plan.facts
+        .iter()
+        .find_map(|f| match f {
+            Fact::Rebuilt {
+                table: data,
+                target,
+                ..
+            } if target.eq_ignore_ascii_case(table) => Some(data.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| table.to_owned())
 }
 
 /// Why no diff was made.
@@ -169,6 +556,12 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff, DiffError
             String::new()
         } else {
             down.render()
+        },
+        data: match from {
+            Side::Database(conn) if !up.statements.is_empty() => {
+                check_data(from, to, options, conn)?
+            }
+            _ => Vec::new(),
         },
         rebuilt: up.rebuilt,
         losses: up.losses,
@@ -427,6 +820,25 @@ struct Plan {
     rebuilt: Vec<String>,
     losses: Vec<String>,
     kept: Vec<String>,
+    /// What it does to tables, by the names the data has before it runs.
+    facts: Vec<Fact>,
+}
+
+/// A change to a table's rows, named as the data before the migration
+/// names them: what [`check_data`] looks at.
+#[derive(Debug, Clone)]
+enum Fact {
+    /// The table goes, with its rows.
+    DroppedTable { table: String },
+    /// The column goes, with its values.
+    DroppedColumn { table: String, column: String },
+    /// The table is rebuilt as the target's `target`, copying each
+    /// `(data's column, target's column)`.
+    Rebuilt {
+        table: String,
+        target: String,
+        copied: Vec<(String, String)>,
+    },
 }
 
 impl Plan {
@@ -464,6 +876,10 @@ struct Planner<'a> {
     /// Making a down migration: what it re-creates holds no data.
     down: bool,
     plan: Plan,
+    /// Tables renamed by the plan: `(new, old)`.
+    renamed_tables: Vec<(String, String)>,
+    /// Columns renamed by the plan: `(table's new name, new, old)`.
+    renamed_columns: Vec<(String, String, String)>,
 }
 
 /// Whether `sql` names `name` as one of its tokens (quoted or not, ASCII
@@ -491,6 +907,8 @@ impl<'a> Planner<'a> {
             keep,
             down,
             plan: Plan::default(),
+            renamed_tables: Vec::new(),
+            renamed_columns: Vec::new(),
         })
     }
 
@@ -630,6 +1048,9 @@ impl<'a> Planner<'a> {
             self.plan.foreign_keys_off = true;
             let loss = format!("drops the table {} and every row in it", quote(&t.name));
             self.plan.losses.push(loss.clone());
+            self.plan.facts.push(Fact::DroppedTable {
+                table: self.data_table(&t.name),
+            });
             self.run(format!("DROP TABLE {}", quote(&t.name)), Some(loss))?;
         }
         // 4. Tables that are new, and tables that change, in the target's order.
@@ -729,15 +1150,35 @@ impl<'a> Planner<'a> {
             .collect()
     }
 
+    /// The name the data has, before the plan runs, for the table the
+    /// copy calls `table`.
+    fn data_table(&self, table: &str) -> String {
+        self.renamed_tables
+            .iter()
+            .find(|(new, _)| new.eq_ignore_ascii_case(table))
+            .map_or_else(|| table.to_owned(), |(_, old)| old.clone())
+    }
+
+    /// The name the data has for `column` of the copy's `table`.
+    fn data_column(&self, table: &str, column: &str) -> String {
+        self.renamed_columns
+            .iter()
+            .find(|(t, new, _)| t.eq_ignore_ascii_case(table) && new.eq_ignore_ascii_case(column))
+            .map_or_else(|| column.to_owned(), |(_, _, old)| old.clone())
+    }
+
     /// The renames the target states, where they are still to be done.
     fn renames(&mut self, renames: &Renames) -> Result<(), DiffError> {
         for (old, new, line) in &renames.tables {
             let have = self.schema(&self.work)?;
             match (have.table(old).is_some(), have.table(new).is_some()) {
-                (true, false) => self.run(
-                    format!("ALTER TABLE {} RENAME TO {}", quote(old), quote(new)),
-                    None,
-                )?,
+                (true, false) => {
+                    self.run(
+                        format!("ALTER TABLE {} RENAME TO {}", quote(old), quote(new)),
+                        None,
+                    )?;
+                    self.renamed_tables.push((new.clone(), old.clone()));
+                }
                 (true, true) if !old.eq_ignore_ascii_case(new) => {
                     return Err(DiffError::Rename {
                         line: *line,
@@ -755,15 +1196,19 @@ impl<'a> Planner<'a> {
             let Some(t) = have.table(table) else { continue };
             let has = |c: &str| t.columns.iter().any(|x| x.name.eq_ignore_ascii_case(c));
             match (has(old), has(new)) {
-                (true, false) => self.run(
-                    format!(
-                        "ALTER TABLE {} RENAME COLUMN {} TO {}",
-                        quote(&t.name),
-                        quote(old),
-                        quote(new)
-                    ),
-                    None,
-                )?,
+                (true, false) => {
+                    self.run(
+                        format!(
+                            "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                            quote(&t.name),
+                            quote(old),
+                            quote(new)
+                        ),
+                        None,
+                    )?;
+                    self.renamed_columns
+                        .push((t.name.clone(), new.clone(), old.clone()));
+                }
                 (true, true) if !old.eq_ignore_ascii_case(new) => {
                     return Err(DiffError::Rename {
                         line: *line,
@@ -927,6 +1372,12 @@ impl<'a> Planner<'a> {
         if !same {
             return Ok(false);
         }
+        for c in have.columns.iter().filter(|c| !named(&c.name, want)) {
+            self.plan.facts.push(Fact::DroppedColumn {
+                table: self.data_table(&have.name),
+                column: self.data_column(&have.name, &c.name),
+            });
+        }
         for (sql, comment) in statements {
             if let Some(loss) = comment.as_ref().filter(|c| c.starts_with("drops")) {
                 self.plan.losses.push(loss.clone());
@@ -952,6 +1403,9 @@ impl<'a> Planner<'a> {
                 quote(&have.name)
             );
             self.plan.losses.push(loss.clone());
+            self.plan.facts.push(Fact::DroppedTable {
+                table: self.data_table(&have.name),
+            });
             self.run(format!("DROP TABLE {}", quote(&have.name)), Some(loss))?;
             return self.run(want.sql.clone(), None);
         }
@@ -1012,6 +1466,34 @@ impl<'a> Planner<'a> {
             })
             .map(|c| quote(&c.name))
             .collect();
+        let data_table = self.data_table(&have.name);
+        for h in have.columns.iter().filter(|h| {
+            h.hidden == 0
+                && !want
+                    .columns
+                    .iter()
+                    .any(|c| c.name.eq_ignore_ascii_case(&h.name))
+        }) {
+            self.plan.facts.push(Fact::DroppedColumn {
+                table: data_table.clone(),
+                column: self.data_column(&have.name, &h.name),
+            });
+        }
+        self.plan.facts.push(Fact::Rebuilt {
+            table: data_table,
+            target: want.name.clone(),
+            copied: want
+                .columns
+                .iter()
+                .filter(|c| c.hidden == 0)
+                .filter(|c| {
+                    have.columns
+                        .iter()
+                        .any(|h| h.hidden == 0 && h.name.eq_ignore_ascii_case(&c.name))
+                })
+                .map(|c| (self.data_column(&have.name, &c.name), c.name.clone()))
+                .collect(),
+        });
         if !copied.is_empty() {
             let list = copied.join(", ");
             self.run(

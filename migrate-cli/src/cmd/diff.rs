@@ -29,6 +29,10 @@ pub(crate) struct DiffArgs {
     /// them out (by default they are kept, and said so).
     #[arg(long)]
     pub(crate) drop_set_indexes: bool,
+    /// A database with the source's schema whose rows the migration is
+    /// checked against (read only); a --from database is checked anyway.
+    #[arg(long, value_name = "DB")]
+    pub(crate) data: Option<PathBuf>,
 }
 
 /// A side, read from the disk: what `diff` compares.
@@ -105,7 +109,36 @@ pub(crate) fn run(g: &Global, args: &DiffArgs) -> Result<u8, Failure> {
         code: 1,
         error: format!("diff {} → {}: {e}", from_path.display(), args.to).into(),
     })?;
+    let mut problems = d.data.clone();
+    if let Some(path) = &args.data {
+        let Loaded::Database(conn) = load("--data", path)? else {
+            return Err(usage(format!(
+                "--data {}: give a database file",
+                path.display()
+            )));
+        };
+        problems = migrate_core::diff::check_data(&from.side(), &to.side(), &options, &conn)
+            .map_err(|e| Failure {
+                code: 1,
+                error: format!("--data {}: {e}", path.display()).into(),
+            })?;
+    }
     let mut err = io::stderr().lock();
+    let failing: Vec<String> = problems
+        .iter()
+        .filter(|p| p.fails)
+        .map(|p| format!("  {p}"))
+        .collect();
+    if !failing.is_empty() {
+        return Err(Failure {
+            code: 1,
+            error: format!(
+                "the migration would fail on the rows the database holds:\n{}\nchange those rows first (or write the UPDATE into the migration by hand); nothing was written",
+                failing.join("\n")
+            )
+            .into(),
+        });
+    }
     for index in &d.kept_indexes {
         writeln!(
             err,
@@ -121,6 +154,9 @@ pub(crate) fn run(g: &Global, args: &DiffArgs) -> Result<u8, Failure> {
     }
     for loss in &d.losses {
         writeln!(err, "warning: {loss}")?;
+    }
+    for p in &problems {
+        writeln!(err, "warning: {p}")?;
     }
     match &args.write {
         None => io::stdout().lock().write_all(d.up.as_bytes())?,
