@@ -957,3 +957,80 @@ fn what_a_change_loses_is_counted() {
     );
     assert!(p.is_empty(), "{p:#?}");
 }
+
+/// FTS5 and R*Tree tables are compared by their declaration and made
+/// again whole; their shadow tables, `sqlite_sequence`, `sqlite_stat1`
+/// and the history table are never part of a diff.
+#[test]
+fn virtual_and_internal_tables() {
+    let from = "CREATE VIRTUAL TABLE docs USING fts5(title, body);\n\
+                CREATE VIRTUAL TABLE boxes USING rtree(id, x0, x1);\n\
+                CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, n INT);\nCREATE INDEX t_n ON t (n);";
+    let r = Round::new(
+        from,
+        "INSERT INTO docs VALUES ('a', 'b');\nINSERT INTO t (n) VALUES (1);\nANALYZE;",
+        from,
+    );
+    assert!(r.d.is_empty(), "{}", r.d.up);
+    let conn = Connection::open(r.f.db()).unwrap();
+    assert_eq!(
+        column(&conn, "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 't'"),
+        ["1"]
+    );
+    // The database itself, history and statistics and all, is the schema.
+    assert_eq!(r.left(&conn, from), "");
+    let to = from.replace("fts5(title, body)", "fts5(title, body, tags)");
+    let d = between(from, &to);
+    assert!(d.up.contains("DROP TABLE \"docs\""), "{}", d.up);
+    assert!(d.up.contains("USING fts5(title, body, tags)"), "{}", d.up);
+    assert!(
+        !d.up.contains("docs_data") && !d.up.contains("docs_idx"),
+        "{}",
+        d.up
+    );
+    assert!(
+        d.losses.iter().any(|l| l.contains("docs")),
+        "{:?}",
+        d.losses
+    );
+    assert!(!d.up.contains("boxes"), "{}", d.up);
+}
+
+/// The indexes of applied index sets are part of the source: a target
+/// that leaves them out keeps them, and says so, unless asked.
+#[test]
+fn index_sets_stay_what_they_are() {
+    let f = Fixture::new(&[
+        (
+            "0001_t.sql",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);",
+        ),
+        ("0002_hot.indexes", "index on t (a)\n"),
+    ]);
+    let set = f.set();
+    let to = "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);";
+    let d = diff(
+        &Side::Set(&set),
+        &Side::Sql { text: to },
+        &Options::default(),
+    )
+    .unwrap();
+    assert!(d.is_empty(), "{}", d.up);
+    assert_eq!(d.kept_indexes, ["idx_t_a"]);
+    let drop = Options {
+        drop_set_indexes: true,
+        ..Options::default()
+    };
+    let d = diff(&Side::Set(&set), &Side::Sql { text: to }, &drop).unwrap();
+    assert_eq!(d.up, "DROP INDEX \"idx_t_a\";\n");
+    // A rebuild of the table makes the set's index again, kept.
+    let to = "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT NOT NULL, b TEXT);";
+    let d = diff(
+        &Side::Set(&set),
+        &Side::Sql { text: to },
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(d.rebuilt, ["t"]);
+    assert!(d.up.contains("idx_t_a"), "{}", d.up);
+}

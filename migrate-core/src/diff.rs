@@ -941,11 +941,16 @@ impl<'a> Planner<'a> {
         Ok(rows)
     }
 
+    /// How `have` differs from `want`, the kept set indexes aside (on
+    /// either side: one the source has and the target leaves out stays).
     fn differences(&self, have: &Schema, want: &Schema) -> Vec<Difference> {
-        let keep = self.keep;
-        have.differences(want, |name| {
-            keep.iter().any(|k| k.eq_ignore_ascii_case(name))
-        })
+        let kept = |name: &str| self.keep.iter().any(|k| k.eq_ignore_ascii_case(name));
+        have.differences(want, kept)
+            .into_iter()
+            .filter(
+                |d| !matches!(d, Difference::Extra { kind, name } if kind == "index" && kept(name)),
+            )
+            .collect()
     }
 
     fn plan(mut self, renames: &Renames) -> Result<Plan, DiffError> {
@@ -1120,6 +1125,25 @@ impl<'a> Planner<'a> {
                     }
                 }
                 _ => {}
+            }
+        }
+        // A set's index on a rebuilt table, which the target leaves out, is
+        // kept: made again as the source had it.
+        for i in have
+            .indexes
+            .iter()
+            .filter(|i| rebuilt.contains(&i.table.to_ascii_lowercase()))
+        {
+            let kept = self.keep.iter().any(|k| k.eq_ignore_ascii_case(&i.name));
+            let wanted = want
+                .indexes
+                .iter()
+                .any(|w| w.name.eq_ignore_ascii_case(&i.name));
+            if let Some(sql) = i.sql.as_ref().filter(|_| kept && !wanted) {
+                self.run(
+                    sql.clone(),
+                    Some(format!("{} is an index set's: kept", quote(&i.name))),
+                )?;
             }
         }
         self.plan.rebuilt = rebuilt.into_iter().collect();
