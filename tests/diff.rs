@@ -831,6 +831,13 @@ fn generated_schema_pairs_round_trip() {
             .unwrap_or_else(|e| panic!("{context}\ndown failed: {e}\n{}", r.d.down));
         assert_eq!(r.left(&conn, &s), "", "{context}\ndown:\n{}", r.d.down);
         assert!(fk_violations(&conn).is_empty(), "{context}");
+        // The rows the source had, in the columns both sides keep alike.
+        assert_eq!(
+            contents(&conn, &source, &target),
+            before,
+            "{context}\ndown:\n{}",
+            r.d.down
+        );
     }
     assert!(
         rebuilds > 10 && altered_only > 0,

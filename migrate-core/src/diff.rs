@@ -545,10 +545,9 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff, DiffError
     };
     let source = replica(from, &options.history)?;
     let target = replica(to, &options.history)?;
-    let up = Planner::new(source, &target, &options.history, &kept, false)?.plan(&renames)?;
-    let source = replica(from, &options.history)?;
-    let target_again = replica(to, &options.history)?;
-    let down = Planner::new(target_again, &source, &options.history, &[], true)?
+    let up =
+        Planner::new(copy(&source)?, &target, &options.history, &kept, false)?.plan(&renames)?;
+    let down = Planner::new(copy(&target)?, &source, &options.history, &[], true)?
         .plan(&renames.reversed())?;
     Ok(Diff {
         up: up.render(),
@@ -646,6 +645,18 @@ fn replica(side: &Side, history: &History) -> Result<Connection, DiffError> {
         }
     }
     Ok(conn)
+}
+
+/// An in-memory copy of `conn` (SQLite's backup API, page by page).
+fn copy(conn: &Connection) -> Result<Connection, DiffError> {
+    let mut to = Connection::open_in_memory()?;
+    // Every page in one step (rusqlite wants a positive count).
+    rusqlite::backup::Backup::new(conn, &mut to)?.run_to_completion(
+        i32::MAX,
+        std::time::Duration::ZERO,
+        None,
+    )?;
+    Ok(to)
 }
 
 /// Runs `statements` on `conn`, each as soon as what it needs is there:
@@ -1075,7 +1086,7 @@ impl<'a> Planner<'a> {
                     .table(name)
                     .expect("a changed table is on both sides")
                     .clone();
-                if !self.alter(&h, w, &want)? {
+                if !self.alter(&h, w)? {
                     self.rebuild(&h, w)?;
                     rebuilt.insert(name.clone());
                 }
@@ -1255,7 +1266,6 @@ impl<'a> Planner<'a> {
         &mut self,
         have: &crate::introspect::Table,
         want: &crate::introspect::Table,
-        want_schema: &Schema,
     ) -> Result<bool, DiffError> {
         if have.is_virtual || want.is_virtual {
             return Ok(false);
@@ -1371,31 +1381,45 @@ impl<'a> Planner<'a> {
             .chain(statements.iter().map(|(sql, _)| sql))
             .try_for_each(|sql| self.work.execute_batch(sql));
         let same = tried.is_ok() && {
-            let now = self.schema(&self.work)?;
-            let only = |s: &Schema| Schema {
-                tables: s.table(&want.name).cloned().into_iter().collect(),
-                // Its own: those of its constraints. A CREATE INDEX is
-                // made, or not, on its own account.
-                indexes: s
-                    .indexes_of(&want.name)
-                    .filter(|i| !i.created)
-                    .cloned()
-                    .collect(),
-                views: Vec::new(),
-                triggers: Vec::new(),
+            // Only this table is read again: its own indexes (those of its
+            // constraints) count; a CREATE INDEX is made, or not, on its
+            // own account.
+            let only = |mut s: Schema| {
+                s.indexes.retain(|i| !i.created);
+                s
             };
-            only(&now)
-                .differences(&only(want_schema), |_| false)
-                .is_empty()
+            let now = only(Schema::read_table(&self.work, &want.name)?);
+            let wanted = only(Schema::read_table(self.target, &want.name)?);
+            now.differences(&wanted, |_| false).is_empty()
         };
-        self.work.execute_batch(
-            "ROLLBACK TO SAVEPOINT migrate_diff_alter; RELEASE SAVEPOINT migrate_diff_alter; \
-             PRAGMA defer_foreign_keys = OFF; PRAGMA ignore_check_constraints = OFF; \
-             PRAGMA foreign_keys = OFF",
-        )?;
         if !same {
+            self.work.execute_batch(
+                "ROLLBACK TO SAVEPOINT migrate_diff_alter; RELEASE SAVEPOINT migrate_diff_alter; \
+                 PRAGMA defer_foreign_keys = OFF; PRAGMA ignore_check_constraints = OFF; \
+                 PRAGMA foreign_keys = OFF",
+            )?;
             return Ok(false);
         }
+        // Kept as tried, the probe row taken out (the copy holds no other):
+        // SQLite reloads its whole schema after each ALTER, so it is not run
+        // twice. Where a trigger refuses the delete, it is run again.
+        // (A deferred key the probe broke can also refuse the release.)
+        let kept = self
+            .work
+            .execute_batch(&format!(
+                "DELETE FROM {}; RELEASE SAVEPOINT migrate_diff_alter",
+                quote(&have.name)
+            ))
+            .is_ok();
+        if !kept {
+            self.work.execute_batch(
+                "ROLLBACK TO SAVEPOINT migrate_diff_alter; RELEASE SAVEPOINT migrate_diff_alter",
+            )?;
+        }
+        self.work.execute_batch(
+            "PRAGMA defer_foreign_keys = OFF; PRAGMA ignore_check_constraints = OFF; \
+             PRAGMA foreign_keys = OFF",
+        )?;
         for c in have.columns.iter().filter(|c| !named(&c.name, want)) {
             self.plan.facts.push(Fact::DroppedColumn {
                 table: self.data_table(&have.name),
@@ -1406,7 +1430,11 @@ impl<'a> Planner<'a> {
             if let Some(loss) = comment.as_ref().filter(|c| c.starts_with("drops")) {
                 self.plan.losses.push(loss.clone());
             }
-            self.run(sql, comment)?;
+            if kept {
+                self.plan.statements.push(Planned { sql, comment });
+            } else {
+                self.run(sql, comment)?;
+            }
         }
         Ok(true)
     }

@@ -358,6 +358,35 @@ impl Schema {
         Ok(schema)
     }
 
+    /// Only the table `name` and its indexes of `conn` (empty when there is
+    /// no such table): what a change to one table is checked against
+    /// without reading the whole schema again.
+    pub(crate) fn read_table(conn: &Connection, name: &str) -> rusqlite::Result<Schema> {
+        let mut schema = Schema::default();
+        let found: Option<(String, String)> = conn
+            .prepare_cached(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+            )?
+            .query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .next()
+            .transpose()?;
+        let Some((name, sql)) = found else {
+            return Ok(schema);
+        };
+        let indexes: Vec<String> = conn
+            .prepare_cached("SELECT name FROM pragma_index_list(?1)")?
+            .query_map([&name], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for index in indexes {
+            schema.indexes.extend(read_index(conn, &index)?);
+        }
+        schema.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        schema
+            .tables
+            .push(read_table(conn, name, sql.trim_end().to_owned())?);
+        Ok(schema)
+    }
+
     /// The table called `name` (ASCII case aside).
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables
@@ -406,9 +435,15 @@ impl Schema {
         let (live, files) = (self.objects(), want.objects());
         let key = |o: &Object| (o.kind.clone(), o.name.to_ascii_lowercase());
         let skipped = |o: &Object| o.kind == "index" && skip_index(&o.name);
+        // By kind and name, looked up once each (schemas of thousands of
+        // objects are compared).
+        let live_by_key: std::collections::HashMap<(String, String), &Object> =
+            live.iter().map(|o| (key(o), o)).collect();
+        let files_keys: std::collections::HashSet<(String, String)> =
+            files.iter().map(key).collect();
         let mut found = Vec::new();
         for w in files.iter().filter(|o| !skipped(o)) {
-            match live.iter().find(|o| key(o) == key(w)) {
+            match live_by_key.get(&key(w)).copied() {
                 None => found.push(Difference::Missing {
                     kind: w.kind.clone(),
                     name: w.name.clone(),
@@ -426,10 +461,7 @@ impl Schema {
                 }
             }
         }
-        for h in live
-            .iter()
-            .filter(|o| !files.iter().any(|w| key(w) == key(o)))
-        {
+        for h in live.iter().filter(|o| !files_keys.contains(&key(o))) {
             found.push(Difference::Extra {
                 kind: h.kind.clone(),
                 name: h.name.clone(),
