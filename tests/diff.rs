@@ -297,6 +297,23 @@ fn a_bad_schema_file_is_named_by_line() {
 }
 
 #[test]
+fn a_temp_object_is_no_part_of_a_schema() {
+    let e = diff(
+        &Side::Sql { text: "" },
+        &Side::Sql {
+            text: "CREATE TABLE a (id);\nCREATE TEMP TABLE scratch (x);",
+        },
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("line 2: `CREATE TEMP TABLE scratch (x);` makes a TEMP object"),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_schema_file_may_be_in_any_order() {
     let to = "CREATE VIEW v AS SELECT id FROM t;\nCREATE INDEX i ON t (id);\nCREATE TABLE t (id INTEGER PRIMARY KEY);";
     let d = between("", to);

@@ -247,3 +247,53 @@ fn a_migration_that_would_fail_on_the_rows_is_not_written() {
         stderr(&out)
     );
 }
+
+/// dbmate's and goose's one-file layouts: the rebuild's directive goes
+/// once, before both sections, and holds for the down too (the children of
+/// a rebuilt parent survive both ways).
+#[test]
+fn single_file_layouts_take_the_directive_once() {
+    let source = "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);\n\
+                  CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id) ON DELETE CASCADE);\n";
+    for (first, up, down) in [
+        (
+            "20240101000000_start.sql",
+            "-- migrate:up\n",
+            "-- migrate:down\n",
+        ),
+        ("00001_start.sql", "-- +goose Up\n", "-- +goose Down\n"),
+    ] {
+        let p = Project::new(&[(
+            first,
+            &format!("{up}{source}{down}DROP TABLE child;\nDROP TABLE parent;\n"),
+        )]);
+        std::fs::write(
+            p.dir.path().join("schema.sql"),
+            source.replace("name TEXT", "name TEXT NOT NULL DEFAULT ''"),
+        )
+        .unwrap();
+        ok(&p, &["up"]);
+        let conn = migrate_core::rusqlite::Connection::open(p.db()).unwrap();
+        conn.execute_batch(
+            "INSERT INTO parent VALUES (1, 'a'); INSERT INTO child VALUES (10, 1), (11, 1);",
+        )
+        .unwrap();
+        drop(conn);
+        let written = ok(&p, &["diff", "--to", "schema.sql", "--write", "named"]);
+        let file = written.lines().next().unwrap().to_owned();
+        let text = std::fs::read_to_string(p.dir.path().join(&file)).unwrap();
+        assert!(text.starts_with("-- migrate:foreign-keys-off\n"), "{text}");
+        assert_eq!(
+            text.matches("-- migrate:foreign-keys-off").count(),
+            1,
+            "{text}"
+        );
+        ok(&p, &["up"]);
+        ok(&p, &["down"]);
+        let conn = migrate_core::rusqlite::Connection::open(p.db()).unwrap();
+        let children: i64 = conn
+            .query_row("SELECT count(*) FROM child", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(children, 2, "{first}: the down's rebuild deleted children");
+    }
+}

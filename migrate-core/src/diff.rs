@@ -501,6 +501,17 @@ pub enum DiffError {
         /// The statement, shortened.
         statement: String,
     },
+    /// A `CREATE TEMP` statement: an object of one connection, not of the
+    /// database a migration changes.
+    #[error(
+        "line {line}: `{statement}` makes a TEMP object, which lives in one connection, not in the database; write it without TEMP, or leave it to the app"
+    )]
+    Temporary {
+        /// Its first line.
+        line: u32,
+        /// The statement, shortened.
+        statement: String,
+    },
     /// The schema file does not split into statements.
     #[error("{0}")]
     Scan(#[from] crate::sql::SqlError),
@@ -592,6 +603,15 @@ fn replica(side: &Side, history: &History) -> Result<Connection, DiffError> {
                 // persistent pragmas: the pragma sets' business, not a diff's.
                 if first.eq_ignore_ascii_case("pragma") {
                     continue;
+                }
+                let second = sql::tokens(statement)
+                    .get(1)
+                    .map(|w| w.to_ascii_lowercase());
+                if matches!(second.as_deref(), Some("temp" | "temporary")) {
+                    return Err(DiffError::Temporary {
+                        line,
+                        statement: sql::shorten(statement),
+                    });
                 }
                 if !first.eq_ignore_ascii_case("create") {
                     return Err(DiffError::NotCreate {
@@ -696,10 +716,52 @@ struct Renames {
 
 const RENAMED_FROM: &str = "-- migrate:renamed-from";
 
+/// Where `text` has a `-- migrate:renamed-from` line comment: the byte
+/// ranges from its `--` to the end of its line. A string, a quoted name or
+/// a block comment that holds the words is not one (SQLite's tokens:
+/// `'…'` with `''` inside, `"…"`, `` `…` ``, `[…]`, `/* … */`, `-- …`).
+fn directives(text: &str) -> Vec<std::ops::Range<usize>> {
+    let b = text.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    let until = |from: usize, end: &[u8]| -> usize {
+        b[from..]
+            .windows(end.len())
+            .position(|w| w == end)
+            .map_or(b.len(), |at| from + at + end.len())
+    };
+    while i < b.len() {
+        i = match b[i] {
+            b'\'' => until(i + 1, b"'"),
+            b'"' => until(i + 1, b"\""),
+            b'`' => until(i + 1, b"`"),
+            b'[' => until(i + 1, b"]"),
+            b'/' if b.get(i + 1) == Some(&b'*') => until(i + 2, b"*/"),
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                let end = text[i..].find('\n').map_or(b.len(), |n| i + n);
+                if text[i..end].starts_with(RENAMED_FROM) {
+                    found.push(i..end);
+                }
+                end
+            }
+            _ => i + 1,
+        };
+    }
+    found
+}
+
 /// `text` with its rename directives made plain comments: the scanner
 /// ends a statement at a directive, and these stand inside statements.
 fn without_directives(text: &str) -> String {
-    text.replace(RENAMED_FROM, "-- renamed-from")
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for d in directives(text) {
+        out.push_str(&text[at..d.start]);
+        out.push_str("-- renamed-from");
+        at = d.start + RENAMED_FROM.len();
+    }
+    out.push_str(&text[at..]);
+    out
 }
 
 impl Renames {
@@ -711,12 +773,9 @@ impl Renames {
         let mut renames = Renames::default();
         let plain = without_directives(text);
         let statements = sql::statements(&plain)?;
-        for (n, line) in text.lines().enumerate() {
-            let n = n as u32 + 1;
-            let Some(at) = line.find(RENAMED_FROM) else {
-                continue;
-            };
-            let old = line[at + RENAMED_FROM.len()..].trim();
+        for d in directives(text) {
+            let n = text[..d.start].matches('\n').count() as u32 + 1;
+            let old = text[d.start + RENAMED_FROM.len()..d.end].trim();
             let words = sql::tokens(old);
             let [old] = words.as_slice() else {
                 return Err(DiffError::Rename {
@@ -1653,6 +1712,22 @@ fn sql_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_comments_are_directives() {
+        let text = "CREATE TABLE t (a TEXT DEFAULT '-- migrate:renamed-from x', -- migrate:renamed-from b\n\
+                    \"-- migrate:renamed-from y\" INT /* -- migrate:renamed-from z */);";
+        let found: Vec<&str> = directives(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(found, ["-- migrate:renamed-from b"]);
+        let plain = without_directives(text);
+        assert!(
+            plain.contains("DEFAULT '-- migrate:renamed-from x'"),
+            "{plain}"
+        );
+        assert!(plain.contains(", -- renamed-from b"), "{plain}");
+        // Unclosed quotes end the text, not the search.
+        assert!(directives("'-- migrate:renamed-from a").is_empty());
+    }
 
     #[test]
     fn renames_are_read_from_their_lines() {

@@ -183,6 +183,17 @@ pub(crate) fn next_migration(
         Style::Plain
     };
     let down_text = down.unwrap_or("").to_owned();
+    // One file with two sections takes its directives once, before both:
+    // the scanner reads them only ahead of the first statement.
+    let (one_file_up, one_file_down, head) = {
+        const FK_OFF: &str = "-- migrate:foreign-keys-off\n";
+        let needs = up.contains(FK_OFF) || down_text.contains(FK_OFF);
+        (
+            up.replacen(FK_OFF, "", 1),
+            down_text.replacen(FK_OFF, "", 1),
+            if needs { FK_OFF } else { "" },
+        )
+    };
     let files: Vec<(std::path::PathBuf, String)> = match style {
         _ if ext != "sql" => vec![(dir.join(format!("{stem}.{ext}")), up.to_owned())],
         Style::Plain => {
@@ -221,11 +232,11 @@ pub(crate) fn next_migration(
         }
         Style::Dbmate => vec![(
             dir.join(format!("{stem}.sql")),
-            format!("-- migrate:up\n{up}\n-- migrate:down\n{down_text}"),
+            format!("{head}-- migrate:up\n{one_file_up}\n-- migrate:down\n{one_file_down}"),
         )],
         Style::Goose => vec![(
             dir.join(format!("{stem}.sql")),
-            format!("-- +goose Up\n{up}\n-- +goose Down\n{down_text}"),
+            format!("{head}-- +goose Up\n{one_file_up}\n-- +goose Down\n{one_file_down}"),
         )],
     };
     let mut made = Vec::new();
