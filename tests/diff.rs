@@ -1058,3 +1058,42 @@ fn index_sets_stay_what_they_are() {
     assert_eq!(d.rebuilt, ["t"]);
     assert!(d.up.contains("idx_t_a"), "{}", d.up);
 }
+
+/// Names SQLite needs quoted: keywords, spaces, quotes inside.
+#[test]
+fn names_that_need_quotes() {
+    let from = "CREATE TABLE \"order\" (id INTEGER PRIMARY KEY, \"my col\" TEXT, \"we\"\"ird\" INT, \"old name\" TEXT);\n\
+                CREATE INDEX \"order by\" ON \"order\" (\"my col\");";
+    let to = "CREATE TABLE \"order\" (\n  id INTEGER PRIMARY KEY,\n  \"my col\" TEXT NOT NULL DEFAULT '',\n  \"we\"\"ird\" INT,\n  \
+              \"new name\" TEXT, -- migrate:renamed-from \"old name\"\n  \"a b\" TEXT\n);\n\
+              CREATE INDEX \"order by\" ON \"order\" (\"my col\");";
+    let r = Round::new(
+        from,
+        "INSERT INTO \"order\" VALUES (1, 'x', 2, 'kept');",
+        to,
+    );
+    assert!(
+        r.d.up
+            .contains("RENAME COLUMN \"old name\" TO \"new name\""),
+        "{}",
+        r.d.up
+    );
+    assert_eq!(r.d.rebuilt, ["order"]);
+    let conn = r.up();
+    assert_eq!(
+        column(&conn, "SELECT \"new name\" FROM \"order\""),
+        ["kept"]
+    );
+    assert_eq!(r.left(&conn, to), "");
+    drop(conn);
+    let mut conn = Connection::open(r.f.db()).unwrap();
+    r.f.set()
+        .runner()
+        .down(&mut conn, migrate_core::DownTarget::Steps(1))
+        .unwrap();
+    assert_eq!(r.left(&conn, from), "");
+    assert_eq!(
+        column(&conn, "SELECT \"old name\" FROM \"order\""),
+        ["kept"]
+    );
+}

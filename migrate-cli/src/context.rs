@@ -156,7 +156,7 @@ fn database_and_table(g: &Global) -> Result<(PathBuf, Table), Failure> {
 /// `mode=rwc` or `mode=rw` (what this tool does anyway). Refused, because
 /// nothing would persist or the tool could not do its job: `:memory:`,
 /// `mode=memory`, `mode=ro`, `immutable`, `vfs` and any other parameter.
-fn database_path(given: &str, from: &str) -> Result<PathBuf, String> {
+pub(crate) fn database_path(given: &str, from: &str) -> Result<PathBuf, String> {
     plain_path(given)
         .map(PathBuf::from)
         .map_err(|why| format!("{from} {given:?}: {why}"))

@@ -90,7 +90,7 @@ fn the_example_apps_schema_file_to_a_migration_and_back() {
     ok(&p, &["verify"]);
     let before = std::fs::read_to_string(format!("{FLASHMATH}/schema.sql")).unwrap();
     std::fs::write(p.dir.path().join("before.sql"), before).unwrap();
-    let out = p.cli(&["diff", "--from", "app.db", "--to", "before.sql"]);
+    let out = p.cli(&["diff", "--from", "sqlite:app.db", "--to", "before.sql"]);
     assert_eq!(stdout(&out), "", "{}", stderr(&out));
 }
 
@@ -165,6 +165,18 @@ fn mistakes_are_named() {
         &["diff", "--to", "schema.sql", "--write", "no good!"],
         2,
         &["invalid migration name"],
+    );
+    refuses(
+        &p,
+        &["diff", "--to", "sqlite::memory:"],
+        2,
+        &["--to", "memory"],
+    );
+    refuses(
+        &p,
+        &["diff", "--to", "postgres://x@y/z"],
+        2,
+        &["--to", "postgres://"],
     );
     // A PostgreSQL URL in the environment does not take a SQLite diff away.
     let out = p

@@ -14,7 +14,8 @@ use crate::{Failure, Global, usage};
 pub(crate) struct DiffArgs {
     /// The schema you want: a schema file (`.sql`: CREATE statements in
     /// any order, with `-- migrate:renamed-from OLD` directives), a
-    /// database file, or a migrations folder.
+    /// database (a path, or `sqlite:PATH` as --database takes it), or a
+    /// migrations folder.
     #[arg(long, value_name = "TARGET")]
     pub(crate) to: String,
     /// The schema you have, in the same forms [default: the migrations
@@ -87,6 +88,16 @@ fn load(flag: &str, given: &Path) -> Result<Loaded, Failure> {
     Ok(Loaded::Database(conn))
 }
 
+/// What `--to` or `--from` names: a folder or a file by its path, or a
+/// database in any form `--database` takes (`sqlite:app.db`, …).
+fn side_path(given: &str, flag: &str) -> Result<PathBuf, Failure> {
+    let plain = Path::new(given);
+    if plain.exists() || given.to_ascii_lowercase().ends_with(".sql") {
+        return Ok(plain.to_owned());
+    }
+    crate::context::database_path(given, flag).map_err(usage)
+}
+
 pub(crate) fn run(g: &Global, args: &DiffArgs) -> Result<u8, Failure> {
     if let Some(name) = &args.write
         && !migrate_core::naming::valid_name(&name.replace(' ', "_"))
@@ -95,12 +106,12 @@ pub(crate) fn run(g: &Global, args: &DiffArgs) -> Result<u8, Failure> {
             "invalid migration name `{name}`: use letters, digits, `_` and `-`, like `add_user_email`"
         )));
     }
-    let from_path: PathBuf = args
-        .from
-        .as_deref()
-        .map_or_else(|| g.dir().to_owned(), PathBuf::from);
+    let from_path: PathBuf = match &args.from {
+        None => g.dir().to_owned(),
+        Some(given) => side_path(given, "--from")?,
+    };
     let from = load("--from", &from_path)?;
-    let to = load("--to", Path::new(&args.to))?;
+    let to = load("--to", &side_path(&args.to, "--to")?)?;
     let options = Options {
         history: migrate_core::Table::new(&g.table).map_err(|e| usage(e.to_string()))?,
         drop_set_indexes: args.drop_set_indexes,
