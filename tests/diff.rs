@@ -620,25 +620,19 @@ impl GenSchema {
                 (format!("{}: a column's type", t.name), false)
             }
             3 => {
-                let at = rng.below(t.columns.len());
-                let c = &mut t.columns[at];
-                if c.generated.is_none() && c.references.is_none() {
+                if let Some(c) = plain_column(t, rng) {
                     c.not_null = !c.not_null;
                 }
                 (format!("{}: NOT NULL", t.name), false)
             }
             4 => {
-                let at = rng.below(t.columns.len());
-                let c = &mut t.columns[at];
-                if c.generated.is_none() && c.references.is_none() {
+                if let Some(c) = plain_column(t, rng) {
                     c.default = !c.default;
                 }
                 (format!("{}: a default", t.name), false)
             }
             5 => {
-                let at = rng.below(t.columns.len());
-                let c = &mut t.columns[at];
-                if c.generated.is_none() && c.references.is_none() {
+                if let Some(c) = plain_column(t, rng) {
                     c.check = !c.check;
                 }
                 (format!("{}: a CHECK", t.name), false)
@@ -713,6 +707,16 @@ impl GenSchema {
             }
         }
     }
+}
+
+/// A column of `t` chosen by `rng`, when it is a plain one (neither
+/// generated nor a foreign key), for a change of its own properties.
+fn plain_column<'t>(
+    t: &'t mut GenTable,
+    rng: &mut migrate_tests::Rng,
+) -> Option<&'t mut GenColumn> {
+    let at = rng.below(t.columns.len());
+    Some(&mut t.columns[at]).filter(|c| c.generated.is_none() && c.references.is_none())
 }
 
 /// Every column of every table, each value quoted, in row order: what a

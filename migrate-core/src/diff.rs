@@ -122,14 +122,7 @@ pub fn check_data(
     options: &Options,
     data: &Connection,
 ) -> Result<Vec<DataProblem>, DiffError> {
-    let renames = match to {
-        Side::Sql { text } => Renames::read(text)?,
-        _ => Renames::default(),
-    };
-    let kept: Vec<String> = match (from, options.drop_set_indexes) {
-        (Side::Set(set), false) => set_indexes(set),
-        _ => Vec::new(),
-    };
+    let (renames, kept) = stated(from, to, options)?;
     let target = replica(to, &options.history)?;
     let want = Schema::read(&target, Some(&options.history))?;
     let plan = Planner::new(
@@ -546,14 +539,7 @@ impl From<rusqlite::Error> for DiffError {
 
 /// The migration from `from` to `to`, and back.
 pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff, DiffError> {
-    let renames = match to {
-        Side::Sql { text } => Renames::read(text)?,
-        _ => Renames::default(),
-    };
-    let kept: Vec<String> = match (from, options.drop_set_indexes) {
-        (Side::Set(set), false) => set_indexes(set),
-        _ => Vec::new(),
-    };
+    let (renames, kept) = stated(from, to, options)?;
     let source = replica(from, &options.history)?;
     let target = replica(to, &options.history)?;
     let up =
@@ -577,6 +563,20 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff, DiffError
         losses: up.losses,
         kept_indexes: up.kept,
     })
+}
+
+/// What the two sides state beyond their schemas: the target's renames,
+/// and the source set's indexes that stay unless dropping them is asked.
+fn stated(from: &Side, to: &Side, options: &Options) -> Result<(Renames, Vec<String>), DiffError> {
+    let renames = match to {
+        Side::Sql { text } => Renames::read(text)?,
+        _ => Renames::default(),
+    };
+    let kept = match (from, options.drop_set_indexes) {
+        (Side::Set(set), false) => set_indexes(set),
+        _ => Vec::new(),
+    };
+    Ok((renames, kept))
 }
 
 /// The indexes the index sets of `set` declare, lowercased.
