@@ -49,6 +49,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("postgres/run", 4),
     ("verify", 5),
     ("diff", 5),
+    ("lint", 5),
     ("schema", 5),
     ("doctor", 5),
     ("maintenance", 5),

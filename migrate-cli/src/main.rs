@@ -125,6 +125,8 @@ enum Command {
     New(new::NewArgs),
     /// Write the migration from the schema you have (--from, default --dir) to the schema you want (--to): a schema file, a database or a folder.
     Diff(diff::DiffArgs),
+    /// Lint the pending migrations (all without a database, or with --all): what each statement will do, before it runs (SQLite).
+    Lint(lint::LintArgs),
     /// Print the live schema: persistent pragmas, then tables, indexes, views, triggers.
     Schema(schema::SchemaArgs),
     /// Copy WAL frames into the database (PRAGMA wal_checkpoint).
@@ -245,7 +247,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     if let Some(url) = g.database.as_deref().filter(|d| postgres::is_url(d))
         && !matches!(
             cli.command,
-            Command::New(_) | Command::Diff(_) | Command::Completions { .. }
+            Command::New(_) | Command::Diff(_) | Command::Lint(_) | Command::Completions { .. }
         )
     {
         return postgres::run(g, url, cli.command);
@@ -253,6 +255,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
         Command::New(args) => new::run(g, &args),
         Command::Diff(args) => diff::run(g, &args),
+        Command::Lint(args) => lint::run(g, &args),
         Command::Up(args) => up::run(Context::migrating(g)?, args),
         Command::Down(args) => down::run(Context::migrating(g)?, args),
         Command::Redo(args) => redo::run(Context::migrating(g)?, args),

@@ -74,6 +74,7 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
         Command::Schema(args) => Pg::Schema(args),
         Command::New(_) => return not_yet("new"),
         Command::Diff(_) => return not_yet("diff"),
+        Command::Lint(_) => return not_yet("lint"),
         Command::Completions { .. } => return not_yet("completions"),
         Command::Move(_) => {
             return Err(usage(

@@ -716,46 +716,12 @@ struct Renames {
 
 const RENAMED_FROM: &str = "-- migrate:renamed-from";
 
-/// Where `text` has a `-- migrate:renamed-from` line comment: the byte
-/// ranges from its `--` to the end of its line. A string, a quoted name or
-/// a block comment that holds the words is not one (SQLite's tokens:
-/// `'…'` with `''` inside, `"…"`, `` `…` ``, `[…]`, `/* … */`, `-- …`).
-fn directives(text: &str) -> Vec<std::ops::Range<usize>> {
-    let b = text.as_bytes();
-    let mut found = Vec::new();
-    let mut i = 0;
-    let until = |from: usize, end: &[u8]| -> usize {
-        b[from..]
-            .windows(end.len())
-            .position(|w| w == end)
-            .map_or(b.len(), |at| from + at + end.len())
-    };
-    while i < b.len() {
-        i = match b[i] {
-            b'\'' => until(i + 1, b"'"),
-            b'"' => until(i + 1, b"\""),
-            b'`' => until(i + 1, b"`"),
-            b'[' => until(i + 1, b"]"),
-            b'/' if b.get(i + 1) == Some(&b'*') => until(i + 2, b"*/"),
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                let end = text[i..].find('\n').map_or(b.len(), |n| i + n);
-                if text[i..end].starts_with(RENAMED_FROM) {
-                    found.push(i..end);
-                }
-                end
-            }
-            _ => i + 1,
-        };
-    }
-    found
-}
-
 /// `text` with its rename directives made plain comments: the scanner
 /// ends a statement at a directive, and these stand inside statements.
 fn without_directives(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    for d in directives(text) {
+    for d in sql::comments_starting(text, RENAMED_FROM) {
         out.push_str(&text[at..d.start]);
         out.push_str("-- renamed-from");
         at = d.start + RENAMED_FROM.len();
@@ -773,7 +739,7 @@ impl Renames {
         let mut renames = Renames::default();
         let plain = without_directives(text);
         let statements = sql::statements(&plain)?;
-        for d in directives(text) {
+        for d in sql::comments_starting(text, RENAMED_FROM) {
             let n = text[..d.start].matches('\n').count() as u32 + 1;
             let old = text[d.start + RENAMED_FROM.len()..d.end].trim();
             let words = sql::tokens(old);
@@ -1717,7 +1683,10 @@ mod tests {
     fn only_comments_are_directives() {
         let text = "CREATE TABLE t (a TEXT DEFAULT '-- migrate:renamed-from x', -- migrate:renamed-from b\n\
                     \"-- migrate:renamed-from y\" INT /* -- migrate:renamed-from z */);";
-        let found: Vec<&str> = directives(text).into_iter().map(|r| &text[r]).collect();
+        let found: Vec<&str> = sql::comments_starting(text, RENAMED_FROM)
+            .into_iter()
+            .map(|r| &text[r])
+            .collect();
         assert_eq!(found, ["-- migrate:renamed-from b"]);
         let plain = without_directives(text);
         assert!(
@@ -1726,7 +1695,7 @@ mod tests {
         );
         assert!(plain.contains(", -- renamed-from b"), "{plain}");
         // Unclosed quotes end the text, not the search.
-        assert!(directives("'-- migrate:renamed-from a").is_empty());
+        assert!(sql::comments_starting("'-- migrate:renamed-from a", RENAMED_FROM).is_empty());
     }
 
     #[test]

@@ -78,6 +78,8 @@ pub mod history;
 #[cfg(feature = "sqlite")]
 mod introspect;
 #[cfg(feature = "sqlite")]
+pub mod lint;
+#[cfg(feature = "sqlite")]
 pub mod maintenance;
 #[cfg(feature = "sqlite")]
 mod pipeline;

@@ -825,6 +825,41 @@ pub(crate) fn index_effect(statement: &str) -> Option<IndexEffect> {
     None
 }
 
+/// Where `text` has a line comment that starts with `prefix` (`-- migrate:
+/// renamed-from`): the byte ranges from its `--` to the end of its line. A string, a quoted name or
+/// a block comment that holds the words is not one (SQLite's tokens:
+/// `'…'` with `''` inside, `"…"`, `` `…` ``, `[…]`, `/* … */`, `-- …`).
+#[cfg(feature = "sqlite")]
+pub(crate) fn comments_starting(text: &str, prefix: &str) -> Vec<std::ops::Range<usize>> {
+    let b = text.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    let until = |from: usize, end: &[u8]| -> usize {
+        b[from..]
+            .windows(end.len())
+            .position(|w| w == end)
+            .map_or(b.len(), |at| from + at + end.len())
+    };
+    while i < b.len() {
+        i = match b[i] {
+            b'\'' => until(i + 1, b"'"),
+            b'"' => until(i + 1, b"\""),
+            b'`' => until(i + 1, b"`"),
+            b'[' => until(i + 1, b"]"),
+            b'/' if b.get(i + 1) == Some(&b'*') => until(i + 2, b"*/"),
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                let end = text[i..].find('\n').map_or(b.len(), |n| i + n);
+                if text[i..end].starts_with(prefix) {
+                    found.push(i..end);
+                }
+                end
+            }
+            _ => i + 1,
+        };
+    }
+    found
+}
+
 /// Whether `text` holds `word`, ASCII case folded as SQLite folds names
 /// (no copy of `text`).
 #[cfg(feature = "sqlite")]

@@ -175,8 +175,16 @@ pub(crate) fn run(g: &Global, args: &DiffArgs) -> Result<u8, Failure> {
             let name = name.trim().replace(' ', "_");
             let made =
                 crate::cmd::new::next_migration(g.dir(), &name, "sql", &d.up, Some(&d.down))?;
-            for path in made {
+            for path in &made {
                 writeln!(io::stdout(), "{}", path.display())?;
+            }
+            // What it wrote is linted like any migration.
+            if let Ok(set) = Migrations::from_dir(g.dir()) {
+                let written =
+                    |m: &migrate_core::Migration| made.iter().any(|p| p.ends_with(m.file.as_ref()));
+                for finding in migrate_core::lint::lint(&set, written) {
+                    writeln!(err, "lint: {finding}")?;
+                }
             }
         }
     }

@@ -7,6 +7,7 @@ pub(crate) mod checkpoint;
 pub(crate) mod diff;
 pub(crate) mod doctor;
 pub(crate) mod down;
+pub(crate) mod lint;
 pub(crate) mod new;
 pub(crate) mod optimize;
 pub(crate) mod redo;

@@ -175,6 +175,9 @@ pub(super) fn directive(comment: &str) -> Option<Directive> {
         return Some(match name {
             "no-transaction" => Directive::NoTransaction("migrate:no-transaction"),
             "foreign-keys-off" => Directive::ForeignKeysOff,
+            // `-- migrate:allow RULE`: lint's, read by lint; a plain comment
+            // to the scanner, so it may stand anywhere, mid-statement too.
+            "allow" => return None,
             // dbmate: `-- migrate:up transaction:false`
             "up" => Directive::Up {
                 marker: "-- migrate:up",

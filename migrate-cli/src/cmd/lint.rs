@@ -1,0 +1,115 @@
+//! `lint`: what the migrations will do, said before they run.
+
+use std::io::{self, Write};
+
+use clap::Args;
+use migrate_core::Migrations;
+use migrate_core::lint::{Finding, Severity};
+use migrate_core::plan::State;
+use migrate_core::rusqlite::{Connection, OpenFlags};
+
+use crate::{Failure, Global, usage};
+
+#[derive(Debug, Args)]
+pub(crate) struct LintArgs {
+    /// Lint every migration, applied ones too (without a database, every
+    /// one is linted anyway).
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Print JSON: {"findings": [{"file", "line", "rule", "severity", "message", "allowed"}]}.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// The dialect of the folder: sqlite (the rules built so far).
+    #[arg(long, value_name = "DIALECT", default_value = "sqlite")]
+    pub(crate) dialect: String,
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+pub(crate) fn run(g: &Global, args: &LintArgs) -> Result<u8, Failure> {
+    if !args.dialect.eq_ignore_ascii_case("sqlite") {
+        return Err(usage(format!(
+            "--dialect {}: lint has rules for SQLite only so far",
+            args.dialect
+        )));
+    }
+    let findings: Vec<Finding> = match Migrations::from_dir(g.dir()) {
+        // A file that does not load is a finding, not a crash.
+        Err(errors) => errors
+            .0
+            .iter()
+            .map(|e| Finding {
+                file: e.file.display().to_string(),
+                line: e.line.unwrap_or(1),
+                rule: "load",
+                severity: Severity::Error,
+                message: e.kind.to_string(),
+                allowed: false,
+            })
+            .collect(),
+        Ok(set) => {
+            let pending = pending(g, &set, args.all)?;
+            migrate_core::lint::lint(&set, |m| {
+                pending.as_ref().is_none_or(|p| p.contains(&m.version))
+            })
+        }
+    };
+    let mut out = io::stdout().lock();
+    if args.json {
+        let items: Vec<String> = findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{{\"file\": {}, \"line\": {}, \"rule\": {}, \"severity\": {}, \"message\": {}, \"allowed\": {}}}",
+                    json_string(&f.file),
+                    f.line,
+                    json_string(f.rule),
+                    json_string(&f.severity.to_string()),
+                    json_string(&f.message),
+                    f.allowed
+                )
+            })
+            .collect();
+        writeln!(out, "{{\"findings\": [{}]}}", items.join(", "))?;
+    } else {
+        for f in &findings {
+            writeln!(out, "{f}")?;
+        }
+    }
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error && !f.allowed)
+        .count();
+    Ok(u8::from(errors > 0))
+}
+
+/// With a database that exists: the versions still to apply (`None`: lint
+/// them all). Read only.
+fn pending(g: &Global, set: &Migrations, all: bool) -> Result<Option<Vec<u64>>, Failure> {
+    let Some(given) = g.database.as_deref().filter(|_| !all) else {
+        return Ok(None);
+    };
+    let path = crate::context::database_path(given, g.database_from.unwrap_or("--database"))
+        .map_err(usage)?;
+    if !path.exists() {
+        return Ok(None);
+    }
+    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let table = migrate_core::Table::new(&g.table).map_err(|e| usage(e.to_string()))?;
+    let rows = set
+        .runner()
+        .table(table)
+        .status(&conn)
+        .map_err(|e| Failure {
+            code: 1,
+            error: format!("{}: {e}", path.display()).into(),
+        })?;
+    Ok(Some(
+        rows.iter()
+            .filter(|r| r.state == State::Pending)
+            .map(|r| r.version)
+            .collect(),
+    ))
+}

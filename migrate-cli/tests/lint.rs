@@ -1,0 +1,97 @@
+//! `migrate-cli lint` through the real binary: output forms, exit codes,
+//! what it lints, and a file that does not load.
+
+mod common;
+
+use common::*;
+
+const T: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);\nCREATE INDEX t_a ON t (a);\n";
+
+#[test]
+fn findings_exit_codes_and_json() {
+    let p = Project::new(&[
+        ("0001_t.sql", T),
+        (
+            "0002_more.sql",
+            "ALTER TABLE t ADD COLUMN c TEXT NOT NULL;\n",
+        ),
+    ]);
+    // A warning only: exit 0, the finding on stdout.
+    let out = p.bare(&["lint"]).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("0002_more.sql:1: warning adding-not-nullable-field:"),
+        "{}",
+        stdout(&out)
+    );
+    // An error: exit 1.
+    p.write("0003_drop.sql", "ALTER TABLE t DROP COLUMN a;\n");
+    let out = p.bare(&["lint"]).output().unwrap();
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("0003_drop.sql:1: error dropping-referenced-column"),
+        "{}",
+        stdout(&out)
+    );
+    // Allowed: exit 0, and JSON says so.
+    p.write(
+        "0003_drop.sql",
+        "-- migrate:allow dropping-referenced-column\nALTER TABLE t DROP COLUMN a;\n",
+    );
+    let out = p.bare(&["lint", "--json"]).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    let allowed = findings
+        .iter()
+        .find(|f| f["rule"] == "dropping-referenced-column")
+        .unwrap();
+    assert_eq!(allowed["allowed"], true);
+    assert_eq!(allowed["line"], 2);
+    assert_eq!(allowed["severity"], "error");
+}
+
+#[test]
+fn with_a_database_only_the_pending_are_linted() {
+    let p = Project::new(&[("0001_t.sql", T), ("0002_wipe.sql", "DELETE FROM t;\n")]);
+    ok(&p, &["up"]);
+    p.write("0003_more.sql", "UPDATE t SET a = 'x';\n");
+    let out = p.cli(&["lint"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("0003_more.sql:1: warning update-without-where"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stdout(&out).contains("0002_wipe.sql"), "{}", stdout(&out));
+    let out = p.cli(&["lint", "--all"]);
+    assert!(
+        stdout(&out).contains("0002_wipe.sql:1: warning delete-without-where"),
+        "{}",
+        stdout(&out)
+    );
+    // Lint reads the database, never writes it.
+    let before = bytes(&p.db());
+    p.cli(&["lint"]);
+    assert!(bytes(&p.db()) == before);
+}
+
+#[test]
+fn a_file_that_does_not_load_is_a_finding() {
+    let p = Project::new(&[("0001_t.sql", T), ("0002_v.sql", "VACUUM;\n")]);
+    let out = p.bare(&["lint"]).output().unwrap();
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).contains("0002_v.sql:1: error load:"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stderr(&out).contains("panicked"));
+    let out = p.bare(&["lint", "--dialect", "postgres"]).output().unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("SQLite only so far"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,557 @@
+//! `lint`: what a migration will do, said before it runs (SQLite).
+//!
+//! The migrations are replayed, in order, into an empty in-memory database;
+//! each one linted is read statement by statement against the schema the
+//! ones before it left, and each statement is tried there before it is
+//! run: SQLite's own refusals, asked on a copy that holds a row where a
+//! refusal depends on rows, are the findings, named by rule. What the
+//! scanner refuses is a `load` finding, and nothing the runner already does
+//! (transactions, foreign keys off for a marked rebuild) is asked for.
+//!
+//! ```
+//! # let dir = tempfile::tempdir().unwrap();
+//! # std::fs::write(dir.path().join("0001_t.sql"), "CREATE TABLE t (id INTEGER PRIMARY KEY);").unwrap();
+//! # std::fs::write(dir.path().join("0002_c.sql"), "ALTER TABLE t ADD COLUMN c TEXT NOT NULL;").unwrap();
+//! let set = migrate_core::Migrations::from_dir(dir.path())?;
+//! let findings = migrate_core::lint::lint(&set, |_| true);
+//! assert_eq!(findings[0].rule, "adding-not-nullable-field");
+//! assert_eq!(findings[0].file, "0002_c.sql");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+
+use rusqlite::Connection;
+
+use crate::error::DatabaseFailure;
+use crate::naming::Kind;
+use crate::source::{Migration, Migrations};
+use crate::sql::{self, definition, quote_identifier as quote};
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Worth knowing; the migration runs.
+    Warning,
+    /// The migration fails (or would do what no one wants).
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+/// One thing lint found in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The migration file.
+    pub file: String,
+    /// The statement's first line.
+    pub line: u32,
+    /// The rule's id (`adding-not-nullable-field`).
+    pub rule: &'static str,
+    /// How much it matters.
+    pub severity: Severity,
+    /// What happens, and the safe way.
+    pub message: String,
+    /// Silenced by `-- migrate:allow RULE` on the line before it.
+    pub allowed: bool,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {} {}: {}",
+            self.file, self.line, self.severity, self.rule, self.message
+        )?;
+        if self.allowed {
+            f.write_str(" (allowed)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every SQLite rule: its id and what it catches (the README lists them
+/// with the safe way).
+pub const RULES: &[(&str, &str)] = &[
+    ("load", "the file does not load: the scanner refuses it"),
+    (
+        "statement-fails",
+        "SQLite refuses the statement on the schema the migrations before it make",
+    ),
+    (
+        "adding-not-nullable-field",
+        "ADD COLUMN … NOT NULL with no default: refused on a table with rows",
+    ),
+    (
+        "adding-field-with-volatile-default",
+        "ADD COLUMN with a default that is not a constant: refused on a table with rows",
+    ),
+    (
+        "adding-stored-generated-field",
+        "ADD COLUMN … STORED: refused on a table with rows",
+    ),
+    (
+        "adding-foreign-key-with-default",
+        "ADD COLUMN … REFERENCES with a default: refused on a table with rows while foreign keys are on",
+    ),
+    (
+        "dropping-referenced-column",
+        "DROP COLUMN of a column an index, a key, a view or a trigger uses: refused",
+    ),
+    ("ban-drop-column", "DROP COLUMN: its values are gone"),
+    ("ban-drop-table", "DROP TABLE: its rows are gone"),
+    (
+        "dropping-referenced-table",
+        "DROP TABLE of a table a view or a trigger names, which then fails when used",
+    ),
+    (
+        "rebuild-without-marker",
+        "DROP TABLE of a parent whose children's ON DELETE would fire, in a file not marked `-- migrate:foreign-keys-off`",
+    ),
+    (
+        "new-unique-index",
+        "CREATE UNIQUE INDEX on a table made before this migration: fails on duplicate values",
+    ),
+    ("update-without-where", "UPDATE with no WHERE: every row"),
+    ("delete-without-where", "DELETE with no WHERE: every row"),
+];
+
+/// The rule, its severity, for SQLite's message when it refuses an `ADD
+/// COLUMN` on a table with a row (`sqlite3ErrorIfNotEmpty` in alter.c).
+fn add_column_rule(message: &str) -> Option<(&'static str, &'static str)> {
+    let m = message.to_ascii_lowercase();
+    Some(if m.contains("not null column with default value null") {
+        (
+            "adding-not-nullable-field",
+            "give it a default (`NOT NULL DEFAULT …`), or add it nullable, fill it, and make it NOT NULL in a rebuild",
+        )
+    } else if m.contains("non-constant default") {
+        (
+            "adding-field-with-volatile-default",
+            "add it with a constant default (or none) and UPDATE the rows after",
+        )
+    } else if m.contains("stored column") {
+        (
+            "adding-stored-generated-field",
+            "add it VIRTUAL, or rebuild the table with the column (`migrate-cli diff` writes the rebuild)",
+        )
+    } else if m.contains("references column with non-null default") {
+        (
+            "adding-foreign-key-with-default",
+            "add it with no default (NULL), then fill it",
+        )
+    } else {
+        return None;
+    })
+}
+
+/// Lints the SQL migrations of `set` that `chosen` picks, each against the
+/// schema of every migration before it (all of them replayed in order).
+pub fn lint(set: &Migrations, chosen: impl Fn(&Migration) -> bool) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let Ok(work) = Connection::open_in_memory() else {
+        return found;
+    };
+    for m in set.iter() {
+        if !chosen(m) {
+            replay(&work, m);
+            continue;
+        }
+        found.extend(lint_one(&work, m));
+    }
+    found
+}
+
+/// Runs `m` on `work` as the replay of `verify` would (sets through their
+/// statements; errors left to the linted files' own findings).
+fn replay(work: &Connection, m: &Migration) {
+    match m.kind {
+        Kind::Pragmas => {}
+        Kind::Indexes => {
+            if let Ok(set) = crate::dsl::indexes::parse(&m.text) {
+                for index in &set.indexes {
+                    let _ = work.execute_batch(&index.sql());
+                }
+            }
+        }
+        _ => {
+            if let Ok(script) = m.script() {
+                for s in &script.statements {
+                    let _ = work.execute_batch(s.text(&m.text));
+                }
+            }
+        }
+    }
+}
+
+/// The findings of one migration, run on `work` statement by statement.
+fn lint_one(work: &Connection, m: &Migration) -> Vec<Finding> {
+    let mut found = Vec::new();
+    if m.kind != Kind::Sql {
+        replay(work, m);
+        return found;
+    }
+    let file = m.file.to_string();
+    let script = match m.script() {
+        Ok(script) => script,
+        Err(e) => {
+            found.push(Finding {
+                file,
+                line: e.line,
+                rule: "load",
+                severity: Severity::Error,
+                message: e.to_string(),
+                allowed: false,
+            });
+            return found;
+        }
+    };
+    let allowances = allowances(&m.text);
+    let tables_before = table_names(work);
+    // Tables this file renames another table into: a drop of one of those
+    // is a rebuild (create, copy, drop, rename), not a loss.
+    let renamed_into: Vec<String> = script
+        .statements
+        .iter()
+        .filter_map(|s| {
+            let w = words(s.text(&m.text));
+            let to = w.iter().position(|x| x.eq_ignore_ascii_case("to"))?;
+            (is(w.first(), "alter") && is(w.get(to.checked_sub(1)?), "rename"))
+                .then(|| {
+                    w.get(to + 1)
+                        .map(|n| definition::unquote(n).to_ascii_lowercase())
+                })
+                .flatten()
+        })
+        .collect();
+    for s in &script.statements {
+        let text = s.text(&m.text);
+        let mut here = Vec::new();
+        check(
+            work,
+            text,
+            script.foreign_keys_off,
+            &tables_before,
+            &renamed_into,
+            &mut here,
+        );
+        // A refusal a rule already named is not said twice.
+        let named = here
+            .iter()
+            .any(|(_, severity, _)| *severity == Severity::Error);
+        if let Err(e) = work.execute_batch(text)
+            && !named
+        {
+            here.push((
+                "statement-fails",
+                Severity::Error,
+                format!(
+                    "SQLite refuses it after the migrations before it: {}",
+                    DatabaseFailure::from(e).message()
+                ),
+            ));
+        }
+        for (rule, severity, message) in here {
+            let allowed = allowances.iter().any(|(line, rules)| {
+                *line + 1 == s.line && rules.iter().any(|r| r == rule || r == "all")
+            });
+            found.push(Finding {
+                file: file.clone(),
+                line: s.line,
+                rule,
+                severity,
+                message: format!("{message}\n  statement: {}", sql::shorten(text)),
+                allowed,
+            });
+        }
+    }
+    found
+}
+
+/// The `-- migrate:allow RULE[, RULE]` comments of `text`: each line and
+/// its rules.
+fn allowances(text: &str) -> Vec<(u32, Vec<String>)> {
+    const ALLOW: &str = "-- migrate:allow";
+    sql::comments_starting(text, ALLOW)
+        .into_iter()
+        .map(|r| {
+            let line = text[..r.start].matches('\n').count() as u32 + 1;
+            let rules = text[r.start + ALLOW.len()..r.end]
+                .split([',', ' ', '\t'])
+                .filter(|w| !w.is_empty())
+                .map(str::to_ascii_lowercase)
+                .collect();
+            (line, rules)
+        })
+        .collect()
+}
+
+fn table_names(conn: &Connection) -> Vec<String> {
+    conn.prepare("SELECT lower(name) FROM sqlite_master WHERE type = 'table'")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .unwrap_or_default()
+}
+
+/// The words of a statement, lowercased where they are keywords.
+fn words(text: &str) -> Vec<String> {
+    sql::tokens(text).iter().map(|w| w.to_string()).collect()
+}
+
+fn is(w: Option<&String>, k: &str) -> bool {
+    w.is_some_and(|w| w.eq_ignore_ascii_case(k))
+}
+
+/// The rules one statement breaks on `work` (which it has not yet run on).
+fn check(
+    work: &Connection,
+    text: &str,
+    foreign_keys_off: bool,
+    tables_before: &[String],
+    renamed_into: &[String],
+    found: &mut Vec<(&'static str, Severity, String)>,
+) {
+    let w = words(text);
+    let first = w.first();
+    // ALTER TABLE name …
+    if is(first, "alter") && is(w.get(1), "table") {
+        let (table, rest) = if is(w.get(3), ".") {
+            (definition::unquote(&w[4]), 5)
+        } else {
+            (
+                w.get(2).map(|t| definition::unquote(t)).unwrap_or_default(),
+                3,
+            )
+        };
+        let action = w.get(rest);
+        if is(action, "add") {
+            let refusal = tried(work, text, Some(&table));
+            if let Some(message) = refusal
+                && let Some((rule, safe)) = add_column_rule(&message)
+            {
+                found.push((
+                    rule,
+                    Severity::Warning,
+                    format!("SQLite refuses it on a table that holds rows (\"{message}\"); {safe}"),
+                ));
+            }
+        } else if is(action, "drop") {
+            let column = w
+                .get(rest + if is(w.get(rest + 1), "column") { 2 } else { 1 })
+                .map(|c| definition::unquote(c))
+                .unwrap_or_default();
+            let exists = work
+                .prepare("SELECT 1 FROM pragma_table_xinfo(?1) WHERE name = ?2 COLLATE NOCASE")
+                .and_then(|mut s| s.exists([&table, &column]))
+                .unwrap_or(false);
+            if !exists {
+                // No such column: the statement fails, said as such.
+                return;
+            }
+            match tried(work, text, None) {
+                Some(message) => found.push((
+                    "dropping-referenced-column",
+                    Severity::Error,
+                    format!(
+                        "SQLite refuses to drop {} of {}: {message}; drop or change what uses it first, or rebuild the table (`migrate-cli diff` writes the rebuild)",
+                        quote(&column),
+                        quote(&table)
+                    ),
+                )),
+                None => found.push((
+                    "ban-drop-column",
+                    Severity::Warning,
+                    format!(
+                        "drops {} of {} and every value in it; the down cannot bring them back",
+                        quote(&column),
+                        quote(&table)
+                    ),
+                )),
+            }
+        }
+        return;
+    }
+    // DROP TABLE [IF EXISTS] name
+    if is(first, "drop") && is(w.get(1), "table") {
+        let at = if is(w.get(2), "if") { 5 } else { 2 };
+        let at = if is(w.get(at + 1), ".") { at + 2 } else { at };
+        let Some(table) = w.get(at).map(|t| definition::unquote(t)) else {
+            return;
+        };
+        if !renamed_into.contains(&table.to_ascii_lowercase()) {
+            found.push((
+                "ban-drop-table",
+                Severity::Warning,
+                format!(
+                    "drops {} and every row in it; the down cannot bring them back",
+                    quote(&table)
+                ),
+            ));
+        }
+        let users: Vec<String> = work
+            .prepare("SELECT type, name, sql FROM sqlite_master WHERE type IN ('view', 'trigger') AND lower(tbl_name) <> lower(?1)")
+            .and_then(|mut s| {
+                s.query_map([&table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, _, sql)| {
+                sql::tokens(sql)
+                    .iter()
+                    .any(|t| definition::unquote(t).eq_ignore_ascii_case(&table))
+            })
+            .map(|(kind, name, _)| format!("{kind} {}", quote(&name)))
+            .collect();
+        if !users.is_empty() {
+            found.push((
+                "dropping-referenced-table",
+                Severity::Warning,
+                format!(
+                    "{} names {}, and fails when used once it is gone; drop or change {} first, or make the table again in this migration",
+                    users.join(", "),
+                    quote(&table),
+                    if users.len() == 1 { "it" } else { "them" }
+                ),
+            ));
+        }
+        if !foreign_keys_off {
+            let children: Vec<String> = work
+                .prepare(
+                    "SELECT DISTINCT m.name FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS k \
+                     WHERE m.type = 'table' AND lower(k.\"table\") = lower(?1) AND lower(m.name) <> lower(?1) \
+                     AND k.on_delete IN ('CASCADE', 'SET NULL', 'SET DEFAULT')",
+                )
+                .and_then(|mut s| s.query_map([&table], |r| r.get(0))?.collect())
+                .unwrap_or_default();
+            if !children.is_empty() {
+                found.push((
+                    "rebuild-without-marker",
+                    Severity::Warning,
+                    format!(
+                        "dropping {} runs the ON DELETE actions of {} while foreign keys are on (the runner then refuses it when they would touch rows); if this rebuilds the table, put `-- migrate:foreign-keys-off` at the top of the file",
+                        quote(&table),
+                        children.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
+        return;
+    }
+    // CREATE UNIQUE INDEX … ON table
+    if is(first, "create") && is(w.get(1), "unique") && is(w.get(2), "index") {
+        let on = w.iter().position(|x| x.eq_ignore_ascii_case("on"));
+        if let Some(table) = on
+            .and_then(|i| w.get(i + 1))
+            .map(|t| definition::unquote(t))
+            && tables_before.contains(&table.to_ascii_lowercase())
+        {
+            found.push((
+                "new-unique-index",
+                Severity::Warning,
+                format!(
+                    "fails if {} holds duplicates of its key; with --database, lint counts them",
+                    quote(&table)
+                ),
+            ));
+        }
+        return;
+    }
+    // UPDATE … / DELETE FROM … with no WHERE at the top level.
+    for (verb, rule) in [
+        ("update", "update-without-where"),
+        ("delete", "delete-without-where"),
+    ] {
+        if is(first, verb) && !top_level_where(&w) {
+            found.push((
+                rule,
+                Severity::Warning,
+                format!(
+                    "{} every row; add a WHERE if that is not the point",
+                    verb.to_ascii_uppercase()
+                ),
+            ));
+        }
+    }
+}
+
+/// Whether a WHERE stands outside every parenthesis of the statement.
+fn top_level_where(w: &[String]) -> bool {
+    let mut depth = 0i32;
+    w.iter().any(|t| {
+        match t.as_str() {
+            "(" => depth += 1,
+            ")" => depth -= 1,
+            _ => {}
+        }
+        depth == 0 && t.eq_ignore_ascii_case("where")
+    })
+}
+
+/// Tries `statement` on `work` and undoes it: SQLite's message when it
+/// refuses. With `probe_row`, the table first gets a row (CHECKs ignored,
+/// foreign keys deferred), for the refusals that need one.
+fn tried(work: &Connection, statement: &str, probe_row: Option<&str>) -> Option<String> {
+    work.execute_batch(
+        "PRAGMA foreign_keys = ON; PRAGMA ignore_check_constraints = ON; \
+         SAVEPOINT migrate_lint; PRAGMA defer_foreign_keys = ON",
+    )
+    .ok()?;
+    let row = probe_row.and_then(|table| probe(work, table));
+    let result = row
+        .map_or(Ok(()), |r| work.execute_batch(&r))
+        .and_then(|()| work.execute_batch(statement));
+    let _ = work.execute_batch(
+        "ROLLBACK TO SAVEPOINT migrate_lint; RELEASE SAVEPOINT migrate_lint; \
+         PRAGMA defer_foreign_keys = OFF; PRAGMA ignore_check_constraints = OFF; \
+         PRAGMA foreign_keys = OFF",
+    );
+    result
+        .err()
+        .map(|e| DatabaseFailure::from(e).message().to_owned())
+}
+
+/// An INSERT of one row into `table` that its types take (a STRICT table
+/// too): `''` for text, `x''` for blobs, 0 for the rest.
+fn probe(work: &Connection, table: &str) -> Option<String> {
+    let columns: Vec<(String, String)> = work
+        .prepare("SELECT name, type FROM pragma_table_xinfo(?1) WHERE hidden = 0")
+        .ok()?
+        .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))
+        .ok()?
+        .collect::<rusqlite::Result<_>>()
+        .ok()?;
+    if columns.is_empty() {
+        return None;
+    }
+    let zero = |t: &str| {
+        let t = t.to_ascii_uppercase();
+        if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
+            "''"
+        } else if t.contains("BLOB") {
+            "x''"
+        } else {
+            "0"
+        }
+    };
+    Some(format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        quote(table),
+        columns
+            .iter()
+            .map(|(n, _)| quote(n))
+            .collect::<Vec<_>>()
+            .join(", "),
+        columns
+            .iter()
+            .map(|(_, t)| zero(t))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}

@@ -1,0 +1,194 @@
+//! `lint` on real migration folders: each rule fires on a fixture that
+//! breaks it and stays quiet on one written the safe way.
+
+use migrate_core::lint::{Finding, RULES, Severity, lint};
+use migrate_tests::Fixture;
+
+/// The findings of the last migration, `text`, after `before`.
+fn findings(before: &str, text: &str) -> Vec<Finding> {
+    let f = Fixture::new(&[("0001_before.sql", before), ("0002_linted.sql", text)]);
+    lint(&f.set(), |m| m.version == 2)
+}
+
+fn rules(found: &[Finding]) -> Vec<&'static str> {
+    found.iter().map(|f| f.rule).collect()
+}
+
+/// Fires on `bad`, not on `good`, after `before`.
+fn fires(rule: &str, before: &str, bad: &str, good: &str) {
+    assert!(
+        RULES.iter().any(|(r, _)| *r == rule),
+        "{rule} is not listed"
+    );
+    let found = findings(before, bad);
+    assert!(
+        rules(&found).contains(&rule),
+        "{rule} did not fire on {bad:?}: {found:#?}"
+    );
+    let found = findings(before, good);
+    assert!(
+        !rules(&found).contains(&rule),
+        "{rule} fired on {good:?}: {found:#?}"
+    );
+}
+
+const T: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b INTEGER);";
+
+#[test]
+fn add_column_rules_are_sqlites_own_refusals() {
+    fires(
+        "adding-not-nullable-field",
+        T,
+        "ALTER TABLE t ADD COLUMN c TEXT NOT NULL;",
+        "ALTER TABLE t ADD COLUMN c TEXT NOT NULL DEFAULT '';",
+    );
+    fires(
+        "adding-field-with-volatile-default",
+        T,
+        "ALTER TABLE t ADD COLUMN c TEXT DEFAULT CURRENT_TIMESTAMP;",
+        "ALTER TABLE t ADD COLUMN c TEXT DEFAULT 'x';",
+    );
+    fires(
+        "adding-stored-generated-field",
+        T,
+        "ALTER TABLE t ADD COLUMN c INTEGER AS (b * 2) STORED;",
+        "ALTER TABLE t ADD COLUMN c INTEGER AS (b * 2) VIRTUAL;",
+    );
+    fires(
+        "adding-foreign-key-with-default",
+        &format!("{T}\nCREATE TABLE p (id INTEGER PRIMARY KEY);"),
+        "ALTER TABLE t ADD COLUMN p_id INTEGER DEFAULT 1 REFERENCES p(id);",
+        "ALTER TABLE t ADD COLUMN p_id INTEGER REFERENCES p(id);",
+    );
+}
+
+#[test]
+fn drops() {
+    fires(
+        "dropping-referenced-column",
+        &format!("{T}\nCREATE INDEX t_a ON t (a);"),
+        "ALTER TABLE t DROP COLUMN a;",
+        "ALTER TABLE t DROP COLUMN b;",
+    );
+    fires(
+        "ban-drop-column",
+        T,
+        "ALTER TABLE t DROP COLUMN b;",
+        "ALTER TABLE t ADD COLUMN c TEXT;",
+    );
+    fires("ban-drop-table", T, "DROP TABLE t;", "CREATE TABLE u (id);");
+    // A rebuild drops the old table to rename the new one into place.
+    fires(
+        "ban-drop-table",
+        T,
+        "DROP TABLE t;",
+        "CREATE TABLE t_new (id INTEGER PRIMARY KEY, a TEXT NOT NULL DEFAULT '', b INTEGER);\n\
+         INSERT INTO t_new SELECT * FROM t;\nDROP TABLE t;\nALTER TABLE t_new RENAME TO t;",
+    );
+    fires(
+        "dropping-referenced-table",
+        &format!("{T}\nCREATE TABLE u (id);\nCREATE VIEW v AS SELECT id FROM t;"),
+        "DROP TABLE t;",
+        "DROP TABLE u;",
+    );
+    let parent = "CREATE TABLE p (id INTEGER PRIMARY KEY, n TEXT);\n\
+                  CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE CASCADE);";
+    // Dropped and made again: the children's ON DELETE fires. The runner
+    // itself runs the create-copy-drop-rename rebuild with foreign keys off
+    // (a table renamed into place marks the file), so that is not flagged.
+    let again = "DROP TABLE p;\nCREATE TABLE p (id INTEGER PRIMARY KEY, n TEXT NOT NULL);";
+    let rebuild = "CREATE TABLE p_new (id INTEGER PRIMARY KEY, n TEXT NOT NULL);\n\
+                   INSERT INTO p_new SELECT * FROM p;\nDROP TABLE p;\nALTER TABLE p_new RENAME TO p;";
+    fires("rebuild-without-marker", parent, again, rebuild);
+    fires(
+        "rebuild-without-marker",
+        parent,
+        again,
+        &format!("-- migrate:foreign-keys-off\n{again}"),
+    );
+}
+
+#[test]
+fn other_rules() {
+    fires(
+        "new-unique-index",
+        T,
+        "CREATE UNIQUE INDEX t_a ON t (a);",
+        "CREATE TABLE u (x);\nCREATE UNIQUE INDEX u_x ON u (x);",
+    );
+    fires(
+        "update-without-where",
+        T,
+        "UPDATE t SET a = 'x';",
+        "UPDATE t SET a = 'x' WHERE id IN (SELECT id FROM t WHERE b > 1);",
+    );
+    fires(
+        "delete-without-where",
+        T,
+        "DELETE FROM t;",
+        "DELETE FROM t WHERE b IS NULL;",
+    );
+    fires(
+        "statement-fails",
+        T,
+        "CREATE INDEX i ON nowhere (x);",
+        "CREATE INDEX i ON t (a);",
+    );
+}
+
+#[test]
+fn an_allowance_silences_one_statement_and_shows() {
+    let found = findings(
+        T,
+        "-- migrate:allow ban-drop-column\nALTER TABLE t DROP COLUMN b;\nALTER TABLE t DROP COLUMN a;",
+    );
+    let drops: Vec<&Finding> = found
+        .iter()
+        .filter(|f| f.rule == "ban-drop-column")
+        .collect();
+    assert_eq!(drops.len(), 2, "{found:#?}");
+    assert!(drops[0].allowed && drops[0].line == 2, "{found:#?}");
+    assert!(!drops[1].allowed, "{found:#?}");
+    assert!(drops[0].to_string().ends_with("(allowed)"));
+    // The directive is a comment to the runner, anywhere.
+    let f = Fixture::new(&[
+        ("0001_t.sql", T),
+        (
+            "0002_x.sql",
+            "CREATE TABLE x (\n  id INTEGER -- migrate:allow anything\n);\n-- migrate:allow ban-drop-table\nDROP TABLE x;",
+        ),
+    ]);
+    let mut conn = migrate_core::rusqlite::Connection::open(f.db()).unwrap();
+    f.set().runner().run(&mut conn).unwrap();
+}
+
+#[test]
+fn the_runner_makes_safe_what_lint_does_not_ask_for() {
+    // A file marked for foreign keys off: no marker rule.
+    let parent = "CREATE TABLE p (id INTEGER PRIMARY KEY);\n\
+                  CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE CASCADE);";
+    let found = findings(
+        parent,
+        "-- migrate:foreign-keys-off\nDROP TABLE p;\nCREATE TABLE p (id INTEGER PRIMARY KEY);",
+    );
+    assert!(
+        !rules(&found).contains(&"rebuild-without-marker"),
+        "{found:#?}"
+    );
+    // A unique index on a table this very migration makes: nothing to fail on.
+    let found = findings(
+        "-- nothing yet",
+        "CREATE TABLE t (a);\nCREATE UNIQUE INDEX t_a ON t (a);",
+    );
+    assert!(found.is_empty(), "{found:#?}");
+    // Only what is chosen is linted; the rest is replayed.
+    let f = Fixture::new(&[
+        ("0001_t.sql", "CREATE TABLE t (id);"),
+        ("0002_d.sql", "DROP TABLE t;"),
+    ]);
+    assert!(lint(&f.set(), |m| m.version == 1).is_empty());
+    assert_eq!(
+        lint(&f.set(), |_| true).iter().map(|f| f.severity).max(),
+        Some(Severity::Warning)
+    );
+}
