@@ -95,3 +95,31 @@ fn a_file_that_does_not_load_is_a_finding() {
         stderr(&out)
     );
 }
+
+/// Lint replays as `verify` does: no statement of a migration touches a
+/// file (`VACUUM INTO`, `ATTACH` of a file), and `up`'s lint neither.
+#[test]
+fn lint_writes_no_file() {
+    let p = Project::new(&[
+        ("0001_t.sql", T),
+        (
+            "0002_copy.sql",
+            "-- migrate:no-transaction\nVACUUM INTO 'copy.db';\n",
+        ),
+        (
+            "0003_side.sql",
+            "-- migrate:no-transaction\nATTACH 'side.db' AS side;\nCREATE TABLE side.x (id);\nDETACH side;\n",
+        ),
+    ]);
+    let out = p.bare(&["lint"]).output().unwrap();
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    for file in ["copy.db", "side.db"] {
+        assert!(!p.dir.path().join(file).exists(), "lint wrote {file}");
+    }
+    let out = p.cli(&["up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        p.dir.path().join("copy.db").exists(),
+        "up's own VACUUM INTO ran, once"
+    );
+}

@@ -54,6 +54,24 @@ pub(crate) fn run(mut ctx: Context, args: UpArgs) -> Result<u8, Failure> {
     if new && !args.dry_run {
         eprintln!("note: created the database {}", ctx.database.display());
     }
+    // What lint says of what is about to run, before it runs (warnings:
+    // the run itself refuses what fails).
+    if let Ok(rows) = ctx.runner().status(&conn) {
+        let pending: Vec<u64> = rows
+            .iter()
+            .filter(|r| r.state == migrate_core::plan::State::Pending)
+            .filter(|r| args.to.is_none_or(|to| r.version <= to))
+            .map(|r| r.version)
+            .collect();
+        if !pending.is_empty() {
+            for finding in migrate_core::lint::lint(&ctx.set, |m| pending.contains(&m.version)) {
+                // A statement that fails, the run itself reports, in full.
+                if !finding.allowed && !matches!(finding.rule, "statement-fails" | "load") {
+                    eprintln!("lint: {finding}");
+                }
+            }
+        }
+    }
     let dry_run = args.dry_run;
     let report = args
         .configure(ctx.runner())
