@@ -123,3 +123,70 @@ fn lint_writes_no_file() {
         "up's own VACUUM INTO ran, once"
     );
 }
+
+/// With a database, what depends on rows is counted there, and what would
+/// certainly fail on them is an error.
+#[test]
+fn data_rules_with_a_database() {
+    let p = Project::new(&[("0001_t.sql", T)]);
+    ok(&p, &["up"]);
+    let conn = migrate_core::rusqlite::Connection::open(p.db()).unwrap();
+    conn.execute_batch("INSERT INTO t (a) VALUES ('x'), ('x'), ('y');")
+        .unwrap();
+    drop(conn);
+    p.write(
+        "0002_more.sql",
+        "ALTER TABLE t ADD COLUMN c TEXT NOT NULL;\n",
+    );
+    let out = p.cli(&["lint"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("error adding-not-nullable-field"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("the database holds 3 rows in \"t\": it fails"),
+        "{}",
+        stdout(&out)
+    );
+    // Without the database it is a warning: an empty table takes it.
+    let out = p.bare(&["lint"]).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    p.write(
+        "0002_more.sql",
+        "CREATE UNIQUE INDEX t_a_unique ON t (a);\n",
+    );
+    let out = p.cli(&["lint"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("the database holds 1 values of (a) in more than one row: it fails"),
+        "{}",
+        stdout(&out)
+    );
+    p.write(
+        "0002_more.sql",
+        "DELETE FROM t WHERE a = 'x';\nDROP TABLE t;\n",
+    );
+    let out = p.cli(&["lint"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(stdout(&out).contains("ban-drop-table"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("the database holds 3 rows in \"t\""),
+        "{}",
+        stdout(&out)
+    );
+    // up says it before it starts.
+    p.write(
+        "0002_more.sql",
+        "ALTER TABLE t ADD COLUMN c TEXT NOT NULL;\n",
+    );
+    let out = p.cli(&["up"]);
+    assert_eq!(code(&out), 1);
+    let said = stderr(&out);
+    let lint_at = said
+        .find("lint: 0002_more.sql:1: error adding-not-nullable-field")
+        .expect(&said);
+    let run_at = said.find("error: ").expect(&said);
+    assert!(lint_at < run_at, "{said}");
+}

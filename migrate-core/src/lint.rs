@@ -155,6 +155,18 @@ fn add_column_rule(message: &str) -> Option<(&'static str, &'static str)> {
 /// Lints the SQL migrations of `set` that `chosen` picks, each against the
 /// schema of every migration before it (all of them replayed in order).
 pub fn lint(set: &Migrations, chosen: impl Fn(&Migration) -> bool) -> Vec<Finding> {
+    lint_with(set, chosen, None)
+}
+
+/// [`lint`], with the rows of `data` (the database the migrations will run
+/// on, read only): what depends on rows is counted there, and a finding
+/// that would certainly fail on them (a NOT NULL column added to a table
+/// with rows, a UNIQUE index over duplicates) becomes an error.
+pub fn lint_with(
+    set: &Migrations,
+    chosen: impl Fn(&Migration) -> bool,
+    data: Option<&Connection>,
+) -> Vec<Finding> {
     let mut found = Vec::new();
     let Ok(work) = Connection::open_in_memory() else {
         return found;
@@ -164,7 +176,7 @@ pub fn lint(set: &Migrations, chosen: impl Fn(&Migration) -> bool) -> Vec<Findin
             replay(&work, m);
             continue;
         }
-        found.extend(lint_one(&work, m));
+        found.extend(lint_one(&work, m, data));
     }
     found
 }
@@ -205,7 +217,7 @@ fn replayed(work: &Connection, statement: &str) -> rusqlite::Result<()> {
 }
 
 /// The findings of one migration, run on `work` statement by statement.
-fn lint_one(work: &Connection, m: &Migration) -> Vec<Finding> {
+fn lint_one(work: &Connection, m: &Migration, data: Option<&Connection>) -> Vec<Finding> {
     let mut found = Vec::new();
     if m.kind != Kind::Sql {
         replay(work, m);
@@ -272,6 +284,10 @@ fn lint_one(work: &Connection, m: &Migration) -> Vec<Finding> {
             ));
         }
         for (rule, severity, message) in here {
+            let (severity, message) = match data {
+                Some(data) => with_data(data, rule, text, severity, message),
+                None => (severity, message),
+            };
             let allowed = allowances.iter().any(|(line, rules)| {
                 *line + 1 == s.line && rules.iter().any(|r| r == rule || r == "all")
             });
@@ -491,6 +507,130 @@ fn check(
                 ),
             ));
         }
+    }
+}
+
+/// The table a statement works on, as its words name it (`ALTER TABLE t`,
+/// `DROP TABLE [IF EXISTS] t`, `UPDATE t`, `DELETE FROM t`, `CREATE …
+/// INDEX … ON t`), past a schema prefix.
+fn subject(w: &[String]) -> Option<String> {
+    let at = if is(w.first(), "alter") || is(w.first(), "update") {
+        let or = if is(w.get(1), "or") { 2 } else { 0 };
+        if is(w.first(), "alter") { 2 } else { 1 + or }
+    } else if is(w.first(), "delete") {
+        2
+    } else if is(w.first(), "drop") {
+        if is(w.get(2), "if") { 4 } else { 2 }
+    } else {
+        w.iter().position(|x| x.eq_ignore_ascii_case("on"))? + 1
+    };
+    let at = if is(w.get(at + 1), ".") { at + 2 } else { at };
+    w.get(at).map(|t| definition::unquote(t))
+}
+
+/// A finding with the rows of `data` counted in, made an error where the
+/// statement would certainly fail on them.
+fn with_data(
+    data: &Connection,
+    rule: &'static str,
+    text: &str,
+    severity: Severity,
+    message: String,
+) -> (Severity, String) {
+    let w = words(text);
+    let Some(table) = subject(&w) else {
+        return (severity, message);
+    };
+    let count = |sql: String| -> Option<i64> { data.query_row(&sql, [], |r| r.get(0)).ok() };
+    let rows = || count(format!("SELECT count(*) FROM {}", quote(&table)));
+    match rule {
+        "adding-not-nullable-field"
+        | "adding-field-with-volatile-default"
+        | "adding-stored-generated-field"
+        | "adding-foreign-key-with-default" => match rows() {
+            Some(n) if n > 0 => (
+                Severity::Error,
+                format!(
+                    "{message}\n  the database holds {n} rows in {}: it fails",
+                    quote(&table)
+                ),
+            ),
+            Some(_) => (
+                severity,
+                format!(
+                    "{message}\n  {} is empty in the database now",
+                    quote(&table)
+                ),
+            ),
+            None => (severity, message),
+        },
+        "ban-drop-table" | "update-without-where" | "delete-without-where" => match rows() {
+            Some(n) => (
+                severity,
+                format!(
+                    "{message}\n  the database holds {n} rows in {}",
+                    quote(&table)
+                ),
+            ),
+            None => (severity, message),
+        },
+        "ban-drop-column" => {
+            let at = w.iter().position(|x| x.eq_ignore_ascii_case("drop"));
+            let column = at
+                .and_then(|i| w.get(i + if is(w.get(i + 1), "column") { 2 } else { 1 }))
+                .map(|c| definition::unquote(c));
+            match column.and_then(|c| {
+                count(format!(
+                    "SELECT count(*) FROM {} WHERE {} IS NOT NULL",
+                    quote(&table),
+                    quote(&c)
+                ))
+            }) {
+                Some(n) => (
+                    severity,
+                    format!("{message}\n  the database holds {n} values in it"),
+                ),
+                None => (severity, message),
+            }
+        }
+        "new-unique-index" => {
+            // Plain column keys only; an expression is not counted here.
+            let open = w.iter().position(|x| x == "(");
+            let close = w.iter().rposition(|x| x == ")");
+            let (Some(open), Some(close)) = (open, close) else {
+                return (severity, message);
+            };
+            let items: Vec<&[String]> = w[open + 1..close].split(|x| x == ",").collect();
+            let mut columns = Vec::new();
+            for item in items {
+                match item {
+                    [c] | [c, _] if !c.starts_with('(') => columns.push(definition::unquote(c)),
+                    _ => return (severity, message),
+                }
+            }
+            let keys: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+            let not_null: Vec<String> = keys.iter().map(|k| format!("{k} IS NOT NULL")).collect();
+            match count(format!(
+                "SELECT count(*) FROM (SELECT 1 FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1)",
+                quote(&table),
+                not_null.join(" AND "),
+                keys.join(", ")
+            )) {
+                Some(n) if n > 0 => (
+                    Severity::Error,
+                    format!(
+                        "{message}\n  the database holds {n} values of ({}) in more than one row: it fails",
+                        columns.join(", ")
+                    ),
+                ),
+                Some(_) => (
+                    severity,
+                    format!("{message}\n  no duplicates in the database now"),
+                ),
+                None => (severity, message),
+            }
+        }
+        _ => (severity, message),
     }
 }
 

@@ -50,10 +50,16 @@ pub(crate) fn run(g: &Global, args: &LintArgs) -> Result<u8, Failure> {
             })
             .collect(),
         Ok(set) => {
-            let pending = pending(g, &set, args.all)?;
-            migrate_core::lint::lint(&set, |m| {
-                pending.as_ref().is_none_or(|p| p.contains(&m.version))
-            })
+            let data = database(g)?;
+            let pending = match (&data, args.all) {
+                (Some(conn), false) => Some(pending(g, &set, conn)?),
+                _ => None,
+            };
+            migrate_core::lint::lint_with(
+                &set,
+                |m| pending.as_ref().is_none_or(|p| p.contains(&m.version)),
+                data.as_ref(),
+            )
         }
     };
     let mut out = io::stdout().lock();
@@ -85,10 +91,9 @@ pub(crate) fn run(g: &Global, args: &LintArgs) -> Result<u8, Failure> {
     Ok(u8::from(errors > 0))
 }
 
-/// With a database that exists: the versions still to apply (`None`: lint
-/// them all). Read only.
-fn pending(g: &Global, set: &Migrations, all: bool) -> Result<Option<Vec<u64>>, Failure> {
-    let Some(given) = g.database.as_deref().filter(|_| !all) else {
+/// The database `--database` names, when it exists, opened read-only.
+fn database(g: &Global) -> Result<Option<Connection>, Failure> {
+    let Some(given) = g.database.as_deref() else {
         return Ok(None);
     };
     let path = crate::context::database_path(given, g.database_from.unwrap_or("--database"))
@@ -96,20 +101,19 @@ fn pending(g: &Global, set: &Migrations, all: bool) -> Result<Option<Vec<u64>>, 
     if !path.exists() {
         return Ok(None);
     }
-    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    Ok(Some(Connection::open_with_flags(
+        &path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?))
+}
+
+/// The versions of `set` still to apply to `conn`.
+fn pending(g: &Global, set: &Migrations, conn: &Connection) -> Result<Vec<u64>, Failure> {
     let table = migrate_core::Table::new(&g.table).map_err(|e| usage(e.to_string()))?;
-    let rows = set
-        .runner()
-        .table(table)
-        .status(&conn)
-        .map_err(|e| Failure {
-            code: 1,
-            error: format!("{}: {e}", path.display()).into(),
-        })?;
-    Ok(Some(
-        rows.iter()
-            .filter(|r| r.state == State::Pending)
-            .map(|r| r.version)
-            .collect(),
-    ))
+    let rows = set.runner().table(table).status(conn)?;
+    Ok(rows
+        .iter()
+        .filter(|r| r.state == State::Pending)
+        .map(|r| r.version)
+        .collect())
 }

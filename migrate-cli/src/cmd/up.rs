@@ -64,7 +64,12 @@ pub(crate) fn run(mut ctx: Context, args: UpArgs) -> Result<u8, Failure> {
             .map(|r| r.version)
             .collect();
         if !pending.is_empty() {
-            for finding in migrate_core::lint::lint(&ctx.set, |m| pending.contains(&m.version)) {
+            let findings = migrate_core::lint::lint_with(
+                &ctx.set,
+                |m| pending.contains(&m.version),
+                Some(&conn),
+            );
+            for finding in findings {
                 // A statement that fails, the run itself reports, in full.
                 if !finding.allowed && !matches!(finding.rule, "statement-fails" | "load") {
                     eprintln!("lint: {finding}");
