@@ -50,6 +50,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("verify", 5),
     ("diff", 5),
     ("lint", 5),
+    ("lint/postgres", 5),
     ("schema", 5),
     ("doctor", 5),
     ("maintenance", 5),

@@ -87,10 +87,10 @@ fn a_file_that_does_not_load_is_a_finding() {
         stdout(&out)
     );
     assert!(!stderr(&out).contains("panicked"));
-    let out = p.bare(&["lint", "--dialect", "postgres"]).output().unwrap();
+    let out = p.bare(&["lint", "--dialect", "oracle"]).output().unwrap();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("SQLite only so far"),
+        stderr(&out).contains("sqlite or postgres"),
         "{}",
         stderr(&out)
     );
@@ -189,4 +189,58 @@ fn data_rules_with_a_database() {
         .expect(&said);
     let run_at = said.find("error: ").expect(&said);
     assert!(lint_at < run_at, "{said}");
+}
+
+/// A PostgreSQL folder: by `--dialect`, or by a `postgres://` database,
+/// which lint does not connect to.
+#[test]
+fn postgres_folders() {
+    let p = Project::new(&[
+        (
+            "0001_users.sql",
+            "CREATE TABLE users (id bigint PRIMARY KEY, email text);\nCREATE INDEX users_email ON users (email);\n",
+        ),
+        (
+            "0002_more.sql",
+            "ALTER TABLE users ADD COLUMN age int NOT NULL;\nCREATE INDEX users_age ON users (age);\n",
+        ),
+    ]);
+    let out = p.bare(&["lint", "--dialect", "postgres"]).output().unwrap();
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let said = stdout(&out);
+    assert!(
+        said.contains("0002_more.sql:1: error adding-required-field"),
+        "{said}"
+    );
+    assert!(
+        said.contains("0002_more.sql:2: warning require-concurrent-index-creation"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("0001_users.sql"),
+        "a table made in the same file: {said}"
+    );
+    let out = p
+        .bare(&["lint", "--json"])
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        json["findings"].as_array().unwrap().len(),
+        2,
+        "{}",
+        stdout(&out)
+    );
+    p.write(
+        "0003_concurrent.sql",
+        "CREATE INDEX CONCURRENTLY users_email2 ON users (email);\n",
+    );
+    let out = p.bare(&["lint", "--dialect", "postgres"]).output().unwrap();
+    assert!(
+        stdout(&out)
+            .contains("0003_concurrent.sql:1: error ban-concurrent-index-creation-in-transaction"),
+        "{}",
+        stdout(&out)
+    );
 }

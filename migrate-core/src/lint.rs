@@ -23,6 +23,8 @@ use std::fmt;
 
 use rusqlite::Connection;
 
+pub mod postgres;
+
 use crate::error::DatabaseFailure;
 use crate::naming::Kind;
 use crate::source::{Migration, Migrations};

@@ -19,7 +19,8 @@ pub(crate) struct LintArgs {
     /// Print JSON: {"findings": [{"file", "line", "rule", "severity", "message", "allowed"}]}.
     #[arg(long)]
     pub(crate) json: bool,
-    /// The dialect of the folder: sqlite (the rules built so far).
+    /// The dialect of the folder: sqlite, or postgres (also taken from a
+    /// postgres:// --database).
     #[arg(long, value_name = "DIALECT", default_value = "sqlite")]
     pub(crate) dialect: String,
 }
@@ -29,11 +30,16 @@ fn json_string(s: &str) -> String {
 }
 
 pub(crate) fn run(g: &Global, args: &LintArgs) -> Result<u8, Failure> {
-    if !args.dialect.eq_ignore_ascii_case("sqlite") {
-        return Err(usage(format!(
-            "--dialect {}: lint has rules for SQLite only so far",
-            args.dialect
-        )));
+    let url = g.database.as_deref().filter(|d| crate::postgres::is_url(d));
+    let postgres = match args.dialect.to_ascii_lowercase().as_str() {
+        "postgres" | "postgresql" => true,
+        "sqlite" => url.is_some(),
+        other => {
+            return Err(usage(format!("--dialect {other}: sqlite or postgres")));
+        }
+    };
+    if postgres {
+        return run_postgres(g, args, url.is_some());
     }
     let findings: Vec<Finding> = match Migrations::from_dir(g.dir()) {
         // A file that does not load is a finding, not a crash.
@@ -62,8 +68,40 @@ pub(crate) fn run(g: &Global, args: &LintArgs) -> Result<u8, Failure> {
             )
         }
     };
+    print(&findings, args.json)
+}
+
+/// `lint` of a PostgreSQL folder: its rules read each statement; the
+/// server is not asked (every migration is linted).
+fn run_postgres(g: &Global, args: &LintArgs, with_url: bool) -> Result<u8, Failure> {
+    use migrate_core::lint::postgres;
+    if with_url && !args.all {
+        eprintln!("note: lint does not read a PostgreSQL history yet: every migration is linted");
+    }
+    let findings: Vec<Finding> =
+        match Migrations::from_dir_in(g.dir(), migrate_core::Dialect::Postgres) {
+            Err(errors) => errors
+                .0
+                .iter()
+                .map(|e| Finding {
+                    file: e.file.display().to_string(),
+                    line: e.line.unwrap_or(1),
+                    rule: postgres::load_rule(&e.kind.to_string()),
+                    severity: Severity::Error,
+                    message: e.kind.to_string(),
+                    allowed: false,
+                })
+                .collect(),
+            Ok(set) => postgres::lint(&set, |_| true),
+        };
+    print(&findings, args.json)
+}
+
+/// Prints `findings` (as JSON with `json`); 1 when one is an error that is
+/// not allowed.
+fn print(findings: &[Finding], json: bool) -> Result<u8, Failure> {
     let mut out = io::stdout().lock();
-    if args.json {
+    if json {
         let items: Vec<String> = findings
             .iter()
             .map(|f| {
@@ -80,7 +118,7 @@ pub(crate) fn run(g: &Global, args: &LintArgs) -> Result<u8, Failure> {
             .collect();
         writeln!(out, "{{\"findings\": [{}]}}", items.join(", "))?;
     } else {
-        for f in &findings {
+        for f in findings {
             writeln!(out, "{f}")?;
         }
     }
