@@ -1398,7 +1398,7 @@ impl<'a> Planner<'a> {
                 .join(", "),
             probe
                 .iter()
-                .map(|c| zero_of(&c.declared_type))
+                .map(|c| sql::zero_of(&c.declared_type))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -1653,20 +1653,6 @@ impl<'a> Planner<'a> {
             said.push("its definition".into());
         }
         said.join(", ")
-    }
-}
-
-/// A value a column of `declared` type takes in a STRICT table too: `''`
-/// for text, `x''` for a blob, 0 for the rest (SQLite's affinity rules,
-/// by the same substrings).
-fn zero_of(declared: &str) -> &'static str {
-    let t = declared.to_ascii_uppercase();
-    if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
-        "''"
-    } else if t.contains("BLOB") {
-        "x''"
-    } else {
-        "0"
     }
 }
 

@@ -67,15 +67,12 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let allowed = if self.allowed { " (allowed)" } else { "" };
         write!(
             f,
-            "{}:{}: {} {}: {}",
+            "{}:{}: {} {}{allowed}: {}",
             self.file, self.line, self.severity, self.rule, self.message
-        )?;
-        if self.allowed {
-            f.write_str(" (allowed)")?;
-        }
-        Ok(())
+        )
     }
 }
 
@@ -290,20 +287,42 @@ fn lint_one(work: &Connection, m: &Migration, data: Option<&Connection>) -> Vec<
                 Some(data) => with_data(data, rule, text, severity, message),
                 None => (severity, message),
             };
-            let allowed = allowances.iter().any(|(line, rules)| {
-                *line + 1 == s.line && rules.iter().any(|r| r == rule || r == "all")
-            });
-            found.push(Finding {
-                file: file.clone(),
-                line: s.line,
+            found.push(finding(
+                &file,
+                s.line,
+                text,
+                &allowances,
                 rule,
                 severity,
-                message: format!("{message}\n  statement: {}", sql::shorten(text)),
-                allowed,
-            });
+                message,
+            ));
         }
     }
     found
+}
+
+/// The finding of `rule` at the statement `text` (first line `line`) of
+/// `file`, allowed when a `-- migrate:allow` on the line before names it.
+fn finding(
+    file: &str,
+    line: u32,
+    text: &str,
+    allowances: &[(u32, Vec<String>)],
+    rule: &'static str,
+    severity: Severity,
+    message: String,
+) -> Finding {
+    let allowed = allowances
+        .iter()
+        .any(|(at, rules)| *at + 1 == line && rules.iter().any(|r| r == rule || r == "all"));
+    Finding {
+        file: file.to_owned(),
+        line,
+        rule,
+        severity,
+        message: format!("{message}\n  statement: {}", sql::shorten(text)),
+        allowed,
+    }
 }
 
 /// The `-- migrate:allow RULE[, RULE]` comments of `text`: each line and
@@ -685,16 +704,6 @@ fn probe(work: &Connection, table: &str) -> Option<String> {
     if columns.is_empty() {
         return None;
     }
-    let zero = |t: &str| {
-        let t = t.to_ascii_uppercase();
-        if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
-            "''"
-        } else if t.contains("BLOB") {
-            "x''"
-        } else {
-            "0"
-        }
-    };
     Some(format!(
         "INSERT INTO {} ({}) VALUES ({})",
         quote(table),
@@ -705,7 +714,7 @@ fn probe(work: &Connection, table: &str) -> Option<String> {
             .join(", "),
         columns
             .iter()
-            .map(|(_, t)| zero(t))
+            .map(|(_, t)| sql::zero_of(t))
             .collect::<Vec<_>>()
             .join(", ")
     ))

@@ -860,6 +860,21 @@ pub(crate) fn comments_starting(text: &str, prefix: &str) -> Vec<std::ops::Range
     found
 }
 
+/// A value a column of `declared` type takes in a STRICT table too: `''`
+/// for text, `x''` for a blob, 0 for the rest (SQLite's affinity rules,
+/// by the same substrings).
+#[cfg(feature = "sqlite")]
+pub(crate) fn zero_of(declared: &str) -> &'static str {
+    let t = declared.to_ascii_uppercase();
+    if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
+        "''"
+    } else if t.contains("BLOB") {
+        "x''"
+    } else {
+        "0"
+    }
+}
+
 /// Whether `text` holds `word`, ASCII case folded as SQLite folds names
 /// (no copy of `text`).
 #[cfg(feature = "sqlite")]

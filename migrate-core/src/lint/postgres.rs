@@ -6,7 +6,7 @@
 //! file can take it (a `-- migrate:no-transaction` file), and leaves alone
 //! what a table made in the same file cannot suffer (it is new and empty).
 
-use super::{Finding, Severity, allowances};
+use super::{Finding, Severity, allowances, finding};
 use crate::naming::Kind;
 use crate::source::{Migration, Migrations};
 use crate::sql::{self, definition};
@@ -196,17 +196,15 @@ fn lint_one(m: &Migration) -> Vec<Finding> {
             }
         }
         for (rule, severity, message) in here {
-            let allowed = allowances.iter().any(|(line, rules)| {
-                *line + 1 == s.line && rules.iter().any(|r| r == rule || r == "all")
-            });
-            found.push(Finding {
-                file: file.clone(),
-                line: s.line,
+            found.push(finding(
+                &file,
+                s.line,
+                text,
+                &allowances,
                 rule,
                 severity,
-                message: format!("{message}\n  statement: {}", sql::shorten(text)),
-                allowed,
-            });
+                message,
+            ));
         }
     }
     found
