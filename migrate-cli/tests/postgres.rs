@@ -1535,3 +1535,50 @@ fn a_killed_emit_can_be_run_again_and_nul_advice_works() {
         .unwrap();
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
 }
+
+/// `lint` with a PostgreSQL URL reads the server's history, read-only,
+/// and lints only what is pending there.
+#[test]
+fn lint_on_postgresql_lints_what_is_pending() {
+    let Some(db) = pg::scratch() else { return };
+    let url = db.url();
+    let p = Project::new(&[(
+        "0001_users.sql",
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text);\nALTER TABLE users ADD CONSTRAINT email_unique UNIQUE (email);\n",
+    )]);
+    let cli = |args: &[&str]| p.bare(args).env("DATABASE_URL", &url).output().unwrap();
+    // Before anything is applied, every file: and a table made in the same
+    // file is exempt.
+    let out = cli(&["lint"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "", "{}", stderr(&out));
+    let out = cli(&["up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    p.write(
+        "0002_more.sql",
+        "CREATE INDEX users_email ON users (email);\n",
+    );
+    let out = cli(&["lint"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("0002_more.sql:1: warning require-concurrent-index-creation"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stdout(&out).contains("0001_users.sql"), "{}", stdout(&out));
+    // --all lints the applied one too.
+    let out = cli(&["lint", "--all", "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // A server that does not answer: said, and every file linted.
+    let out = p
+        .bare(&["lint"])
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("every migration is linted"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -75,9 +75,6 @@ pub(crate) fn run(g: &Global, args: &LintArgs) -> Result<u8, Failure> {
 /// server is not asked (every migration is linted).
 fn run_postgres(g: &Global, args: &LintArgs, with_url: bool) -> Result<u8, Failure> {
     use migrate_core::lint::postgres;
-    if with_url && !args.all {
-        eprintln!("note: lint does not read a PostgreSQL history yet: every migration is linted");
-    }
     let findings: Vec<Finding> =
         match Migrations::from_dir_in(g.dir(), migrate_core::Dialect::Postgres) {
             Err(errors) => errors
@@ -92,9 +89,45 @@ fn run_postgres(g: &Global, args: &LintArgs, with_url: bool) -> Result<u8, Failu
                     allowed: false,
                 })
                 .collect(),
-            Ok(set) => postgres::lint(&set, |_| true),
+            Ok(set) => {
+                let pending = match g.database.as_deref().filter(|_| with_url && !args.all) {
+                    Some(url) => pending_postgres(g, &set, url)?,
+                    None => None,
+                };
+                postgres::lint(&set, |m| {
+                    pending.as_ref().is_none_or(|p| p.contains(&m.version))
+                })
+            }
         };
     print(&findings, args.json)
+}
+
+/// The versions still to apply on the PostgreSQL server of `url` (read
+/// only); `None`, said on stderr, when it cannot be reached: then every
+/// migration is linted.
+fn pending_postgres(g: &Global, set: &Migrations, url: &str) -> Result<Option<Vec<u64>>, Failure> {
+    let table = migrate_core::Table::new(&g.table).map_err(|e| usage(e.to_string()))?;
+    let mut client = match crate::postgres::connect(url) {
+        Ok((client, _)) => client,
+        Err(f) => {
+            eprintln!("note: {}; every migration is linted", f.error);
+            return Ok(None);
+        }
+    };
+    let rows = set
+        .runner()
+        .table(table)
+        .status_postgres(&mut client)
+        .map_err(|e| Failure {
+            code: 1,
+            error: format!("{}: {e}", crate::postgres::shown(url)).into(),
+        })?;
+    Ok(Some(
+        rows.iter()
+            .filter(|r| r.state == State::Pending)
+            .map(|r| r.version)
+            .collect(),
+    ))
 }
 
 /// Prints `findings` (as JSON with `json`); 1 when one is an error that is
