@@ -198,3 +198,29 @@ fn the_runner_makes_safe_what_lint_does_not_ask_for() {
         Some(Severity::Warning)
     );
 }
+
+/// A pragma set that turns legacy_alter_table on for the app's (and the
+/// runner's) connections: a rename then leaves views and triggers naming
+/// the old table.
+#[test]
+fn renames_under_legacy_alter_table() {
+    let before = "CREATE TABLE t (id INTEGER PRIMARY KEY);\nCREATE VIEW v AS SELECT id FROM t;";
+    let with = |pragmas: Option<&str>| {
+        let f = Fixture::new(&[
+            ("0001_before.sql", before),
+            ("0002_rename.sql", "ALTER TABLE t RENAME TO t2;"),
+        ]);
+        if let Some(p) = pragmas {
+            f.write("0000_app.pragmas", p);
+        }
+        lint(&f.set(), |m| m.version == 2)
+    };
+    let found = with(Some("legacy_alter_table = on\n"));
+    assert!(
+        rules(&found).contains(&"renaming-with-legacy-alter-table"),
+        "{found:#?}"
+    );
+    assert!(found[0].message.contains("view \"v\""), "{found:#?}");
+    assert!(with(None).is_empty(), "{:#?}", with(None));
+    assert!(with(Some("legacy_alter_table = off\n")).is_empty());
+}

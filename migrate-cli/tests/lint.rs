@@ -244,3 +244,267 @@ fn postgres_folders() {
         stdout(&out)
     );
 }
+
+/// Every rule through the binary: a folder whose last file breaks it makes
+/// `lint` name it; the same folder with the safe form does not.
+#[test]
+fn every_rule_fires_and_stays_quiet_through_the_binary() {
+    const NT: &str = "-- migrate:no-transaction\n";
+    let sqlite: &[(&str, &str, &str, &str)] = &[
+        (
+            "statement-fails",
+            T,
+            "CREATE INDEX i ON nowhere (x);",
+            "CREATE INDEX i ON t (a);",
+        ),
+        (
+            "adding-not-nullable-field",
+            T,
+            "ALTER TABLE t ADD COLUMN c TEXT NOT NULL;",
+            "ALTER TABLE t ADD COLUMN c TEXT NOT NULL DEFAULT '';",
+        ),
+        (
+            "adding-field-with-volatile-default",
+            T,
+            "ALTER TABLE t ADD COLUMN c TEXT DEFAULT CURRENT_TIMESTAMP;",
+            "ALTER TABLE t ADD COLUMN c TEXT DEFAULT 'x';",
+        ),
+        (
+            "adding-stored-generated-field",
+            T,
+            "ALTER TABLE t ADD COLUMN c INTEGER AS (id * 2) STORED;",
+            "ALTER TABLE t ADD COLUMN c INTEGER AS (id * 2) VIRTUAL;",
+        ),
+        (
+            "adding-foreign-key-with-default",
+            T,
+            "ALTER TABLE t ADD COLUMN p INTEGER DEFAULT 1 REFERENCES t(id);",
+            "ALTER TABLE t ADD COLUMN p INTEGER REFERENCES t(id);",
+        ),
+        (
+            "dropping-referenced-column",
+            T,
+            "ALTER TABLE t DROP COLUMN a;",
+            "ALTER TABLE t ADD COLUMN c TEXT;",
+        ),
+        (
+            "ban-drop-column",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, b TEXT);",
+            "ALTER TABLE t DROP COLUMN b;",
+            "ALTER TABLE t ADD COLUMN c TEXT;",
+        ),
+        ("ban-drop-table", T, "DROP TABLE t;", "CREATE TABLE u (id);"),
+        (
+            "dropping-referenced-table",
+            "CREATE TABLE t (id);\nCREATE VIEW v AS SELECT id FROM t;",
+            "DROP TABLE t;",
+            "DROP VIEW v;",
+        ),
+        (
+            "rebuild-without-marker",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE CASCADE);",
+            "DROP TABLE p;\nCREATE TABLE p (id INTEGER PRIMARY KEY);",
+            "-- migrate:foreign-keys-off\nDROP TABLE p;\nCREATE TABLE p (id INTEGER PRIMARY KEY);",
+        ),
+        (
+            "new-unique-index",
+            T,
+            "CREATE UNIQUE INDEX t_u ON t (a);",
+            "CREATE INDEX t_u ON t (a);",
+        ),
+        (
+            "update-without-where",
+            T,
+            "UPDATE t SET a = 'x';",
+            "UPDATE t SET a = 'x' WHERE id = 1;",
+        ),
+        (
+            "delete-without-where",
+            T,
+            "DELETE FROM t;",
+            "DELETE FROM t WHERE id = 1;",
+        ),
+        ("load", T, "VACUUM;", "-- migrate:no-transaction\nVACUUM;"),
+    ];
+    let postgres: &[(&str, &str, &str)] = &[
+        (
+            "require-concurrent-index-creation",
+            "CREATE INDEX i ON users (email);",
+            &format!("{NT}CREATE INDEX CONCURRENTLY i ON users (email);"),
+        ),
+        (
+            "require-concurrent-index-deletion",
+            "DROP INDEX i;",
+            &format!("{NT}DROP INDEX CONCURRENTLY i;"),
+        ),
+        (
+            "require-concurrent-reindex",
+            "REINDEX INDEX i;",
+            &format!("{NT}REINDEX INDEX CONCURRENTLY i;"),
+        ),
+        (
+            "require-concurrent-partition-detach",
+            "ALTER TABLE e DETACH PARTITION e1;",
+            &format!("{NT}ALTER TABLE e DETACH PARTITION e1 CONCURRENTLY;"),
+        ),
+        (
+            "ban-concurrent-index-creation-in-transaction",
+            "CREATE INDEX CONCURRENTLY i ON users (email);",
+            &format!("{NT}CREATE INDEX CONCURRENTLY i ON users (email);"),
+        ),
+        (
+            "adding-field-with-default",
+            "ALTER TABLE users ADD COLUMN t uuid DEFAULT gen_random_uuid();",
+            "ALTER TABLE users ADD COLUMN t timestamptz DEFAULT now();",
+        ),
+        (
+            "adding-required-field",
+            "ALTER TABLE users ADD COLUMN n int NOT NULL;",
+            "ALTER TABLE users ADD COLUMN n int NOT NULL DEFAULT 0;",
+        ),
+        (
+            "adding-not-nullable-field",
+            "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+            "ALTER TABLE users ADD CONSTRAINT e CHECK (email IS NOT NULL) NOT VALID;",
+        ),
+        (
+            "adding-foreign-key-constraint",
+            "ALTER TABLE posts ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES users (id);",
+            "ALTER TABLE posts ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES users (id) NOT VALID;",
+        ),
+        (
+            "constraint-missing-not-valid",
+            "ALTER TABLE users ADD CONSTRAINT c CHECK (id > 0);",
+            "ALTER TABLE users ADD CONSTRAINT c CHECK (id > 0) NOT VALID;",
+        ),
+        (
+            "adding-primary-key-constraint",
+            "ALTER TABLE users ADD PRIMARY KEY (id);",
+            "ALTER TABLE users ADD CONSTRAINT k PRIMARY KEY USING INDEX users_id;",
+        ),
+        (
+            "disallow-unique-constraint",
+            "ALTER TABLE users ADD CONSTRAINT u UNIQUE (email);",
+            "ALTER TABLE users ADD CONSTRAINT u UNIQUE USING INDEX users_email;",
+        ),
+        (
+            "changing-column-type",
+            "ALTER TABLE users ALTER COLUMN id TYPE bigint;",
+            "ALTER TABLE users ALTER COLUMN id SET DEFAULT 0;",
+        ),
+        (
+            "ban-drop-column",
+            "ALTER TABLE users DROP COLUMN email;",
+            "ALTER TABLE users ADD COLUMN email2 text;",
+        ),
+        (
+            "ban-drop-table",
+            "DROP TABLE users;",
+            "CREATE TABLE users2 (id int);",
+        ),
+        (
+            "ban-drop-database",
+            &format!("{NT}DROP DATABASE app;"),
+            "SELECT 1;",
+        ),
+        (
+            "ban-drop-not-null",
+            "ALTER TABLE users ALTER COLUMN email DROP NOT NULL;",
+            "ALTER TABLE users ALTER COLUMN email SET DEFAULT '';",
+        ),
+        (
+            "ban-truncate-cascade",
+            "TRUNCATE users CASCADE;",
+            "TRUNCATE users;",
+        ),
+        (
+            "renaming-column",
+            "ALTER TABLE users RENAME COLUMN email TO mail;",
+            "ALTER TABLE users ADD COLUMN mail text;",
+        ),
+        (
+            "renaming-table",
+            "ALTER TABLE users RENAME TO people;",
+            "CREATE VIEW people AS SELECT * FROM users;",
+        ),
+        (
+            "ban-alter-domain-with-add-constraint",
+            "ALTER DOMAIN d ADD CONSTRAINT c CHECK (VALUE > 0);",
+            "ALTER DOMAIN d ADD CONSTRAINT c CHECK (VALUE > 0) NOT VALID;",
+        ),
+        (
+            "ban-create-domain-with-constraint",
+            "CREATE DOMAIN d AS int CHECK (VALUE > 0);",
+            "CREATE DOMAIN d AS int;",
+        ),
+    ];
+    let run = |first: &str, last: &str, dialect: &str| -> String {
+        let p = Project::new(&[("0001_first.sql", first), ("0002_last.sql", last)]);
+        let out = p.bare(&["lint", "--dialect", dialect]).output().unwrap();
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let pg_first = "CREATE TABLE users (id int, email text);";
+    let cases = sqlite
+        .iter()
+        .map(|(rule, first, bad, good)| {
+            (*rule, *first, bad.to_string(), good.to_string(), "sqlite")
+        })
+        .chain(postgres.iter().map(|(rule, bad, good)| {
+            (
+                *rule,
+                pg_first,
+                bad.to_string(),
+                good.to_string(),
+                "postgres",
+            )
+        }));
+    let (mut sqlite_rules, mut pg_rules) = (Vec::new(), Vec::new());
+    for (rule, first, bad, good, dialect) in cases {
+        let found = run(first, &bad, dialect);
+        assert!(
+            found.contains(&format!(" {rule}")),
+            "{dialect} {rule} did not fire on {bad:?}:\n{found}"
+        );
+        let found = run(first, &good, dialect);
+        assert!(
+            !found.contains(&format!(" {rule}:")) && !found.contains(&format!(" {rule} (allowed)")),
+            "{dialect} {rule} fired on {good:?}:\n{found}"
+        );
+        if dialect == "sqlite" {
+            sqlite_rules.push(rule)
+        } else {
+            pg_rules.push(rule)
+        }
+    }
+    // One rule needs a pragma set beside the files.
+    let p = Project::new(&[
+        ("0000_app.pragmas", "legacy_alter_table = on\n"),
+        (
+            "0001_first.sql",
+            "CREATE TABLE t (id);\nCREATE VIEW v AS SELECT id FROM t;",
+        ),
+        ("0002_last.sql", "ALTER TABLE t RENAME TO t2;"),
+    ]);
+    let out = p.bare(&["lint"]).output().unwrap();
+    assert!(
+        stdout(&out).contains(" renaming-with-legacy-alter-table"),
+        "{}",
+        stdout(&out)
+    );
+    p.write("0000_app.pragmas", "legacy_alter_table = off\n");
+    let out = p.bare(&["lint"]).output().unwrap();
+    assert!(
+        !stdout(&out).contains("renaming-with-legacy-alter-table"),
+        "{}",
+        stdout(&out)
+    );
+    sqlite_rules.push("renaming-with-legacy-alter-table");
+    // Every listed rule has its case here.
+    for (rule, _) in migrate_core::lint::RULES {
+        assert!(sqlite_rules.contains(rule), "no SQLite case for {rule}");
+    }
+    for (rule, _) in migrate_core::lint::postgres::RULES {
+        assert!(pg_rules.contains(rule), "no PostgreSQL case for {rule}");
+    }
+}

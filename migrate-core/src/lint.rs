@@ -118,6 +118,10 @@ pub const RULES: &[(&str, &str)] = &[
         "new-unique-index",
         "CREATE UNIQUE INDEX on a table made before this migration: fails on duplicate values",
     ),
+    (
+        "renaming-with-legacy-alter-table",
+        "a rename while the connection profile turns legacy_alter_table on: the views and triggers that name the old name are not rewritten",
+    ),
     ("update-without-where", "UPDATE with no WHERE: every row"),
     ("delete-without-where", "DELETE with no WHERE: every row"),
 ];
@@ -170,12 +174,18 @@ pub fn lint_with(
     let Ok(work) = Connection::open_in_memory() else {
         return found;
     };
+    // The runner's connections take the set's profile: with
+    // legacy_alter_table on, a rename leaves the names in views and
+    // triggers as they were.
+    let legacy = set.profile().settings.iter().any(|(_, s)| {
+        s.pragma.name == "legacy_alter_table" && s.value == crate::dsl::pragmas::Value::Bool(true)
+    });
     for m in set.iter() {
         if !chosen(m) {
             replay(&work, m);
             continue;
         }
-        found.extend(lint_one(&work, m, data));
+        found.extend(lint_one(&work, m, data, legacy));
     }
     found
 }
@@ -216,7 +226,12 @@ fn replayed(work: &Connection, statement: &str) -> rusqlite::Result<()> {
 }
 
 /// The findings of one migration, run on `work` statement by statement.
-fn lint_one(work: &Connection, m: &Migration, data: Option<&Connection>) -> Vec<Finding> {
+fn lint_one(
+    work: &Connection,
+    m: &Migration,
+    data: Option<&Connection>,
+    legacy: bool,
+) -> Vec<Finding> {
     let mut found = Vec::new();
     if m.kind != Kind::Sql {
         replay(work, m);
@@ -266,6 +281,9 @@ fn lint_one(work: &Connection, m: &Migration, data: Option<&Connection>) -> Vec<
             &renamed_into,
             &mut here,
         );
+        if legacy {
+            legacy_rename(work, text, &mut here);
+        }
         // A refusal a rule already named is not said twice.
         let named = here
             .iter()
@@ -653,6 +671,51 @@ fn with_data(
         }
         _ => (severity, message),
     }
+}
+
+/// A rename (of a table or a column) while legacy_alter_table is on: the
+/// views and triggers that name the table keep the old names.
+fn legacy_rename(work: &Connection, text: &str, found: &mut Vec<(&'static str, Severity, String)>) {
+    let w = words(text);
+    if !(is(w.first(), "alter") && is(w.get(1), "table") && has_word(&w, "rename")) {
+        return;
+    }
+    let Some(table) = subject(&w) else { return };
+    let users: Vec<String> = work
+        .prepare("SELECT type, name, sql FROM sqlite_master WHERE type IN ('view', 'trigger')")
+        .and_then(|mut s| {
+            s.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, _, sql)| {
+            sql::tokens(sql)
+                .iter()
+                .any(|t| definition::unquote(t).eq_ignore_ascii_case(&table))
+        })
+        .map(|(kind, name, _)| format!("{kind} {}", quote(&name)))
+        .collect();
+    if !users.is_empty() {
+        found.push((
+            "renaming-with-legacy-alter-table",
+            Severity::Warning,
+            format!(
+                "the connection profile turns legacy_alter_table on, so SQLite does not rewrite {} to the new name; make them again after the rename, or turn legacy_alter_table off",
+                users.join(", ")
+            ),
+        ));
+    }
+}
+
+fn has_word(w: &[String], k: &str) -> bool {
+    w.iter().any(|x| x.eq_ignore_ascii_case(k))
 }
 
 /// Whether a WHERE stands outside every parenthesis of the statement.
