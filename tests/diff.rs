@@ -313,6 +313,35 @@ fn a_temp_object_is_no_part_of_a_schema() {
     );
 }
 
+/// What SQLite makes a TEMP object, however it is spelled.
+#[test]
+fn every_spelling_of_a_temp_object_is_refused() {
+    for (text, line) in [
+        ("CREATE TABLE a (id);\nCREATE TABLE temp.scratch (x);", 2),
+        ("CREATE TEMPORARY VIEW v AS SELECT 1;", 1),
+        (
+            "CREATE TABLE a (id);\n\ncreate temp trigger tr after insert on a begin select 1; end;",
+            3,
+        ),
+        ("CREATE TABLE \"temp\".\"t\" (x);", 1),
+    ] {
+        let e = diff(
+            &Side::Sql { text: "" },
+            &Side::Sql { text },
+            &Options::default(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with(&format!("line {line}: `"))
+                && e.to_string().contains("TEMP object"),
+            "{text}: {e}"
+        );
+    }
+    // A table merely named like it is no temp object.
+    let d = between("", "CREATE TABLE \"temp_x\" (id);");
+    assert!(d.up.contains("temp_x"));
+}
+
 #[test]
 fn a_schema_file_may_be_in_any_order() {
     let to = "CREATE VIEW v AS SELECT id FROM t;\nCREATE INDEX i ON t (id);\nCREATE TABLE t (id INTEGER PRIMARY KEY);";

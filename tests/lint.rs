@@ -156,6 +156,20 @@ fn an_allowance_silences_one_statement_and_shows() {
         "{}",
         drops[0]
     );
+    // Every spelling the scanner reads as the directive.
+    for spelled in [
+        "--migrate:allow ban-drop-column",
+        "--   migrate:allow  ban-drop-column,all",
+    ] {
+        let found = findings(T, &format!("{spelled}\nALTER TABLE t DROP COLUMN b;"));
+        assert!(found.iter().all(|f| f.allowed), "{spelled}: {found:#?}");
+    }
+    // Not in a string.
+    let found = findings(
+        T,
+        "UPDATE t SET a = '-- migrate:allow all'\nWHERE id = 1;\nALTER TABLE t DROP COLUMN b;",
+    );
+    assert!(found.iter().any(|f| !f.allowed), "{found:#?}");
     // The directive is a comment to the runner, anywhere.
     let f = Fixture::new(&[
         ("0001_t.sql", T),

@@ -595,23 +595,13 @@ fn replica(side: &Side, history: &History) -> Result<Connection, DiffError> {
     match side {
         Side::Sql { text } => {
             let mut pending = Vec::new();
-            let plain = without_directives(text);
-            for (line, statement) in sql::statements(&plain)? {
+            for (line, statement) in sql::statements(text)? {
                 let first = sql::tokens(statement);
                 let first = first.first().copied().unwrap_or_default();
                 // A dump (`migrate-cli schema`) heads its tables with the
                 // persistent pragmas: the pragma sets' business, not a diff's.
                 if first.eq_ignore_ascii_case("pragma") {
                     continue;
-                }
-                let second = sql::tokens(statement)
-                    .get(1)
-                    .map(|w| w.to_ascii_lowercase());
-                if matches!(second.as_deref(), Some("temp" | "temporary")) {
-                    return Err(DiffError::Temporary {
-                        line,
-                        statement: sql::shorten(statement),
-                    });
                 }
                 if !first.eq_ignore_ascii_case("create") {
                     return Err(DiffError::NotCreate {
@@ -688,6 +678,17 @@ fn create_in_any_order(conn: &Connection, mut pending: Vec<(u32, &str)>) -> Resu
         for (line, statement) in pending {
             if let Err(e) = conn.execute_batch(statement) {
                 failed.push((line, statement, e));
+                continue;
+            }
+            // SQLite's own answer to "is it a TEMP object": `CREATE TEMP`,
+            // `TEMPORARY`, a `temp.` name, a trigger on a temp table.
+            let temporary: i64 =
+                conn.query_row("SELECT count(*) FROM temp.sqlite_master", [], |r| r.get(0))?;
+            if temporary > 0 {
+                return Err(DiffError::Temporary {
+                    line,
+                    statement: sql::shorten(statement),
+                });
             }
         }
         if failed.is_empty() {
@@ -716,20 +717,6 @@ struct Renames {
 
 const RENAMED_FROM: &str = "-- migrate:renamed-from";
 
-/// `text` with its rename directives made plain comments: the scanner
-/// ends a statement at a directive, and these stand inside statements.
-fn without_directives(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    for d in sql::comments_starting(text, RENAMED_FROM) {
-        out.push_str(&text[at..d.start]);
-        out.push_str("-- renamed-from");
-        at = d.start + RENAMED_FROM.len();
-    }
-    out.push_str(&text[at..]);
-    out
-}
-
 impl Renames {
     /// The `-- migrate:renamed-from OLD` directives of a schema file: at
     /// the end of the line that starts a table (a table rename) or one of
@@ -737,11 +724,10 @@ impl Renames {
     /// rename: it is made again, as it would be anyway).
     fn read(text: &str) -> Result<Renames, DiffError> {
         let mut renames = Renames::default();
-        let plain = without_directives(text);
-        let statements = sql::statements(&plain)?;
-        for d in sql::comments_starting(text, RENAMED_FROM) {
+        let statements = sql::statements(text)?;
+        for (d, old) in sql::directive_comments(text, "renamed-from") {
             let n = text[..d.start].matches('\n').count() as u32 + 1;
-            let old = text[d.start + RENAMED_FROM.len()..d.end].trim();
+            let old = old.as_str();
             let words = sql::tokens(old);
             let [old] = words.as_slice() else {
                 return Err(DiffError::Rename {
@@ -918,14 +904,6 @@ struct Planner<'a> {
     renamed_columns: Vec<(String, String, String)>,
 }
 
-/// Whether `sql` names `name` as one of its tokens (quoted or not, ASCII
-/// case aside).
-fn names(sql: &str, name: &str) -> bool {
-    sql::tokens(sql)
-        .iter()
-        .any(|w| definition::unquote(w).eq_ignore_ascii_case(name))
-}
-
 impl<'a> Planner<'a> {
     fn new(
         work: Connection,
@@ -1032,7 +1010,7 @@ impl<'a> Planner<'a> {
                     affected
                         .iter()
                         .chain(views_affected.iter())
-                        .any(|n| names(&v.sql, n))
+                        .any(|n| definition::names(&v.sql, n))
                 })
                 .map(|v| v.name.to_ascii_lowercase())
                 .collect();
@@ -1050,7 +1028,7 @@ impl<'a> Planner<'a> {
             let mentions = affected
                 .iter()
                 .chain(views_affected.iter())
-                .any(|n| names(&t.sql, n));
+                .any(|n| definition::names(&t.sql, n));
             if on || mentions {
                 triggers_affected.insert(t.name.to_ascii_lowercase());
             }
@@ -1668,20 +1646,18 @@ mod tests {
     #[test]
     fn only_comments_are_directives() {
         let text = "CREATE TABLE t (a TEXT DEFAULT '-- migrate:renamed-from x', -- migrate:renamed-from b\n\
-                    \"-- migrate:renamed-from y\" INT /* -- migrate:renamed-from z */);";
-        let found: Vec<&str> = sql::comments_starting(text, RENAMED_FROM)
+                    \"-- migrate:renamed-from y\" INT /* -- migrate:renamed-from z */, --migrate:renamed-from c\n\
+                    d INT --   migrate:renamed-from e\n);";
+        let found: Vec<String> = sql::directive_comments(text, "renamed-from")
             .into_iter()
-            .map(|r| &text[r])
+            .map(|(_, old)| old)
             .collect();
-        assert_eq!(found, ["-- migrate:renamed-from b"]);
-        let plain = without_directives(text);
-        assert!(
-            plain.contains("DEFAULT '-- migrate:renamed-from x'"),
-            "{plain}"
-        );
-        assert!(plain.contains(", -- renamed-from b"), "{plain}");
+        // Every spelling the scanner reads as the directive, and no other.
+        assert_eq!(found, ["b", "c", "e"]);
+        // The scanner keeps the statement whole around them.
+        assert_eq!(sql::statements(text).unwrap().len(), 1);
         // Unclosed quotes end the text, not the search.
-        assert!(sql::comments_starting("'-- migrate:renamed-from a", RENAMED_FROM).is_empty());
+        assert!(sql::directive_comments("'-- migrate:renamed-from a", "renamed-from").is_empty());
     }
 
     #[test]

@@ -346,12 +346,11 @@ fn finding(
 /// The `-- migrate:allow RULE[, RULE]` comments of `text`: each line and
 /// its rules.
 fn allowances(text: &str) -> Vec<(u32, Vec<String>)> {
-    const ALLOW: &str = "-- migrate:allow";
-    sql::comments_starting(text, ALLOW)
+    sql::directive_comments(text, "allow")
         .into_iter()
-        .map(|r| {
+        .map(|(r, argument)| {
             let line = text[..r.start].matches('\n').count() as u32 + 1;
-            let rules = text[r.start + ALLOW.len()..r.end]
+            let rules = argument
                 .split([',', ' ', '\t'])
                 .filter(|w| !w.is_empty())
                 .map(str::to_ascii_lowercase)
@@ -462,21 +461,7 @@ fn check(
                 ),
             ));
         }
-        let users: Vec<String> = work
-            .prepare("SELECT type, name, sql FROM sqlite_master WHERE type IN ('view', 'trigger') AND lower(tbl_name) <> lower(?1)")
-            .and_then(|mut s| {
-                s.query_map([&table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(_, _, sql)| {
-                sql::tokens(sql)
-                    .iter()
-                    .any(|t| definition::unquote(t).eq_ignore_ascii_case(&table))
-            })
-            .map(|(kind, name, _)| format!("{kind} {}", quote(&name)))
-            .collect();
+        let users = users_of(work, &table, true);
         if !users.is_empty() {
             found.push((
                 "dropping-referenced-table",
@@ -681,27 +666,7 @@ fn legacy_rename(work: &Connection, text: &str, found: &mut Vec<(&'static str, S
         return;
     }
     let Some(table) = subject(&w) else { return };
-    let users: Vec<String> = work
-        .prepare("SELECT type, name, sql FROM sqlite_master WHERE type IN ('view', 'trigger')")
-        .and_then(|mut s| {
-            s.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(_, _, sql)| {
-            sql::tokens(sql)
-                .iter()
-                .any(|t| definition::unquote(t).eq_ignore_ascii_case(&table))
-        })
-        .map(|(kind, name, _)| format!("{kind} {}", quote(&name)))
-        .collect();
+    let users = users_of(work, &table, false);
     if !users.is_empty() {
         found.push((
             "renaming-with-legacy-alter-table",
@@ -712,6 +677,32 @@ fn legacy_rename(work: &Connection, text: &str, found: &mut Vec<(&'static str, S
             ),
         ));
     }
+}
+
+/// The views and triggers of `work` that name `table` (`view "v"`), those
+/// on the table itself left out with `not_its_own`.
+fn users_of(work: &Connection, table: &str, not_its_own: bool) -> Vec<String> {
+    let Ok(mut stmt) = work.prepare(
+        "SELECT type, name, sql, tbl_name FROM sqlite_master WHERE type IN ('view', 'trigger')",
+    ) else {
+        return Vec::new();
+    };
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    });
+    rows.map(|rows| {
+        rows.flatten()
+            .filter(|(_, _, _, on)| !(not_its_own && on.eq_ignore_ascii_case(table)))
+            .filter(|(_, _, sql, _)| definition::names(sql, table))
+            .map(|(kind, name, _, _)| format!("{kind} {}", quote(&name)))
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 fn has_word(w: &[String], k: &str) -> bool {

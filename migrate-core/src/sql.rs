@@ -825,37 +825,29 @@ pub(crate) fn index_effect(statement: &str) -> Option<IndexEffect> {
     None
 }
 
-/// Where `text` has a line comment that starts with `prefix` (`-- migrate:
-/// renamed-from`): the byte ranges from its `--` to the end of its line. A string, a quoted name or
-/// a block comment that holds the words is not one (SQLite's tokens:
-/// `'…'` with `''` inside, `"…"`, `` `…` ``, `[…]`, `/* … */`, `-- …`).
+/// The `-- migrate:NAME ARGUMENT` comments of `text`: each comment's byte
+/// range and its argument. Found by the scanner's own lexer (a string, a
+/// quoted name or a block comment holding the words is none) and read by
+/// the scanner's own directive rule (`--migrate:NAME`, any spacing after
+/// `--`), so whatever the scanner takes for that directive, this finds.
 #[cfg(feature = "sqlite")]
-pub(crate) fn comments_starting(text: &str, prefix: &str) -> Vec<std::ops::Range<usize>> {
+pub(crate) fn directive_comments(text: &str, name: &str) -> Vec<(std::ops::Range<usize>, String)> {
     let b = text.as_bytes();
     let mut found = Vec::new();
     let mut i = 0;
-    let until = |from: usize, end: &[u8]| -> usize {
-        b[from..]
-            .windows(end.len())
-            .position(|w| w == end)
-            .map_or(b.len(), |at| from + at + end.len())
-    };
     while i < b.len() {
-        i = match b[i] {
-            b'\'' => until(i + 1, b"'"),
-            b'"' => until(i + 1, b"\""),
-            b'`' => until(i + 1, b"`"),
-            b'[' => until(i + 1, b"]"),
-            b'/' if b.get(i + 1) == Some(&b'*') => until(i + 2, b"*/"),
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                let end = text[i..].find('\n').map_or(b.len(), |n| i + n);
-                if text[i..end].starts_with(prefix) {
-                    found.push(i..end);
-                }
-                end
-            }
-            _ => i + 1,
-        };
+        // An unterminated string ends the text, as it ends the scan.
+        let Ok(t) = lex(b, i) else { break };
+        if t.kind == Tok::LineComment
+            && let Some((n, argument)) = text::migrate_directive(&text[t.start..t.end])
+            && n == name
+        {
+            found.push((t.start..t.end, argument.trim().to_owned()));
+        }
+        if t.end <= i {
+            break;
+        }
+        i = t.end;
     }
     found
 }

@@ -241,6 +241,14 @@ fn normal_token(w: &str) -> String {
     w.to_ascii_lowercase()
 }
 
+/// Whether `sql` names `name` as one of its tokens (quoted or not, ASCII
+/// case aside, as SQLite compares names).
+pub(crate) fn names(sql: &str, name: &str) -> bool {
+    super::tokens(sql)
+        .iter()
+        .any(|w| unquote(w).eq_ignore_ascii_case(name))
+}
+
 /// Whether token `w` is the keyword `k` (quoted tokens never are).
 fn is(w: &str, k: &str) -> bool {
     w.eq_ignore_ascii_case(k)

@@ -163,21 +163,31 @@ pub(super) enum Section {
     Down,
 }
 
+/// A `-- migrate:NAME …` comment's name and the rest of it, as every
+/// reader of this tool's directives reads them: `--`, any spacing, then
+/// `migrate:` and a name that starts with a letter.
+pub(crate) fn migrate_directive(comment: &str) -> Option<(&str, &str)> {
+    let rest = comment
+        .strip_prefix("--")?
+        .trim()
+        .strip_prefix("migrate:")
+        .filter(|r| r.starts_with(|c: char| c.is_ascii_alphabetic()))?;
+    let name = rest.split_whitespace().next()?;
+    Some((name, &rest[name.len()..]))
+}
+
 /// Reads a line comment's text as a directive, if it is one.
 pub(super) fn directive(comment: &str) -> Option<Directive> {
     let body = comment.strip_prefix("--")?.trim();
-    if let Some(rest) = body
-        .strip_prefix("migrate:")
-        .filter(|r| r.starts_with(|c: char| c.is_ascii_alphabetic()))
-    {
+    if let Some((name, rest)) = migrate_directive(comment) {
         let mut words = rest.split_whitespace();
-        let name = words.next()?;
         return Some(match name {
             "no-transaction" => Directive::NoTransaction("migrate:no-transaction"),
             "foreign-keys-off" => Directive::ForeignKeysOff,
-            // `-- migrate:allow RULE`: lint's, read by lint; a plain comment
-            // to the scanner, so it may stand anywhere, mid-statement too.
-            "allow" => return None,
+            // Lint's `-- migrate:allow RULE` and diff's `-- migrate:renamed-
+            // from OLD`, read by them: plain comments to the scanner, so they
+            // may stand anywhere, mid-statement too.
+            "allow" | "renamed-from" => return None,
             // dbmate: `-- migrate:up transaction:false`
             "up" => Directive::Up {
                 marker: "-- migrate:up",
