@@ -950,3 +950,30 @@ fn a_history_table_of_an_earlier_build_gains_its_later_columns() {
     down(&f).unwrap();
     assert_eq!(tables(&f.conn()), ["schema_migrations"]);
 }
+
+/// `Runner::before_apply` sees what a run is about to apply, once, after
+/// planning and before the first change; not at all when nothing is pending.
+#[test]
+fn before_apply_sees_the_plan_once_and_only_with_work() {
+    let f = Fixture::new(&[("1_users.sql", USERS), ("3_tags.sql", TAGS)]);
+    let set = f.set();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let mut conn = f.conn();
+    let db = f.db();
+    let look = |pending: &[&migrate_core::Migration]| {
+        // Nothing applied yet when it is called.
+        let other = migrate_core::rusqlite::Connection::open(&db).unwrap();
+        assert!(
+            !tables(&other).contains(&"users".to_owned()),
+            "{:?}",
+            tables(&other)
+        );
+        seen.lock()
+            .unwrap()
+            .push(pending.iter().map(|m| m.version).collect::<Vec<_>>());
+    };
+    set.runner().before_apply(look).run(&mut conn).unwrap();
+    assert_eq!(*seen.lock().unwrap(), [vec![1, 3]]);
+    set.runner().before_apply(look).run(&mut conn).unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 1, "called with nothing pending");
+}

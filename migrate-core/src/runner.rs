@@ -10,7 +10,7 @@ use crate::history::Table;
 use crate::naming::Kind;
 use crate::pipeline::{self, Unit};
 use crate::plan::{self, DownTarget, HistoryRow, PlanOptions};
-use crate::source::Migrations;
+use crate::source::{Migration, Migrations};
 pub use crate::vocabulary::{Note, NoteKind, PlanWarning, Report, Step};
 
 /// The busy timeout [`Migrations::open`] sets: how long a connection waits
@@ -65,11 +65,22 @@ pub struct Runner<'m> {
     lock_timeout: Duration,
     statement_timeout: Option<Duration>,
     lock_wait: Option<Duration>,
+    before_apply: Option<BeforeApply<'m>>,
     /// A backend's way of opening more connections (PostgreSQL's
     /// `Connector`, set by its `Runner::lock_connection`), kept opaque:
     /// the engine only carries it.
     #[cfg(feature = "postgres")]
     pub(crate) connector: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+/// See [`Runner::before_apply`].
+#[derive(Clone)]
+struct BeforeApply<'m>(std::sync::Arc<dyn Fn(&[&Migration]) + Send + Sync + 'm>);
+
+impl std::fmt::Debug for BeforeApply<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BeforeApply(..)")
+    }
 }
 
 impl Migrations {
@@ -110,6 +121,7 @@ impl<'m> Runner<'m> {
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             statement_timeout: None,
             lock_wait: Some(DEFAULT_LOCK_WAIT),
+            before_apply: None,
             #[cfg(feature = "postgres")]
             connector: None,
         }
@@ -131,6 +143,15 @@ impl<'m> Runner<'m> {
     /// lock, with nothing changed.
     pub fn lock_wait(mut self, wait: Option<Duration>) -> Self {
         self.lock_wait = wait;
+        self
+    }
+
+    /// Calls `look` with the migrations a run is about to apply, once it has
+    /// planned them and before the first runs (not when nothing is
+    /// pending): what the CLI lints there, with no second read of the
+    /// history.
+    pub fn before_apply(mut self, look: impl Fn(&[&Migration]) + Send + Sync + 'm) -> Self {
+        self.before_apply = Some(BeforeApply(std::sync::Arc::new(look)));
         self
     }
 
@@ -316,6 +337,13 @@ impl<'m> Runner<'m> {
             return Err(Error::ManagedBy { tool });
         }
         let plan = plan::plan(self.set.as_slice(), &history, self.options)?;
+        if let Some(look) = self
+            .before_apply
+            .as_ref()
+            .filter(|_| !plan.pending.is_empty())
+        {
+            (look.0)(&plan.pending);
+        }
         // Validated at load time; parsed again only for what runs now, on
         // every core.
         let units = crate::source::par_map(plan.pending, Unit::apply)

@@ -54,32 +54,31 @@ pub(crate) fn run(mut ctx: Context, args: UpArgs) -> Result<u8, Failure> {
     if new && !args.dry_run {
         eprintln!("note: created the database {}", ctx.database.display());
     }
-    // What lint says of what is about to run, before it runs (warnings:
-    // the run itself refuses what fails).
-    if let Ok(rows) = ctx.runner().status(&conn) {
-        let pending: Vec<u64> = rows
-            .iter()
-            .filter(|r| r.state == migrate_core::plan::State::Pending)
-            .filter(|r| args.to.is_none_or(|to| r.version <= to))
-            .map(|r| r.version)
-            .collect();
-        if !pending.is_empty() {
-            let findings = migrate_core::lint::lint_with(
-                &ctx.set,
-                |m| pending.contains(&m.version),
-                Some(&conn),
-            );
-            for finding in findings {
-                // A statement that fails, the run itself reports, in full.
-                if !finding.allowed && !matches!(finding.rule, "statement-fails" | "load") {
-                    eprintln!("lint: {finding}");
-                }
+    let dry_run = args.dry_run;
+    // What lint says of what is about to run, once the run has planned it
+    // (warnings: the run itself refuses what fails). The rows are read on a
+    // connection of lint's own, read-only.
+    let database = ctx.database.clone();
+    let set = &ctx.set;
+    let lint = move |pending: &[&migrate_core::Migration]| {
+        let data = migrate_core::rusqlite::Connection::open_with_flags(
+            &database,
+            migrate_core::rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .ok();
+        let versions: Vec<u64> = pending.iter().map(|m| m.version).collect();
+        let findings =
+            migrate_core::lint::lint_with(set, |m| versions.contains(&m.version), data.as_ref());
+        for finding in findings {
+            // A statement that fails, the run itself reports, in full.
+            if !finding.allowed && !matches!(finding.rule, "statement-fails" | "load") {
+                eprintln!("lint: {finding}");
             }
         }
-    }
-    let dry_run = args.dry_run;
+    };
     let report = args
         .configure(ctx.runner())
+        .before_apply(lint)
         .run(&mut conn)
         .map_err(|e| ctx.in_database(e))?;
     report::print(&report, dry_run, Direction::Up)?;
