@@ -73,9 +73,12 @@ pub struct Runner<'m> {
     pub(crate) connector: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
 }
 
+/// What [`Runner::before_apply`] calls.
+type Look<'m> = dyn Fn(&[&Migration]) + Send + Sync + 'm;
+
 /// See [`Runner::before_apply`].
 #[derive(Clone)]
-struct BeforeApply<'m>(std::sync::Arc<dyn Fn(&[&Migration]) + Send + Sync + 'm>);
+struct BeforeApply<'m>(std::sync::Arc<Look<'m>>);
 
 impl std::fmt::Debug for BeforeApply<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
