@@ -128,6 +128,19 @@ fn other_rules() {
         "DELETE FROM t;",
         "DELETE FROM t WHERE b IS NULL;",
     );
+    // After a WITH clause, whose own WHERE is not the statement's.
+    fires(
+        "delete-without-where",
+        T,
+        "WITH old AS (SELECT id FROM t WHERE b > 1) DELETE FROM t;",
+        "WITH old AS (SELECT id FROM t WHERE b > 1) DELETE FROM t WHERE id IN old;",
+    );
+    fires(
+        "update-without-where",
+        T,
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3) UPDATE t SET b = (SELECT max(x) FROM n);",
+        "WITH n(x) AS (SELECT 1) UPDATE t SET b = (SELECT x FROM n) WHERE id = 1;",
+    );
     fires(
         "statement-fails",
         T,

@@ -69,6 +69,23 @@ fn locks_and_rewrites() {
         "ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();",
         "ALTER TABLE users ADD COLUMN created timestamptz DEFAULT now();",
     );
+    // Columns PostgreSQL fills row by row: a rewrite, never a failure.
+    for spelled in [
+        "ALTER TABLE users ADD COLUMN n bigserial NOT NULL;",
+        "ALTER TABLE users ADD COLUMN n int GENERATED ALWAYS AS IDENTITY;",
+        "ALTER TABLE users ADD COLUMN n int NOT NULL GENERATED ALWAYS AS (id * 2) STORED;",
+    ] {
+        let found = findings(spelled);
+        let rules: Vec<&str> = found.iter().map(|f| f.rule).collect();
+        assert!(
+            rules.contains(&"adding-field-with-default"),
+            "{spelled}: {found:#?}"
+        );
+        assert!(
+            !rules.contains(&"adding-required-field"),
+            "{spelled}: {found:#?}"
+        );
+    }
     fires(
         "adding-required-field",
         "ALTER TABLE users ADD COLUMN age int NOT NULL;",

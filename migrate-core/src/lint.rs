@@ -516,12 +516,14 @@ fn check(
         }
         return;
     }
-    // UPDATE … / DELETE FROM … with no WHERE at the top level.
+    // UPDATE … / DELETE FROM … with no WHERE at the top level, after any
+    // `WITH …` clause (SQLite's `with` prefix of UPDATE and DELETE).
+    let body = &w[main_verb(&w)..];
     for (verb, rule) in [
         ("update", "update-without-where"),
         ("delete", "delete-without-where"),
     ] {
-        if is(first, verb) && !top_level_where(&w) {
+        if is(body.first(), verb) && !top_level_where(body) {
             found.push((
                 rule,
                 Severity::Warning,
@@ -532,6 +534,32 @@ fn check(
             ));
         }
     }
+}
+
+/// Where a statement's own verb is: 0, or past a leading `WITH [RECURSIVE]
+/// name [(…)] AS [NOT] [MATERIALIZED] (…), …` (the first word outside
+/// parentheses after it that is not `,`, a CTE's name or its `AS` parts).
+fn main_verb(w: &[String]) -> usize {
+    if !is(w.first(), "with") {
+        return 0;
+    }
+    let mut depth = 0usize;
+    for (i, t) in w.iter().enumerate().skip(1) {
+        match t.as_str() {
+            "(" => depth += 1,
+            ")" => depth = depth.saturating_sub(1),
+            _ if depth == 0
+                && ["select", "insert", "replace", "update", "delete", "values"]
+                    .iter()
+                    .any(|k| t.eq_ignore_ascii_case(k))
+                && w.get(i - 1).is_some_and(|p| p == ")") =>
+            {
+                return i;
+            }
+            _ => {}
+        }
+    }
+    0
 }
 
 /// The table a statement works on, as its words name it (`ALTER TABLE t`,
@@ -561,8 +589,9 @@ fn with_data(
     severity: Severity,
     message: String,
 ) -> (Severity, String) {
-    let w = words(text);
-    let Some(table) = subject(&w) else {
+    let all = words(text);
+    let w = &all[main_verb(&all)..];
+    let Some(table) = subject(w) else {
         return (severity, message);
     };
     let count = |sql: String| -> Option<i64> { data.query_row(&sql, [], |r| r.get(0)).ok() };

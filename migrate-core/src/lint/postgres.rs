@@ -398,14 +398,36 @@ fn check(
             && !has_run(w, &["add", "foreign"]))
     {
         let default_at = w.iter().position(|x| x.eq_ignore_ascii_case("default"));
-        if has_run(w, &["not", "null"]) && default_at.is_none() {
+        // Columns PostgreSQL fills itself, row by row: a serial type (an
+        // implicit `DEFAULT nextval(…)`), an identity, a stored generated
+        // column. Never a failure on rows; always a rewrite.
+        let fills = w.iter().any(|x| {
+            [
+                "serial",
+                "serial2",
+                "serial4",
+                "serial8",
+                "smallserial",
+                "bigserial",
+            ]
+            .iter()
+            .any(|s| x.eq_ignore_ascii_case(s))
+        }) || has(w, "generated");
+        if fills {
+            say(
+                "adding-field-with-default",
+                Severity::Warning,
+                "PostgreSQL computes it for every row (a serial's nextval, an identity, a stored expression): the table is rewritten under ACCESS EXCLUSIVE; add a plain column, backfill in batches, then attach the default".into(),
+            );
+        }
+        if has_run(w, &["not", "null"]) && default_at.is_none() && !fills {
             say(
                 "adding-required-field",
                 Severity::Error,
                 "a NOT NULL column with no default fails on a table with rows; give it a default, or add it nullable, backfill, then SET NOT NULL the safe way".into(),
             );
         }
-        if let Some(at) = default_at {
+        if let Some(at) = default_at.filter(|_| !fills) {
             let volatile = w[at + 1..]
                 .windows(2)
                 .any(|p| p[1] == "(" && VOLATILE.iter().any(|f| p[0].eq_ignore_ascii_case(f)));
