@@ -194,7 +194,7 @@ fn what_the_runner_does_is_not_asked_for() {
     .unwrap();
     let e = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap_err();
     assert_eq!(
-        migrate_core::lint::postgres::load_rule(&e.to_string()),
+        migrate_core::lint::load_rule(&e.0[0].kind),
         "ban-concurrent-index-creation-in-transaction"
     );
     // No timeout is ever demanded: the runner sets lock_timeout.
@@ -203,4 +203,42 @@ fn what_the_runner_does_is_not_asked_for() {
     );
     assert!(found.is_empty(), "{found:#?}");
     assert!(!RULES.iter().any(|(r, _)| r.contains("timeout")));
+}
+
+/// Allowances are found by PostgreSQL's own lexer: a function body in
+/// dollar quotes (holding a lone `'` and a `--` that is text) neither hides
+/// the allowance after it nor counts as one.
+#[test]
+fn allowances_are_read_as_postgresql_reads_the_file() {
+    let body =
+        "CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$ SELECT 'it''s' || $q$ don't $q$ $$;\n";
+    let found = findings(&format!(
+        "{body}-- migrate:allow ban-drop-table\nDROP TABLE users;\n"
+    ));
+    let drop = found.iter().find(|f| f.rule == "ban-drop-table").unwrap();
+    assert!(drop.allowed, "{found:#?}");
+    // A `-- migrate:allow` inside a dollar-quoted body is text, not an
+    // allowance for the statement after the body.
+    let found = findings(
+        "CREATE FUNCTION g() RETURNS int LANGUAGE sql AS $$\n-- migrate:allow all\nSELECT 1 $$;\nDROP TABLE users;\n",
+    );
+    let drop = found.iter().find(|f| f.rule == "ban-drop-table").unwrap();
+    assert!(!drop.allowed, "{found:#?}");
+    // A BEGIN inside a function body is not a transaction.
+    let found = findings(&format!(
+        "{NT}CREATE FUNCTION h() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$;\n"
+    ));
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.rule == "ban-uncommitted-transaction"),
+        "{found:#?}"
+    );
+    let found = findings(&format!("{NT}BEGIN;\nUPDATE users SET email = '';\n"));
+    assert!(
+        found
+            .iter()
+            .any(|f| f.rule == "ban-uncommitted-transaction" && f.line == 2),
+        "{found:#?}"
+    );
 }

@@ -78,11 +78,21 @@ fn with_a_database_only_the_pending_are_linted() {
 
 #[test]
 fn a_file_that_does_not_load_is_a_finding() {
-    let p = Project::new(&[("0001_t.sql", T), ("0002_v.sql", "VACUUM;\n")]);
+    let p = Project::new(&[
+        ("0001_t.sql", T),
+        ("0002_v.sql", "VACUUM;\n"),
+        ("0003_d.sql", "SELECT 1;\n-- migrate:bogus\n"),
+    ]);
     let out = p.bare(&["lint"]).output().unwrap();
     assert_eq!(code(&out), 1);
+    // Named by why the scanner refuses it, where a rule says why.
     assert!(
-        stdout(&out).contains("0002_v.sql:1: error load:"),
+        stdout(&out).contains("0002_v.sql:1: error vacuum-in-transaction:"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("0003_d.sql:2: error load:"),
         "{}",
         stdout(&out)
     );
@@ -324,7 +334,44 @@ fn every_rule_fires_and_stays_quiet_through_the_binary() {
             "DELETE FROM t;",
             "DELETE FROM t WHERE id = 1;",
         ),
-        ("load", T, "VACUUM;", "-- migrate:no-transaction\nVACUUM;"),
+        ("load", T, "-- migrate:bogus\nSELECT 1;", "SELECT 1;"),
+        (
+            "pragma-in-transaction",
+            T,
+            "PRAGMA journal_mode = WAL;",
+            "-- migrate:no-transaction\nPRAGMA journal_mode = WAL;",
+        ),
+        // By SQLite's own prefix rule, `of` is OFF.
+        (
+            "journal-mode-without-rollback",
+            T,
+            "-- migrate:no-transaction\nPRAGMA journal_mode = of;",
+            "-- migrate:no-transaction\nPRAGMA journal_mode = wal;",
+        ),
+        (
+            "vacuum-in-transaction",
+            T,
+            "VACUUM;",
+            "-- migrate:no-transaction\nVACUUM;",
+        ),
+        (
+            "needs-no-transaction",
+            T,
+            "ATTACH ':memory:' AS aux;",
+            "-- migrate:no-transaction\nATTACH ':memory:' AS aux;",
+        ),
+        (
+            "ban-uncommitted-transaction",
+            T,
+            "-- migrate:no-transaction\nBEGIN;\nDELETE FROM t WHERE id = 1;",
+            "-- migrate:no-transaction\nBEGIN;\nDELETE FROM t WHERE id = 1;\nCOMMIT;",
+        ),
+        (
+            "transaction-control",
+            T,
+            "DELETE FROM t WHERE id = 1;\nCOMMIT;",
+            "BEGIN;\nDELETE FROM t WHERE id = 1;\nCOMMIT;",
+        ),
     ];
     let postgres: &[(&str, &str, &str)] = &[
         (
@@ -436,6 +483,26 @@ fn every_rule_fires_and_stays_quiet_through_the_binary() {
             "ban-create-domain-with-constraint",
             "CREATE DOMAIN d AS int CHECK (VALUE > 0);",
             "CREATE DOMAIN d AS int;",
+        ),
+        (
+            "ban-uncommitted-transaction",
+            "BEGIN;\nUPDATE users SET email = '' WHERE id = 1;",
+            "BEGIN;\nUPDATE users SET email = '' WHERE id = 1;\nCOMMIT;",
+        ),
+        (
+            "transaction-control",
+            "UPDATE users SET email = '' WHERE id = 1;\nSAVEPOINT a;",
+            &format!("{NT}UPDATE users SET email = '' WHERE id = 1;\nSAVEPOINT a;"),
+        ),
+        (
+            "vacuum-in-transaction",
+            "VACUUM users;",
+            &format!("{NT}VACUUM users;"),
+        ),
+        (
+            "needs-no-transaction",
+            "ALTER SYSTEM SET work_mem = '8MB';",
+            &format!("{NT}ALTER SYSTEM SET work_mem = '8MB';"),
         ),
     ];
     let run = |first: &str, last: &str, dialect: &str| -> String {

@@ -79,7 +79,34 @@ impl fmt::Display for Finding {
 /// Every SQLite rule: its id and what it catches (the README lists them
 /// with the safe way).
 pub const RULES: &[(&str, &str)] = &[
-    ("load", "the file does not load: the scanner refuses it"),
+    (
+        "load",
+        "the file does not load: the scanner refuses it (for a reason no rule below names)",
+    ),
+    (
+        "pragma-in-transaction",
+        "a PRAGMA that fails or is silently not applied inside the migration's transaction (journal_mode, page_size, auto_vacuum, …)",
+    ),
+    (
+        "vacuum-in-transaction",
+        "VACUUM in a file the runner wraps in a transaction: SQLite refuses it",
+    ),
+    (
+        "needs-no-transaction",
+        "another statement that cannot run inside a transaction (ATTACH, DETACH, a checkpoint)",
+    ),
+    (
+        "journal-mode-without-rollback",
+        "journal_mode OFF or MEMORY: takes rollback away from every migration after it",
+    ),
+    (
+        "ban-uncommitted-transaction",
+        "BEGIN with no COMMIT at the end of the file",
+    ),
+    (
+        "transaction-control",
+        "BEGIN, COMMIT or ROLLBACK inside a file the runner already wraps in a transaction",
+    ),
     (
         "statement-fails",
         "SQLite refuses the statement on the schema the migrations before it make",
@@ -153,6 +180,43 @@ fn add_column_rule(message: &str) -> Option<(&'static str, &'static str)> {
     } else {
         return None;
     })
+}
+
+/// The rule of a file the scanner refuses to load, in either dialect:
+/// named by why it refuses (`pragma-in-transaction`,
+/// `ban-uncommitted-transaction`, …), else `load`.
+pub fn load_rule(kind: &crate::source::LoadErrorKind) -> &'static str {
+    match kind {
+        crate::source::LoadErrorKind::Sql(e) => scan_rule(&e.kind),
+        _ => "load",
+    }
+}
+
+/// [`load_rule`] of the scanner's own refusal.
+pub fn scan_rule(kind: &sql::SqlErrorKind) -> &'static str {
+    use sql::SqlErrorKind as K;
+    match kind {
+        K::NotInTransaction { statement, .. } => {
+            let w = sql::tokens(statement);
+            let w: &[&str] = match w.first() {
+                Some(e) if e.eq_ignore_ascii_case("explain") => &w[1..],
+                _ => &w,
+            };
+            if w.iter().any(|x| x.eq_ignore_ascii_case("concurrently")) {
+                "ban-concurrent-index-creation-in-transaction"
+            } else if w.first().is_some_and(|x| x.eq_ignore_ascii_case("pragma")) {
+                "pragma-in-transaction"
+            } else if w.first().is_some_and(|x| x.eq_ignore_ascii_case("vacuum")) {
+                "vacuum-in-transaction"
+            } else {
+                "needs-no-transaction"
+            }
+        }
+        K::NoRollback { .. } => "journal-mode-without-rollback",
+        K::UnmatchedBegin => "ban-uncommitted-transaction",
+        K::TransactionControl { .. } => "transaction-control",
+        _ => "load",
+    }
 }
 
 /// Lints the SQL migrations of `set` that `chosen` picks, each against the
@@ -244,7 +308,7 @@ fn lint_one(
             found.push(Finding {
                 file,
                 line: e.line,
-                rule: "load",
+                rule: scan_rule(&e.kind),
                 severity: Severity::Error,
                 message: e.to_string(),
                 allowed: false,
@@ -252,7 +316,10 @@ fn lint_one(
             return found;
         }
     };
-    let allowances = allowances(&m.text);
+    let allowances = allowances(sql::Dialect::Sqlite, &m.text);
+    if let Some(line) = uncommitted(m.dialect, &m.text, &script) {
+        found.push(uncommitted_finding(&file, line, &m.text, &allowances));
+    }
     let tables_before = table_names(work);
     // Tables this file renames another table into: a drop of one of those
     // is a rebuild (create, copy, drop, rename), not a loss.
@@ -319,6 +386,47 @@ fn lint_one(
     found
 }
 
+/// In a no-transaction file (which manages its own transactions), the
+/// line of a `BEGIN` that no `COMMIT`, `END` or `ROLLBACK` closes before
+/// the file ends. (In a wrapped file the scanner refuses it.)
+fn uncommitted(dialect: sql::Dialect, text: &str, script: &sql::Script) -> Option<u32> {
+    if !script.no_transaction {
+        return None;
+    }
+    let mut open = None;
+    for s in &script.statements {
+        let w = sql::tokens_in(dialect, s.text(text));
+        let word = |i: usize| w.get(i).map(|x| x.to_ascii_lowercase()).unwrap_or_default();
+        match word(0).as_str() {
+            "begin" => open = Some(s.line),
+            "start" if word(1) == "transaction" => open = Some(s.line),
+            "commit" | "end" | "abort" => open = None,
+            "rollback" if word(1) != "to" => open = None,
+            _ => {}
+        }
+    }
+    open
+}
+
+/// The `ban-uncommitted-transaction` finding of the `BEGIN` at `line`.
+fn uncommitted_finding(
+    file: &str,
+    line: u32,
+    text: &str,
+    allowances: &[(u32, Vec<String>)],
+) -> Finding {
+    let statement = text.lines().nth(line as usize - 1).unwrap_or_default();
+    finding(
+        file,
+        line,
+        statement,
+        allowances,
+        "ban-uncommitted-transaction",
+        Severity::Error,
+        "this transaction is never committed: the file ends with it open, and what it did is rolled back when the connection closes (or holds its locks until then); end it with COMMIT".into(),
+    )
+}
+
 /// The finding of `rule` at the statement `text` (first line `line`) of
 /// `file`, allowed when a `-- migrate:allow` on the line before names it.
 fn finding(
@@ -345,8 +453,8 @@ fn finding(
 
 /// The `-- migrate:allow RULE[, RULE]` comments of `text`: each line and
 /// its rules.
-fn allowances(text: &str) -> Vec<(u32, Vec<String>)> {
-    sql::directive_comments(text, "allow")
+fn allowances(dialect: sql::Dialect, text: &str) -> Vec<(u32, Vec<String>)> {
+    sql::directive_comments_in(dialect, text, "allow")
         .into_iter()
         .map(|(r, argument)| {
             let line = text[..r.start].matches('\n').count() as u32 + 1;

@@ -832,17 +832,42 @@ pub(crate) fn index_effect(statement: &str) -> Option<IndexEffect> {
 /// `--`), so whatever the scanner takes for that directive, this finds.
 #[cfg(feature = "sqlite")]
 pub(crate) fn directive_comments(text: &str, name: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    directive_comments_in(Dialect::Sqlite, text, name)
+}
+
+/// [`directive_comments`], with `dialect`'s lexer (PostgreSQL's dollar
+/// quotes, nested comments and `E'…'` strings hide a comment as its
+/// scanner reads them).
+#[cfg(feature = "sqlite")]
+pub(crate) fn directive_comments_in(
+    dialect: Dialect,
+    text: &str,
+    name: &str,
+) -> Vec<(std::ops::Range<usize>, String)> {
+    let comments = match dialect {
+        Dialect::Sqlite => line_comments(text),
+        Dialect::Postgres => postgres::line_comments(text),
+    };
+    comments
+        .into_iter()
+        .filter_map(|r| {
+            let (n, argument) = text::migrate_directive(&text[r.clone()])?;
+            (n == name).then(|| (r, argument.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// The byte ranges of the `--` comments of `text`, as SQLite's lexer
+/// finds them (an unterminated string ends the text, as it ends the scan).
+#[cfg(feature = "sqlite")]
+fn line_comments(text: &str) -> Vec<std::ops::Range<usize>> {
     let b = text.as_bytes();
     let mut found = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        // An unterminated string ends the text, as it ends the scan.
         let Ok(t) = lex(b, i) else { break };
-        if t.kind == Tok::LineComment
-            && let Some((n, argument)) = text::migrate_directive(&text[t.start..t.end])
-            && n == name
-        {
-            found.push((t.start..t.end, argument.trim().to_owned()));
+        if t.kind == Tok::LineComment {
+            found.push(t.start..t.end);
         }
         if t.end <= i {
             break;
@@ -924,6 +949,16 @@ fn has_comment(text: &str) -> bool {
 #[cfg(feature = "sqlite")]
 pub(crate) fn tokens(statement: &str) -> Vec<&str> {
     significant_tokens(statement, usize::MAX)
+}
+
+/// [`tokens`], as `dialect`'s lexer reads them (a PostgreSQL dollar-quoted
+/// body is one token).
+#[cfg(feature = "sqlite")]
+pub(crate) fn tokens_in(dialect: Dialect, statement: &str) -> Vec<&str> {
+    match dialect {
+        Dialect::Sqlite => significant_tokens(statement, usize::MAX),
+        Dialect::Postgres => postgres::tokens(statement),
+    }
 }
 
 /// Up to `n` significant tokens (words, quoted text, punctuation) of a statement.

@@ -49,7 +49,7 @@ pub(crate) fn run(g: &Global, args: &LintArgs) -> Result<u8, Failure> {
             .map(|e| Finding {
                 file: e.file.display().to_string(),
                 line: e.line.unwrap_or(1),
-                rule: "load",
+                rule: migrate_core::lint::load_rule(&e.kind),
                 severity: Severity::Error,
                 message: e.kind.to_string(),
                 allowed: false,
@@ -83,7 +83,7 @@ fn run_postgres(g: &Global, args: &LintArgs, with_url: bool) -> Result<u8, Failu
                 .map(|e| Finding {
                     file: e.file.display().to_string(),
                     line: e.line.unwrap_or(1),
-                    rule: postgres::load_rule(&e.kind.to_string()),
+                    rule: migrate_core::lint::load_rule(&e.kind),
                     severity: Severity::Error,
                     message: e.kind.to_string(),
                     allowed: false,

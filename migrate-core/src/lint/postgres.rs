@@ -31,7 +31,23 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (
         "ban-concurrent-index-creation-in-transaction",
-        "CREATE INDEX CONCURRENTLY in a file the runner wraps in a transaction: PostgreSQL refuses it",
+        "CREATE INDEX CONCURRENTLY (or any CONCURRENTLY) in a file the runner wraps in a transaction: PostgreSQL refuses it",
+    ),
+    (
+        "ban-uncommitted-transaction",
+        "BEGIN with no COMMIT: in a wrapped file the scanner refuses it; in a no-transaction file the session is left in an open transaction",
+    ),
+    (
+        "transaction-control",
+        "COMMIT, ROLLBACK or SAVEPOINT inside a file the runner already wraps in a transaction",
+    ),
+    (
+        "vacuum-in-transaction",
+        "VACUUM in a file the runner wraps in a transaction: PostgreSQL refuses it",
+    ),
+    (
+        "needs-no-transaction",
+        "another statement PostgreSQL refuses in a transaction block (CREATE DATABASE, ALTER SYSTEM, …)",
     ),
     (
         "adding-field-with-default",
@@ -143,16 +159,6 @@ fn name_at(w: &[String], mut at: usize) -> Option<String> {
         .map(|n| definition::unquote(n).to_ascii_lowercase())
 }
 
-/// The rule of a file the scanner refuses to load: squawk's id for
-/// `CONCURRENTLY` in a file the runner wraps in a transaction, else `load`.
-pub fn load_rule(message: &str) -> &'static str {
-    if message.contains("CONCURRENTLY") {
-        "ban-concurrent-index-creation-in-transaction"
-    } else {
-        "load"
-    }
-}
-
 /// Lints the PostgreSQL migrations `chosen` picks.
 pub fn lint(set: &Migrations, chosen: impl Fn(&Migration) -> bool) -> Vec<Finding> {
     set.iter()
@@ -166,24 +172,33 @@ fn lint_one(m: &Migration) -> Vec<Finding> {
     let script = match m.script() {
         Ok(script) => script,
         Err(e) => {
-            let text = e.to_string();
-            let rule = load_rule(&text);
             return vec![Finding {
                 file,
                 line: e.line,
-                rule,
+                rule: super::scan_rule(&e.kind),
                 severity: Severity::Error,
-                message: text,
+                message: e.to_string(),
                 allowed: false,
             }];
         }
     };
-    let allowances = allowances(&m.text);
-    let mut created: Vec<String> = Vec::new();
+    let allowances = allowances(sql::Dialect::Postgres, &m.text);
     let mut found = Vec::new();
+    if let Some(line) = super::uncommitted(m.dialect, &m.text, &script) {
+        found.push(super::uncommitted_finding(
+            &file,
+            line,
+            &m.text,
+            &allowances,
+        ));
+    }
+    let mut created: Vec<String> = Vec::new();
     for s in &script.statements {
         let text = s.text(&m.text);
-        let w: Vec<String> = sql::tokens(text).iter().map(|t| t.to_string()).collect();
+        let w: Vec<String> = sql::tokens_in(sql::Dialect::Postgres, text)
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
         let mut here: Vec<(&'static str, Severity, String)> = Vec::new();
         check(&w, script.no_transaction, &created, &mut here);
         if is(w.first(), "create") && has(&w[..w.len().min(4)], "table") {

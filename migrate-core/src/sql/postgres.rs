@@ -289,6 +289,41 @@ pub(super) fn split(text: &str) -> Result<Vec<Item>, SqlError> {
     Ok(items)
 }
 
+/// Every significant token of a statement (no spaces, no comments), as
+/// PostgreSQL's lexer reads them; an unterminated one ends the list.
+#[cfg(feature = "sqlite")]
+pub(super) fn tokens(statement: &str) -> Vec<&str> {
+    let b = statement.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let Ok(t) = lex(b, i) else { break };
+        if !matches!(t.kind, Tok::Space | Tok::LineComment | Tok::BlockComment) {
+            out.push(&statement[t.start..t.end]);
+        }
+        i = t.end;
+    }
+    out
+}
+
+/// The byte ranges of the `--` comments of `text`, as PostgreSQL's lexer
+/// finds them (not inside a dollar quote, a nested block comment or an
+/// `E'…'` string).
+#[cfg(feature = "sqlite")]
+pub(super) fn line_comments(text: &str) -> Vec<std::ops::Range<usize>> {
+    let b = text.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let Ok(t) = lex(b, i) else { break };
+        if t.kind == Tok::LineComment {
+            found.push(t.start..t.end);
+        }
+        i = t.end;
+    }
+    found
+}
+
 /// Up to `n` words of a statement, lowercase, comments, quotes and
 /// punctuation passed over.
 fn words(statement: &str, n: usize) -> Vec<String> {
