@@ -251,3 +251,138 @@ fn renames_under_legacy_alter_table() {
     assert!(with(None).is_empty(), "{:#?}", with(None));
     assert!(with(Some("legacy_alter_table = off\n")).is_empty());
 }
+
+/// The rebuild `CREATE TABLE t_new (columns); INSERT …; DROP TABLE t;
+/// ALTER TABLE t_new RENAME TO t;` of `t (id, a)` into `columns`, its
+/// index made again after it.
+fn rebuild(columns: &str) -> String {
+    format!(
+        "CREATE TABLE t_new ({columns});\nINSERT INTO t_new (id, a) SELECT id, a FROM t;\nDROP TABLE t;\nALTER TABLE t_new RENAME TO t;\nCREATE UNIQUE INDEX t_a ON t (a);\n"
+    )
+}
+
+const TU: &str =
+    "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);\nCREATE UNIQUE INDEX t_a ON t (a);";
+
+#[test]
+fn rebuilds_that_change_types_or_add_constraints() {
+    // A type of another affinity; VARCHAR and TEXT are one affinity.
+    fires(
+        "changing-column-type",
+        TU,
+        &rebuild("id INTEGER PRIMARY KEY, a INTEGER"),
+        &rebuild("id INTEGER PRIMARY KEY, a VARCHAR(20), b TEXT"),
+    );
+    // STRICT with the same affinity is a change: it refuses what does not fit.
+    fires(
+        "changing-column-type",
+        TU,
+        &rebuild("id INTEGER PRIMARY KEY, a TEXT) STRICT; --"),
+        &rebuild("id INTEGER PRIMARY KEY, a CLOB"),
+    );
+    for added in [
+        "id INTEGER PRIMARY KEY, a TEXT NOT NULL",
+        "id INTEGER PRIMARY KEY, a TEXT CHECK (length(a) < 10)",
+        "id INTEGER PRIMARY KEY, a TEXT, b INTEGER REFERENCES t_new(id)",
+        "id INTEGER PRIMARY KEY, a TEXT, b TEXT UNIQUE",
+    ] {
+        fires(
+            "rebuild-adds-constraint",
+            TU,
+            &rebuild(added),
+            &rebuild("id INTEGER PRIMARY KEY, a TEXT, c TEXT"),
+        );
+    }
+    // The UNIQUE index the rebuild makes again is not new.
+    let found = findings(TU, &rebuild("id INTEGER PRIMARY KEY, a TEXT, c TEXT"));
+    assert!(found.is_empty(), "{found:#?}");
+    // One it did not have is.
+    let found = findings(
+        TU,
+        &format!(
+            "{}CREATE UNIQUE INDEX t_c ON t (c);\n",
+            rebuild("id INTEGER PRIMARY KEY, a TEXT, c TEXT")
+        ),
+    );
+    assert_eq!(rules(&found), ["new-unique-index"], "{found:#?}");
+}
+
+/// The rows of a database, against a rebuild: counted; a certain failure is
+/// an error, unless a statement before it writes to the table.
+#[test]
+fn rebuild_rows_are_counted_in_the_database() {
+    let f = Fixture::new(&[("0001_before.sql", TU), ("0002_linted.sql", "SELECT 1;")]);
+    let mut conn = f.conn();
+    f.set().runner().target(Some(1)).run(&mut conn).unwrap();
+    conn.execute_batch("INSERT INTO t (a) VALUES ('12'), ('a long text here'), (NULL);")
+        .unwrap();
+    drop(conn);
+    let data = migrate_core::rusqlite::Connection::open_with_flags(
+        f.db(),
+        migrate_core::rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let lint_file = |text: &str| {
+        f.write("0002_linted.sql", text);
+        migrate_core::lint::lint_with(&f.set(), |m| m.version == 2, Some(&data))
+    };
+    let one = |found: &[Finding], rule: &str| -> Finding {
+        found
+            .iter()
+            .find(|x| x.rule == rule)
+            .unwrap_or_else(|| panic!("no {rule}: {found:#?}"))
+            .clone()
+    };
+    // '12' becomes 12: stored differently, not a failure.
+    let found = lint_file(&rebuild("id INTEGER PRIMARY KEY, a INTEGER"));
+    let retyped = one(&found, "changing-column-type");
+    assert_eq!(retyped.severity, Severity::Warning, "{retyped}");
+    assert!(
+        retyped
+            .message
+            .contains("1 values of \"t\".\"a\" are stored differently"),
+        "{retyped}"
+    );
+    // STRICT INTEGER refuses 'a long text here': certain.
+    let found = lint_file(&rebuild("id INTEGER PRIMARY KEY, a INTEGER) STRICT; --"));
+    let retyped = one(&found, "changing-column-type");
+    assert_eq!(retyped.severity, Severity::Error, "{retyped}");
+    assert!(retyped.fails_on_data, "{retyped}");
+    // A CHECK two rows break, NOT NULL one row breaks.
+    let found = lint_file(&rebuild(
+        "id INTEGER PRIMARY KEY, a TEXT NOT NULL CHECK (length(a) < 5)",
+    ));
+    let added = one(&found, "rebuild-adds-constraint");
+    assert_eq!(added.severity, Severity::Error, "{added}");
+    assert!(added.fails_on_data);
+    assert!(
+        added
+            .message
+            .contains("1 rows of \"t\" break the new CHECK"),
+        "{added}"
+    );
+    assert!(
+        added.message.contains("1 rows of \"t\" hold NULL"),
+        "{added}"
+    );
+    // The rows it breaks deleted first, in the same file: not certain.
+    let found = lint_file(&format!(
+        "DELETE FROM t WHERE a IS NULL OR length(a) >= 5;\n{}",
+        rebuild("id INTEGER PRIMARY KEY, a TEXT NOT NULL CHECK (length(a) < 5)")
+    ));
+    let added = one(&found, "rebuild-adds-constraint");
+    assert_eq!(added.severity, Severity::Warning, "{added}");
+    assert!(!added.fails_on_data);
+    // A constraint no row breaks.
+    let found = lint_file(&rebuild(
+        "id INTEGER PRIMARY KEY, a TEXT CHECK (length(a) < 100)",
+    ));
+    let added = one(&found, "rebuild-adds-constraint");
+    assert_eq!(added.severity, Severity::Warning, "{added}");
+    assert!(
+        added
+            .message
+            .contains("no row of the database breaks it now"),
+        "{added}"
+    );
+}

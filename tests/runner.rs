@@ -287,7 +287,11 @@ fn atomic_run_rolls_everything_back() {
         "{e}"
     );
     assert!(e.to_string().contains("were rolled back"), "{e}");
-    assert!(tables(&f.conn()).is_empty(), "{:?}", tables(&f.conn()));
+    let left = tables(&f.conn());
+    assert!(
+        !left.contains(&"users".to_owned()) && !left.contains(&"tags".to_owned()),
+        "{left:?}"
+    );
     f.write("3_bad.sql", TAGS);
     let report = f.run_with(|r| r.atomic(true)).unwrap();
     assert_eq!(report.applied.len(), 3);
@@ -971,9 +975,30 @@ fn before_apply_sees_the_plan_once_and_only_with_work() {
         seen.lock()
             .unwrap()
             .push(pending.iter().map(|m| m.version).collect::<Vec<_>>());
+        Ok(())
     };
     set.runner().before_apply(look).run(&mut conn).unwrap();
     assert_eq!(*seen.lock().unwrap(), [vec![1, 3]]);
     set.runner().before_apply(look).run(&mut conn).unwrap();
     assert_eq!(seen.lock().unwrap().len(), 1, "called with nothing pending");
+}
+
+/// A `before_apply` that gives reasons stops the run before anything runs.
+#[test]
+fn before_apply_can_refuse_the_run() {
+    let f = Fixture::new(&[("1_users.sql", USERS), ("3_tags.sql", TAGS)]);
+    let set = f.set();
+    let mut conn = f.conn();
+    let e = set
+        .runner()
+        .before_apply(|_| Err(vec!["3_tags.sql:1: it would fail".into()]))
+        .run(&mut conn)
+        .unwrap_err();
+    assert!(matches!(e, migrate_core::Error::Refused(_)), "{e}");
+    assert!(e.to_string().contains("3_tags.sql:1: it would fail"), "{e}");
+    let left = tables(&f.conn());
+    assert!(
+        !left.contains(&"users".to_owned()) && !left.contains(&"tags".to_owned()),
+        "{left:?}"
+    );
 }

@@ -186,19 +186,57 @@ fn data_rules_with_a_database() {
         "{}",
         stdout(&out)
     );
-    // up says it before it starts.
+    // up refuses a certain failure before anything runs: 0002 is fine on
+    // its own, and is not applied either.
     p.write(
-        "0002_more.sql",
+        "0002_fine.sql",
+        "CREATE TABLE u (id INTEGER PRIMARY KEY);\n",
+    );
+    p.write(
+        "0003_more.sql",
         "ALTER TABLE t ADD COLUMN c TEXT NOT NULL;\n",
     );
+    std::fs::remove_file(p.dir.path().join("migrations/0002_more.sql")).unwrap();
     let out = p.cli(&["up"]);
     assert_eq!(code(&out), 1);
     let said = stderr(&out);
-    let lint_at = said
-        .find("lint: 0002_more.sql:1: error adding-not-nullable-field")
-        .expect(&said);
-    let run_at = said.find("error: ").expect(&said);
-    assert!(lint_at < run_at, "{said}");
+    assert!(
+        said.contains("refused before the first migration ran")
+            && said.contains("0003_more.sql:1: error adding-not-nullable-field")
+            && said.contains("nothing was changed"),
+        "{said}"
+    );
+    let conn = migrate_core::rusqlite::Connection::open(p.db()).unwrap();
+    let applied: i64 = conn
+        .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(applied, 1, "{said}");
+    drop(conn);
+    // Rows a statement before it deletes are not counted as certain: in
+    // the same file, or in a file before it in the same run.
+    p.write(
+        "0003_more.sql",
+        "DELETE FROM t;\nALTER TABLE t ADD COLUMN c TEXT NOT NULL;\n",
+    );
+    let out = p.cli(&["lint"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("writes to \"t\", so it may not fail"),
+        "{}",
+        stdout(&out)
+    );
+    p.write("0002_fine.sql", "DELETE FROM t WHERE id > 0;\n");
+    p.write(
+        "0003_more.sql",
+        "ALTER TABLE t ADD COLUMN c TEXT NOT NULL;\n",
+    );
+    let out = p.cli(&["up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("lint: 0003_more.sql:1: warning adding-not-nullable-field"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// A PostgreSQL folder: by `--dialect`, or by a `postgres://` database,
@@ -335,6 +373,18 @@ fn every_rule_fires_and_stays_quiet_through_the_binary() {
             "DELETE FROM t WHERE id = 1;",
         ),
         ("load", T, "-- migrate:bogus\nSELECT 1;", "SELECT 1;"),
+        (
+            "changing-column-type",
+            T,
+            "CREATE TABLE n (id INTEGER PRIMARY KEY, a REAL);\nINSERT INTO n SELECT id, a FROM t;\nDROP TABLE t;\nALTER TABLE n RENAME TO t;",
+            "CREATE TABLE n (id INTEGER PRIMARY KEY, a VARCHAR(9));\nINSERT INTO n SELECT id, a FROM t;\nDROP TABLE t;\nALTER TABLE n RENAME TO t;",
+        ),
+        (
+            "rebuild-adds-constraint",
+            T,
+            "CREATE TABLE n (id INTEGER PRIMARY KEY, a TEXT CHECK (a <> ''));\nINSERT INTO n SELECT id, a FROM t;\nDROP TABLE t;\nALTER TABLE n RENAME TO t;",
+            "CREATE TABLE n (id INTEGER PRIMARY KEY, a TEXT, b TEXT);\nINSERT INTO n (id, a) SELECT id, a FROM t;\nDROP TABLE t;\nALTER TABLE n RENAME TO t;",
+        ),
         (
             "pragma-in-transaction",
             T,

@@ -173,7 +173,10 @@ pub fn check_data(
                 copied,
             } => {
                 if let Some(w) = want.table(target) {
-                    rebuilt_rows(data, &want, table, w, copied, &plan, &mut found)?;
+                    let parent = |t: &str| plan_data_table(&plan, t);
+                    let mut problems = Vec::new();
+                    rebuilt_rows(data, &want, table, w, copied, &parent, &mut problems)?;
+                    found.extend(problems.into_iter().map(|(_, p)| p));
                 }
             }
         }
@@ -210,16 +213,28 @@ fn first_rows(data: &Connection, sql: &str) -> String {
     }
 }
 
-/// The rows of `table` in `data` against the rebuilt table `want`: what
-/// its copy would refuse, and what it would store differently.
-fn rebuilt_rows(
+/// What a row problem of a rebuild is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Broken {
+    /// NOT NULL, UNIQUE, CHECK, a foreign key.
+    Constraint,
+    /// A value stored under another type, or refused by a STRICT table.
+    Type,
+}
+
+/// The rows of `table` in `data` against the rebuilt table `want` (of
+/// `schema`, which holds its indexes): what its copy would refuse, and what
+/// it would store differently. `copied` pairs a column of `table` with the
+/// column of `want` it is copied into; `parent_in_data` names, for a
+/// parent table of `schema`, the table of `data` that holds its rows.
+pub(crate) fn rebuilt_rows(
     data: &Connection,
     schema: &Schema,
     table: &str,
     want: &crate::introspect::Table,
     copied: &[(String, String)],
-    plan: &Plan,
-    found: &mut Vec<DataProblem>,
+    parent_in_data: &dyn Fn(&str) -> String,
+    found: &mut Vec<(Broken, DataProblem)>,
 ) -> Result<(), DiffError> {
     // The rows as the new table would see them: copied columns under their
     // new names, new ones at their default.
@@ -245,10 +260,15 @@ fn rebuilt_rows(
         select.join(", "),
         quote(table)
     );
-    let fail = |message: String| DataProblem {
-        fails: true,
-        table: table.to_owned(),
-        message,
+    let fail = |message: String| {
+        (
+            Broken::Constraint,
+            DataProblem {
+                fails: true,
+                table: table.to_owned(),
+                message,
+            },
+        )
     };
     let name = quote(&want.name);
     let from_rows = format!("migrate_rows AS {name}");
@@ -321,7 +341,7 @@ fn rebuilt_rows(
     }
     // Foreign keys: checked before the rebuild commits.
     for fk in &want.foreign_keys {
-        let parent_data = plan_data_table(plan, &fk.parent);
+        let parent_data = parent_in_data(&fk.parent);
         let Some(parent) = schema.table(&fk.parent) else {
             continue;
         };
@@ -428,7 +448,7 @@ fn rebuilt_rows(
             }
         }
         if refused > 0 {
-            found.push(fail(format!(
+            let (_, problem) = fail(format!(
                 "{refused} values of {}.{} do not fit {} {}{} (first: {})",
                 quote(table),
                 quote(&from),
@@ -436,9 +456,10 @@ fn rebuilt_rows(
                 declared,
                 strict,
                 first_refused.join(", ")
-            )));
+            ));
+            found.push((Broken::Type, problem));
         } else if changed > 0 {
-            found.push(DataProblem {
+            found.push((Broken::Type, DataProblem {
                 fails: false,
                 table: table.to_owned(),
                 message: format!(
@@ -448,7 +469,7 @@ fn rebuilt_rows(
                     quote(&c.name),
                     first_changed.join(", ")
                 ),
-            });
+            }));
         }
     }
     Ok(())

@@ -194,6 +194,10 @@ pub enum Error {
         /// Its file.
         file: String,
     },
+    /// [`Runner::before_apply`](crate::Runner::before_apply) refused the
+    /// run: what it is about to apply would certainly fail.
+    #[error("refused before the first migration ran:\n  {}\nnothing was changed", .0.join("\n  "))]
+    Refused(Vec<String>),
     /// Another process changed the history between the check and the write.
     #[error(
         "another process changed the history{} meanwhile; nothing was changed, run it again",

@@ -26,6 +26,7 @@ use rusqlite::Connection;
 pub mod postgres;
 
 use crate::error::DatabaseFailure;
+use crate::introspect::Schema;
 use crate::naming::Kind;
 use crate::source::{Migration, Migrations};
 use crate::sql::{self, definition, quote_identifier as quote};
@@ -63,6 +64,10 @@ pub struct Finding {
     pub message: String,
     /// Silenced by `-- migrate:allow RULE` on the line before it.
     pub allowed: bool,
+    /// The rows of the database make the statement fail, for certain: a
+    /// data rule counted them, and nothing that runs before it writes to
+    /// that table. `up` refuses to start on such a finding (not allowed).
+    pub fails_on_data: bool,
 }
 
 impl fmt::Display for Finding {
@@ -140,6 +145,14 @@ pub const RULES: &[(&str, &str)] = &[
     (
         "rebuild-without-marker",
         "DROP TABLE of a parent whose children's ON DELETE would fire, in a file not marked `-- migrate:foreign-keys-off`",
+    ),
+    (
+        "changing-column-type",
+        "a rebuild that changes a column's type (its affinity, or a STRICT table's type): values are stored differently, or refused",
+    ),
+    (
+        "rebuild-adds-constraint",
+        "a rebuild whose new table adds NOT NULL, UNIQUE, CHECK or a foreign key: the copy fails on a row that breaks it",
     ),
     (
         "new-unique-index",
@@ -235,9 +248,14 @@ pub fn lint_with(
     data: Option<&Connection>,
 ) -> Vec<Finding> {
     let mut found = Vec::new();
-    let Ok(work) = Connection::open_in_memory() else {
+    let Ok(mut work) = Connection::open_in_memory() else {
         return found;
     };
+    let mut data = data.map(|conn| Data {
+        conn,
+        writes: Writes::watch(&mut work),
+        written: Default::default(),
+    });
     // The runner's connections take the set's profile: with
     // legacy_alter_table on, a rename leaves the names in views and
     // triggers as they were.
@@ -249,9 +267,69 @@ pub fn lint_with(
             replay(&work, m);
             continue;
         }
-        found.extend(lint_one(&work, m, data, legacy));
+        found.extend(lint_one(&work, m, data.as_mut(), legacy));
     }
     found
+}
+
+/// The database the migrations will run on (read only), and what the
+/// linted statements before the one at hand write to.
+struct Data<'c> {
+    conn: &'c Connection,
+    writes: Writes,
+    /// The tables (lowercased) that a linted statement already replayed
+    /// writes to: rows counted in `conn` may differ by the time a later
+    /// statement runs.
+    written: std::collections::HashSet<String>,
+}
+
+impl Data<'_> {
+    /// Whether rows of `table` counted now are the rows a statement sees.
+    fn as_counted(&self, table: &str) -> bool {
+        !self.written.contains(&table.to_ascii_lowercase())
+    }
+}
+
+/// The tables the statements prepared on a connection write to (insert,
+/// update, delete, alter, drop), as SQLite's authorizer reports them,
+/// triggers' statements included.
+#[derive(Clone, Default)]
+struct Writes(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Writes {
+    fn watch(work: &mut Connection) -> Writes {
+        use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+        let writes = Writes::default();
+        let log = writes.0.clone();
+        let _ = work.authorizer(Some(move |ctx: AuthContext<'_>| {
+            let table = match ctx.action {
+                AuthAction::Insert { table_name }
+                | AuthAction::Delete { table_name }
+                | AuthAction::Update { table_name, .. }
+                | AuthAction::DropTable { table_name }
+                | AuthAction::AlterTable { table_name, .. } => Some(table_name),
+                _ => None,
+            };
+            if let (Some(table), Ok(mut log)) = (table, log.lock()) {
+                log.push(table.to_ascii_lowercase());
+            }
+            Authorization::Allow
+        }));
+        writes
+    }
+
+    fn clear(&self) {
+        if let Ok(mut log) = self.0.lock() {
+            log.clear();
+        }
+    }
+
+    fn take(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|mut log| std::mem::take(&mut *log))
+            .unwrap_or_default()
+    }
 }
 
 /// Runs `m` on `work` as the replay of `verify` would (sets through their
@@ -293,7 +371,7 @@ fn replayed(work: &Connection, statement: &str) -> rusqlite::Result<()> {
 fn lint_one(
     work: &Connection,
     m: &Migration,
-    data: Option<&Connection>,
+    mut data: Option<&mut Data>,
     legacy: bool,
 ) -> Vec<Finding> {
     let mut found = Vec::new();
@@ -312,6 +390,7 @@ fn lint_one(
                 severity: Severity::Error,
                 message: e.to_string(),
                 allowed: false,
+                fails_on_data: false,
             });
             return found;
         }
@@ -321,24 +400,28 @@ fn lint_one(
         found.push(uncommitted_finding(&file, line, &m.text, &allowances));
     }
     let tables_before = table_names(work);
+    // The schema at the file's start, read when the file makes a UNIQUE
+    // index (to tell one a rebuild makes again).
+    let makes_unique = script.statements.iter().any(|s| {
+        let w = sql::tokens(s.text(&m.text));
+        w.len() > 2 && w[0].eq_ignore_ascii_case("create") && w[1].eq_ignore_ascii_case("unique")
+    });
+    let schema_before = makes_unique.then(|| Schema::read(work, None).unwrap_or_default());
     // Tables this file renames another table into: a drop of one of those
     // is a rebuild (create, copy, drop, rename), not a loss.
     let renamed_into: Vec<String> = script
         .statements
         .iter()
-        .filter_map(|s| {
-            let w = words(s.text(&m.text));
-            let to = w.iter().position(|x| x.eq_ignore_ascii_case("to"))?;
-            (is(w.first(), "alter") && is(w.get(to.checked_sub(1)?), "rename"))
-                .then(|| {
-                    w.get(to + 1)
-                        .map(|n| definition::unquote(n).to_ascii_lowercase())
-                })
-                .flatten()
-        })
+        .filter_map(|s| renamed_to(&words(s.text(&m.text))))
         .collect();
+    // Each table of a rebuild: the schema just before its drop, and what
+    // the statements before the drop wrote.
+    let mut before_drop: Vec<(String, Schema, bool)> = Vec::new();
+    // Each rebuild finished by a rename: its table, statement and line.
+    let mut rebuilt: Vec<(String, u32, &str)> = Vec::new();
     for s in &script.statements {
         let text = s.text(&m.text);
+        let w = words(text);
         let mut here = Vec::new();
         check(
             work,
@@ -351,10 +434,29 @@ fn lint_one(
         if legacy {
             legacy_rename(work, text, &mut here);
         }
+        if let Some((table, _)) = sql::dropped_table(text)
+            && renamed_into.contains(&table)
+        {
+            let counted = data.as_ref().is_none_or(|d| d.as_counted(&table));
+            before_drop.push((table, Schema::read(work, None).unwrap_or_default(), counted));
+        }
+        if let Some(to) = renamed_to(&w)
+            && before_drop.iter().any(|(t, _, _)| *t == to)
+        {
+            rebuilt.push((to, s.line, text));
+        }
+        // Only for a new UNIQUE index: the ones there before it.
+        let unique_before = here
+            .iter()
+            .any(|(rule, _, _)| *rule == "new-unique-index")
+            .then(|| unique_index_names(work));
         // A refusal a rule already named is not said twice.
         let named = here
             .iter()
             .any(|(_, severity, _)| *severity == Severity::Error);
+        if let Some(d) = data.as_deref() {
+            d.writes.clear();
+        }
         if let Err(e) = replayed(work, text)
             && !named
         {
@@ -367,21 +469,269 @@ fn lint_one(
                 ),
             ));
         }
+        // A UNIQUE index that a rebuild makes again, as its table had it,
+        // is not new.
+        if let (Some(unique_before), Some(start)) = (unique_before, &schema_before)
+            && unique_index_kept(work, &unique_before, start, &before_drop)
+        {
+            here.retain(|(rule, _, _)| *rule != "new-unique-index");
+        }
         for (rule, severity, message) in here {
-            let (severity, message) = match data {
-                Some(data) => with_data(data, rule, text, severity, message),
-                None => (severity, message),
+            let (severity, message, fails_on_data) = match data.as_deref() {
+                Some(d) => with_data(d, rule, text, severity, message),
+                None => (severity, message, false),
             };
-            found.push(finding(
-                &file,
-                s.line,
-                text,
-                &allowances,
-                rule,
-                severity,
-                message,
+            let mut f = finding(&file, s.line, text, &allowances, rule, severity, message);
+            f.fails_on_data = fails_on_data;
+            found.push(f);
+        }
+        if let Some(d) = data.as_deref_mut() {
+            let writes = d.writes.take();
+            d.written.extend(writes);
+        }
+    }
+    if !rebuilt.is_empty() {
+        let after = Schema::read(work, None).unwrap_or_default();
+        for (table, line, text) in rebuilt {
+            let Some((_, old, counted)) = before_drop.iter().find(|(t, _, _)| *t == table) else {
+                continue;
+            };
+            let data = data.as_deref().map(|d| d.conn).filter(|_| *counted);
+            for (rule, severity, message, fails_on_data) in
+                rebuild_findings(old, &after, &table, data)
+            {
+                let mut f = finding(&file, line, text, &allowances, rule, severity, message);
+                f.fails_on_data = fails_on_data;
+                found.push(f);
+            }
+        }
+    }
+    found
+}
+
+/// The table `ALTER TABLE … RENAME TO name` renames into (lowercased).
+fn renamed_to(w: &[String]) -> Option<String> {
+    let to = w.iter().position(|x| x.eq_ignore_ascii_case("to"))?;
+    (is(w.first(), "alter") && is(w.get(to.checked_sub(1)?), "rename"))
+        .then(|| {
+            w.get(to + 1)
+                .map(|n| definition::unquote(n).to_ascii_lowercase())
+        })
+        .flatten()
+}
+
+/// The names of the UNIQUE indexes of `work`.
+fn unique_index_names(work: &Connection) -> Vec<String> {
+    work.prepare(
+        "SELECT m.name FROM sqlite_master AS m, pragma_index_list(m.tbl_name) AS i \
+         WHERE m.type = 'index' AND i.name = m.name AND i.\"unique\"",
+    )
+    .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+    .unwrap_or_default()
+}
+
+/// Whether each UNIQUE index made since `unique_before` has the keys of one
+/// its table had before: at the start of the file, or just before a
+/// rebuild dropped the table.
+fn unique_index_kept(
+    work: &Connection,
+    unique_before: &[String],
+    start: &Schema,
+    before_drop: &[(String, Schema, bool)],
+) -> bool {
+    let now = Schema::read(work, None).unwrap_or_default();
+    let made: Vec<&crate::introspect::Index> = now
+        .indexes
+        .iter()
+        .filter(|i| i.unique && !unique_before.contains(&i.name))
+        .collect();
+    !made.is_empty()
+        && made.iter().all(|new| {
+            std::iter::once(start)
+                .chain(before_drop.iter().map(|(_, s, _)| s))
+                .any(|old| {
+                    old.indexes_of(&new.table)
+                        .any(|i| i.unique && i.keys == new.keys && i.condition == new.condition)
+                })
+        })
+}
+
+/// SQLite's affinity of a declared type, by its rules (`sqlite3AffinityType`
+/// in build.c, in that order): INT, then CHAR, CLOB or TEXT, then BLOB or
+/// no type, then REAL, FLOA or DOUB, else NUMERIC.
+fn affinity(declared: &str) -> &'static str {
+    let t = declared.to_ascii_uppercase();
+    if t.contains("INT") {
+        "INTEGER"
+    } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
+        "TEXT"
+    } else if t.contains("BLOB") || t.trim().is_empty() {
+        "BLOB"
+    } else if t.contains("REAL") || t.contains("FLOA") || t.contains("DOUB") {
+        "REAL"
+    } else {
+        "NUMERIC"
+    }
+}
+
+/// What a rebuild of `table` does to its rows, from its definition in `old`
+/// (just before the drop) to the one in `new` (the file's end): a column
+/// whose type changes how values are stored, and constraints the old table
+/// did not have. With `data`, each is counted on its rows (copied column
+/// by column under the same name).
+fn rebuild_findings(
+    old: &Schema,
+    new: &Schema,
+    table: &str,
+    data: Option<&Connection>,
+) -> Vec<(&'static str, Severity, String, bool)> {
+    let mut found = Vec::new();
+    let (Some(was), Some(is_now)) = (old.table(table), new.table(table)) else {
+        return found;
+    };
+    let column = |t: &crate::introspect::Table, name: &str| {
+        t.columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+            .cloned()
+    };
+    let mut retyped = Vec::new();
+    let mut added = Vec::new();
+    for c in is_now.columns.iter().filter(|c| c.hidden == 0) {
+        let Some(before) = column(was, &c.name) else {
+            continue;
+        };
+        let strict_type =
+            |t: &crate::introspect::Table, d: &str| t.strict.then(|| d.to_ascii_uppercase());
+        if affinity(&before.declared_type) != affinity(&c.declared_type)
+            || strict_type(was, &before.declared_type) != strict_type(is_now, &c.declared_type)
+        {
+            retyped.push(format!(
+                "{} {} → {}{}",
+                quote(&c.name),
+                if before.declared_type.is_empty() {
+                    "(no type)"
+                } else {
+                    &before.declared_type
+                },
+                if c.declared_type.is_empty() {
+                    "(no type)"
+                } else {
+                    &c.declared_type
+                },
+                if is_now.strict { " STRICT" } else { "" }
             ));
         }
+        if c.not_null && !before.not_null {
+            added.push(format!("NOT NULL on {}", quote(&c.name)));
+        }
+    }
+    for check in &is_now.checks {
+        if !was.checks.iter().any(|c| c.expression == check.expression) {
+            added.push(check.to_string());
+        }
+    }
+    for fk in &is_now.foreign_keys {
+        if !was.foreign_keys.iter().any(|k| {
+            k.parent.eq_ignore_ascii_case(&fk.parent) && k.from == fk.from && k.to == fk.to
+        }) {
+            added.push(format!(
+                "FOREIGN KEY ({}) REFERENCES {}",
+                fk.from.join(", "),
+                quote(&fk.parent)
+            ));
+        }
+    }
+    // A UNIQUE or PRIMARY KEY of the new table's own (a `CREATE UNIQUE
+    // INDEX` after the rebuild is linted as itself).
+    for index in new.indexes_of(table).filter(|i| i.unique && !i.created) {
+        if !old
+            .indexes_of(table)
+            .any(|i| i.unique && i.keys == index.keys && i.condition == index.condition)
+        {
+            let keys: Vec<&str> = index.keys.iter().map(|k| k.column.as_str()).collect();
+            added.push(format!("UNIQUE ({})", keys.join(", ")));
+        }
+    }
+    // The rows, as the copy would put them in the new table.
+    let (mut type_rows, mut constraint_rows) = (Vec::new(), Vec::new());
+    if let Some(data) = data {
+        let copied: Vec<(String, String)> = is_now
+            .columns
+            .iter()
+            .filter_map(|c| column(was, &c.name).map(|b| (b.name, c.name.clone())))
+            .collect();
+        let mut problems = Vec::new();
+        let same = |t: &str| t.to_owned();
+        if crate::diff::rebuilt_rows(data, new, &was.name, is_now, &copied, &same, &mut problems)
+            .is_ok()
+        {
+            for (kind, problem) in problems {
+                match kind {
+                    crate::diff::Broken::Type => type_rows.push(problem),
+                    crate::diff::Broken::Constraint => constraint_rows.push(problem),
+                }
+            }
+        }
+    }
+    let counted = |rows: &[crate::diff::DataProblem]| -> (Severity, String, bool) {
+        let fails = rows.iter().any(|p| p.fails);
+        let said: Vec<String> = rows.iter().map(|p| format!("\n  {p}")).collect();
+        match data {
+            None => (
+                Severity::Warning,
+                " with --database, lint counts them".into(),
+                false,
+            ),
+            Some(_) if rows.is_empty() => (
+                Severity::Warning,
+                "\n  no row of the database breaks it now".into(),
+                false,
+            ),
+            Some(_) => (
+                if fails {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                },
+                format!(
+                    "{}{}",
+                    said.concat(),
+                    if fails { "\n  it fails" } else { "" }
+                ),
+                fails,
+            ),
+        }
+    };
+    if !retyped.is_empty() || !type_rows.is_empty() {
+        let (severity, rows, fails) = counted(&type_rows);
+        found.push((
+            "changing-column-type",
+            severity,
+            format!(
+                "the rebuild of {} changes {}: the copy stores a value under the new type's affinity (text '1' becomes integer 1), and a STRICT table refuses one that does not fit;{rows}",
+                quote(table),
+                if retyped.is_empty() { "no declared type".into() } else { retyped.join(", ") }
+            ),
+            fails,
+        ));
+    }
+    if !added.is_empty() || !constraint_rows.is_empty() {
+        let (severity, rows, fails) = counted(&constraint_rows);
+        found.push((
+            "rebuild-adds-constraint",
+            severity,
+            format!(
+                "the rebuild of {} adds {}: the copy fails on a row that breaks it;{rows}",
+                quote(table),
+                if added.is_empty() {
+                    "no constraint, but its rows break one it has".into()
+                } else {
+                    added.join(", ")
+                }
+            ),
+            fails,
+        ));
     }
     found
 }
@@ -448,6 +798,7 @@ fn finding(
         severity,
         message: format!("{message}\n  statement: {}", sql::shorten(text)),
         allowed,
+        fails_on_data: false,
     }
 }
 
@@ -689,51 +1040,56 @@ fn subject(w: &[String]) -> Option<String> {
 }
 
 /// A finding with the rows of `data` counted in, made an error where the
-/// statement would certainly fail on them.
+/// statement would certainly fail on them: the rows are counted now, so
+/// only when no statement linted before it writes to the table. Whether it
+/// is such an error is the third value.
 fn with_data(
-    data: &Connection,
+    data: &Data,
     rule: &'static str,
     text: &str,
     severity: Severity,
     message: String,
-) -> (Severity, String) {
+) -> (Severity, String, bool) {
     let all = words(text);
     let w = &all[main_verb(&all)..];
     let Some(table) = subject(w) else {
-        return (severity, message);
+        return (severity, message, false);
     };
-    let count = |sql: String| -> Option<i64> { data.query_row(&sql, [], |r| r.get(0)).ok() };
+    let count = |sql: String| -> Option<i64> { data.conn.query_row(&sql, [], |r| r.get(0)).ok() };
     let rows = || count(format!("SELECT count(*) FROM {}", quote(&table)));
+    // A failure the rows make certain, unless what runs before it writes
+    // to the table.
+    let fails = |said: String| {
+        if data.as_counted(&table) {
+            (
+                Severity::Error,
+                format!("{message}\n  {said}: it fails"),
+                true,
+            )
+        } else {
+            (
+                severity,
+                format!(
+                    "{message}\n  {said} now; a statement that runs before it writes to {}, so it may not fail",
+                    quote(&table)
+                ),
+                false,
+            )
+        }
+    };
+    let noted = |said: String| (severity, format!("{message}\n  {said}"), false);
     match rule {
         "adding-not-nullable-field"
         | "adding-field-with-volatile-default"
         | "adding-stored-generated-field"
         | "adding-foreign-key-with-default" => match rows() {
-            Some(n) if n > 0 => (
-                Severity::Error,
-                format!(
-                    "{message}\n  the database holds {n} rows in {}: it fails",
-                    quote(&table)
-                ),
-            ),
-            Some(_) => (
-                severity,
-                format!(
-                    "{message}\n  {} is empty in the database now",
-                    quote(&table)
-                ),
-            ),
-            None => (severity, message),
+            Some(n) if n > 0 => fails(format!("the database holds {n} rows in {}", quote(&table))),
+            Some(_) => noted(format!("{} is empty in the database now", quote(&table))),
+            None => (severity, message, false),
         },
         "ban-drop-table" | "update-without-where" | "delete-without-where" => match rows() {
-            Some(n) => (
-                severity,
-                format!(
-                    "{message}\n  the database holds {n} rows in {}",
-                    quote(&table)
-                ),
-            ),
-            None => (severity, message),
+            Some(n) => noted(format!("the database holds {n} rows in {}", quote(&table))),
+            None => (severity, message, false),
         },
         "ban-drop-column" => {
             let at = w.iter().position(|x| x.eq_ignore_ascii_case("drop"));
@@ -747,11 +1103,8 @@ fn with_data(
                     quote(&c)
                 ))
             }) {
-                Some(n) => (
-                    severity,
-                    format!("{message}\n  the database holds {n} values in it"),
-                ),
-                None => (severity, message),
+                Some(n) => noted(format!("the database holds {n} values in it")),
+                None => (severity, message, false),
             }
         }
         "new-unique-index" => {
@@ -759,14 +1112,14 @@ fn with_data(
             let open = w.iter().position(|x| x == "(");
             let close = w.iter().rposition(|x| x == ")");
             let (Some(open), Some(close)) = (open, close) else {
-                return (severity, message);
+                return (severity, message, false);
             };
             let items: Vec<&[String]> = w[open + 1..close].split(|x| x == ",").collect();
             let mut columns = Vec::new();
             for item in items {
                 match item {
                     [c] | [c, _] if !c.starts_with('(') => columns.push(definition::unquote(c)),
-                    _ => return (severity, message),
+                    _ => return (severity, message, false),
                 }
             }
             let keys: Vec<String> = columns.iter().map(|c| quote(c)).collect();
@@ -777,21 +1130,15 @@ fn with_data(
                 not_null.join(" AND "),
                 keys.join(", ")
             )) {
-                Some(n) if n > 0 => (
-                    Severity::Error,
-                    format!(
-                        "{message}\n  the database holds {n} values of ({}) in more than one row: it fails",
-                        columns.join(", ")
-                    ),
-                ),
-                Some(_) => (
-                    severity,
-                    format!("{message}\n  no duplicates in the database now"),
-                ),
-                None => (severity, message),
+                Some(n) if n > 0 => fails(format!(
+                    "the database holds {n} values of ({}) in more than one row",
+                    columns.join(", ")
+                )),
+                Some(_) => noted("no duplicates in the database now".into()),
+                None => (severity, message, false),
             }
         }
-        _ => (severity, message),
+        _ => (severity, message, false),
     }
 }
 

@@ -74,7 +74,7 @@ pub struct Runner<'m> {
 }
 
 /// What [`Runner::before_apply`] calls.
-type Look<'m> = dyn Fn(&[&Migration]) + Send + Sync + 'm;
+type Look<'m> = dyn Fn(&[&Migration]) -> Result<(), Vec<String>> + Send + Sync + 'm;
 
 /// See [`Runner::before_apply`].
 #[derive(Clone)]
@@ -152,8 +152,12 @@ impl<'m> Runner<'m> {
     /// Calls `look` with the migrations a run is about to apply, once it has
     /// planned them and before the first runs (not when nothing is
     /// pending): what the CLI lints there, with no second read of the
-    /// history.
-    pub fn before_apply(mut self, look: impl Fn(&[&Migration]) + Send + Sync + 'm) -> Self {
+    /// history. When `look` gives reasons, the run stops there with
+    /// [`Error::Refused`], nothing changed.
+    pub fn before_apply(
+        mut self,
+        look: impl Fn(&[&Migration]) -> Result<(), Vec<String>> + Send + Sync + 'm,
+    ) -> Self {
         self.before_apply = Some(BeforeApply(std::sync::Arc::new(look)));
         self
     }
@@ -345,7 +349,7 @@ impl<'m> Runner<'m> {
             .as_ref()
             .filter(|_| !plan.pending.is_empty())
         {
-            (look.0)(&plan.pending);
+            (look.0)(&plan.pending).map_err(Error::Refused)?;
         }
         // Validated at load time; parsed again only for what runs now, on
         // every core.

@@ -53,6 +53,7 @@ pub(crate) fn run(g: &Global, args: &LintArgs) -> Result<u8, Failure> {
                 severity: Severity::Error,
                 message: e.kind.to_string(),
                 allowed: false,
+                fails_on_data: false,
             })
             .collect(),
         Ok(set) => {
@@ -87,6 +88,7 @@ fn run_postgres(g: &Global, args: &LintArgs, with_url: bool) -> Result<u8, Failu
                     severity: Severity::Error,
                     message: e.kind.to_string(),
                     allowed: false,
+                    fails_on_data: false,
                 })
                 .collect(),
             Ok(set) => {

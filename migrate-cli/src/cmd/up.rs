@@ -55,8 +55,9 @@ pub(crate) fn run(mut ctx: Context, args: UpArgs) -> Result<u8, Failure> {
         eprintln!("note: created the database {}", ctx.database.display());
     }
     let dry_run = args.dry_run;
-    // What lint says of what is about to run, once the run has planned it
-    // (warnings: the run itself refuses what fails). The rows are read on a
+    // What lint says of what is about to run, once the run has planned it:
+    // warnings, but for what the database's rows make certain to fail,
+    // which refuses the run before anything changes. The rows are read on a
     // connection of lint's own, read-only.
     let database = ctx.database.clone();
     let set = &ctx.set;
@@ -69,11 +70,26 @@ pub(crate) fn run(mut ctx: Context, args: UpArgs) -> Result<u8, Failure> {
         let versions: Vec<u64> = pending.iter().map(|m| m.version).collect();
         let findings =
             migrate_core::lint::lint_with(set, |m| versions.contains(&m.version), data.as_ref());
+        let mut refused = Vec::new();
         for finding in findings {
-            // A statement that fails, the run itself reports, in full.
-            if !finding.allowed && !matches!(finding.rule, "statement-fails" | "load") {
+            if finding.allowed {
+                continue;
+            }
+            if finding.fails_on_data {
+                refused.push(finding.to_string());
+            } else if !matches!(finding.rule, "statement-fails" | "load") {
+                // A statement that fails, the run itself reports, in full.
                 eprintln!("lint: {finding}");
             }
+        }
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            refused.push(
+                "mend those rows first (or put `-- migrate:allow RULE` on the line before the statement to let the run try it)"
+                    .into(),
+            );
+            Err(refused)
         }
     };
     let report = args

@@ -179,6 +179,7 @@ fn lint_one(m: &Migration) -> Vec<Finding> {
                 severity: Severity::Error,
                 message: e.to_string(),
                 allowed: false,
+                fails_on_data: false,
             }];
         }
     };
