@@ -51,6 +51,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("diff", 5),
     ("lint", 5),
     ("lint/postgres", 5),
+    ("lint/server", 5),
     ("schema", 5),
     ("doctor", 5),
     ("maintenance", 5),

@@ -155,7 +155,28 @@ pub(crate) fn run(g: &Global, url: &str, command: Command) -> Result<u8, Failure
         }
         Pg::Up(args) => {
             let dry_run = args.dry_run;
-            let report = args.configure(runner).run_postgres(&mut client);
+            // lint, on a connection of its own (read-only transactions),
+            // once the run has planned: warnings, but a certain failure on
+            // the server's rows refuses the run before anything changes.
+            let set = &set;
+            let lint = move |pending: &[&migrate_core::Migration]| {
+                let versions: Vec<u64> = pending.iter().map(|m| m.version).collect();
+                let chosen = |m: &migrate_core::Migration| versions.contains(&m.version);
+                let findings = match migrate_core::postgres::Connector::new(url)
+                    .ok()
+                    .and_then(|c| c.connect().ok())
+                {
+                    Some(mut lint_client) => {
+                        migrate_core::lint::postgres::lint_with(set, chosen, &mut lint_client)
+                    }
+                    None => migrate_core::lint::postgres::lint(set, chosen),
+                };
+                crate::cmd::up::refusals(findings)
+            };
+            let report = args
+                .configure(runner)
+                .before_apply(lint)
+                .run_postgres(&mut client);
             (report, dry_run, Direction::Up)
         }
         Pg::Down(args) => {

@@ -535,6 +535,11 @@ fn every_rule_fires_and_stays_quiet_through_the_binary() {
             "CREATE DOMAIN d AS int;",
         ),
         (
+            "new-unique-index",
+            &format!("{NT}CREATE UNIQUE INDEX CONCURRENTLY u ON users (email);"),
+            &format!("{NT}CREATE INDEX CONCURRENTLY u ON users (email);"),
+        ),
+        (
             "ban-uncommitted-transaction",
             "BEGIN;\nUPDATE users SET email = '' WHERE id = 1;",
             "BEGIN;\nUPDATE users SET email = '' WHERE id = 1;\nCOMMIT;",

@@ -1137,7 +1137,9 @@ fn invalid_indexes_are_never_recorded_as_applied() {
         ("0001_t.sql", "CREATE TABLE t (x int);\n"),
         (
             "0002_u.sql",
-            "-- migrate:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_x ON t (x);\n",
+            // Allowed, so that the run tries it: lint would refuse it
+            // before the run, on the duplicate.
+            "-- migrate:no-transaction\n-- migrate:allow new-unique-index\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_x ON t (x);\n",
         ),
     ]);
     let cli = |args: &[&str]| p.bare(args).env("DATABASE_URL", &url).output().unwrap();
@@ -1578,6 +1580,49 @@ fn lint_on_postgresql_lints_what_is_pending() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(
         stderr(&out).contains("every migration is linted"),
+        "{}",
+        stderr(&out)
+    );
+    // The server's rows: a NOT NULL that a NULL breaks is certain to fail;
+    // lint says so, and up refuses before anything runs (0002 neither).
+    let mut client = db.connect();
+    client
+        .batch_execute("INSERT INTO users VALUES (1, 'a@x'), (2, NULL);")
+        .unwrap();
+    p.write(
+        "0003_required.sql",
+        "ALTER TABLE users ALTER COLUMN email SET NOT NULL;\n",
+    );
+    let out = cli(&["lint"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("0003_required.sql:1: error adding-not-nullable-field")
+            && stdout(&out).contains("1 of them hold NULL in \"email\": it fails"),
+        "{}",
+        stdout(&out)
+    );
+    let out = cli(&["up"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refused before the first migration ran")
+            && stderr(&out).contains("nothing was changed"),
+        "{}",
+        stderr(&out)
+    );
+    let applied: i64 = client
+        .query_one("SELECT count(*) FROM schema_migrations", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(applied, 1);
+    // Mended in a migration before it: no longer certain, and up runs.
+    p.write(
+        "0002_more.sql",
+        "UPDATE users SET email = '' WHERE email IS NULL;\n",
+    );
+    let out = cli(&["up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("lint: 0003_required.sql:1: warning adding-not-nullable-field"),
         "{}",
         stderr(&out)
     );

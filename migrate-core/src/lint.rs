@@ -24,6 +24,7 @@ use std::fmt;
 use rusqlite::Connection;
 
 pub mod postgres;
+mod server;
 
 use crate::error::DatabaseFailure;
 use crate::introspect::Schema;

@@ -72,8 +72,9 @@ pub(crate) fn run(g: &Global, args: &LintArgs) -> Result<u8, Failure> {
     print(&findings, args.json)
 }
 
-/// `lint` of a PostgreSQL folder: its rules read each statement; the
-/// server is not asked (every migration is linted).
+/// `lint` of a PostgreSQL folder: its rules read each statement; with a
+/// server (`--database postgres://…`), what is pending there is linted and
+/// its rows are counted, read-only.
 fn run_postgres(g: &Global, args: &LintArgs, with_url: bool) -> Result<u8, Failure> {
     use migrate_core::lint::postgres;
     let findings: Vec<Finding> =
@@ -91,45 +92,56 @@ fn run_postgres(g: &Global, args: &LintArgs, with_url: bool) -> Result<u8, Failu
                     fails_on_data: false,
                 })
                 .collect(),
-            Ok(set) => {
-                let pending = match g.database.as_deref().filter(|_| with_url && !args.all) {
-                    Some(url) => pending_postgres(g, &set, url)?,
-                    None => None,
-                };
-                postgres::lint(&set, |m| {
-                    pending.as_ref().is_none_or(|p| p.contains(&m.version))
-                })
-            }
+            Ok(set) => match g.database.as_deref().filter(|_| with_url) {
+                Some(url) => match crate::postgres::connect(url) {
+                    Ok((mut client, _)) => {
+                        let pending = if args.all {
+                            None
+                        } else {
+                            Some(pending_postgres(g, &set, &mut client, url)?)
+                        };
+                        postgres::lint_with(
+                            &set,
+                            |m| pending.as_ref().is_none_or(|p| p.contains(&m.version)),
+                            &mut client,
+                        )
+                    }
+                    Err(f) => {
+                        eprintln!(
+                            "note: {}; every migration is linted, no row counted",
+                            f.error
+                        );
+                        postgres::lint(&set, |_| true)
+                    }
+                },
+                None => postgres::lint(&set, |_| true),
+            },
         };
     print(&findings, args.json)
 }
 
 /// The versions still to apply on the PostgreSQL server of `url` (read
-/// only); `None`, said on stderr, when it cannot be reached: then every
-/// migration is linted.
-fn pending_postgres(g: &Global, set: &Migrations, url: &str) -> Result<Option<Vec<u64>>, Failure> {
+/// only).
+fn pending_postgres(
+    g: &Global,
+    set: &Migrations,
+    client: &mut migrate_core::postgres::Client,
+    url: &str,
+) -> Result<Vec<u64>, Failure> {
     let table = migrate_core::Table::new(&g.table).map_err(|e| usage(e.to_string()))?;
-    let mut client = match crate::postgres::connect(url) {
-        Ok((client, _)) => client,
-        Err(f) => {
-            eprintln!("note: {}; every migration is linted", f.error);
-            return Ok(None);
-        }
-    };
     let rows = set
         .runner()
         .table(table)
-        .status_postgres(&mut client)
+        .status_postgres(client)
         .map_err(|e| Failure {
             code: 1,
             error: format!("{}: {e}", crate::postgres::shown(url)).into(),
         })?;
-    Ok(Some(
-        rows.iter()
-            .filter(|r| r.state == State::Pending)
-            .map(|r| r.version)
-            .collect(),
-    ))
+    Ok(rows
+        .iter()
+        .filter(|r| r.state == State::Pending)
+        .map(|r| r.version)
+        .collect())
 }
 
 /// Prints `findings` (as JSON with `json`); 1 when one is an error that is

@@ -70,27 +70,7 @@ pub(crate) fn run(mut ctx: Context, args: UpArgs) -> Result<u8, Failure> {
         let versions: Vec<u64> = pending.iter().map(|m| m.version).collect();
         let findings =
             migrate_core::lint::lint_with(set, |m| versions.contains(&m.version), data.as_ref());
-        let mut refused = Vec::new();
-        for finding in findings {
-            if finding.allowed {
-                continue;
-            }
-            if finding.fails_on_data {
-                refused.push(finding.to_string());
-            } else if !matches!(finding.rule, "statement-fails" | "load") {
-                // A statement that fails, the run itself reports, in full.
-                eprintln!("lint: {finding}");
-            }
-        }
-        if refused.is_empty() {
-            Ok(())
-        } else {
-            refused.push(
-                "mend those rows first (or put `-- migrate:allow RULE` on the line before the statement to let the run try it)"
-                    .into(),
-            );
-            Err(refused)
-        }
+        refusals(findings)
     };
     let report = args
         .configure(ctx.runner())
@@ -111,5 +91,32 @@ impl UpArgs {
             .allow_missing(self.allow_missing)
             .allow_out_of_order(self.allow_out_of_order)
             .backup_to(self.backup)
+    }
+}
+
+/// What `up` does with lint's findings on what it is about to apply: each
+/// is printed as a warning (but a statement that fails, which the run
+/// reports itself, in full), and a certain failure on the database's rows
+/// refuses the run.
+pub(crate) fn refusals(findings: Vec<migrate_core::lint::Finding>) -> Result<(), Vec<String>> {
+    let mut refused = Vec::new();
+    for finding in findings {
+        if finding.allowed {
+            continue;
+        }
+        if finding.fails_on_data {
+            refused.push(finding.to_string());
+        } else if !matches!(finding.rule, "statement-fails" | "load") {
+            eprintln!("lint: {finding}");
+        }
+    }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        refused.push(
+            "mend those rows first (or put `-- migrate:allow RULE` on the line before the statement to let the run try it)"
+                .into(),
+        );
+        Err(refused)
     }
 }

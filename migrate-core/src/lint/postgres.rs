@@ -6,6 +6,7 @@
 //! file can take it (a `-- migrate:no-transaction` file), and leaves alone
 //! what a table made in the same file cannot suffer (it is new and empty).
 
+use super::server::{Offline, Server, table_name_at as name_at};
 use super::{Finding, Severity, allowances, finding};
 use crate::naming::Kind;
 use crate::source::{Migration, Migrations};
@@ -48,6 +49,10 @@ pub const RULES: &[(&str, &str)] = &[
     (
         "needs-no-transaction",
         "another statement PostgreSQL refuses in a transaction block (CREATE DATABASE, ALTER SYSTEM, …)",
+    ),
+    (
+        "new-unique-index",
+        "CREATE UNIQUE INDEX on an existing table: fails on duplicate values",
     ),
     (
         "adding-field-with-default",
@@ -113,20 +118,119 @@ pub const RULES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Functions whose value changes from row to row: a default that calls one
-/// is computed for every row, so the table is rewritten.
-const VOLATILE: &[&str] = &[
-    "random",
-    "gen_random_uuid",
-    "uuid_generate_v1",
-    "uuid_generate_v1mc",
-    "uuid_generate_v4",
-    "clock_timestamp",
-    "timeofday",
-    "nextval",
-    "txid_current",
-    "statement_timestamp",
-];
+/// Every function name of PostgreSQL 15's `pg_catalog` with its volatility
+/// (`v`, `s`, `i`; `v` when any overload is volatile), as the server lists
+/// it; sorted bytewise.
+const CATALOG_FUNCTIONS: &str = include_str!("pg_functions.txt");
+
+/// The volatility `pg_catalog` gives `name` (`v`, `s` or `i`), if it has a
+/// function of that name.
+pub fn catalog_volatility(name: &str) -> Option<char> {
+    CATALOG_FUNCTIONS
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            let (n, v) = l.split_once(' ')?;
+            (n == name).then(|| v.chars().next()).flatten()
+        })
+}
+
+/// The lock a statement takes on the table it names, the strongest of its
+/// parts, as PostgreSQL 15 takes it (`AlterTableGetLockLevel` in
+/// tablecmds.c for `ALTER TABLE`; the docs' "Explicit Locking" for the
+/// rest). `None` for a statement that locks no table it names.
+///
+/// ```
+/// use migrate_core::lint::postgres::lock_of;
+/// assert_eq!(lock_of("ALTER TABLE users ADD COLUMN age int"), Some("ACCESS EXCLUSIVE"));
+/// assert_eq!(lock_of("CREATE INDEX CONCURRENTLY i ON users (email)"), Some("SHARE UPDATE EXCLUSIVE"));
+/// ```
+pub fn lock_of(statement: &str) -> Option<&'static str> {
+    let w: Vec<String> = sql::tokens_in(sql::Dialect::Postgres, statement)
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    lock_of_words(&w)
+}
+
+fn lock_of_words(w: &[String]) -> Option<&'static str> {
+    const ORDER: [&str; 8] = [
+        "ACCESS SHARE",
+        "ROW SHARE",
+        "ROW EXCLUSIVE",
+        "SHARE UPDATE EXCLUSIVE",
+        "SHARE",
+        "SHARE ROW EXCLUSIVE",
+        "EXCLUSIVE",
+        "ACCESS EXCLUSIVE",
+    ];
+    let first = w.first();
+    let concurrently = has(w, "concurrently");
+    if is(first, "create") && (is(w.get(1), "index") || is(w.get(2), "index")) {
+        return Some(if concurrently { ORDER[3] } else { ORDER[4] });
+    }
+    if is(first, "create") && has_run(w, &["trigger"]) && has(&w[..w.len().min(4)], "trigger") {
+        return Some(ORDER[5]);
+    }
+    if is(first, "drop") && is(w.get(1), "index") {
+        return Some(if concurrently { ORDER[3] } else { ORDER[7] });
+    }
+    if is(first, "reindex") {
+        return Some(if concurrently { ORDER[3] } else { ORDER[4] });
+    }
+    if (is(first, "drop") && is(w.get(1), "table")) || is(first, "truncate") {
+        return Some(ORDER[7]);
+    }
+    if is(first, "vacuum") && has(w, "full") || is(first, "cluster") {
+        return Some(ORDER[7]);
+    }
+    if is(first, "update") || is(first, "delete") || is(first, "insert") || is(first, "merge") {
+        return Some(ORDER[2]);
+    }
+    if !(is(first, "alter") && is(w.get(1), "table")) {
+        return None;
+    }
+    // Each top-level part after the table's name.
+    let mut parts: Vec<&[String]> = Vec::new();
+    let (mut depth, mut from) = (0usize, 0usize);
+    for (i, t) in w.iter().enumerate() {
+        match t.as_str() {
+            "(" => depth += 1,
+            ")" => depth = depth.saturating_sub(1),
+            "," if depth == 0 => {
+                parts.push(&w[from..i]);
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&w[from..]);
+    let level = |p: &[String]| -> usize {
+        if has_run(p, &["foreign", "key"])
+            || (has(p, "add") && has(p, "references") && !has(p, "column") && has(p, "constraint"))
+        {
+            5
+        } else if has_run(p, &["validate", "constraint"])
+            || has_run(p, &["set", "statistics"])
+            || has_run(p, &["cluster", "on"])
+            || has_run(p, &["set", "without", "cluster"])
+            || has_run(p, &["attach", "partition"])
+            || (has_run(p, &["detach", "partition"]) && has(p, "concurrently"))
+            || ((has_run(p, &["set", "("]) || has_run(p, &["reset", "("])) && !has(p, "column"))
+        {
+            3
+        } else if has_run(p, &["enable", "trigger"])
+            || has_run(p, &["disable", "trigger"])
+            || has_run(p, &["enable", "rule"])
+            || has_run(p, &["disable", "rule"])
+        {
+            5
+        } else {
+            7
+        }
+    };
+    parts.iter().map(|p| level(p)).max().map(|l| ORDER[l])
+}
 
 fn is(w: Option<&String>, k: &str) -> bool {
     w.is_some_and(|w| w.eq_ignore_ascii_case(k))
@@ -142,32 +246,116 @@ fn has_run(w: &[String], ks: &[&str]) -> bool {
         .any(|win| win.iter().zip(ks).all(|(a, b)| a.eq_ignore_ascii_case(b)))
 }
 
-/// The table of `ALTER TABLE [IF EXISTS] [ONLY] name`, `CREATE INDEX … ON
-/// [ONLY] name`, …: the name after `at`, past `IF EXISTS`, `ONLY` and a
-/// schema (`public.t` is `t`).
-fn name_at(w: &[String], mut at: usize) -> Option<String> {
-    if is(w.get(at), "if") {
-        at += 2;
-    }
-    if is(w.get(at), "only") {
-        at += 1;
-    }
-    if w.get(at + 1).is_some_and(|x| x == ".") {
-        at += 2;
-    }
-    w.get(at)
-        .map(|n| definition::unquote(n).to_ascii_lowercase())
-}
-
 /// Lints the PostgreSQL migrations `chosen` picks.
 pub fn lint(set: &Migrations, chosen: impl Fn(&Migration) -> bool) -> Vec<Finding> {
-    set.iter()
-        .filter(|m| chosen(m) && m.kind == Kind::Sql)
-        .flat_map(lint_one)
+    lint_on(set, chosen, &mut Offline)
+}
+
+/// [`lint`], with the server the migrations will run on (read only, in
+/// read-only transactions): each finding gets the size of its table, and
+/// the rows it touches are counted; one the rows make certain to fail (a
+/// NOT NULL column on a table with rows, a key over duplicates, a CHECK or
+/// a foreign key the rows break, a type change a value cannot take) is an
+/// error, unless a statement before it writes to that table.
+#[cfg(feature = "postgres")]
+pub fn lint_with(
+    set: &Migrations,
+    chosen: impl Fn(&Migration) -> bool,
+    client: &mut ::postgres::Client,
+) -> Vec<Finding> {
+    lint_on(set, chosen, &mut super::server::Live::new(client))
+}
+
+/// What the linted statements before the one at hand write to.
+#[derive(Default)]
+struct Written {
+    tables: Vec<String>,
+    /// A statement whose writes cannot be told from its words (`DO`,
+    /// `CALL`, `SELECT f()`), or a write that fires triggers or actions.
+    anything: bool,
+}
+
+impl Written {
+    fn note(&mut self, w: &[String], server: &mut dyn Server) {
+        let first = w.first();
+        let table = if is(first, "insert") || is(first, "merge") {
+            name_at(w, 2)
+        } else if is(first, "update") {
+            name_at(w, 1)
+        } else if is(first, "delete") {
+            name_at(w, 2)
+        } else if is(first, "truncate") {
+            name_at(w, if is(w.get(1), "table") { 2 } else { 1 })
+        } else if is(first, "alter") && is(w.get(1), "table") {
+            name_at(w, 2)
+        } else if is(first, "copy") {
+            name_at(w, 1)
+        } else {
+            if is(first, "do")
+                || is(first, "call")
+                || is(first, "select")
+                || is(first, "with")
+                || is(first, "execute")
+            {
+                self.anything = true;
+            }
+            None
+        };
+        if let Some(t) = table {
+            if !is(first, "alter") && server.writes_beyond(&t) {
+                self.anything = true;
+            }
+            self.tables.push(t);
+        }
+    }
+
+    fn touched(&self, table: &str) -> bool {
+        self.anything || self.tables.iter().any(|t| t == table)
+    }
+}
+
+fn lint_on(
+    set: &Migrations,
+    chosen: impl Fn(&Migration) -> bool,
+    server: &mut dyn Server,
+) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let mut functions: Vec<(String, char)> = Vec::new();
+    let mut written = Written::default();
+    for m in set.iter().filter(|m| m.kind == Kind::Sql) {
+        if chosen(m) {
+            found.extend(lint_one(m, &functions, server, &mut written));
+        }
+        functions.extend(functions_made(m));
+    }
+    found
+}
+
+/// The functions a migration makes (`CREATE [OR REPLACE] FUNCTION name`),
+/// each with the volatility it declares.
+fn functions_made(m: &Migration) -> Vec<(String, char)> {
+    let Ok(script) = m.script() else {
+        return Vec::new();
+    };
+    script
+        .statements
+        .iter()
+        .filter_map(|s| {
+            let w: Vec<String> = sql::tokens_in(sql::Dialect::Postgres, s.text(&m.text))
+                .iter()
+                .map(|t| t.to_string())
+                .collect();
+            function_made_by(&w)
+        })
         .collect()
 }
 
-fn lint_one(m: &Migration) -> Vec<Finding> {
+fn lint_one(
+    m: &Migration,
+    functions: &[(String, char)],
+    server: &mut dyn Server,
+    written: &mut Written,
+) -> Vec<Finding> {
     let file = m.file.to_string();
     let script = match m.script() {
         Ok(script) => script,
@@ -194,6 +382,7 @@ fn lint_one(m: &Migration) -> Vec<Finding> {
         ));
     }
     let mut created: Vec<String> = Vec::new();
+    let mut functions = functions.to_vec();
     for s in &script.statements {
         let text = s.text(&m.text);
         let w: Vec<String> = sql::tokens_in(sql::Dialect::Postgres, text)
@@ -201,7 +390,22 @@ fn lint_one(m: &Migration) -> Vec<Finding> {
             .map(|t| t.to_string())
             .collect();
         let mut here: Vec<(&'static str, Severity, String)> = Vec::new();
-        check(&w, script.no_transaction, &created, &mut here);
+        let mut volatility = |name: &str| {
+            functions
+                .iter()
+                .rev()
+                .find(|(f, _)| f == name)
+                .map(|(_, v)| *v)
+                .or_else(|| server.volatility(name))
+                .or_else(|| catalog_volatility(name))
+        };
+        check(
+            &w,
+            script.no_transaction,
+            &created,
+            &mut volatility,
+            &mut here,
+        );
         if is(w.first(), "create") && has(&w[..w.len().min(4)], "table") {
             let at = w
                 .iter()
@@ -211,25 +415,137 @@ fn lint_one(m: &Migration) -> Vec<Finding> {
                 created.push(t);
             }
         }
+        let table = subject(&w).filter(|t| !created.contains(t));
+        let lock = lock_of_words(&w);
         for (rule, severity, message) in here {
-            found.push(finding(
-                &file,
-                s.line,
-                text,
-                &allowances,
-                rule,
-                severity,
-                message,
-            ));
+            let mut message = message;
+            let mut severity = severity;
+            let mut fails_on_data = false;
+            if let Some(table) = &table {
+                if let Some(lock) = lock {
+                    message.push_str(&format!(
+                        "\n  takes {lock} on {}",
+                        sql::quote_identifier(table)
+                    ));
+                }
+                if let Some((rows, fails)) = server.rows(rule, &w, text, table) {
+                    message.push_str("\n  ");
+                    message.push_str(&rows);
+                    if fails && !written.touched(table) {
+                        severity = Severity::Error;
+                        fails_on_data = true;
+                        message.push_str(": it fails");
+                    } else if fails {
+                        message.push_str(&format!(
+                            " now; a statement that runs before it may write to {}, so it may not fail",
+                            sql::quote_identifier(table)
+                        ));
+                    }
+                }
+            }
+            let mut f = finding(&file, s.line, text, &allowances, rule, severity, message);
+            f.fails_on_data = fails_on_data;
+            found.push(f);
         }
+        if let Some(made) = function_made_by(&w) {
+            functions.push(made);
+        }
+        written.note(&w, server);
     }
     found
+}
+
+/// The function a `CREATE [OR REPLACE] FUNCTION` statement makes, with the
+/// volatility it declares (VOLATILE unless it says otherwise, as
+/// PostgreSQL takes it).
+fn function_made_by(w: &[String]) -> Option<(String, char)> {
+    let at = if is(w.get(1), "or") { 4 } else { 2 };
+    if !(is(w.first(), "create") && is(w.get(at - 1), "function")) {
+        return None;
+    }
+    let name = name_at(w, at)?;
+    let v = if has(w, "immutable") {
+        'i'
+    } else if has(w, "stable") {
+        's'
+    } else {
+        'v'
+    };
+    Some((name, v))
+}
+
+/// The table a statement works on, as its words name it.
+fn subject(w: &[String]) -> Option<String> {
+    let first = w.first();
+    if is(first, "alter") && is(w.get(1), "table") {
+        name_at(w, 2)
+    } else if is(first, "create") && (is(w.get(1), "index") || is(w.get(2), "index")) {
+        let on = w.iter().position(|x| x.eq_ignore_ascii_case("on"))?;
+        name_at(w, on + 1)
+    } else if is(first, "drop") && is(w.get(1), "table") {
+        name_at(w, 2)
+    } else if is(first, "truncate") {
+        name_at(w, if is(w.get(1), "table") { 2 } else { 1 })
+    } else {
+        None
+    }
+}
+
+/// What PostgreSQL's grammar reads as a call but is no function of
+/// `pg_proc` (`func_expr_common_subexpr` in gram.y, and `ROW`, `ARRAY`):
+/// never volatile.
+const SYNTAX_CALLS: &[&str] = &[
+    "array",
+    "cast",
+    "coalesce",
+    "collation",
+    "current_time",
+    "current_timestamp",
+    "extract",
+    "greatest",
+    "least",
+    "localtime",
+    "localtimestamp",
+    "normalize",
+    "nullif",
+    "overlay",
+    "position",
+    "row",
+    "substring",
+    "treat",
+    "trim",
+    "varying",
+    "xmlconcat",
+    "xmlelement",
+    "xmlexists",
+    "xmlforest",
+    "xmlparse",
+    "xmlpi",
+    "xmlroot",
+    "xmlserialize",
+];
+
+/// The functions `w` calls (`name (`), lowercased, past a schema; a type's
+/// modifier after `::` (`::numeric(10, 2)`) and the grammar's own call
+/// forms are not calls.
+fn calls(w: &[String]) -> Vec<String> {
+    (0..w.len().saturating_sub(1))
+        .filter(|&i| w[i + 1] == "(" && i > 0 && w[i - 1] != ":")
+        .map(|i| definition::unquote(&w[i]).to_ascii_lowercase())
+        .filter(|n| {
+            n.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && !SYNTAX_CALLS.contains(&n.as_str())
+        })
+        .collect()
 }
 
 fn check(
     w: &[String],
     no_transaction: bool,
     created: &[String],
+    volatility: &mut dyn FnMut(&str) -> Option<char>,
     found: &mut Vec<(&'static str, Severity, String)>,
 ) {
     let mut say = |rule, severity, message: String| found.push((rule, severity, message));
@@ -252,6 +568,20 @@ fn check(
             .position(|x| x.eq_ignore_ascii_case("on"))
             .and_then(|i| name_at(w, i + 1));
         let new = table.as_ref().is_some_and(|t| created.contains(t));
+        if is(w.get(1), "unique") && !new {
+            say(
+                "new-unique-index",
+                Severity::Warning,
+                format!(
+                    "fails if the table holds duplicates of its key{}; with --database, lint counts them",
+                    if has(w, "concurrently") {
+                        ", and a failed CONCURRENTLY build leaves an INVALID index behind to DROP"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
         if !has(w, "concurrently") && !new {
             say(
                 "require-concurrent-index-creation",
@@ -444,14 +774,55 @@ fn check(
             );
         }
         if let Some(at) = default_at.filter(|_| !fills) {
-            let volatile = w[at + 1..]
-                .windows(2)
-                .any(|p| p[1] == "(" && VOLATILE.iter().any(|f| p[0].eq_ignore_ascii_case(f)));
-            if volatile {
+            // The default's words: to the end of this ADD (a comma outside
+            // parentheses starts the next part).
+            let mut depth = 0usize;
+            let end = (at + 1..w.len())
+                .find(|&i| {
+                    match w[i].as_str() {
+                        "(" => depth += 1,
+                        ")" => depth = depth.saturating_sub(1),
+                        _ => {}
+                    }
+                    depth == 0 && w[i] == ","
+                })
+                .unwrap_or(w.len());
+            // PostgreSQL 11+ stores a non-volatile default once; a volatile
+            // one is computed for every row.
+            let called: Vec<(String, Option<char>)> = calls(&w[at..end])
+                .into_iter()
+                .map(|f| {
+                    let v = volatility(&f);
+                    (f, v)
+                })
+                .collect();
+            let volatile: Vec<&str> = called
+                .iter()
+                .filter(|(_, v)| *v == Some('v'))
+                .map(|(f, _)| f.as_str())
+                .collect();
+            let unknown: Vec<&str> = called
+                .iter()
+                .filter(|(_, v)| v.is_none())
+                .map(|(f, _)| f.as_str())
+                .collect();
+            if !volatile.is_empty() {
                 say(
                     "adding-field-with-default",
                     Severity::Warning,
-                    "a volatile default is computed for every row: the table is rewritten under ACCESS EXCLUSIVE; add the column with no default, set the default, then backfill in batches".into(),
+                    format!(
+                        "the default calls {}, which is VOLATILE: it is computed for every row, and the table is rewritten under ACCESS EXCLUSIVE; add the column with no default, set the default, then backfill in batches",
+                        volatile.join(", ")
+                    ),
+                );
+            } else if !unknown.is_empty() {
+                say(
+                    "adding-field-with-default",
+                    Severity::Warning,
+                    format!(
+                        "the default calls {}, which neither the migrations nor PostgreSQL's catalog define (an extension's?): if it is VOLATILE the table is rewritten under ACCESS EXCLUSIVE; with --database lint asks the server",
+                        unknown.join(", ")
+                    ),
                 );
             }
         }
