@@ -630,3 +630,29 @@ fn every_rule_fires_and_stays_quiet_through_the_binary() {
         assert!(pg_rules.contains(rule), "no PostgreSQL case for {rule}");
     }
 }
+
+/// The README's "Lint" section lists every rule of both dialects, each in
+/// its table row.
+#[test]
+fn the_readme_lists_every_rule() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let start = readme.find("## Lint\n").expect("a Lint section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let (sqlite, postgres) = section
+        .split_once("PostgreSQL rules")
+        .expect("a PostgreSQL table");
+    for (rule, _) in migrate_core::lint::RULES {
+        assert!(
+            sqlite.contains(&format!("| `{rule}` |")),
+            "README's SQLite table has no row for {rule}"
+        );
+    }
+    for (rule, _) in migrate_core::lint::postgres::RULES {
+        assert!(
+            postgres.contains(&format!("| `{rule}` |")),
+            "README's PostgreSQL table has no row for {rule}"
+        );
+    }
+}
