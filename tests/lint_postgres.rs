@@ -242,3 +242,92 @@ fn allowances_are_read_as_postgresql_reads_the_file() {
         "{found:#?}"
     );
 }
+
+/// Volatility is the function's own, from PostgreSQL's catalog (or the
+/// migrations' own definitions), each ADD part read alone.
+#[test]
+fn volatile_defaults_by_the_catalog_and_by_part() {
+    let on_existing = |text: &str| -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("0001_t.sql"),
+            "CREATE TABLE users (id int, b int);",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("0002_linted.sql"), text).unwrap();
+        let set = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
+        lint(&set, |m| m.version == 2)
+            .into_iter()
+            .filter(|f| f.rule == "adding-field-with-default")
+            .map(|f| f.message)
+            .collect()
+    };
+    for stable in [
+        "now()",
+        "statement_timestamp()",
+        "txid_current()",
+        "'0'::numeric(10, 2)",
+    ] {
+        let said = on_existing(&format!(
+            "ALTER TABLE users ADD COLUMN c text DEFAULT {stable};"
+        ));
+        assert!(said.is_empty(), "{stable}: {said:?}");
+    }
+    for volatile in [
+        "random()",
+        "pg_catalog.gen_random_uuid()",
+        "(clock_timestamp() + '1 day')",
+        "nextval('s')",
+    ] {
+        let said = on_existing(&format!(
+            "ALTER TABLE users ADD COLUMN c text DEFAULT {volatile};"
+        ));
+        assert!(
+            said.len() == 1 && said[0].contains("VOLATILE"),
+            "{volatile}: {said:?}"
+        );
+    }
+    // An extension's function: unknown, said as such.
+    let said = on_existing("ALTER TABLE users ADD COLUMN c uuid DEFAULT uuid_generate_v4();");
+    assert!(
+        said.len() == 1 && said[0].contains("uuid_generate_v4"),
+        "{said:?}"
+    );
+    // One the migrations make: its own declaration.
+    let said = on_existing(
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT 1 $$;\nALTER TABLE users ADD COLUMN c int DEFAULT f();",
+    );
+    assert!(said.is_empty(), "{said:?}");
+    let said = on_existing(
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\nALTER TABLE users ADD COLUMN c int DEFAULT f();",
+    );
+    assert!(said.len() == 1 && said[0].contains("VOLATILE"), "{said:?}");
+    // Each part alone: the second column's volatile default is found, and
+    // a SET DEFAULT of another part (new rows only) is no rewrite.
+    let said = on_existing(
+        "ALTER TABLE users ADD COLUMN c int DEFAULT 1, ADD COLUMN d uuid DEFAULT gen_random_uuid();",
+    );
+    assert_eq!(said.len(), 1, "{said:?}");
+    let said =
+        on_existing("ALTER TABLE users ADD COLUMN c int, ALTER COLUMN b SET DEFAULT random();");
+    assert!(said.is_empty(), "{said:?}");
+    let required = |text: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("0001_t.sql"),
+            "CREATE TABLE users (id int, b int);",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("0002_linted.sql"), text).unwrap();
+        let set = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
+        lint(&set, |m| m.version == 2)
+            .iter()
+            .any(|f| f.rule == "adding-required-field")
+    };
+    assert!(!required(
+        "ALTER TABLE users ADD COLUMN c int DEFAULT 0, ADD COLUMN d int NULL, ALTER COLUMN b SET NOT NULL;"
+    ));
+    assert!(required(
+        "ALTER TABLE users ADD COLUMN c int DEFAULT 0, ADD COLUMN d int NOT NULL;"
+    ));
+}

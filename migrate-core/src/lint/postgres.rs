@@ -491,6 +491,40 @@ fn subject(w: &[String]) -> Option<String> {
     }
 }
 
+/// The parts of an `ALTER TABLE name part, part, …` (each part's words),
+/// past the table's name; split at the commas outside parentheses.
+fn actions(w: &[String]) -> Vec<&[String]> {
+    let mut at = 2;
+    if is(w.get(at), "if") {
+        at += 2;
+    }
+    if is(w.get(at), "only") {
+        at += 1;
+    }
+    at += if w.get(at + 1).is_some_and(|x| x == ".") {
+        3
+    } else {
+        1
+    };
+    let rest = w.get(at..).unwrap_or_default();
+    let mut parts = Vec::new();
+    let (mut depth, mut from) = (0usize, 0usize);
+    for (i, t) in rest.iter().enumerate() {
+        match t.as_str() {
+            "(" => depth += 1,
+            ")" => depth = depth.saturating_sub(1),
+            "," | ";" if depth == 0 => {
+                parts.push(&rest[from..i]);
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&rest[from..]);
+    parts.retain(|p| !p.is_empty());
+    parts
+}
+
 /// What PostgreSQL's grammar reads as a call but is no function of
 /// `pg_proc` (`func_expr_common_subexpr` in gram.y, and `ROW`, `ARRAY`):
 /// never volatile.
@@ -735,19 +769,26 @@ fn check(
             "rewrites the table and its indexes under ACCESS EXCLUSIVE (most changes do); add a new column, backfill it, switch, then drop the old".into(),
         );
     }
-    if has_run(w, &["add", "column"])
-        || (has(w, "add")
-            && !has(w, "constraint")
-            && !has_run(w, &["add", "primary"])
-            && !has_run(w, &["add", "unique"])
-            && !has_run(w, &["add", "check"])
-            && !has_run(w, &["add", "foreign"]))
-    {
-        let default_at = w.iter().position(|x| x.eq_ignore_ascii_case("default"));
+    // Each `ADD [COLUMN]` part of the statement, alone (a DEFAULT or a NOT
+    // NULL of another part is not this column's).
+    for p in actions(w).into_iter().filter(|p| {
+        is(p.first(), "add")
+            && ![
+                "constraint",
+                "primary",
+                "unique",
+                "check",
+                "foreign",
+                "exclude",
+            ]
+            .iter()
+            .any(|k| is(p.get(1), k))
+    }) {
+        let default_at = p.iter().position(|x| x.eq_ignore_ascii_case("default"));
         // Columns PostgreSQL fills itself, row by row: a serial type (an
         // implicit `DEFAULT nextval(…)`), an identity, a stored generated
         // column. Never a failure on rows; always a rewrite.
-        let fills = w.iter().any(|x| {
+        let fills = p.iter().any(|x| {
             [
                 "serial",
                 "serial2",
@@ -758,7 +799,7 @@ fn check(
             ]
             .iter()
             .any(|s| x.eq_ignore_ascii_case(s))
-        }) || has(w, "generated");
+        }) || has(p, "generated");
         if fills {
             say(
                 "adding-field-with-default",
@@ -766,7 +807,7 @@ fn check(
                 "PostgreSQL computes it for every row (a serial's nextval, an identity, a stored expression): the table is rewritten under ACCESS EXCLUSIVE; add a plain column, backfill in batches, then attach the default".into(),
             );
         }
-        if has_run(w, &["not", "null"]) && default_at.is_none() && !fills {
+        if has_run(p, &["not", "null"]) && default_at.is_none() && !fills {
             say(
                 "adding-required-field",
                 Severity::Error,
@@ -777,19 +818,19 @@ fn check(
             // The default's words: to the end of this ADD (a comma outside
             // parentheses starts the next part).
             let mut depth = 0usize;
-            let end = (at + 1..w.len())
+            let end = (at + 1..p.len())
                 .find(|&i| {
-                    match w[i].as_str() {
+                    match p[i].as_str() {
                         "(" => depth += 1,
                         ")" => depth = depth.saturating_sub(1),
                         _ => {}
                     }
-                    depth == 0 && w[i] == ","
+                    depth == 0 && p[i] == ","
                 })
-                .unwrap_or(w.len());
+                .unwrap_or(p.len());
             // PostgreSQL 11+ stores a non-volatile default once; a volatile
             // one is computed for every row.
-            let called: Vec<(String, Option<char>)> = calls(&w[at..end])
+            let called: Vec<(String, Option<char>)> = calls(&p[at..end])
                 .into_iter()
                 .map(|f| {
                     let v = volatility(&f);
@@ -826,7 +867,7 @@ fn check(
                 );
             }
         }
-        if has(w, "references") && !has_run(w, &["not", "valid"]) {
+        if has(p, "references") && !has_run(p, &["not", "valid"]) {
             say(
                 "adding-foreign-key-constraint",
                 Severity::Warning,
