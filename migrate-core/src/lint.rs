@@ -419,7 +419,7 @@ fn lint_one(
     // the statements before the drop wrote.
     let mut before_drop: Vec<(String, Schema, bool)> = Vec::new();
     // Each rebuild finished by a rename: its table, statement and line.
-    let mut rebuilt: Vec<(String, u32, &str)> = Vec::new();
+    let mut rebuilt: Vec<(String, String, u32, &str)> = Vec::new();
     for s in &script.statements {
         let text = s.text(&m.text);
         let w = words(text);
@@ -444,7 +444,8 @@ fn lint_one(
         if let Some(to) = renamed_to(&w)
             && before_drop.iter().any(|(t, _, _)| *t == to)
         {
-            rebuilt.push((to, s.line, text));
+            let from = subject(&w).unwrap_or_default();
+            rebuilt.push((to, from, s.line, text));
         }
         // Only for a new UNIQUE index: the ones there before it.
         let unique_before = here
@@ -493,13 +494,18 @@ fn lint_one(
     }
     if !rebuilt.is_empty() {
         let after = Schema::read(work, None).unwrap_or_default();
-        for (table, line, text) in rebuilt {
+        let texts: Vec<&str> = script.statements.iter().map(|s| s.text(&m.text)).collect();
+        for (table, from, line, text) in rebuilt {
             let Some((_, old, counted)) = before_drop.iter().find(|(t, _, _)| *t == table) else {
                 continue;
             };
             let data = data.as_deref().map(|d| d.conn).filter(|_| *counted);
+            let copy = match (old.table(&table), after.table(&table)) {
+                (Some(was), Some(is_now)) => copy_of(&texts, &from, &table, was, is_now),
+                _ => None,
+            };
             for (rule, severity, message, fails_on_data) in
-                rebuild_findings(old, &after, &table, data)
+                rebuild_findings(old, &after, &table, data, copy)
             {
                 let mut f = finding(&file, line, text, &allowances, rule, severity, message);
                 f.fails_on_data = fails_on_data;
@@ -519,6 +525,110 @@ fn renamed_to(w: &[String]) -> Option<String> {
                 .map(|n| definition::unquote(n).to_ascii_lowercase())
         })
         .flatten()
+}
+
+/// The columns the copy of a rebuild copies, each `(column of the old
+/// table, column of the new)`: read from the file's one `INSERT INTO new
+/// [(columns)] SELECT items FROM old` whose items are plain columns (or
+/// `*`) and that neither filters nor joins. `None` when there is no such
+/// statement: then what the copy does is not known.
+fn copy_of(
+    texts: &[&str],
+    new_name: &str,
+    old_name: &str,
+    was: &crate::introspect::Table,
+    is_now: &crate::introspect::Table,
+) -> Option<Vec<(String, String)>> {
+    let named = |w: &[String], at: usize| -> Option<(String, usize)> {
+        if is(w.get(at + 1), ".") {
+            Some((
+                definition::unquote(w.get(at + 2)?).to_ascii_lowercase(),
+                at + 3,
+            ))
+        } else {
+            Some((definition::unquote(w.get(at)?).to_ascii_lowercase(), at + 1))
+        }
+    };
+    let mut copies = texts.iter().filter_map(|text| {
+        let w = words(text);
+        if !(is(w.first(), "insert") || is(w.first(), "replace")) {
+            return None;
+        }
+        let into = w.iter().position(|x| x.eq_ignore_ascii_case("into"))?;
+        let (target, after) = named(&w, into + 1)?;
+        (target == new_name.to_ascii_lowercase()).then_some((w, after))
+    });
+    let (w, mut at) = copies.next()?;
+    if copies.next().is_some() {
+        return None;
+    }
+    // The columns filled: a list, or every column of the new table.
+    let targets: Vec<String> = if is(w.get(at), "(") {
+        let close = (at..w.len()).find(|&i| w[i] == ")")?;
+        let list: Vec<String> = w[at + 1..close]
+            .iter()
+            .filter(|x| *x != ",")
+            .map(|x| definition::unquote(x))
+            .collect();
+        at = close + 1;
+        list
+    } else {
+        is_now
+            .columns
+            .iter()
+            .filter(|c| c.hidden == 0)
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    if !is(w.get(at), "select") {
+        return None;
+    }
+    let from = (at..w.len()).find(|&i| w[i].eq_ignore_ascii_case("from"))?;
+    let (source, end) = named(&w, from + 1)?;
+    if source != old_name.to_ascii_lowercase() || w[end..].iter().any(|x| x != ";") {
+        return None;
+    }
+    let items: Vec<&[String]> = w[at + 1..from].split(|x| x == ",").collect();
+    let sources: Vec<String> = match items.as_slice() {
+        [[star]] if star == "*" => was
+            .columns
+            .iter()
+            .filter(|c| c.hidden == 0)
+            .map(|c| c.name.clone())
+            .collect(),
+        _ => items
+            .iter()
+            .map(|item| match item {
+                [c] | [c, _, _] if item.len() == 1 || is(item.get(1), "as") => {
+                    Some(definition::unquote(c))
+                }
+                [_, dot, c] | [_, dot, c, _, _]
+                    if dot == "." && (item.len() == 3 || is(item.get(3), "as")) =>
+                {
+                    Some(definition::unquote(c))
+                }
+                _ => None,
+            })
+            .collect::<Option<Vec<String>>>()?,
+    };
+    if sources.len() != targets.len() {
+        return None;
+    }
+    sources
+        .into_iter()
+        .zip(targets)
+        .map(|(from, to)| {
+            let old = was
+                .columns
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(&from))?;
+            let new = is_now
+                .columns
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(&to))?;
+            Some((old.name.clone(), new.name.clone()))
+        })
+        .collect()
 }
 
 /// The names of the UNIQUE indexes of `work`.
@@ -579,12 +689,14 @@ fn affinity(declared: &str) -> &'static str {
 /// (just before the drop) to the one in `new` (the file's end): a column
 /// whose type changes how values are stored, and constraints the old table
 /// did not have. With `data`, each is counted on its rows (copied column
-/// by column under the same name).
+/// by column as `copy` copies them; without it (lint could not read the
+/// copy), by name, and then no failure is certain).
 fn rebuild_findings(
     old: &Schema,
     new: &Schema,
     table: &str,
     data: Option<&Connection>,
+    copy: Option<Vec<(String, String)>>,
 ) -> Vec<(&'static str, Severity, String, bool)> {
     let mut found = Vec::new();
     let (Some(was), Some(is_now)) = (old.table(table), new.table(table)) else {
@@ -656,12 +768,15 @@ fn rebuild_findings(
     }
     // The rows, as the copy would put them in the new table.
     let (mut type_rows, mut constraint_rows) = (Vec::new(), Vec::new());
+    let read_the_copy = copy.is_some();
     if let Some(data) = data {
-        let copied: Vec<(String, String)> = is_now
-            .columns
-            .iter()
-            .filter_map(|c| column(was, &c.name).map(|b| (b.name, c.name.clone())))
-            .collect();
+        let copied: Vec<(String, String)> = copy.unwrap_or_else(|| {
+            is_now
+                .columns
+                .iter()
+                .filter_map(|c| column(was, &c.name).map(|b| (b.name, c.name.clone())))
+                .collect()
+        });
         let mut problems = Vec::new();
         let same = |t: &str| t.to_owned();
         if crate::diff::rebuilt_rows(data, new, &was.name, is_now, &copied, &same, &mut problems)
@@ -687,6 +802,14 @@ fn rebuild_findings(
             Some(_) if rows.is_empty() => (
                 Severity::Warning,
                 "\n  no row of the database breaks it now".into(),
+                false,
+            ),
+            Some(_) if !read_the_copy => (
+                Severity::Warning,
+                format!(
+                    "{}\n  (counted with the columns copied by name: lint could not read the copy, a single `INSERT INTO … SELECT` of plain columns, so the copy may not fail)",
+                    said.concat()
+                ),
                 false,
             ),
             Some(_) => (
