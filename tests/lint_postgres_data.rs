@@ -15,7 +15,9 @@ CREATE TABLE posts (id bigint PRIMARY KEY, user_id bigint, title text);
 CREATE TABLE events (id bigint, at timestamptz) PARTITION BY RANGE (at);
 CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
 CREATE TABLE events_2 (id bigint, at timestamptz);
-CREATE INDEX users_age ON users (age);";
+CREATE INDEX users_age ON users (age);
+CREATE RULE users_r AS ON UPDATE TO users DO ALSO NOTIFY users;
+ALTER TABLE users ADD CONSTRAINT users_id_check CHECK (id > 0) NOT VALID;";
 
 const ORDER: [&str; 8] = [
     "AccessShareLock",
@@ -99,6 +101,38 @@ fn the_lock_lint_names_is_the_lock_the_server_takes() {
         ("ALTER TABLE users RENAME TO people", "users"),
         ("ALTER TABLE users SET (fillfactor = 70)", "users"),
         ("ALTER TABLE users CLUSTER ON users_pkey", "users"),
+        ("ALTER TABLE users SET WITHOUT CLUSTER", "users"),
+        (
+            "ALTER TABLE users ALTER COLUMN age SET (n_distinct = 100)",
+            "users",
+        ),
+        (
+            "ALTER TABLE users ALTER COLUMN age RESET (n_distinct)",
+            "users",
+        ),
+        (
+            "ALTER TABLE users ALTER COLUMN email SET STORAGE EXTERNAL",
+            "users",
+        ),
+        ("ALTER TABLE users DISABLE TRIGGER ALL", "users"),
+        ("ALTER TABLE users ENABLE TRIGGER USER", "users"),
+        ("ALTER TABLE users DISABLE RULE users_r", "users"),
+        ("ALTER TABLE users REPLICA IDENTITY FULL", "users"),
+        ("ALTER TABLE users OWNER TO CURRENT_USER", "users"),
+        (
+            "ALTER TABLE users ADD CONSTRAINT v CHECK (age > 0) NOT VALID, VALIDATE CONSTRAINT v",
+            "users",
+        ),
+        (
+            "ALTER TABLE users VALIDATE CONSTRAINT users_id_check",
+            "users",
+        ),
+        ("ALTER TABLE users SET LOGGED", "users"),
+        ("ALTER TABLE users ALTER COLUMN age DROP DEFAULT", "users"),
+        (
+            "ALTER TABLE users ADD COLUMN f bigint REFERENCES posts (id)",
+            "users",
+        ),
         (
             "ALTER TABLE users ADD COLUMN n int, ALTER COLUMN age SET STATISTICS 5",
             "users",

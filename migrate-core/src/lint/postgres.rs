@@ -215,15 +215,16 @@ fn lock_of_words(w: &[String]) -> Option<&'static str> {
             || has_run(p, &["cluster", "on"])
             || has_run(p, &["set", "without", "cluster"])
             || has_run(p, &["attach", "partition"])
-            || (has_run(p, &["detach", "partition"]) && has(p, "concurrently"))
-            || ((has_run(p, &["set", "("]) || has_run(p, &["reset", "("])) && !has(p, "column"))
+            || (has_run(p, &["detach", "partition"])
+                && (has(p, "concurrently") || has(p, "finalize")))
+            // A table's or a column's options (`SET (fillfactor = 70)`,
+            // `ALTER COLUMN c SET (n_distinct = 100)`).
+            || has_run(p, &["set", "("])
+            || has_run(p, &["reset", "("])
         {
             3
-        } else if has_run(p, &["enable", "trigger"])
-            || has_run(p, &["disable", "trigger"])
-            || has_run(p, &["enable", "rule"])
-            || has_run(p, &["disable", "rule"])
-        {
+        } else if (has(p, "enable") || has(p, "disable")) && has(p, "trigger") {
+            // Rules (ENABLE RULE) change what SELECT sees: ACCESS EXCLUSIVE.
             5
         } else {
             7
