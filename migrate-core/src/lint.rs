@@ -291,8 +291,8 @@ impl Data<'_> {
     }
 }
 
-/// The tables the statements prepared on a connection write to (insert,
-/// update, delete, alter, drop), as SQLite's authorizer reports them,
+/// The tables the statements prepared on a connection write rows of
+/// (insert, update, delete, drop), as SQLite's authorizer reports them,
 /// triggers' statements included.
 #[derive(Clone, Default)]
 struct Writes(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
@@ -303,12 +303,14 @@ impl Writes {
         let writes = Writes::default();
         let log = writes.0.clone();
         let _ = work.authorizer(Some(move |ctx: AuthContext<'_>| {
+            // Not ALTER TABLE: SQLite's (a rename, a column added or
+            // dropped) changes neither how many rows there are nor the
+            // values of the other columns.
             let table = match ctx.action {
                 AuthAction::Insert { table_name }
                 | AuthAction::Delete { table_name }
                 | AuthAction::Update { table_name, .. }
-                | AuthAction::DropTable { table_name }
-                | AuthAction::AlterTable { table_name, .. } => Some(table_name),
+                | AuthAction::DropTable { table_name } => Some(table_name),
                 _ => None,
             };
             if let (Some(table), Ok(mut log)) = (table, log.lock()) {
