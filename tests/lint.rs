@@ -493,3 +493,37 @@ fn a_rebuild_copy_lint_cannot_read_is_never_certain() {
     ));
     assert!(!found.iter().any(|x| x.fails_on_data), "{found:#?}");
 }
+
+/// After a rename a name means another column than the database's, so a
+/// count by that name is not certain; a column added changes nothing.
+#[test]
+fn a_rename_before_it_makes_the_count_uncertain() {
+    let f = Fixture::new(&[
+        (
+            "0001_before.sql",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);",
+        ),
+        ("0002_linted.sql", "SELECT 1;"),
+    ]);
+    let mut conn = f.conn();
+    f.set().runner().target(Some(1)).run(&mut conn).unwrap();
+    conn.execute_batch("INSERT INTO t (a) VALUES ('x'), ('x');")
+        .unwrap();
+    drop(conn);
+    let data = migrate_core::rusqlite::Connection::open(f.db()).unwrap();
+    let unique = |text: &str| {
+        f.write("0002_linted.sql", text);
+        migrate_core::lint::lint_with(&f.set(), |m| m.version == 2, Some(&data))
+            .into_iter()
+            .find(|x| x.rule == "new-unique-index")
+            .unwrap()
+    };
+    assert!(unique("CREATE UNIQUE INDEX t_a ON t (a);").fails_on_data);
+    assert!(
+        unique("ALTER TABLE t ADD COLUMN b TEXT;\nCREATE UNIQUE INDEX t_a ON t (a);").fails_on_data
+    );
+    let renamed = unique(
+        "ALTER TABLE t RENAME COLUMN a TO old_a;\nALTER TABLE t ADD COLUMN a TEXT;\nCREATE UNIQUE INDEX t_a ON t (a);",
+    );
+    assert!(!renamed.fails_on_data, "{renamed}");
+}

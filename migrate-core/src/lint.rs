@@ -295,7 +295,7 @@ impl Data<'_> {
 /// (insert, update, delete, drop), as SQLite's authorizer reports them,
 /// triggers' statements included.
 #[derive(Clone, Default)]
-struct Writes(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+struct Writes(std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>>);
 
 impl Writes {
     fn watch(work: &mut Connection) -> Writes {
@@ -303,18 +303,16 @@ impl Writes {
         let writes = Writes::default();
         let log = writes.0.clone();
         let _ = work.authorizer(Some(move |ctx: AuthContext<'_>| {
-            // Not ALTER TABLE: SQLite's (a rename, a column added or
-            // dropped) changes neither how many rows there are nor the
-            // values of the other columns.
             let table = match ctx.action {
                 AuthAction::Insert { table_name }
                 | AuthAction::Delete { table_name }
                 | AuthAction::Update { table_name, .. }
-                | AuthAction::DropTable { table_name } => Some(table_name),
+                | AuthAction::DropTable { table_name } => Some((table_name, false)),
+                AuthAction::AlterTable { table_name, .. } => Some((table_name, true)),
                 _ => None,
             };
-            if let (Some(table), Ok(mut log)) = (table, log.lock()) {
-                log.push(table.to_ascii_lowercase());
+            if let (Some((table, alter)), Ok(mut log)) = (table, log.lock()) {
+                log.push((table.to_ascii_lowercase(), alter));
             }
             Authorization::Allow
         }));
@@ -327,11 +325,21 @@ impl Writes {
         }
     }
 
-    fn take(&self) -> Vec<String> {
+    /// The tables written since [`Writes::clear`] by `statement` (its
+    /// words `w`). An ALTER TABLE counts only as a rename: adding or
+    /// dropping a column changes neither how many rows there are nor the
+    /// other columns' values, but after a rename a name means another
+    /// column (or table) than the database's.
+    fn take(&self, w: &[String]) -> Vec<String> {
+        let renames = has_word(w, "rename");
         self.0
             .lock()
             .map(|mut log| std::mem::take(&mut *log))
             .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, alter)| !alter || renames)
+            .map(|(t, _)| t)
+            .collect()
     }
 }
 
@@ -490,7 +498,7 @@ fn lint_one(
             found.push(f);
         }
         if let Some(d) = data.as_deref_mut() {
-            let writes = d.writes.take();
+            let writes = d.writes.take(&w);
             d.written.extend(writes);
         }
     }

@@ -287,9 +287,13 @@ impl Written {
             name_at(w, 2)
         } else if is(first, "truncate") {
             name_at(w, if is(w.get(1), "table") { 2 } else { 1 })
-        } else if is(first, "alter") && is(w.get(1), "table") && has(w, "type") {
-            // Of ALTER TABLE, only a type change (its USING) changes the
-            // values rows hold; none changes how many rows there are.
+        } else if is(first, "alter")
+            && is(w.get(1), "table")
+            && (has(w, "type") || has(w, "rename"))
+        {
+            // Of ALTER TABLE, a type change (its USING) changes the values
+            // rows hold, and after a rename a name means another column
+            // than the server's; none changes how many rows there are.
             name_at(w, 2)
         } else if is(first, "copy") {
             name_at(w, 1)
