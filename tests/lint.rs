@@ -34,6 +34,38 @@ fn fires(rule: &str, before: &str, bad: &str, good: &str) {
 
 const T: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b INTEGER);";
 
+/// A database at the first migration, `before`, holding `rows`; each
+/// [`Applied::lint`] lints a second migration against it, read-only.
+struct Applied {
+    f: Fixture,
+    data: migrate_core::rusqlite::Connection,
+}
+
+impl Applied {
+    fn new(before: &str, rows: &str) -> Applied {
+        let f = Fixture::new(&[
+            ("0001_before.sql", before),
+            ("0002_linted.sql", "SELECT 1;"),
+        ]);
+        let mut conn = f.conn();
+        f.set().runner().target(Some(1)).run(&mut conn).unwrap();
+        conn.execute_batch(rows).unwrap();
+        drop(conn);
+        let data = migrate_core::rusqlite::Connection::open_with_flags(
+            f.db(),
+            migrate_core::rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        Applied { f, data }
+    }
+
+    /// The findings of `text` as the second migration.
+    fn lint(&self, text: &str) -> Vec<Finding> {
+        self.f.write("0002_linted.sql", text);
+        migrate_core::lint::lint_with(&self.f.set(), |m| m.version == 2, Some(&self.data))
+    }
+}
+
 #[test]
 fn add_column_rules_are_sqlites_own_refusals() {
     fires(
@@ -311,21 +343,11 @@ fn rebuilds_that_change_types_or_add_constraints() {
 /// an error, unless a statement before it writes to the table.
 #[test]
 fn rebuild_rows_are_counted_in_the_database() {
-    let f = Fixture::new(&[("0001_before.sql", TU), ("0002_linted.sql", "SELECT 1;")]);
-    let mut conn = f.conn();
-    f.set().runner().target(Some(1)).run(&mut conn).unwrap();
-    conn.execute_batch("INSERT INTO t (a) VALUES ('12'), ('a long text here'), (NULL);")
-        .unwrap();
-    drop(conn);
-    let data = migrate_core::rusqlite::Connection::open_with_flags(
-        f.db(),
-        migrate_core::rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    let lint_file = |text: &str| {
-        f.write("0002_linted.sql", text);
-        migrate_core::lint::lint_with(&f.set(), |m| m.version == 2, Some(&data))
-    };
+    let db = Applied::new(
+        TU,
+        "INSERT INTO t (a) VALUES ('12'), ('a long text here'), (NULL);",
+    );
+    let lint_file = |text: &str| db.lint(text);
     let one = |found: &[Finding], rule: &str| -> Finding {
         found
             .iter()
@@ -392,23 +414,11 @@ fn rebuild_rows_are_counted_in_the_database() {
 /// are not a certain failure after it.
 #[test]
 fn a_trigger_that_writes_the_table_makes_the_count_uncertain() {
-    let f = Fixture::new(&[
-        (
-            "0001_before.sql",
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);\nCREATE TABLE u (id INTEGER PRIMARY KEY);\nCREATE TRIGGER u_clears_t AFTER INSERT ON u BEGIN DELETE FROM t; END;",
-        ),
-        ("0002_linted.sql", "SELECT 1;"),
-    ]);
-    let mut conn = f.conn();
-    f.set().runner().target(Some(1)).run(&mut conn).unwrap();
-    conn.execute_batch("INSERT INTO t (a) VALUES ('x');")
-        .unwrap();
-    drop(conn);
-    let data = migrate_core::rusqlite::Connection::open(f.db()).unwrap();
-    let lint_file = |text: &str| {
-        f.write("0002_linted.sql", text);
-        migrate_core::lint::lint_with(&f.set(), |m| m.version == 2, Some(&data))
-    };
+    let db = Applied::new(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);\nCREATE TABLE u (id INTEGER PRIMARY KEY);\nCREATE TRIGGER u_clears_t AFTER INSERT ON u BEGIN DELETE FROM t; END;",
+        "INSERT INTO t (a) VALUES ('x');",
+    );
+    let lint_file = |text: &str| db.lint(text);
     let found = lint_file("ALTER TABLE t ADD COLUMN c TEXT NOT NULL;");
     assert!(found[0].fails_on_data, "{found:#?}");
     // A column added before it changes no row: still certain.
@@ -434,23 +444,11 @@ fn a_trigger_that_writes_the_table_makes_the_count_uncertain() {
 /// name are said but not certain (up would refuse a migration that works).
 #[test]
 fn a_rebuild_copy_lint_cannot_read_is_never_certain() {
-    let f = Fixture::new(&[
-        (
-            "0001_before.sql",
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, title TEXT);",
-        ),
-        ("0002_linted.sql", "SELECT 1;"),
-    ]);
-    let mut conn = f.conn();
-    f.set().runner().target(Some(1)).run(&mut conn).unwrap();
-    conn.execute_batch("INSERT INTO t (title) VALUES ('a'), ('b');")
-        .unwrap();
-    drop(conn);
-    let data = migrate_core::rusqlite::Connection::open(f.db()).unwrap();
-    let lint_file = |text: &str| {
-        f.write("0002_linted.sql", text);
-        migrate_core::lint::lint_with(&f.set(), |m| m.version == 2, Some(&data))
-    };
+    let db = Applied::new(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, title TEXT);",
+        "INSERT INTO t (title) VALUES ('a'), ('b');",
+    );
+    let lint_file = |text: &str| db.lint(text);
     let rebuild = |copy: &str| {
         format!(
             "CREATE TABLE n (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n{copy}\nDROP TABLE t;\nALTER TABLE n RENAME TO t;"
@@ -498,22 +496,12 @@ fn a_rebuild_copy_lint_cannot_read_is_never_certain() {
 /// count by that name is not certain; a column added changes nothing.
 #[test]
 fn a_rename_before_it_makes_the_count_uncertain() {
-    let f = Fixture::new(&[
-        (
-            "0001_before.sql",
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);",
-        ),
-        ("0002_linted.sql", "SELECT 1;"),
-    ]);
-    let mut conn = f.conn();
-    f.set().runner().target(Some(1)).run(&mut conn).unwrap();
-    conn.execute_batch("INSERT INTO t (a) VALUES ('x'), ('x');")
-        .unwrap();
-    drop(conn);
-    let data = migrate_core::rusqlite::Connection::open(f.db()).unwrap();
+    let db = Applied::new(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);",
+        "INSERT INTO t (a) VALUES ('x'), ('x');",
+    );
     let unique = |text: &str| {
-        f.write("0002_linted.sql", text);
-        migrate_core::lint::lint_with(&f.set(), |m| m.version == 2, Some(&data))
+        db.lint(text)
             .into_iter()
             .find(|x| x.rule == "new-unique-index")
             .unwrap()

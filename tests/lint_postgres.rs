@@ -243,20 +243,25 @@ fn allowances_are_read_as_postgresql_reads_the_file() {
     );
 }
 
+/// The findings of `text`, a migration after one that makes `users`.
+fn after_users(text: &str) -> Vec<Finding> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("0001_t.sql"),
+        "CREATE TABLE users (id int, b int);",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("0002_linted.sql"), text).unwrap();
+    let set = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
+    lint(&set, |m| m.version == 2)
+}
+
 /// Volatility is the function's own, from PostgreSQL's catalog (or the
 /// migrations' own definitions), each ADD part read alone.
 #[test]
 fn volatile_defaults_by_the_catalog_and_by_part() {
     let on_existing = |text: &str| -> Vec<String> {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("0001_t.sql"),
-            "CREATE TABLE users (id int, b int);",
-        )
-        .unwrap();
-        std::fs::write(dir.path().join("0002_linted.sql"), text).unwrap();
-        let set = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
-        lint(&set, |m| m.version == 2)
+        after_users(text)
             .into_iter()
             .filter(|f| f.rule == "adding-field-with-default")
             .map(|f| f.message)
@@ -312,15 +317,7 @@ fn volatile_defaults_by_the_catalog_and_by_part() {
         on_existing("ALTER TABLE users ADD COLUMN c int, ALTER COLUMN b SET DEFAULT random();");
     assert!(said.is_empty(), "{said:?}");
     let required = |text: &str| {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("0001_t.sql"),
-            "CREATE TABLE users (id int, b int);",
-        )
-        .unwrap();
-        std::fs::write(dir.path().join("0002_linted.sql"), text).unwrap();
-        let set = Migrations::from_dir_in(dir.path(), Dialect::Postgres).unwrap();
-        lint(&set, |m| m.version == 2)
+        after_users(text)
             .iter()
             .any(|f| f.rule == "adding-required-field")
     };

@@ -861,20 +861,19 @@ pub(crate) fn directive_comments_in(
 /// finds them (an unterminated string ends the text, as it ends the scan).
 #[cfg(feature = "sqlite")]
 fn line_comments(text: &str) -> Vec<std::ops::Range<usize>> {
-    let b = text.as_bytes();
-    let mut found = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let Ok(t) = lex(b, i) else { break };
-        if t.kind == Tok::LineComment {
-            found.push(t.start..t.end);
-        }
-        if t.end <= i {
-            break;
-        }
-        i = t.end;
-    }
-    found
+    text::walk(text, usize::MAX, text::Seen::LineComment, seen)
+}
+
+/// [`text::walk`]'s view of SQLite's lexer.
+#[cfg(feature = "sqlite")]
+fn seen(b: &[u8], i: usize) -> Option<(text::Seen, usize)> {
+    let t = lex(b, i).ok()?;
+    let seen = match t.kind {
+        Tok::LineComment => text::Seen::LineComment,
+        Tok::Space | Tok::BlockComment => text::Seen::Blank,
+        _ => text::Seen::Significant,
+    };
+    Some((seen, t.end))
 }
 
 /// A value a column of `declared` type takes in a STRICT table too: `''`
@@ -964,17 +963,10 @@ pub(crate) fn tokens_in(dialect: Dialect, statement: &str) -> Vec<&str> {
 /// Up to `n` significant tokens (words, quoted text, punctuation) of a statement.
 #[cfg(feature = "sqlite")]
 fn significant_tokens(statement: &str, n: usize) -> Vec<&str> {
-    let b = statement.as_bytes();
-    let mut out = Vec::with_capacity(n.min(16));
-    let mut i = 0;
-    while i < b.len() && out.len() < n {
-        let Ok(t) = lex(b, i) else { break };
-        if !matches!(t.kind, Tok::Space | Tok::LineComment | Tok::BlockComment) {
-            out.push(&statement[t.start..t.end]);
-        }
-        i = t.end;
-    }
-    out
+    text::walk(statement, n, text::Seen::Significant, seen)
+        .into_iter()
+        .map(|r| &statement[r])
+        .collect()
 }
 
 /// Token kinds of the lexer; the splitter maps them onto `sqlite3_complete`'s.

@@ -822,19 +822,8 @@ fn check(
             );
         }
         if let Some(at) = default_at.filter(|_| !fills) {
-            // The default's words: to the end of this ADD (a comma outside
-            // parentheses starts the next part).
-            let mut depth = 0usize;
-            let end = (at + 1..p.len())
-                .find(|&i| {
-                    match p[i].as_str() {
-                        "(" => depth += 1,
-                        ")" => depth = depth.saturating_sub(1),
-                        _ => {}
-                    }
-                    depth == 0 && p[i] == ","
-                })
-                .unwrap_or(p.len());
+            // The default's words: to the end of this ADD part.
+            let end = p.len();
             // PostgreSQL 11+ stores a non-volatile default once; a volatile
             // one is computed for every row.
             let called: Vec<(String, Option<char>)> = calls(&p[at..end])

@@ -14,6 +14,8 @@
 //!   function body (`BEGIN ATOMIC … END`) does not end the statement, as in
 //!   psql.
 
+#[cfg(feature = "sqlite")]
+use super::text::Seen;
 use super::text::{
     Item, SqlError, SqlErrorKind, Statement, directive, line_end, space_end, trim_end_by,
 };
@@ -293,17 +295,10 @@ pub(super) fn split(text: &str) -> Result<Vec<Item>, SqlError> {
 /// PostgreSQL's lexer reads them; an unterminated one ends the list.
 #[cfg(feature = "sqlite")]
 pub(super) fn tokens(statement: &str) -> Vec<&str> {
-    let b = statement.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let Ok(t) = lex(b, i) else { break };
-        if !matches!(t.kind, Tok::Space | Tok::LineComment | Tok::BlockComment) {
-            out.push(&statement[t.start..t.end]);
-        }
-        i = t.end;
-    }
-    out
+    super::text::walk(statement, usize::MAX, Seen::Significant, seen)
+        .into_iter()
+        .map(|r| &statement[r])
+        .collect()
 }
 
 /// The byte ranges of the `--` comments of `text`, as PostgreSQL's lexer
@@ -311,17 +306,19 @@ pub(super) fn tokens(statement: &str) -> Vec<&str> {
 /// `E'…'` string).
 #[cfg(feature = "sqlite")]
 pub(super) fn line_comments(text: &str) -> Vec<std::ops::Range<usize>> {
-    let b = text.as_bytes();
-    let mut found = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let Ok(t) = lex(b, i) else { break };
-        if t.kind == Tok::LineComment {
-            found.push(t.start..t.end);
-        }
-        i = t.end;
-    }
-    found
+    super::text::walk(text, usize::MAX, Seen::LineComment, seen)
+}
+
+/// [`super::text::walk`]'s view of PostgreSQL's lexer.
+#[cfg(feature = "sqlite")]
+fn seen(b: &[u8], i: usize) -> Option<(Seen, usize)> {
+    let t = lex(b, i).ok()?;
+    let seen = match t.kind {
+        Tok::LineComment => Seen::LineComment,
+        Tok::Space | Tok::BlockComment => Seen::Blank,
+        _ => Seen::Significant,
+    };
+    Some((seen, t.end))
 }
 
 /// Up to `n` words of a statement, lowercase, comments, quotes and

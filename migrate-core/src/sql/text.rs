@@ -250,3 +250,41 @@ pub(super) fn trim_end_by(
     }
     last
 }
+
+/// What a dialect's lexer says of the token at a byte: its kind, as far as
+/// walking a text cares, and where it ends.
+#[cfg(feature = "sqlite")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Seen {
+    /// Spaces or a block comment.
+    Blank,
+    /// A `--` comment.
+    LineComment,
+    /// A word, quoted text or punctuation.
+    Significant,
+}
+
+/// The tokens of `text` that `keep` picks, up to `n`, found by `next` (a
+/// dialect's lexer: the token at a byte, `None` where one does not end,
+/// which ends the walk as it ends the scan): each one's byte range.
+#[cfg(feature = "sqlite")]
+pub(super) fn walk(
+    text: &str,
+    n: usize,
+    keep: Seen,
+    next: impl Fn(&[u8], usize) -> Option<(Seen, usize)>,
+) -> Vec<Range<usize>> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() && out.len() < n {
+        let Some((seen, end)) = next(b, i).filter(|&(_, end)| end > i) else {
+            break;
+        };
+        if seen == keep {
+            out.push(i..end);
+        }
+        i = end;
+    }
+    out
+}
