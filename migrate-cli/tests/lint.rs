@@ -656,3 +656,35 @@ fn the_readme_lists_every_rule() {
         );
     }
 }
+
+/// With `--all`, an applied migration is read without the database's rows:
+/// they are what it made, not what it will meet.
+#[test]
+fn applied_migrations_are_not_counted_against_the_rows_they_made() {
+    let p = Project::new(&[
+        ("0001_t.sql", "CREATE TABLE t (id INTEGER PRIMARY KEY);\n"),
+        ("0002_c.sql", "ALTER TABLE t ADD COLUMN c TEXT NOT NULL;\n"),
+    ]);
+    ok(&p, &["up"]);
+    let conn = migrate_core::rusqlite::Connection::open(p.db()).unwrap();
+    conn.execute_batch("INSERT INTO t (c) VALUES ('x');")
+        .unwrap();
+    drop(conn);
+    let out = p.cli(&["lint", "--all"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("0002_c.sql:1: warning adding-not-nullable-field"),
+        "{}",
+        stdout(&out)
+    );
+    // Pending, the same statement meets the row: certain.
+    p.write("0003_d.sql", "ALTER TABLE t ADD COLUMN d TEXT NOT NULL;\n");
+    let out = p.cli(&["lint", "--all"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let said = stdout(&out);
+    let second = said.find("0002_c.sql:1: warning").expect(&said);
+    let third = said
+        .find("0003_d.sql:1: error adding-not-nullable-field")
+        .expect(&said);
+    assert!(second < third, "in file order: {said}");
+}

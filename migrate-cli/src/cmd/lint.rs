@@ -58,15 +58,20 @@ pub(crate) fn run(g: &Global, args: &LintArgs) -> Result<u8, Failure> {
             .collect(),
         Ok(set) => {
             let data = database(g)?;
-            let pending = match (&data, args.all) {
-                (Some(conn), false) => Some(pending(g, &set, conn)?),
-                _ => None,
-            };
-            migrate_core::lint::lint_with(
-                &set,
-                |m| pending.as_ref().is_none_or(|p| p.contains(&m.version)),
-                data.as_ref(),
-            )
+            match &data {
+                Some(conn) => {
+                    let pending = pending(g, &set, conn)?;
+                    let is_pending = |m: &migrate_core::Migration| pending.contains(&m.version);
+                    // The rows count for what is still to run; an applied
+                    // migration (with --all) is read without them.
+                    let mut found = migrate_core::lint::lint_with(&set, is_pending, data.as_ref());
+                    if args.all {
+                        found.extend(migrate_core::lint::lint(&set, |m| !is_pending(m)));
+                    }
+                    in_file_order(&set, found)
+                }
+                None => migrate_core::lint::lint(&set, |_| true),
+            }
         }
     };
     print(&findings, args.json)
@@ -95,16 +100,15 @@ fn run_postgres(g: &Global, args: &LintArgs, with_url: bool) -> Result<u8, Failu
             Ok(set) => match g.database.as_deref().filter(|_| with_url) {
                 Some(url) => match crate::postgres::connect(url) {
                     Ok((mut client, _)) => {
-                        let pending = if args.all {
-                            None
-                        } else {
-                            Some(pending_postgres(g, &set, &mut client, url)?)
-                        };
-                        postgres::lint_with(
-                            &set,
-                            |m| pending.as_ref().is_none_or(|p| p.contains(&m.version)),
-                            &mut client,
-                        )
+                        let pending = pending_postgres(g, &set, &mut client, url)?;
+                        let is_pending = |m: &migrate_core::Migration| pending.contains(&m.version);
+                        // The server's rows count for what is still to run;
+                        // an applied migration (with --all) is read without.
+                        let mut found = postgres::lint_with(&set, is_pending, &mut client);
+                        if args.all {
+                            found.extend(postgres::lint(&set, |m| !is_pending(m)));
+                        }
+                        in_file_order(&set, found)
                     }
                     Err(f) => {
                         eprintln!(
@@ -142,6 +146,14 @@ fn pending_postgres(
         .filter(|r| r.state == State::Pending)
         .map(|r| r.version)
         .collect())
+}
+
+/// `findings` in the order of the files of `set` (lines in order within
+/// one file, as lint gives them).
+fn in_file_order(set: &Migrations, mut findings: Vec<Finding>) -> Vec<Finding> {
+    let at = |file: &str| set.iter().position(|m| m.file == file);
+    findings.sort_by_key(|f| at(&f.file));
+    findings
 }
 
 /// Prints `findings` (as JSON with `json`); 1 when one is an error that is
