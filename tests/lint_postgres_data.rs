@@ -346,6 +346,29 @@ fn data_rules_count_the_servers_rows_and_change_nothing() {
     let f = one(&found, "changing-column-type");
     assert_eq!(f.severity, Severity::Warning, "{f}");
     assert!(f.message.contains("every value converts to bigint"), "{f}");
+    // Names as PostgreSQL folds them: unquoted to lower case, quoted kept.
+    let found = lint_on(
+        &mut db,
+        "ALTER TABLE Users ALTER COLUMN EMAIL SET NOT NULL;",
+    );
+    certain(
+        &found,
+        "adding-not-nullable-field",
+        "1 of them hold NULL in \"email\"",
+    );
+    db.client()
+        .batch_execute("CREATE TABLE \"Mixed\" (\"Col\" int); INSERT INTO \"Mixed\" VALUES (NULL);")
+        .unwrap();
+    let found = lint_on(
+        &mut db,
+        "ALTER TABLE \"Mixed\" ALTER COLUMN \"Col\" SET NOT NULL;",
+    );
+    let f = one(&found, "adding-not-nullable-field");
+    assert!(
+        f.fails_on_data && f.message.contains("\"Mixed\" holds 1 rows"),
+        "{f}"
+    );
+    db.client().batch_execute("DROP TABLE \"Mixed\"").unwrap();
     // Sizes and counts where nothing fails.
     let found = lint_on(&mut db, "ALTER TABLE users DROP COLUMN email;");
     let f = one(&found, "ban-drop-column");

@@ -49,6 +49,7 @@ fn findings_exit_codes_and_json() {
     assert_eq!(allowed["allowed"], true);
     assert_eq!(allowed["line"], 2);
     assert_eq!(allowed["severity"], "error");
+    assert_eq!(allowed["fails_on_data"], false);
 }
 
 #[test]
@@ -677,8 +678,11 @@ fn applied_migrations_are_not_counted_against_the_rows_they_made() {
         "{}",
         stdout(&out)
     );
-    // Pending, the same statement meets the row: certain.
+    // Pending, the same statement meets the row: certain, and JSON says so.
     p.write("0003_d.sql", "ALTER TABLE t ADD COLUMN d TEXT NOT NULL;\n");
+    let out = p.cli(&["lint", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["findings"][0]["fails_on_data"], true, "{json}");
     let out = p.cli(&["lint", "--all"]);
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     let said = stdout(&out);

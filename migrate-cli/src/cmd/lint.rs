@@ -16,7 +16,7 @@ pub(crate) struct LintArgs {
     /// one is linted anyway).
     #[arg(long)]
     pub(crate) all: bool,
-    /// Print JSON: {"findings": [{"file", "line", "rule", "severity", "message", "allowed"}]}.
+    /// Print JSON: {"findings": [{"file", "line", "rule", "severity", "message", "allowed", "fails_on_data"}]}.
     #[arg(long)]
     pub(crate) json: bool,
     /// The dialect of the folder: sqlite, or postgres (also taken from a
@@ -165,13 +165,14 @@ fn print(findings: &[Finding], json: bool) -> Result<u8, Failure> {
             .iter()
             .map(|f| {
                 format!(
-                    "{{\"file\": {}, \"line\": {}, \"rule\": {}, \"severity\": {}, \"message\": {}, \"allowed\": {}}}",
+                    "{{\"file\": {}, \"line\": {}, \"rule\": {}, \"severity\": {}, \"message\": {}, \"allowed\": {}, \"fails_on_data\": {}}}",
                     json_string(&f.file),
                     f.line,
                     json_string(f.rule),
                     json_string(&f.severity.to_string()),
                     json_string(&f.message),
-                    f.allowed
+                    f.allowed,
+                    f.fails_on_data
                 )
             })
             .collect();

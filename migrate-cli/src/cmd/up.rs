@@ -114,7 +114,7 @@ pub(crate) fn refusals(findings: Vec<migrate_core::lint::Finding>) -> Result<(),
         Ok(())
     } else {
         refused.push(
-            "mend those rows first (or put `-- migrate:allow RULE` on the line before the statement to let the run try it)"
+            "each would fail on the database's rows: change the migration as it says, or the rows; `-- migrate:allow RULE` on the line before a statement lets the run try it anyway"
                 .into(),
         );
         Err(refused)

@@ -6,11 +6,11 @@
 //! file can take it (a `-- migrate:no-transaction` file), and leaves alone
 //! what a table made in the same file cannot suffer (it is new and empty).
 
-use super::server::{Offline, Server, table_name_at as name_at};
+use super::server::{Offline, Server, postgres_name, table_name_at as name_at};
 use super::{Finding, Severity, allowances, finding};
 use crate::naming::Kind;
 use crate::source::{Migration, Migrations};
-use crate::sql::{self, definition};
+use crate::sql;
 
 /// Every PostgreSQL rule: its id and what it catches.
 pub const RULES: &[(&str, &str)] = &[
@@ -572,7 +572,7 @@ const SYNTAX_CALLS: &[&str] = &[
 fn calls(w: &[String]) -> Vec<String> {
     (0..w.len().saturating_sub(1))
         .filter(|&i| w[i + 1] == "(" && i > 0 && w[i - 1] != ":")
-        .map(|i| definition::unquote(&w[i]).to_ascii_lowercase())
+        .map(|i| postgres_name(&w[i]))
         .filter(|n| {
             n.chars()
                 .next()

@@ -43,8 +43,17 @@ pub(crate) fn table_name_at(w: &[String], mut at: usize) -> Option<String> {
     if w.get(at + 1).is_some_and(|x| x == ".") {
         at += 2;
     }
-    w.get(at)
-        .map(|n| crate::sql::definition::unquote(n).to_ascii_lowercase())
+    w.get(at).map(|n| postgres_name(n))
+}
+
+/// A name as PostgreSQL takes it: a quoted one as written, another folded
+/// to lower case.
+pub(crate) fn postgres_name(n: &str) -> String {
+    if n.starts_with('"') {
+        crate::sql::definition::unquote(n)
+    } else {
+        n.to_ascii_lowercase()
+    }
 }
 
 /// No server.
@@ -62,7 +71,7 @@ mod live {
 
     use super::Server;
     use super::table_name_at as name_at;
-    use crate::sql::{self, definition, quote_identifier as quote};
+    use crate::sql::{self, quote_identifier as quote};
 
     /// A server lint may ask.
     pub(crate) struct Live<'c> {
@@ -283,7 +292,7 @@ mod live {
                 }
                 "adding-not-nullable-field" => {
                     let at = find_run(w, &["set", "not", "null"])?;
-                    let column = definition::unquote(w.get(at.checked_sub(1)?)?);
+                    let column = super::postgres_name(w.get(at.checked_sub(1)?)?);
                     let n = self.number(&format!(
                         "SELECT count(*) FROM {} WHERE {} IS NULL",
                         quote(table),
@@ -418,7 +427,7 @@ mod live {
                     } else {
                         at - 1
                     };
-                    let column = definition::unquote(&w[column_at]);
+                    let column = super::postgres_name(&w[column_at]);
                     let mut depth = 0usize;
                     let end = (at + 1..w.len())
                         .find(|&i| {
@@ -469,7 +478,7 @@ mod live {
                     } else {
                         at + 2
                     };
-                    let column = definition::unquote(w.get(at)?);
+                    let column = super::postgres_name(w.get(at)?);
                     match self.number(&format!(
                         "SELECT count({}) FROM {}",
                         quote(&column),
