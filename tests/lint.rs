@@ -515,3 +515,34 @@ fn a_rename_before_it_makes_the_count_uncertain() {
     );
     assert!(!renamed.fails_on_data, "{renamed}");
 }
+
+/// `IF EXISTS` / `IF NOT EXISTS`, quotes and `main.` read as the scanner
+/// reads them: the table dropped is the one named, and a statement that
+/// does nothing (no such table, an index already there) loses nothing.
+#[test]
+fn if_exists_and_spellings_of_a_drop() {
+    let before = "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);\nCREATE VIEW v AS SELECT id FROM t;\nCREATE INDEX t_a ON t (a);";
+    for drop in [
+        "DROP TABLE IF EXISTS t;",
+        "DROP TABLE main.t;",
+        "drop table if exists \"T\";",
+        "DROP TABLE IF EXISTS main.[t];",
+    ] {
+        let found = findings(before, drop);
+        assert!(
+            rules(&found).contains(&"ban-drop-table")
+                && rules(&found).contains(&"dropping-referenced-table"),
+            "{drop}: {found:#?}"
+        );
+        assert!(found[0].message.contains("\"t\""), "{found:#?}");
+    }
+    for nothing in ["DROP TABLE IF EXISTS gone;", "DROP TABLE IF EXISTS temp.t;"] {
+        let found = findings(before, nothing);
+        assert!(found.is_empty(), "{nothing}: {found:#?}");
+    }
+    let found = findings(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);\nCREATE INDEX t_a ON t (a);",
+        "CREATE UNIQUE INDEX IF NOT EXISTS t_a ON t (a);",
+    );
+    assert!(found.is_empty(), "{found:#?}");
+}

@@ -666,15 +666,15 @@ fn unique_index_kept(
         .iter()
         .filter(|i| i.unique && !unique_before.contains(&i.name))
         .collect();
-    !made.is_empty()
-        && made.iter().all(|new| {
-            std::iter::once(start)
-                .chain(before_drop.iter().map(|(_, s, _)| s))
-                .any(|old| {
-                    old.indexes_of(&new.table)
-                        .any(|i| i.unique && i.keys == new.keys && i.condition == new.condition)
-                })
-        })
+    // Nothing made (IF NOT EXISTS of an index already there): nothing new.
+    made.iter().all(|new| {
+        std::iter::once(start)
+            .chain(before_drop.iter().map(|(_, s, _)| s))
+            .any(|old| {
+                old.indexes_of(&new.table)
+                    .any(|i| i.unique && i.keys == new.keys && i.condition == new.condition)
+            })
+    })
 }
 
 /// SQLite's affinity of a declared type, by its rules (`sqlite3AffinityType`
@@ -1040,12 +1040,16 @@ fn check(
     }
     // DROP TABLE [IF EXISTS] name
     if is(first, "drop") && is(w.get(1), "table") {
-        let at = if is(w.get(2), "if") { 5 } else { 2 };
-        let at = if is(w.get(at + 1), ".") { at + 2 } else { at };
-        let Some(table) = w.get(at).map(|t| definition::unquote(t)) else {
+        // The table as the scanner reads it (past IF EXISTS, `main.`, any
+        // quotes); one of another schema, or none at all (IF EXISTS),
+        // loses no row of the database.
+        let Some((table, _)) = sql::dropped_table(text) else {
             return;
         };
-        if !renamed_into.contains(&table.to_ascii_lowercase()) {
+        if !table_names(work).contains(&table) {
+            return;
+        }
+        if !renamed_into.contains(&table) {
             found.push((
                 "ban-drop-table",
                 Severity::Warning,
