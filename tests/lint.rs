@@ -546,3 +546,36 @@ fn if_exists_and_spellings_of_a_drop() {
     );
     assert!(found.is_empty(), "{found:#?}");
 }
+
+/// A transaction left open by a no-transaction file, by SQLite's own rules
+/// of transaction control: a SAVEPOINT outside a transaction opens one and
+/// its RELEASE commits it; ROLLBACK TO (however spelled) ends nothing.
+#[test]
+fn a_transaction_left_open_by_sqlites_rules() {
+    const NT: &str = "-- migrate:no-transaction\n";
+    let open = |body: &str| {
+        findings(T, &format!("{NT}{body}"))
+            .iter()
+            .any(|f| f.rule == "ban-uncommitted-transaction")
+    };
+    for left_open in [
+        "BEGIN;\nUPDATE t SET a = 1 WHERE id = 1;",
+        "BEGIN IMMEDIATE TRANSACTION;\nUPDATE t SET a = 1 WHERE id = 1;",
+        "SAVEPOINT s;\nUPDATE t SET a = 1 WHERE id = 1;",
+        "SAVEPOINT s;\nSAVEPOINT inner;\nRELEASE inner;",
+        "BEGIN;\nUPDATE t SET a = 1 WHERE id = 1;\nROLLBACK TRANSACTION TO SAVEPOINT s;",
+        "BEGIN;\nSAVEPOINT s;\nROLLBACK TO s;",
+    ] {
+        assert!(open(left_open), "{left_open}");
+    }
+    for closed in [
+        "BEGIN;\nUPDATE t SET a = 1 WHERE id = 1;\nCOMMIT;",
+        "BEGIN DEFERRED;\nUPDATE t SET a = 1 WHERE id = 1;\nEND TRANSACTION;",
+        "BEGIN;\nUPDATE t SET a = 1 WHERE id = 1;\nROLLBACK TRANSACTION;",
+        "SAVEPOINT s;\nUPDATE t SET a = 1 WHERE id = 1;\nRELEASE SAVEPOINT s;",
+        "SAVEPOINT \"S\";\nRELEASE s;",
+        "UPDATE t SET a = 1 WHERE id = 1;",
+    ] {
+        assert!(!open(closed), "{closed}");
+    }
+}

@@ -328,3 +328,29 @@ fn volatile_defaults_by_the_catalog_and_by_part() {
         "ALTER TABLE users ADD COLUMN c int DEFAULT 0, ADD COLUMN d int NOT NULL;"
     ));
 }
+
+/// PostgreSQL's transaction control: `COMMIT AND CHAIN` leaves one open,
+/// `ROLLBACK TO` ends nothing, `PREPARE TRANSACTION` ends it.
+#[test]
+fn a_transaction_left_open_by_postgresqls_rules() {
+    let open = |body: &str| {
+        findings(&format!("{NT}{body}"))
+            .iter()
+            .any(|f| f.rule == "ban-uncommitted-transaction")
+    };
+    for left_open in [
+        "START TRANSACTION ISOLATION LEVEL SERIALIZABLE;\nUPDATE users SET email = '';",
+        "BEGIN;\nUPDATE users SET email = '';\nCOMMIT AND CHAIN;",
+        "BEGIN;\nSAVEPOINT s;\nROLLBACK TO SAVEPOINT s;",
+    ] {
+        assert!(open(left_open), "{left_open}");
+    }
+    for closed in [
+        "BEGIN;\nUPDATE users SET email = '';\nCOMMIT AND NO CHAIN;",
+        "BEGIN;\nUPDATE users SET email = '';\nABORT;",
+        "BEGIN;\nUPDATE users SET email = '';\nPREPARE TRANSACTION 'x';",
+        "BEGIN;\nUPDATE users SET email = '';\nEND;",
+    ] {
+        assert!(!open(closed), "{closed}");
+    }
+}

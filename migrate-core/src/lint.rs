@@ -877,19 +877,46 @@ fn uncommitted(dialect: sql::Dialect, text: &str, script: &sql::Script) -> Optio
     if !script.no_transaction {
         return None;
     }
-    let mut open = None;
+    // The line that opened the transaction still open, and (SQLite) the
+    // savepoint that opened it, whose RELEASE commits it.
+    let mut open: Option<(u32, Option<String>)> = None;
     for s in &script.statements {
         let w = sql::tokens_in(dialect, s.text(text));
         let word = |i: usize| w.get(i).map(|x| x.to_ascii_lowercase()).unwrap_or_default();
+        let has = |k: &str| w.iter().any(|x| x.eq_ignore_ascii_case(k));
+        let name = || {
+            w.iter()
+                .rev()
+                .find(|x| *x != &";")
+                .map(|n| definition::unquote(n).to_ascii_lowercase())
+        };
+        // `COMMIT AND CHAIN` (PostgreSQL) starts the next one at once.
+        let chained = has("chain") && !has("no");
+        let sqlite = dialect == sql::Dialect::Sqlite;
         match word(0).as_str() {
-            "begin" => open = Some(s.line),
-            "start" if word(1) == "transaction" => open = Some(s.line),
-            "commit" | "end" | "abort" => open = None,
-            "rollback" if word(1) != "to" => open = None,
+            "begin" => {
+                open.get_or_insert((s.line, None));
+            }
+            "start" if word(1) == "transaction" => {
+                open.get_or_insert((s.line, None));
+            }
+            // Outside a transaction, SQLite's SAVEPOINT opens one.
+            "savepoint" if sqlite && open.is_none() => open = Some((s.line, name())),
+            "release"
+                if sqlite
+                    && open
+                        .as_ref()
+                        .is_some_and(|(_, outer)| outer.is_some() && *outer == name()) =>
+            {
+                open = None
+            }
+            "commit" | "end" if word(1) != "prepared" && !chained => open = None,
+            "rollback" | "abort" if !has("to") && word(1) != "prepared" && !chained => open = None,
+            "prepare" if word(1) == "transaction" => open = None,
             _ => {}
         }
     }
-    open
+    open.map(|(line, _)| line)
 }
 
 /// The `ban-uncommitted-transaction` finding of the `BEGIN` at `line`.
