@@ -305,6 +305,15 @@ fn rebuilds_that_change_types_or_add_constraints() {
         &rebuild("id INTEGER PRIMARY KEY, a INTEGER"),
         &rebuild("id INTEGER PRIMARY KEY, a VARCHAR(20), b TEXT"),
     );
+    // In a STRICT table INT and INTEGER are one type; ANY is another.
+    let strict =
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a INT) STRICT;\nCREATE UNIQUE INDEX t_a ON t (a);";
+    fires(
+        "changing-column-type",
+        strict,
+        &rebuild("id INTEGER PRIMARY KEY, a ANY) STRICT; --"),
+        &rebuild("id INTEGER PRIMARY KEY, a INTEGER) STRICT; --"),
+    );
     // STRICT with the same affinity is a change: it refuses what does not fit.
     fires(
         "changing-column-type",

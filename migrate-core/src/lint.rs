@@ -724,11 +724,20 @@ fn rebuild_findings(
         let Some(before) = column(was, &c.name) else {
             continue;
         };
-        let strict_type =
-            |t: &crate::introspect::Table, d: &str| t.strict.then(|| d.to_ascii_uppercase());
-        if affinity(&before.declared_type) != affinity(&c.declared_type)
-            || strict_type(was, &before.declared_type) != strict_type(is_now, &c.declared_type)
-        {
+        // What a column does with a value: its affinity, and in a STRICT
+        // table its type (INT and INTEGER are one; ANY keeps every value
+        // as given).
+        let kind = |t: &crate::introspect::Table, d: &str| {
+            (
+                t.strict,
+                if t.strict && d.eq_ignore_ascii_case("any") {
+                    "ANY"
+                } else {
+                    affinity(d)
+                },
+            )
+        };
+        if kind(was, &before.declared_type) != kind(is_now, &c.declared_type) {
             retyped.push(format!(
                 "{} {} → {}{}",
                 quote(&c.name),
