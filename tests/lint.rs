@@ -588,3 +588,121 @@ fn a_transaction_left_open_by_sqlites_rules() {
         assert!(!open(closed), "{closed}");
     }
 }
+
+/// What lint calls a certain failure is the database's own answer: for
+/// seeded tables of rows and seeded changes (columns added every way
+/// SQLite refuses on rows, UNIQUE indexes, rebuilds adding NOT NULL, CHECK
+/// and STRICT types), the real runner on a copy of the database fails
+/// whenever lint says a finding fails on the data; and for an added column
+/// or a UNIQUE index, lint says so whenever the run fails. The seed
+/// (`MIGRATE_TEST_SEED`) and the case are printed on failure.
+#[test]
+fn certain_failures_are_the_databases_own_answer() {
+    let seed: u64 = std::env::var("MIGRATE_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x11a7_5eed);
+    let mut rng = migrate_tests::Rng(seed);
+    let (mut certain, mut failed) = (0, 0);
+    for case in 0..60 {
+        let before = "CREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b INTEGER);";
+        let values = ["NULL", "'x'", "'12'", "7", "-1", "x'00'"];
+        let rows: Vec<String> = (0..rng.below(4))
+            .map(|_| {
+                format!(
+                    "INSERT INTO t (a, b) VALUES ({}, {});",
+                    values[rng.below(values.len())],
+                    values[rng.below(values.len())]
+                )
+            })
+            .collect();
+        let types = ["TEXT", "INTEGER", "REAL", "BLOB", ""];
+        let defaults = [
+            "",
+            " DEFAULT 0",
+            " DEFAULT NULL",
+            " DEFAULT CURRENT_TIMESTAMP",
+            " DEFAULT (random())",
+        ];
+        let column = |rng: &mut migrate_tests::Rng| -> String {
+            let t = types[rng.below(types.len())];
+            match rng.below(5) {
+                0 => format!("c {t} AS (b * 2) {}", ["STORED", "VIRTUAL"][rng.below(2)]),
+                1 => format!("c INTEGER REFERENCES p (id){}", defaults[rng.below(3)]),
+                _ => format!(
+                    "c {t}{}{}",
+                    ["", " NOT NULL"][rng.below(2)],
+                    defaults[rng.below(defaults.len())]
+                ),
+            }
+        };
+        let rebuild = |columns: &str| {
+            format!(
+                "CREATE TABLE n ({columns});\nINSERT INTO n (id, a, b) SELECT id, a, b FROM t;\nDROP TABLE t;\nALTER TABLE n RENAME TO t;"
+            )
+        };
+        let (kind, change) = match rng.below(4) {
+            0 | 1 => (
+                "add",
+                format!("ALTER TABLE t ADD COLUMN {};", column(&mut rng)),
+            ),
+            2 => (
+                "unique",
+                format!(
+                    "CREATE UNIQUE INDEX u ON t ({});",
+                    ["a", "b", "a, b"][rng.below(3)]
+                ),
+            ),
+            _ => (
+                "rebuild",
+                rebuild(
+                    [
+                        "id INTEGER PRIMARY KEY, a TEXT NOT NULL, b INTEGER",
+                        "id INTEGER PRIMARY KEY, a TEXT, b INTEGER CHECK (b > 0)",
+                        "id INTEGER PRIMARY KEY, a TEXT, b INTEGER) STRICT; --",
+                        "id INTEGER PRIMARY KEY, a INTEGER, b INTEGER NOT NULL) STRICT; --",
+                        "id INTEGER PRIMARY KEY, a TEXT UNIQUE, b INTEGER",
+                    ][rng.below(5)],
+                ),
+            ),
+        };
+        let said = format!("seed {seed}, case {case}:\n{}\n{change}", rows.join("\n"));
+        let f = Fixture::new(&[("0001_before.sql", before), ("0002_change.sql", &change)]);
+        let mut conn = f.conn();
+        f.set().runner().target(Some(1)).run(&mut conn).unwrap();
+        conn.execute_batch(&rows.join("\n")).unwrap();
+        drop(conn);
+        let found = {
+            let data = migrate_core::rusqlite::Connection::open_with_flags(
+                f.db(),
+                migrate_core::rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .unwrap();
+            migrate_core::lint::lint_with(&f.set(), |m| m.version == 2, Some(&data))
+        };
+        let says_fails = found.iter().any(|x| x.fails_on_data);
+        let mut conn = f.conn();
+        let run = f.set().runner().run(&mut conn);
+        if says_fails {
+            certain += 1;
+            assert!(
+                run.is_err(),
+                "lint said it fails, and it ran: {said}\n{found:#?}"
+            );
+        }
+        if let Err(e) = run {
+            failed += 1;
+            if kind != "rebuild" {
+                assert!(
+                    says_fails,
+                    "it failed ({e}), and lint did not say so: {said}\n{found:#?}"
+                );
+            }
+        }
+    }
+    // The generator reaches both sides.
+    assert!(
+        certain > 5 && failed > certain / 2,
+        "{certain} certain, {failed} failed"
+    );
+}

@@ -407,3 +407,102 @@ fn data_rules_count_the_servers_rows_and_change_nothing() {
     );
     assert_eq!(state(db.client()), before, "lint changed the server");
 }
+
+/// What lint calls a certain failure on PostgreSQL is the server's own
+/// answer: for seeded rows and seeded changes, the statement run on the
+/// server (in a transaction rolled back) fails whenever lint says a
+/// finding fails on the data, and lint says so whenever it fails. The
+/// seed (`MIGRATE_TEST_SEED`) and the case are printed on failure.
+#[test]
+fn certain_failures_are_the_servers_own_answer() {
+    let Some(mut db) = pg::scratch() else { return };
+    let seed: u64 = std::env::var("MIGRATE_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x9e5e_ed01);
+    let mut rng = seed | 1;
+    db.client().batch_execute(SETUP).unwrap();
+    let (mut certain, mut failed) = (0, 0);
+    for case in 0..60 {
+        let emails = ["NULL", "'a@x'", "'b@x'", "'12'"];
+        let ages = ["NULL", "1", "-1", "40"];
+        let rows: Vec<String> = (0..next(&mut rng, 4))
+            .map(|i| {
+                format!(
+                    "({}, {}, {}, {})",
+                    i + 1,
+                    emails[next(&mut rng, 4)],
+                    ages[next(&mut rng, 4)],
+                    emails[next(&mut rng, 4)]
+                )
+            })
+            .collect();
+        let posts: Vec<String> = (0..next(&mut rng, 3))
+            .map(|i| format!("({i}, {})", ["NULL", "0", "9"][next(&mut rng, 3)]))
+            .collect();
+        let changes = [
+            "ALTER TABLE users ADD COLUMN n int NOT NULL;",
+            "ALTER TABLE users ADD COLUMN n int NOT NULL DEFAULT 0;",
+            "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+            "ALTER TABLE users ALTER COLUMN age SET NOT NULL;",
+            "ALTER TABLE users ADD CONSTRAINT c CHECK (age >= 0);",
+            "ALTER TABLE users ADD CONSTRAINT c CHECK (age >= 0) NOT VALID;",
+            "ALTER TABLE users ADD CONSTRAINT u UNIQUE (email);",
+            "ALTER TABLE users ADD CONSTRAINT u UNIQUE NULLS NOT DISTINCT (email);",
+            "CREATE UNIQUE INDEX u ON users (lower(email));",
+            "CREATE UNIQUE INDEX u ON users (code) WHERE age > 0;",
+            "ALTER TABLE posts ADD CONSTRAINT f FOREIGN KEY (user_id) REFERENCES users (id);",
+            "ALTER TABLE users ALTER COLUMN code TYPE int USING code::int;",
+            "ALTER TABLE users ALTER COLUMN email TYPE varchar(3);",
+        ];
+        let change = changes[next(&mut rng, changes.len())];
+        let said = format!("seed {seed}, case {case}: users {rows:?}, posts {posts:?}\n{change}");
+        let client = db.client();
+        client.batch_execute("TRUNCATE users, posts").unwrap();
+        if !rows.is_empty() {
+            client
+                .batch_execute(&format!(
+                    "INSERT INTO users (id, email, age, code) VALUES {}",
+                    rows.join(", ")
+                ))
+                .unwrap();
+        }
+        if !posts.is_empty() {
+            client
+                .batch_execute(&format!(
+                    "INSERT INTO posts (id, user_id) VALUES {}",
+                    posts.join(", ")
+                ))
+                .unwrap();
+        }
+        let found = lint_on(&mut db, change);
+        let says_fails = found.iter().any(|f| f.fails_on_data);
+        let mut tx = db.client().transaction().unwrap();
+        let run = tx.batch_execute(change);
+        tx.rollback().unwrap();
+        if says_fails {
+            certain += 1;
+            assert!(
+                run.is_err(),
+                "lint said it fails, and it ran: {said}\n{found:#?}"
+            );
+        }
+        if let Err(e) = run {
+            failed += 1;
+            assert!(
+                says_fails,
+                "it failed ({e}), and lint did not say so: {said}\n{found:#?}"
+            );
+        }
+    }
+    // The generator reaches failing cases.
+    assert!(certain >= 3, "{certain} certain, {failed} failed");
+}
+
+/// A number below `n` (xorshift), so cases reproduce.
+fn next(state: &mut u64, n: usize) -> usize {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    (*state % n.max(1) as u64) as usize
+}
