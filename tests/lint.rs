@@ -606,7 +606,7 @@ fn certain_failures_are_the_databases_own_answer() {
     let (mut certain, mut failed) = (0, 0);
     for case in 0..60 {
         let before = "CREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b INTEGER);";
-        let values = ["NULL", "'x'", "'12'", "7", "-1", "x'00'"];
+        let values = ["NULL", "'x'", "'X'", "'12'", "7", "-1", "x'00'"];
         let rows: Vec<String> = (0..rng.below(4))
             .map(|_| {
                 format!(
@@ -645,7 +645,14 @@ fn certain_failures_are_the_databases_own_answer() {
             0 | 1 => format!("ALTER TABLE t ADD COLUMN {};", column(&mut rng)),
             2 => format!(
                 "CREATE UNIQUE INDEX u ON t ({});",
-                ["a", "b", "a, b"][rng.below(3)]
+                [
+                    "a",
+                    "b",
+                    "a, b",
+                    "a COLLATE NOCASE DESC",
+                    "b) WHERE (b > 0",
+                    "lower(a)"
+                ][rng.below(6)]
             ),
             _ => rebuild(
                 [
@@ -694,4 +701,61 @@ fn certain_failures_are_the_databases_own_answer() {
         certain > 5 && failed > certain / 2,
         "{certain} certain, {failed} failed"
     );
+}
+
+/// A UNIQUE index fails on duplicates however it is made: a statement with
+/// a collation, an order or a partial condition (only the rows it covers
+/// count), or an index set (`.indexes`), whose index already held is not
+/// made again.
+#[test]
+fn unique_indexes_every_way_they_are_made() {
+    let db = Applied::new(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b INTEGER);",
+        "INSERT INTO t (a, b) VALUES ('x', 1), ('X', -1), ('y', 1);",
+    );
+    let certain = |text: &str| {
+        db.lint(text)
+            .iter()
+            .find(|f| f.rule == "new-unique-index")
+            .map(|f| f.fails_on_data)
+    };
+    assert_eq!(certain("CREATE UNIQUE INDEX u ON t (a);"), Some(false));
+    assert_eq!(
+        certain("CREATE UNIQUE INDEX u ON t (a COLLATE NOCASE DESC);"),
+        Some(true)
+    );
+    assert_eq!(
+        certain("CREATE UNIQUE INDEX u ON t (lower(a));"),
+        Some(true)
+    );
+    assert_eq!(certain("CREATE UNIQUE INDEX u ON t (b);"), Some(true));
+    assert_eq!(
+        certain("CREATE UNIQUE INDEX u ON t (b) WHERE b > 0 AND (a >= 'y');"),
+        Some(false)
+    );
+    assert_eq!(
+        certain("CREATE UNIQUE INDEX u ON t (b) WHERE a <> 'y';"),
+        Some(false)
+    );
+    assert_eq!(
+        certain("CREATE UNIQUE INDEX u ON t (b) WHERE b >= 0;"),
+        Some(true)
+    );
+    // An index set.
+    db.f.write("0002_linted.sql", "SELECT 1;");
+    db.f.write(
+        "0003_u.indexes",
+        "index t_a on t (a)\nunique index t_b on t (b)\n",
+    );
+    let found = migrate_core::lint::lint_with(&db.f.set(), |m| m.version == 3, Some(&db.data));
+    assert!(
+        found.len() == 1
+            && found[0].rule == "new-unique-index"
+            && found[0].line == 2
+            && found[0].fails_on_data,
+        "{found:#?}"
+    );
+    db.f.write("0003_u.indexes", "unique index t_b on t (b) where b < 0\n");
+    let found = migrate_core::lint::lint_with(&db.f.set(), |m| m.version == 3, Some(&db.data));
+    assert!(found.len() == 1 && !found[0].fails_on_data, "{found:#?}");
 }

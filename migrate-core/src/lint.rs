@@ -386,6 +386,9 @@ fn lint_one(
     legacy: bool,
 ) -> Vec<Finding> {
     let mut found = Vec::new();
+    if m.kind == Kind::Indexes {
+        found.extend(index_set(work, m, data.as_deref()));
+    }
     if m.kind != Kind::Sql {
         replay(work, m);
         return found;
@@ -522,6 +525,54 @@ fn lint_one(
                 found.push(f);
             }
         }
+    }
+    found
+}
+
+/// The findings of an index set: each UNIQUE index it makes on a table
+/// there before it (one it already holds, as declared, is not made again)
+/// fails on duplicates, as `CREATE UNIQUE INDEX` does.
+fn index_set(work: &Connection, m: &Migration, data: Option<&Data>) -> Vec<Finding> {
+    let Ok(set) = crate::dsl::indexes::parse(&m.text) else {
+        return Vec::new();
+    };
+    let allowances = allowances(sql::Dialect::Sqlite, &m.text);
+    let tables = table_names(work);
+    let held = |name: &str| -> Option<String> {
+        work.query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1 COLLATE NOCASE",
+            [name],
+            |r| r.get(0),
+        )
+        .ok()
+    };
+    let mut found = Vec::new();
+    for index in set.indexes.iter().filter(|i| i.unique) {
+        let sql = index.sql();
+        if !tables.contains(&index.table.to_ascii_lowercase())
+            || held(&index.name).is_some_and(|h| crate::introspect::same_sql(&h, &sql))
+        {
+            continue;
+        }
+        let message = format!(
+            "fails if {} holds duplicates of its key; with --database, lint counts them",
+            quote(&index.table)
+        );
+        let (severity, message, fails_on_data) = match data {
+            Some(d) => with_data(d, "new-unique-index", &sql, Severity::Warning, message),
+            None => (Severity::Warning, message, false),
+        };
+        let mut f = finding(
+            m.file.as_ref(),
+            index.line,
+            &sql,
+            &allowances,
+            "new-unique-index",
+            severity,
+            message,
+        );
+        f.fails_on_data = fails_on_data;
+        found.push(f);
     }
     found
 }
@@ -1283,31 +1334,22 @@ fn with_data(
             }
         }
         "new-unique-index" => {
-            // Plain column keys only; an expression is not counted here.
-            let open = w.iter().position(|x| x == "(");
-            let close = w.iter().rposition(|x| x == ")");
-            let (Some(open), Some(close)) = (open, close) else {
+            let Some((keys, condition)) = index_keys(text) else {
                 return (severity, message, false);
             };
-            let items: Vec<&[String]> = w[open + 1..close].split(|x| x == ",").collect();
-            let mut columns = Vec::new();
-            for item in items {
-                match item {
-                    [c] | [c, _] if !c.starts_with('(') => columns.push(definition::unquote(c)),
-                    _ => return (severity, message, false),
-                }
-            }
-            let keys: Vec<String> = columns.iter().map(|c| quote(c)).collect();
-            let not_null: Vec<String> = keys.iter().map(|k| format!("{k} IS NOT NULL")).collect();
+            let mut filter: Vec<String> =
+                keys.iter().map(|k| format!("({k}) IS NOT NULL")).collect();
+            // A partial index holds only the rows of its condition.
+            filter.extend(condition.map(|c| format!("({c})")));
             match count(format!(
                 "SELECT count(*) FROM (SELECT 1 FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1)",
                 quote(&table),
-                not_null.join(" AND "),
+                filter.join(" AND "),
                 keys.join(", ")
             )) {
                 Some(n) if n > 0 => fails(format!(
                     "the database holds {n} values of ({}) in more than one row",
-                    columns.join(", ")
+                    keys.join(", ")
                 )),
                 Some(_) => noted("no duplicates in the database now".into()),
                 None => (severity, message, false),
@@ -1315,6 +1357,58 @@ fn with_data(
         }
         _ => (severity, message, false),
     }
+}
+
+/// The keys of `CREATE [UNIQUE] INDEX … ON t (key, …) [WHERE condition]`,
+/// each as written (a column, `a COLLATE NOCASE`, an expression) without
+/// its `ASC`/`DESC`, and the condition of a partial index.
+fn index_keys(statement: &str) -> Option<(Vec<&str>, Option<&str>)> {
+    let toks = sql::tokens(statement);
+    let at = |t: &str| t.as_ptr() as usize - statement.as_ptr() as usize;
+    let on = toks.iter().position(|x| x.eq_ignore_ascii_case("on"))?;
+    let open = (on..toks.len()).find(|&i| toks[i] == "(")?;
+    let mut depth = 0usize;
+    let mut keys = Vec::new();
+    let mut from = open + 1;
+    let mut close = None;
+    for i in open..toks.len() {
+        match toks[i] {
+            "(" => depth += 1,
+            ")" => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(i);
+                }
+            }
+            _ => {}
+        }
+        if (depth == 1 && toks[i] == ",") || close.is_some() {
+            let mut last = i.checked_sub(1)?;
+            if toks[last].eq_ignore_ascii_case("asc") || toks[last].eq_ignore_ascii_case("desc") {
+                last = last.checked_sub(1)?;
+            }
+            if last < from {
+                return None;
+            }
+            keys.push(&statement[at(toks[from])..at(toks[last]) + toks[last].len()]);
+            from = i + 1;
+        }
+        if close.is_some() {
+            break;
+        }
+    }
+    let close = close?;
+    let condition = toks
+        .get(close + 1)
+        .filter(|w| w.eq_ignore_ascii_case("where"))
+        .and_then(|_| toks.get(close + 2))
+        .map(|first| {
+            statement[at(first)..]
+                .trim_end()
+                .trim_end_matches(';')
+                .trim_end()
+        });
+    Some((keys, condition))
 }
 
 /// A rename (of a table or a column) while legacy_alter_table is on: the
