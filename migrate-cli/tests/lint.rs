@@ -692,3 +692,26 @@ fn applied_migrations_are_not_counted_against_the_rows_they_made() {
         .expect(&said);
     assert!(second < third, "in file order: {said}");
 }
+
+/// A PostgreSQL folder linted as SQLite: the files SQLite's scanner
+/// refuses load as PostgreSQL's, and lint says which flag it wants.
+#[test]
+fn a_postgresql_folder_linted_as_sqlite_is_said_to_be_one() {
+    let p = Project::new(&[(
+        "0001_f.sql",
+        "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN NEW;\nEND;\n$$;\n",
+    )]);
+    let out = p.bare(&["lint"]).output().unwrap();
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("--dialect postgres"),
+        "{}",
+        stderr(&out)
+    );
+    let out = p.bare(&["lint", "--dialect", "postgres"]).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    // A SQLite folder with a real mistake gets no such note.
+    p.write("0001_f.sql", "VACUUM;\n");
+    let out = p.bare(&["lint"]).output().unwrap();
+    assert!(!stderr(&out).contains("--dialect"), "{}", stderr(&out));
+}

@@ -43,19 +43,29 @@ pub(crate) fn run(g: &Global, args: &LintArgs) -> Result<u8, Failure> {
     }
     let findings: Vec<Finding> = match Migrations::from_dir(g.dir()) {
         // A file that does not load is a finding, not a crash.
-        Err(errors) => errors
-            .0
-            .iter()
-            .map(|e| Finding {
-                file: e.file.display().to_string(),
-                line: e.line.unwrap_or(1),
-                rule: migrate_core::lint::load_rule(&e.kind),
-                severity: Severity::Error,
-                message: e.kind.to_string(),
-                allowed: false,
-                fails_on_data: false,
-            })
-            .collect(),
+        Err(errors) => {
+            // Files SQLite's scanner refuses and PostgreSQL's takes (a
+            // function body in dollar quotes, CONCURRENTLY in its own
+            // file): most likely a PostgreSQL folder linted as SQLite.
+            if Migrations::from_dir_in(g.dir(), migrate_core::Dialect::Postgres).is_ok() {
+                eprintln!(
+                    "note: these files load as PostgreSQL's; lint them with --dialect postgres (or a postgres:// --database)"
+                );
+            }
+            errors
+                .0
+                .iter()
+                .map(|e| Finding {
+                    file: e.file.display().to_string(),
+                    line: e.line.unwrap_or(1),
+                    rule: migrate_core::lint::load_rule(&e.kind),
+                    severity: Severity::Error,
+                    message: e.kind.to_string(),
+                    allowed: false,
+                    fails_on_data: false,
+                })
+                .collect()
+        }
         Ok(set) => {
             let data = database(g)?;
             match &data {
