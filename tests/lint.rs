@@ -598,10 +598,7 @@ fn a_transaction_left_open_by_sqlites_rules() {
 /// (`MIGRATE_TEST_SEED`) and the case are printed on failure.
 #[test]
 fn certain_failures_are_the_databases_own_answer() {
-    let seed: u64 = std::env::var("MIGRATE_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x11a7_5eed);
+    let seed = migrate_tests::seed(0x11a7_5eed);
     let mut rng = migrate_tests::Rng(seed);
     let (mut certain, mut failed) = (0, 0);
     for case in 0..60 {

@@ -416,29 +416,26 @@ fn data_rules_count_the_servers_rows_and_change_nothing() {
 #[test]
 fn certain_failures_are_the_servers_own_answer() {
     let Some(mut db) = pg::scratch() else { return };
-    let seed: u64 = std::env::var("MIGRATE_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x9e5e_ed01);
-    let mut rng = seed | 1;
+    let seed = migrate_tests::seed(0x9e5e_ed01);
+    let mut rng = migrate_tests::Rng(seed | 1);
     db.client().batch_execute(SETUP).unwrap();
     let (mut certain, mut failed) = (0, 0);
     for case in 0..60 {
         let emails = ["NULL", "'a@x'", "'b@x'", "'12'"];
         let ages = ["NULL", "1", "-1", "40"];
-        let rows: Vec<String> = (0..next(&mut rng, 4))
+        let rows: Vec<String> = (0..rng.below(4))
             .map(|i| {
                 format!(
                     "({}, {}, {}, {})",
                     i + 1,
-                    emails[next(&mut rng, 4)],
-                    ages[next(&mut rng, 4)],
-                    emails[next(&mut rng, 4)]
+                    emails[rng.below(4)],
+                    ages[rng.below(4)],
+                    emails[rng.below(4)]
                 )
             })
             .collect();
-        let posts: Vec<String> = (0..next(&mut rng, 3))
-            .map(|i| format!("({i}, {})", ["NULL", "0", "9"][next(&mut rng, 3)]))
+        let posts: Vec<String> = (0..rng.below(3))
+            .map(|i| format!("({i}, {})", ["NULL", "0", "9"][rng.below(3)]))
             .collect();
         let changes = [
             "ALTER TABLE users ADD COLUMN n int NOT NULL;",
@@ -455,7 +452,7 @@ fn certain_failures_are_the_servers_own_answer() {
             "ALTER TABLE users ALTER COLUMN code TYPE int USING code::int;",
             "ALTER TABLE users ALTER COLUMN email TYPE varchar(3);",
         ];
-        let change = changes[next(&mut rng, changes.len())];
+        let change = changes[rng.below(changes.len())];
         let said = format!("seed {seed}, case {case}: users {rows:?}, posts {posts:?}\n{change}");
         let client = db.client();
         client.batch_execute("TRUNCATE users, posts").unwrap();
@@ -497,12 +494,4 @@ fn certain_failures_are_the_servers_own_answer() {
     }
     // The generator reaches failing cases.
     assert!(certain >= 3, "{certain} certain, {failed} failed");
-}
-
-/// A number below `n` (xorshift), so cases reproduce.
-fn next(state: &mut u64, n: usize) -> usize {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    (*state % n.max(1) as u64) as usize
 }

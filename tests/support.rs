@@ -92,6 +92,14 @@ pub fn tables(conn: &Connection) -> Vec<String> {
     )
 }
 
+/// The seed of a generated test: `MIGRATE_TEST_SEED`, else `default`.
+pub fn seed(default: u64) -> u64 {
+    std::env::var("MIGRATE_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 /// A small deterministic generator (xorshift), so generated cases reproduce.
 pub struct Rng(pub u64);
 

@@ -206,6 +206,24 @@ pub fn load_rule(kind: &crate::source::LoadErrorKind) -> &'static str {
     }
 }
 
+/// The findings of a folder that does not load: one per file at fault,
+/// named by [`load_rule`].
+pub fn load_findings(errors: &crate::source::LoadErrors) -> Vec<Finding> {
+    errors
+        .0
+        .iter()
+        .map(|e| Finding {
+            file: e.file.display().to_string(),
+            line: e.line.unwrap_or(1),
+            rule: load_rule(&e.kind),
+            severity: Severity::Error,
+            message: e.kind.to_string(),
+            allowed: false,
+            fails_on_data: false,
+        })
+        .collect()
+}
+
 /// [`load_rule`] of the scanner's own refusal.
 pub fn scan_rule(kind: &sql::SqlErrorKind) -> &'static str {
     use sql::SqlErrorKind as K;

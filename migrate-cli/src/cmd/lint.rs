@@ -52,19 +52,7 @@ pub(crate) fn run(g: &Global, args: &LintArgs) -> Result<u8, Failure> {
                     "note: these files load as PostgreSQL's; lint them with --dialect postgres (or a postgres:// --database)"
                 );
             }
-            errors
-                .0
-                .iter()
-                .map(|e| Finding {
-                    file: e.file.display().to_string(),
-                    line: e.line.unwrap_or(1),
-                    rule: migrate_core::lint::load_rule(&e.kind),
-                    severity: Severity::Error,
-                    message: e.kind.to_string(),
-                    allowed: false,
-                    fails_on_data: false,
-                })
-                .collect()
+            migrate_core::lint::load_findings(&errors)
         }
         Ok(set) => {
             let data = database(g)?;
@@ -94,19 +82,7 @@ fn run_postgres(g: &Global, args: &LintArgs, with_url: bool) -> Result<u8, Failu
     use migrate_core::lint::postgres;
     let findings: Vec<Finding> =
         match Migrations::from_dir_in(g.dir(), migrate_core::Dialect::Postgres) {
-            Err(errors) => errors
-                .0
-                .iter()
-                .map(|e| Finding {
-                    file: e.file.display().to_string(),
-                    line: e.line.unwrap_or(1),
-                    rule: migrate_core::lint::load_rule(&e.kind),
-                    severity: Severity::Error,
-                    message: e.kind.to_string(),
-                    allowed: false,
-                    fails_on_data: false,
-                })
-                .collect(),
+            Err(errors) => migrate_core::lint::load_findings(&errors),
             Ok(set) => match g.database.as_deref().filter(|_| with_url) {
                 Some(url) => match crate::postgres::connect(url) {
                     Ok((mut client, _)) => {
