@@ -17,6 +17,18 @@ fn between(from: &str, to: &str) -> Diff {
     .unwrap_or_else(|e| panic!("diff failed: {e}\nfrom:\n{from}\nto:\n{to}"))
 }
 
+/// Why a diff from nothing to the schema file `to` is refused.
+fn refused(to: &str) -> String {
+    match diff(
+        &Side::Sql { text: "" },
+        &Side::Sql { text: to },
+        &Options::default(),
+    ) {
+        Ok(d) => panic!("diff to {to:?} was made: {d:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
 /// A database made by `source` (the first migration), with `rows` run
 /// after it (the second), and the diff to `target` written as the third
 /// migration and its down; returns the fixture (not yet migrated to the
@@ -268,27 +280,13 @@ fn the_down_goes_back_and_says_what_it_cannot_restore() {
 
 #[test]
 fn a_bad_schema_file_is_named_by_line() {
-    let e = diff(
-        &Side::Sql { text: "" },
-        &Side::Sql {
-            text: "CREATE TABLE a (id INTEGER);\n\nCREATE INDEX i ON nowhere (x);",
-        },
-        &Options::default(),
-    )
-    .unwrap_err();
+    let e = refused("CREATE TABLE a (id INTEGER);\n\nCREATE INDEX i ON nowhere (x);");
     assert!(
         e.to_string()
             .starts_with("line 3: no such table: main.nowhere"),
         "{e}"
     );
-    let e = diff(
-        &Side::Sql { text: "" },
-        &Side::Sql {
-            text: "CREATE TABLE a (id);\nINSERT INTO a VALUES (1);",
-        },
-        &Options::default(),
-    )
-    .unwrap_err();
+    let e = refused("CREATE TABLE a (id);\nINSERT INTO a VALUES (1);");
     assert!(
         e.to_string()
             .starts_with("line 2: a schema file holds CREATE statements"),
@@ -298,14 +296,7 @@ fn a_bad_schema_file_is_named_by_line() {
 
 #[test]
 fn a_temp_object_is_no_part_of_a_schema() {
-    let e = diff(
-        &Side::Sql { text: "" },
-        &Side::Sql {
-            text: "CREATE TABLE a (id);\nCREATE TEMP TABLE scratch (x);",
-        },
-        &Options::default(),
-    )
-    .unwrap_err();
+    let e = refused("CREATE TABLE a (id);\nCREATE TEMP TABLE scratch (x);");
     assert!(
         e.to_string()
             .starts_with("line 2: `CREATE TEMP TABLE scratch (x);` makes a TEMP object"),
@@ -325,12 +316,7 @@ fn every_spelling_of_a_temp_object_is_refused() {
         ),
         ("CREATE TABLE \"temp\".\"t\" (x);", 1),
     ] {
-        let e = diff(
-            &Side::Sql { text: "" },
-            &Side::Sql { text },
-            &Options::default(),
-        )
-        .unwrap_err();
+        let e = refused(text);
         assert!(
             e.to_string().starts_with(&format!("line {line}: `"))
                 && e.to_string().contains("TEMP object"),

@@ -738,6 +738,21 @@ fn unique_indexes_every_way_they_are_made() {
         certain("CREATE UNIQUE INDEX u ON t (b) WHERE b >= 0;"),
         Some(true)
     );
+    // Other spellings: quotes, no spaces, a schema on the index's name.
+    assert_eq!(
+        certain(
+            "CREATE UNIQUE INDEX IF NOT EXISTS main.u ON t(\"a\" COLLATE \"NOCASE\" ASC)WHERE a IS NOT NULL;"
+        ),
+        Some(true)
+    );
+    assert_eq!(
+        certain("create unique index u on t(b)where b>=0"),
+        Some(true)
+    );
+    assert_eq!(
+        certain("CREATE UNIQUE INDEX u ON t ([b]) WHERE b<0;"),
+        Some(false)
+    );
     // An index set.
     db.f.write("0002_linted.sql", "SELECT 1;");
     db.f.write(

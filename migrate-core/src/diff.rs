@@ -189,6 +189,19 @@ fn count(data: &Connection, sql: &str) -> Result<u64, DiffError> {
     Ok(data.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
 }
 
+/// A query that counts the values of `keys` more than one row of `from`
+/// holds, as a UNIQUE index over them would refuse: rows with a NULL key
+/// left out, and those outside a partial index's `condition`.
+pub(crate) fn duplicates(from: &str, keys: &[String], condition: Option<&str>) -> String {
+    let mut filter: Vec<String> = keys.iter().map(|k| format!("({k}) IS NOT NULL")).collect();
+    filter.extend(condition.map(|c| format!("({c})")));
+    format!(
+        "SELECT count(*) FROM (SELECT 1 FROM {from} WHERE {} GROUP BY {} HAVING count(*) > 1)",
+        filter.join(" AND "),
+        keys.join(", ")
+    )
+}
+
 /// The first rowids (or keys) `sql` gives, for a message.
 fn first_rows(data: &Connection, sql: &str) -> String {
     let Ok(mut stmt) = data.prepare(sql) else {
@@ -293,34 +306,36 @@ pub(crate) fn rebuilt_rows(
             }));
         }
     }
-    // UNIQUE (and PRIMARY KEY): its constraints' indexes and its unique ones.
+    // UNIQUE (and PRIMARY KEY): its constraints' indexes (columns with
+    // their collations) and its unique ones (keys and condition as written).
     for index in schema.indexes_of(&want.name).filter(|i| i.unique) {
-        if index.keys.iter().any(|k| k.expression.is_some()) || index.partial {
-            continue;
-        }
-        let keys: Vec<String> = index
-            .keys
-            .iter()
-            .map(|k| format!("{} COLLATE {}", quote(&k.column), k.collation))
-            .collect();
-        let not_null: Vec<String> = index
-            .keys
-            .iter()
-            .map(|k| format!("{} IS NOT NULL", quote(&k.column)))
-            .collect();
-        let q = format!(
-            "FROM {from_rows} WHERE {} GROUP BY {} HAVING count(*) > 1",
-            not_null.join(" AND "),
-            keys.join(", ")
-        );
-        let Ok(n) = count(data, &format!("{rows}SELECT count(*) FROM (SELECT 1 {q})")) else {
+        let written = index.sql.as_deref().and_then(definition::index_keys);
+        let (keys, condition): (Vec<String>, Option<&str>) = match &written {
+            Some((keys, condition)) => (keys.iter().map(|k| k.to_string()).collect(), *condition),
+            None if !index.partial && index.keys.iter().all(|k| k.expression.is_none()) => (
+                index
+                    .keys
+                    .iter()
+                    .map(|k| format!("{} COLLATE {}", quote(&k.column), k.collation))
+                    .collect(),
+                None,
+            ),
+            None => continue,
+        };
+        let Ok(n) = count(
+            data,
+            &format!("{rows}{}", duplicates(&from_rows, &keys, condition)),
+        ) else {
             continue;
         };
         if n > 0 {
-            let columns: Vec<&str> = index.keys.iter().map(|k| k.column.as_str()).collect();
+            let said: Vec<&str> = match written {
+                Some((keys, _)) => keys,
+                None => index.keys.iter().map(|k| k.column.as_str()).collect(),
+            };
             found.push(fail(format!(
                 "({}) becomes UNIQUE, and {n} values of it are held by more than one row of {}",
-                columns.join(", "),
+                said.join(", "),
                 quote(table)
             )));
         }

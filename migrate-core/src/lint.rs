@@ -1352,19 +1352,11 @@ fn with_data(
             }
         }
         "new-unique-index" => {
-            let Some((keys, condition)) = index_keys(text) else {
+            let Some((keys, condition)) = definition::index_keys(text) else {
                 return (severity, message, false);
             };
-            let mut filter: Vec<String> =
-                keys.iter().map(|k| format!("({k}) IS NOT NULL")).collect();
-            // A partial index holds only the rows of its condition.
-            filter.extend(condition.map(|c| format!("({c})")));
-            match count(format!(
-                "SELECT count(*) FROM (SELECT 1 FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1)",
-                quote(&table),
-                filter.join(" AND "),
-                keys.join(", ")
-            )) {
+            let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            match count(crate::diff::duplicates(&quote(&table), &keys, condition)) {
                 Some(n) if n > 0 => fails(format!(
                     "the database holds {n} values of ({}) in more than one row",
                     keys.join(", ")
@@ -1375,58 +1367,6 @@ fn with_data(
         }
         _ => (severity, message, false),
     }
-}
-
-/// The keys of `CREATE [UNIQUE] INDEX … ON t (key, …) [WHERE condition]`,
-/// each as written (a column, `a COLLATE NOCASE`, an expression) without
-/// its `ASC`/`DESC`, and the condition of a partial index.
-fn index_keys(statement: &str) -> Option<(Vec<&str>, Option<&str>)> {
-    let toks = sql::tokens(statement);
-    let at = |t: &str| t.as_ptr() as usize - statement.as_ptr() as usize;
-    let on = toks.iter().position(|x| x.eq_ignore_ascii_case("on"))?;
-    let open = (on..toks.len()).find(|&i| toks[i] == "(")?;
-    let mut depth = 0usize;
-    let mut keys = Vec::new();
-    let mut from = open + 1;
-    let mut close = None;
-    for i in open..toks.len() {
-        match toks[i] {
-            "(" => depth += 1,
-            ")" => {
-                depth -= 1;
-                if depth == 0 {
-                    close = Some(i);
-                }
-            }
-            _ => {}
-        }
-        if (depth == 1 && toks[i] == ",") || close.is_some() {
-            let mut last = i.checked_sub(1)?;
-            if toks[last].eq_ignore_ascii_case("asc") || toks[last].eq_ignore_ascii_case("desc") {
-                last = last.checked_sub(1)?;
-            }
-            if last < from {
-                return None;
-            }
-            keys.push(&statement[at(toks[from])..at(toks[last]) + toks[last].len()]);
-            from = i + 1;
-        }
-        if close.is_some() {
-            break;
-        }
-    }
-    let close = close?;
-    let condition = toks
-        .get(close + 1)
-        .filter(|w| w.eq_ignore_ascii_case("where"))
-        .and_then(|_| toks.get(close + 2))
-        .map(|first| {
-            statement[at(first)..]
-                .trim_end()
-                .trim_end_matches(';')
-                .trim_end()
-        });
-    Some((keys, condition))
 }
 
 /// A rename (of a table or a column) while legacy_alter_table is on: the

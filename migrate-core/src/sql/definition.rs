@@ -174,6 +174,37 @@ pub(crate) fn index(sql: &str) -> Option<IndexText> {
     })
 }
 
+/// The keys of a `CREATE INDEX` as written (a column, `a COLLATE NOCASE`,
+/// an expression; `ASC`/`DESC` cut) and a partial index's condition, as
+/// text of `sql`: what a query over the table's rows groups and filters by
+/// to find the values the index would hold twice.
+pub(crate) fn index_keys(sql: &str) -> Option<(Vec<&str>, Option<&str>)> {
+    let t = tokens(sql);
+    let on = t.iter().position(|w| is(w, "on"))?;
+    let open = on + t[on..].iter().position(|w| *w == "(")?;
+    let close = close(&t, open);
+    if close >= t.len() {
+        return None;
+    }
+    let keys = items(&t, open + 1, close)
+        .map(|r| {
+            let mut key = &t[r];
+            if key.last().is_some_and(|w| is(w, "asc") || is(w, "desc")) {
+                key = &key[..key.len() - 1];
+            }
+            span_text(sql, key)
+        })
+        .collect::<Vec<_>>();
+    if keys.iter().any(|k| k.is_empty()) {
+        return None;
+    }
+    let condition = t.get(close + 1).filter(|w| is(w, "where")).map(|_| {
+        let end = t.len() - usize::from(t.last() == Some(&";"));
+        span_text(sql, &t[close + 2..end])
+    });
+    Some((keys, condition))
+}
+
 /// An expression's tokens as one string that ignores spacing, case outside
 /// string literals, the quoting of plain identifiers and parentheses around
 /// the whole, so that equal meanings written differently compare equal.
