@@ -112,3 +112,29 @@ impl Rng {
         (self.0 % n.max(1) as u64) as usize
     }
 }
+
+/// Lint's word against the database's, for one generated case: a finding
+/// that fails on the data must fail when run, and a run that fails must
+/// have been said to. Counts `(said to fail, failed)` into `tally`.
+pub fn lint_agrees<E: std::fmt::Display>(
+    found: &[migrate_core::lint::Finding],
+    run: Result<(), E>,
+    case: &str,
+    tally: &mut (u32, u32),
+) {
+    let says_fails = found.iter().any(|f| f.fails_on_data);
+    if says_fails {
+        tally.0 += 1;
+        assert!(
+            run.is_err(),
+            "lint said it fails, and it ran: {case}\n{found:#?}"
+        );
+    }
+    if let Err(e) = run {
+        tally.1 += 1;
+        assert!(
+            says_fails,
+            "it failed ({e}), and lint did not say so: {case}\n{found:#?}"
+        );
+    }
+}
