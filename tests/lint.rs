@@ -305,6 +305,23 @@ fn rebuilds_that_change_types_or_add_constraints() {
         &rebuild("id INTEGER PRIMARY KEY, a INTEGER"),
         &rebuild("id INTEGER PRIMARY KEY, a VARCHAR(20), b TEXT"),
     );
+    // SQLite's order of rules, not the type's look: FLOATING POINT holds
+    // INT (integer affinity), CHARINT too; DOUBLE PRECISION and REAL are
+    // one; NATIVE CHARACTER is text.
+    let real =
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a REAL);\nCREATE UNIQUE INDEX t_a ON t (a);";
+    fires(
+        "changing-column-type",
+        real,
+        &rebuild("id INTEGER PRIMARY KEY, a FLOATING POINT"),
+        &rebuild("id INTEGER PRIMARY KEY, a DOUBLE PRECISION"),
+    );
+    fires(
+        "changing-column-type",
+        TU,
+        &rebuild("id INTEGER PRIMARY KEY, a CHARINT"),
+        &rebuild("id INTEGER PRIMARY KEY, a NATIVE CHARACTER(70)"),
+    );
     // In a STRICT table INT and INTEGER are one type; ANY is another.
     let strict =
         "CREATE TABLE t (id INTEGER PRIMARY KEY, a INT) STRICT;\nCREATE UNIQUE INDEX t_a ON t (a);";

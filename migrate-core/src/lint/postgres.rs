@@ -331,9 +331,11 @@ fn lint_on(
     let mut written = Written::default();
     for m in set.iter().filter(|m| m.kind == Kind::Sql) {
         if chosen(m) {
-            found.extend(lint_one(m, &functions, server, &mut written));
+            // Its functions are noted as its statements are read.
+            found.extend(lint_one(m, &mut functions, server, &mut written));
+        } else {
+            functions.extend(functions_made(m));
         }
-        functions.extend(functions_made(m));
     }
     found
 }
@@ -359,7 +361,7 @@ fn functions_made(m: &Migration) -> Vec<(String, char)> {
 
 fn lint_one(
     m: &Migration,
-    functions: &[(String, char)],
+    functions: &mut Vec<(String, char)>,
     server: &mut dyn Server,
     written: &mut Written,
 ) -> Vec<Finding> {
@@ -389,7 +391,6 @@ fn lint_one(
         ));
     }
     let mut created: Vec<String> = Vec::new();
-    let mut functions = functions.to_vec();
     for s in &script.statements {
         let text = s.text(&m.text);
         let w: Vec<String> = sql::tokens_in(sql::Dialect::Postgres, text)
