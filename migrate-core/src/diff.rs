@@ -285,12 +285,19 @@ pub(crate) fn rebuilt_rows(
     };
     let name = quote(&want.name);
     let from_rows = format!("migrate_rows AS {name}");
+    // The rows `q` (`FROM … WHERE …` over the copied rows) picks: how many,
+    // and the first of them for the message; `None` when it picks none.
+    let broken = |q: &str| -> Result<Option<(u64, String)>, DiffError> {
+        let n = count(data, &format!("{rows}SELECT count(*) {q}"))?;
+        Ok((n > 0).then(|| {
+            let first = first_rows(data, &format!("{rows}SELECT migrate_rowid {q} LIMIT 3"));
+            (n, first)
+        }))
+    };
     // NOT NULL.
     for c in want.columns.iter().filter(|c| c.hidden == 0 && c.not_null) {
         let q = format!("FROM {from_rows} WHERE {} IS NULL", quote(&c.name));
-        let n = count(data, &format!("{rows}SELECT count(*) {q}"))?;
-        if n > 0 {
-            let first = first_rows(data, &format!("{rows}SELECT migrate_rowid {q} LIMIT 3"));
+        if let Some((n, first)) = broken(&q)? {
             found.push(fail(match source_of(&c.name) {
                 Some(from) => format!(
                     "{} becomes NOT NULL, and {n} rows of {} hold NULL in {}{first}",
@@ -343,11 +350,7 @@ pub(crate) fn rebuilt_rows(
     // CHECK.
     for check in &want.checks {
         let q = format!("FROM {from_rows} WHERE NOT ({})", check.expression);
-        let Ok(n) = count(data, &format!("{rows}SELECT count(*) {q}")) else {
-            continue;
-        };
-        if n > 0 {
-            let first = first_rows(data, &format!("{rows}SELECT migrate_rowid {q} LIMIT 3"));
+        if let Ok(Some((n, first))) = broken(&q) {
             found.push(fail(format!(
                 "{n} rows of {} break the new {check}{first}",
                 quote(table)
@@ -394,11 +397,7 @@ pub(crate) fn rebuilt_rows(
             quote(&parent_data),
             matched.join(" AND ")
         );
-        let Ok(n) = count(data, &format!("{rows}SELECT count(*) {q}")) else {
-            continue;
-        };
-        if n > 0 {
-            let first = first_rows(data, &format!("{rows}SELECT migrate_rowid {q} LIMIT 3"));
+        if let Ok(Some((n, first))) = broken(&q) {
             found.push(fail(format!(
                 "{n} rows of {} name a {} row that is not there ({}){first}",
                 quote(table),
